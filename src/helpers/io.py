@@ -1,0 +1,59 @@
+"""Atomic, deterministic file output.
+
+Every file the pipeline writes goes through :func:`atomic_path`: the content is written to
+a temporary file beside the target and renamed over it only when complete, so a failure
+never leaves a half-written file and never destroys the last good one. CSV output uses a
+fixed format (UTF-8, ``\\n`` line ends, no index) so two runs give byte-identical files.
+"""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+import pandas as pd
+
+
+@contextmanager
+def atomic_path(target: str | os.PathLike[str]) -> Iterator[Path]:
+    """Yield a temporary path beside ``target``; rename it to ``target`` if the block succeeds.
+
+    The parent folder is created if needed. On any exception the temporary file is removed
+    and ``target`` is left exactly as it was.
+    """
+    target = Path(target)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
+    os.close(fd)
+    tmp_path = Path(tmp)
+    try:
+        yield tmp_path
+        os.chmod(tmp_path, 0o644)
+        os.replace(tmp_path, target)
+    except BaseException:
+        tmp_path.unlink(missing_ok=True)
+        raise
+
+
+def write_text(text: str, target: str | os.PathLike[str]) -> Path:
+    """Write ``text`` as UTF-8 to ``target`` atomically; return the target path."""
+    with atomic_path(target) as tmp:
+        tmp.write_text(text, encoding="utf-8", newline="\n")
+    return Path(target)
+
+
+def write_csv(df: pd.DataFrame, target: str | os.PathLike[str]) -> Path:
+    """Write ``df`` to ``target`` as CSV (UTF-8, ``\\n``, no index) atomically; return the path."""
+    with atomic_path(target) as tmp:
+        df.to_csv(tmp, index=False, lineterminator="\n", encoding="utf-8")
+    return Path(target)
+
+
+def write_parquet(df: pd.DataFrame, target: str | os.PathLike[str]) -> Path:
+    """Write ``df`` to ``target`` as Parquet atomically; return the path."""
+    with atomic_path(target) as tmp:
+        df.to_parquet(tmp, index=False)
+    return Path(target)

@@ -1,0 +1,44 @@
+"""Text normalisation shared by every stage.
+
+Two views of a paragraph's text are used:
+
+- :func:`normalize`: NFC, every run of white space (including no-break spaces and
+  newlines) collapsed to one space, stripped. For display, word counts and comparison.
+- :func:`fold`: a same-length, character-for-character folding (curly quotes to straight,
+  dashes to ``-``, unusual spaces and line breaks to a space) used for matching. Because
+  it never changes the length, a match's ``[start, end)`` in the folded text is also its
+  span in the text as written.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+
+_SPACE_RE = re.compile(r"\s+")
+WORD_RE = re.compile(r"\w+(?:['’\-]\w+)*")
+
+_FOLD_TABLE = str.maketrans(
+    {
+        "\u2018": "'", "\u2019": "'", "\u201a": "'", "\u201b": "'", "\u2032": "'", "\u00b4": "'", "`": "'",
+        "\u201c": '"', "\u201d": '"', "\u201e": '"', "\u201f": '"', "\u2033": '"', "\u00ab": '"', "\u00bb": '"',
+        "\u2010": "-", "\u2011": "-", "\u2012": "-", "\u2013": "-", "\u2014": "-", "\u2015": "-", "\u2212": "-",
+        "\u00a0": " ", "\u2007": " ", "\u202f": " ", "\u2009": " ", "\u200a": " ", "\u2002": " ", "\u2003": " ",
+        "\t": " ", "\n": " ", "\r": " ", "\f": " ", "\v": " ", "\ufeff": " ",
+    }
+)
+
+
+def normalize(text: str) -> str:
+    """Return ``text`` in NFC with white space collapsed to single spaces and stripped."""
+    return _SPACE_RE.sub(" ", unicodedata.normalize("NFC", text)).strip()
+
+
+def fold(text: str) -> str:
+    """Return ``text`` with quotes, dashes and spaces folded to ASCII, same length as ``text``."""
+    return text.translate(_FOLD_TABLE)
+
+
+def count_words(text: str) -> int:
+    """Number of word tokens (letters/digits, with inner apostrophes or hyphens) in ``text``."""
+    return len(WORD_RE.findall(text))
