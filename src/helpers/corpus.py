@@ -1,0 +1,566 @@
+"""Corpus folders -> documents -> clean, traceable paragraphs.
+
+A corpus is a folder with a ``manifest.csv`` and the files it names (paths relative to the
+folder). Required manifest columns: ``doc_id, file, title, organization, genre, date``
+(date as YYYY-MM-DD). Optional columns understood here: ``source``, ``speaker``,
+``language``, ``notes`` and ``start_line``/``end_line`` (1-based, inclusive line numbers
+that cut one document out of a file holding several; blank means the start or the end of
+the file). Any other column is carried through as metadata.
+
+Readers: ``.txt`` and ``.md`` (the file's text as is), ``.html``/``.htm`` (main text only:
+navigation, headers, footers, scripts and styles dropped, one paragraph per block element,
+via BeautifulSoup) and ``.pdf`` (the text layer, via pypdf, with wrapped lines re-joined).
+For text files ``char_start``/``char_end`` index the file's decoded text; for HTML and PDF
+they index the extracted text that :func:`read_document_text` returns.
+
+Cleaning rules (boilerplate, prefixes, paragraph kinds, source numbering) live in a YAML
+file (``data/cleaning.yml``), not in code. Nothing is lost: every removed paragraph or
+prefix is logged with its rule and offsets (:func:`iter_documents`' ``removed`` table).
+
+Command line (used by ``make ingest``)::
+
+    python -m helpers.corpus --corpus data --cleaning data/cleaning.yml --build build/X
+
+writes ``build/X/paragraphs.parquet`` (all paragraphs, every kind), ``documents.csv`` (one
+row per document with counts and the file's SHA-256) and ``cleaning.csv`` (what was removed).
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import datetime as dt
+import hashlib
+import re
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pandas as pd
+import pyarrow as pa
+import pyarrow.parquet as pq
+import yaml
+
+from .errors import CorpusError, run_cli
+from .io import atomic_path, write_csv
+from .text import count_words, fold, normalize
+
+REQUIRED_COLUMNS = ("doc_id", "file", "title", "organization", "genre", "date")
+OPTIONAL_COLUMNS = ("source", "speaker", "language", "notes", "start_line", "end_line")
+SUPPORTED_SUFFIXES = (".txt", ".md", ".html", ".htm", ".pdf")
+KINDS = ("body", "title", "dateline", "salutation", "closing", "editorial")
+DOC_ID_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.\-]*$")
+DEFAULT_CLEANING = Path(__file__).resolve().parents[2] / "data" / "cleaning.yml"
+
+PARAGRAPH_COLUMNS = (
+    "para_id", "doc_id", "position", "kind", "source_para", "text", "text_norm",
+    "n_words", "char_start", "char_end",
+)
+REMOVED_COLUMNS = ("doc_id", "char_start", "char_end", "rule", "text")
+
+
+# --------------------------------------------------------------------------- cleaning rules
+
+@dataclass(frozen=True)
+class CleaningRules:
+    """Compiled cleaning rules (see ``data/cleaning.yml`` for their meaning)."""
+
+    boilerplate: tuple[tuple[str, re.Pattern[str]], ...]
+    prefixes: tuple[tuple[str, re.Pattern[str]], ...]
+    kinds: tuple[tuple[str, re.Pattern[str]], ...]
+    source_para: tuple[re.Pattern[str], ...]
+    title_window: int = 3
+    editorial_when_numbered: int = 3
+    path: str = ""
+
+
+def _compile(pattern: object, path: Path, where: str) -> re.Pattern[str]:
+    if not isinstance(pattern, str) or not pattern:
+        raise CorpusError(f"{path}: {where}: expected a non-empty regular expression string, found {pattern!r}.")
+    try:
+        return re.compile(pattern)
+    except re.error as exc:
+        raise CorpusError(f"{path}: {where}: the pattern {pattern!r} does not compile ({exc}). Fix the regular expression.") from None
+
+
+def load_cleaning(path: str | Path | None = None) -> CleaningRules:
+    """Read and compile the cleaning rules YAML at ``path`` (default ``data/cleaning.yml``)."""
+    path = Path(path) if path else DEFAULT_CLEANING
+    if not path.is_file():
+        raise CorpusError(f"{path}: cleaning rules file not found. Pass --cleaning <file> or restore data/cleaning.yml.")
+    try:
+        data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+    except yaml.YAMLError as exc:
+        raise CorpusError(f"{path}: not valid YAML ({exc}).") from None
+    if not isinstance(data, dict):
+        raise CorpusError(f"{path}: expected a mapping with keys boilerplate, prefixes, kinds, source_para.")
+
+    def named(key: str) -> tuple[tuple[str, re.Pattern[str]], ...]:
+        out = []
+        for i, item in enumerate(data.get(key) or []):
+            if not isinstance(item, dict) or "name" not in item or "pattern" not in item:
+                raise CorpusError(f"{path}: {key}[{i}]: expected {{name: ..., pattern: ...}}, found {item!r}.")
+            out.append((str(item["name"]), _compile(item["pattern"], path, f"{key} rule '{item['name']}'")))
+        return tuple(out)
+
+    kinds = []
+    for kind, patterns in (data.get("kinds") or {}).items():
+        if kind not in KINDS or kind == "body":
+            raise CorpusError(f"{path}: kinds: '{kind}' is not a paragraph kind. Use one of {', '.join(k for k in KINDS if k != 'body')}.")
+        for p in patterns or []:
+            kinds.append((kind, _compile(p, path, f"kinds.{kind}")))
+    return CleaningRules(
+        boilerplate=named("boilerplate"),
+        prefixes=named("prefixes"),
+        kinds=tuple(kinds),
+        source_para=tuple(_compile(p, path, "source_para") for p in data.get("source_para") or []),
+        title_window=int(data.get("title_window", 3)),
+        editorial_when_numbered=int(data.get("editorial_when_numbered", 3)),
+        path=str(path),
+    )
+
+
+# --------------------------------------------------------------------------- manifest
+
+def _check_date(value: str, where: str) -> str:
+    if not re.fullmatch(r"\d{4}-\d{2}-\d{2}", value or ""):
+        raise CorpusError(f"{where}, field 'date': '{value}' is not a date in YYYY-MM-DD form. Write the day as e.g. 2024-10-23.")
+    try:
+        dt.date.fromisoformat(value)
+    except ValueError:
+        raise CorpusError(f"{where}, field 'date': '{value}' is not a real calendar day. Correct the date (YYYY-MM-DD).") from None
+    return value
+
+
+def _check_line_number(value: str, where: str, name: str) -> int | None:
+    if value is None or value.strip() == "":
+        return None
+    if not value.strip().isdigit() or int(value) < 1:
+        raise CorpusError(f"{where}, field '{name}': '{value}' is not a line number. Use a whole number from 1, or leave it blank.")
+    return int(value)
+
+
+def read_manifest(corpus_dir: str | Path) -> pd.DataFrame:
+    """Read and validate ``<corpus_dir>/manifest.csv``.
+
+    Returns one row per document, all columns as strings (blank = ""), in manifest order,
+    with ``line`` (int, the manifest line the row came from) and ``path`` (str, absolute
+    path of the document's file) added. Raises :class:`CorpusError` naming the file, line
+    and field for: a missing manifest or required column, an empty required field, a bad
+    ``doc_id``, a duplicate ``doc_id``, a date that is not a real YYYY-MM-DD day, a file that
+    does not exist, an unsupported file type, or bad ``start_line``/``end_line``.
+    """
+    corpus_dir = Path(corpus_dir)
+    path = corpus_dir / "manifest.csv"
+    if not corpus_dir.is_dir():
+        raise CorpusError(f"{corpus_dir}: corpus folder not found. Pass CORPUS=<folder with a manifest.csv>.")
+    if not path.is_file():
+        raise CorpusError(f"{path}: manifest not found. A corpus folder needs a manifest.csv with columns {', '.join(REQUIRED_COLUMNS)}.")
+    try:
+        with path.open(encoding="utf-8", newline="") as fh:
+            reader = csv.DictReader(fh)
+            header = reader.fieldnames or []
+            missing = [c for c in REQUIRED_COLUMNS if c not in header]
+            if missing:
+                raise CorpusError(
+                    f"{path}: missing required column(s) {', '.join(repr(c) for c in missing)}. "
+                    f"Required: {', '.join(REQUIRED_COLUMNS)}; found: {', '.join(header) or 'none'}. Add the column(s) to the header line."
+                )
+            rows = []
+            for row in reader:
+                if None in row:
+                    raise CorpusError(f"{path}, line {reader.line_num}: more fields than header columns. Quote fields that contain commas.")
+                row = {k: (v or "").strip() for k, v in row.items()}
+                row["line"] = reader.line_num
+                rows.append(row)
+    except UnicodeDecodeError as exc:
+        raise CorpusError(f"{path}: not valid UTF-8 at byte offset {exc.start}. Re-save the manifest as UTF-8.") from None
+    if not rows:
+        raise CorpusError(f"{path}: the manifest lists no documents. Add one row per document.")
+
+    seen: dict[str, int] = {}
+    for row in rows:
+        where = f"{path}, line {row['line']}"
+        for col in REQUIRED_COLUMNS:
+            if not row[col]:
+                raise CorpusError(f"{where}: required field '{col}' is empty. Fill it in.")
+        if not DOC_ID_RE.match(row["doc_id"]):
+            raise CorpusError(f"{where}, field 'doc_id': '{row['doc_id']}' may only contain letters, digits, '.', '_' and '-' (and must start with a letter or digit).")
+        if row["doc_id"] in seen:
+            raise CorpusError(f"{where}, field 'doc_id': '{row['doc_id']}' is a duplicate of line {seen[row['doc_id']]}. Every document needs its own doc_id.")
+        seen[row["doc_id"]] = row["line"]
+        _check_date(row["date"], where)
+        file = corpus_dir / row["file"]
+        if file.suffix.lower() not in SUPPORTED_SUFFIXES:
+            raise CorpusError(
+                f"{where}, field 'file': '{row['file']}' has an unsupported file type '{file.suffix or '(none)'}'. "
+                f"Supported: {', '.join(SUPPORTED_SUFFIXES)}. Convert the document to one of these."
+            )
+        if not file.is_file():
+            raise CorpusError(f"{where}, field 'file': '{row['file']}' does not exist in {corpus_dir}. Fix the path (relative to the corpus folder) or add the file.")
+        start = _check_line_number(row.get("start_line"), where, "start_line")
+        end = _check_line_number(row.get("end_line"), where, "end_line")
+        if start and end and end < start:
+            raise CorpusError(f"{where}: end_line {end} is before start_line {start}.")
+        row["path"] = str(file.resolve())
+    return pd.DataFrame(rows)
+
+
+# --------------------------------------------------------------------------- readers
+
+def _decode(data: bytes, path: Path) -> str:
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        line = data[: exc.start].count(b"\n") + 1
+        raise CorpusError(
+            f"{path}: not valid UTF-8 at byte offset {exc.start} (line {line}, byte 0x{data[exc.start]:02x}). "
+            "Re-save the file as UTF-8; the pipeline does not guess encodings."
+        ) from None
+
+
+def _html_text(raw: str) -> str:
+    from bs4 import BeautifulSoup
+
+    soup = BeautifulSoup(raw, "html.parser")
+    for tag in soup(["script", "style", "noscript", "template", "nav", "header", "footer", "aside", "form", "iframe", "svg", "button"]):
+        tag.decompose()
+    root = soup.find("main") or soup.find("article") or soup.body or soup
+    blocks = []
+    for el in root.find_all(["h1", "h2", "h3", "h4", "h5", "h6", "p", "li", "blockquote", "pre", "td", "th", "dt", "dd", "figcaption"]):
+        if el.find(["p", "li", "blockquote", "pre", "td", "dd"]):
+            continue  # a container; its inner blocks are taken on their own
+        text = " ".join(el.get_text(" ").split())
+        if text:
+            blocks.append(text)
+    return "\n\n".join(blocks)
+
+
+def _pdf_text(path: Path) -> str:
+    from pypdf import PdfReader
+    from pypdf.errors import PdfReadError
+
+    try:
+        pages = [page.extract_text() or "" for page in PdfReader(str(path)).pages]
+    except (PdfReadError, ValueError, OSError) as exc:
+        raise CorpusError(f"{path}: cannot read the PDF ({exc}). Check the file is a complete PDF with a text layer.") from None
+    # Re-join lines wrapped by the layout: a line that does not end a sentence continues on the next.
+    paragraphs, current = [], []
+    for line in "\n".join(pages).splitlines():
+        line = line.strip()
+        if not line:
+            if current:
+                paragraphs.append(" ".join(current))
+                current = []
+            continue
+        current.append(line)
+        if re.search(r"[.!?:;\"'”’)]$", line):
+            paragraphs.append(" ".join(current))
+            current = []
+    if current:
+        paragraphs.append(" ".join(current))
+    return "\n\n".join(paragraphs)
+
+
+def read_document_text(path: str | Path) -> str:
+    """Return the text of one document file; offsets of its paragraphs index this string.
+
+    ``.txt``/``.md``: the decoded file, exactly. ``.html``/``.htm``: the main text, one block
+    per paragraph, blocks separated by a blank line. ``.pdf``: the text layer with wrapped
+    lines re-joined into paragraphs. Raises :class:`CorpusError` for invalid UTF-8 (with the
+    byte offset), an unreadable PDF or an unsupported suffix.
+    """
+    path = Path(path)
+    suffix = path.suffix.lower()
+    if suffix in (".txt", ".md"):
+        return _decode(path.read_bytes(), path)
+    if suffix in (".html", ".htm"):
+        return _html_text(_decode(path.read_bytes(), path))
+    if suffix == ".pdf":
+        return _pdf_text(path)
+    raise CorpusError(f"{path}: unsupported file type '{suffix}'. Supported: {', '.join(SUPPORTED_SUFFIXES)}.")
+
+
+# --------------------------------------------------------------------------- splitting
+
+_BLANK_LINE_RE = re.compile(r"\n[ \t\u00a0\u3000\r\f\v]*\n")
+_EDGE_WS = " \t\r\n\f\v\u00a0\u2007\u202f\u3000\ufeff"
+
+
+def split_spans(text: str, start: int = 0, end: int | None = None) -> list[tuple[int, int]]:
+    """Split ``text[start:end]`` into paragraph spans ``(char_start, char_end)`` into ``text``.
+
+    Paragraphs are separated by blank lines when the region has any; otherwise every line is
+    a paragraph, except that a line ending in white space (a line broken mid-sentence, as
+    in OCR'd text) continues on the next line. Spans exclude leading/trailing white space;
+    white-space-only stretches give no paragraph.
+    """
+    end = len(text) if end is None else end
+    region = text[start:end]
+    if _BLANK_LINE_RE.search(region):
+        raw = []
+        pos = 0
+        for m in _BLANK_LINE_RE.finditer(region):
+            raw.append((pos, m.start()))
+            pos = m.end()
+        raw.append((pos, len(region)))
+    else:
+        raw = []
+        pos = 0
+        block_start = 0
+        for line in region.splitlines(keepends=True):
+            body = line.rstrip("\r\n")
+            pos += len(line)
+            if body and body[-1] in " \t" and pos < len(region):
+                continue  # wrapped line: the paragraph goes on
+            raw.append((block_start, pos))
+            block_start = pos
+        if block_start < len(region):
+            raw.append((block_start, len(region)))
+    spans = []
+    for a, b in raw:
+        chunk = region[a:b]
+        stripped = chunk.strip(_EDGE_WS)
+        if not stripped:
+            continue
+        lead = len(chunk) - len(chunk.lstrip(_EDGE_WS))
+        spans.append((start + a + lead, start + a + lead + len(stripped)))
+    return spans
+
+
+def _line_region(text: str, start_line: int | None, end_line: int | None, where: str) -> tuple[int, int]:
+    if start_line is None and end_line is None:
+        return 0, len(text)
+    offsets = [0]
+    for m in re.finditer(r"\n", text):
+        offsets.append(m.end())
+    n_lines = len(offsets)
+    first = start_line or 1
+    last = end_line or n_lines
+    if first > n_lines or last > n_lines:
+        raise CorpusError(f"{where}: start_line/end_line ({first}-{last}) go past the end of the file, which has {n_lines} lines.")
+    a = offsets[first - 1]
+    b = offsets[last] - 1 if last < n_lines else len(text)
+    return a, b
+
+
+def _match_any(patterns: Sequence[tuple[str, re.Pattern[str]]], s: str) -> str | None:
+    for name, pat in patterns:
+        if pat.search(s):
+            return name
+    return None
+
+
+@dataclass
+class Document:
+    """One document: its manifest row, raw text and the paragraphs/removed tables."""
+
+    meta: dict[str, object]
+    text: str
+    paragraphs: pd.DataFrame
+    removed: pd.DataFrame = field(default_factory=pd.DataFrame)
+
+
+def split_paragraphs(text: str, doc_id: str, rules: CleaningRules, region: tuple[int, int] | None = None,
+                     title: str = "") -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Split one document's text into classified paragraphs, removing boilerplate.
+
+    Returns ``(paragraphs, removed)``. ``paragraphs`` columns: ``para_id`` (str,
+    ``<doc_id>-pNNN``), ``doc_id``, ``position`` (int, 1-based among kept paragraphs),
+    ``kind`` (one of :data:`KINDS`), ``source_para`` (Int64, the source's own number or NA),
+    ``text`` (str, exactly ``text[char_start:char_end]``), ``text_norm`` (str, NFC and single
+    spaces), ``n_words`` (int), ``char_start``, ``char_end`` (int, offsets into ``text``).
+    ``removed`` columns: ``doc_id``, ``char_start``, ``char_end``, ``rule`` (the cleaning
+    rule's name), ``text`` (what was removed, as written).
+    """
+    a, b = region or (0, len(text))
+    rows: list[dict[str, object]] = []
+    removed: list[dict[str, object]] = []
+    titles: list[str] = []
+    norm_title = normalize(fold(title)).casefold()
+    for start, end in split_spans(text, a, b):
+        raw = text[start:end]
+        folded = normalize(fold(raw))
+        rule = _match_any(rules.boilerplate, folded)
+        if rule:
+            removed.append({"doc_id": doc_id, "char_start": start, "char_end": end, "rule": rule, "text": raw})
+            continue
+        for name, pat in rules.prefixes:
+            m = pat.match(fold(raw))
+            if m and m.end() < len(raw):
+                removed.append({"doc_id": doc_id, "char_start": start, "char_end": start + m.end(), "rule": name, "text": raw[: m.end()]})
+                start += m.end()
+                raw = text[start:end]
+                folded = normalize(fold(raw))
+        kind = "body"
+        in_window = len(rows) < rules.title_window
+        if folded.casefold() == norm_title or any(folded.startswith(t[:60]) for t in titles):
+            kind = "title"
+        else:
+            for k, pat in rules.kinds:
+                if k == "title" and not in_window:
+                    continue
+                if pat.search(folded):
+                    kind = k
+                    break
+        if kind == "title":
+            titles.append(folded)
+        source_para = None
+        for pat in rules.source_para:
+            m = pat.search(folded)
+            if m:
+                source_para = int(m.group(1))
+                break
+        rows.append({
+            "doc_id": doc_id, "kind": kind, "source_para": source_para, "text": raw,
+            "text_norm": normalize(raw), "n_words": count_words(raw), "char_start": start, "char_end": end,
+        })
+    numbered = sum(r["source_para"] is not None for r in rows)
+    if rules.editorial_when_numbered and numbered >= rules.editorial_when_numbered:
+        for r in rows:
+            if r["kind"] == "body" and r["source_para"] is None:
+                r["kind"] = "editorial"
+    width = max(3, len(str(len(rows))))
+    for i, r in enumerate(rows, start=1):
+        r["position"] = i
+        r["para_id"] = f"{doc_id}-p{i:0{width}d}"
+    paragraphs = pd.DataFrame(rows, columns=[c for c in PARAGRAPH_COLUMNS])
+    paragraphs = paragraphs.astype({
+        "para_id": "str", "doc_id": "str", "position": "int64", "kind": "str", "source_para": "Int64",
+        "text": "str", "text_norm": "str", "n_words": "int64", "char_start": "int64", "char_end": "int64",
+    })
+    return paragraphs, pd.DataFrame(removed, columns=list(REMOVED_COLUMNS))
+
+
+def iter_documents(corpus_dir: str | Path, cleaning: CleaningRules | str | Path | None = None) -> Iterator[Document]:
+    """Yield the corpus's documents one at a time (streaming), in manifest order.
+
+    The manifest is validated in full before the first document is read. Each
+    :class:`Document` carries ``meta`` (its manifest fields plus ``sha256`` of its file),
+    ``text`` (the document file's text, see :func:`read_document_text`), ``paragraphs``
+    (see :func:`split_paragraphs`, with the manifest fields appended as columns) and
+    ``removed``. Raises :class:`CorpusError` for an empty document or one left empty by
+    cleaning, naming the file and manifest line.
+    """
+    rules = cleaning if isinstance(cleaning, CleaningRules) else load_cleaning(cleaning)
+    manifest = read_manifest(corpus_dir)
+    meta_cols = [c for c in manifest.columns if c not in ("line", "path", "start_line", "end_line")]
+    cache: dict[str, tuple[str, str]] = {}
+    for row in manifest.to_dict("records"):
+        where = f"{Path(corpus_dir) / 'manifest.csv'}, line {row['line']} (doc_id '{row['doc_id']}')"
+        path = Path(row["path"])
+        if row["path"] not in cache:
+            cache.clear()  # documents cut from one file are consecutive in practice; keep one file at a time
+            cache[row["path"]] = (read_document_text(path), hashlib.sha256(path.read_bytes()).hexdigest())
+        text, sha = cache[row["path"]]
+        region = _line_region(text, _check_line_number(row.get("start_line"), where, "start_line"),
+                              _check_line_number(row.get("end_line"), where, "end_line"), where)
+        if not text[region[0]:region[1]].strip(_EDGE_WS):
+            raise CorpusError(f"{path}: the document is empty ({where}). Add its text or remove the row from the manifest.")
+        paragraphs, removed = split_paragraphs(text, row["doc_id"], rules, region, title=row["title"])
+        if not (paragraphs["kind"] == "body").any():
+            raise CorpusError(
+                f"{path}: no body paragraph is left after cleaning ({where}; {len(removed)} paragraph(s) removed as boilerplate, "
+                f"{len(paragraphs)} kept as titles, datelines or salutations). Check the file's text and the rules in {rules.path}."
+            )
+        meta = {c: row[c] for c in meta_cols}
+        for c in meta_cols:
+            paragraphs[c] = str(row[c])
+        meta["sha256"] = sha
+        yield Document(meta=meta, text=text, paragraphs=paragraphs, removed=removed)
+
+
+def load_paragraphs(corpus_dir: str | Path, cleaning: CleaningRules | str | Path | None = None) -> pd.DataFrame:
+    """All paragraphs of a corpus (every kind) in one DataFrame.
+
+    Columns: :data:`PARAGRAPH_COLUMNS` (see :func:`split_paragraphs`) followed by the
+    manifest fields (``file, title, organization, genre, date`` and any optional or extra
+    columns, as strings). Filter ``kind == "body"`` for the substantive text.
+    """
+    frames = [doc.paragraphs for doc in iter_documents(corpus_dir, cleaning)]
+    return pd.concat(frames, ignore_index=True)
+
+
+def read_paragraphs(path: str | Path) -> pd.DataFrame:
+    """Read a ``paragraphs.parquet`` written by :func:`ingest` (same columns as :func:`load_paragraphs`)."""
+    path = Path(path)
+    if not path.is_file():
+        raise CorpusError(f"{path}: paragraphs table not found. Run `make ingest` (or python -m helpers.corpus) first.")
+    return pd.read_parquet(path)
+
+
+def ingest(corpus_dir: str | Path, build_dir: str | Path, cleaning: CleaningRules | str | Path | None = None,
+           batch_rows: int = 50_000) -> dict[str, int]:
+    """Stream a corpus into ``build_dir``: ``paragraphs.parquet``, ``documents.csv``, ``cleaning.csv``.
+
+    Documents are read one at a time and paragraphs written in Parquet row groups of about
+    ``batch_rows`` rows, so memory stays flat in corpus size. ``documents.csv`` columns: the
+    manifest fields, ``sha256``, ``n_paragraphs``, ``n_body``, ``n_words_body``,
+    ``removed_paragraphs``, ``removed_chars``. ``cleaning.csv`` columns: as the ``removed``
+    table of :func:`split_paragraphs`. All three are written atomically. Returns counts
+    ``{"documents", "paragraphs", "body", "removed"}``.
+    """
+    build_dir = Path(build_dir)
+    build_dir.mkdir(parents=True, exist_ok=True)
+    counts = {"documents": 0, "paragraphs": 0, "body": 0, "removed": 0}
+    docs: list[dict[str, object]] = []
+    removed_frames: list[pd.DataFrame] = []
+    pending: list[pd.DataFrame] = []
+    pending_rows = 0
+    writer: pq.ParquetWriter | None = None
+    schema: pa.Schema | None = None
+
+    def flush(tmp: Path) -> None:
+        nonlocal writer, schema, pending, pending_rows
+        if not pending:
+            return
+        frame = pd.concat(pending, ignore_index=True)
+        table = pa.Table.from_pandas(frame, preserve_index=False, schema=schema)
+        if writer is None:
+            schema = table.schema
+            writer = pq.ParquetWriter(tmp, schema)
+        writer.write_table(table)
+        pending, pending_rows = [], 0
+
+    with atomic_path(build_dir / "paragraphs.parquet") as tmp:
+        try:
+            for doc in iter_documents(corpus_dir, cleaning):
+                p, r = doc.paragraphs, doc.removed
+                body = p[p["kind"] == "body"]
+                docs.append({**doc.meta, "n_paragraphs": len(p), "n_body": len(body), "n_words_body": int(body["n_words"].sum()),
+                             "removed_paragraphs": int((r["char_end"] - r["char_start"] > 0).sum()),
+                             "removed_chars": int((r["char_end"] - r["char_start"]).sum())})
+                if len(r):
+                    removed_frames.append(r)
+                counts["documents"] += 1
+                counts["paragraphs"] += len(p)
+                counts["body"] += len(body)
+                counts["removed"] += len(r)
+                pending.append(p)
+                pending_rows += len(p)
+                if pending_rows >= batch_rows:
+                    flush(tmp)
+            flush(tmp)
+        finally:
+            if writer is not None:
+                writer.close()
+    write_csv(pd.DataFrame(docs), build_dir / "documents.csv")
+    removed = pd.concat(removed_frames, ignore_index=True) if removed_frames else pd.DataFrame(columns=list(REMOVED_COLUMNS))
+    write_csv(removed, build_dir / "cleaning.csv")
+    return counts
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m helpers.corpus", description="Split a corpus folder into clean paragraphs.")
+    parser.add_argument("--corpus", required=True, help="corpus folder with manifest.csv")
+    parser.add_argument("--build", required=True, help="folder for paragraphs.parquet, documents.csv, cleaning.csv")
+    parser.add_argument("--cleaning", default=None, help="cleaning rules YAML (default data/cleaning.yml)")
+    args = parser.parse_args(argv)
+    counts = ingest(args.corpus, args.build, args.cleaning)
+    print(f"ingested {counts['documents']} documents: {counts['paragraphs']} paragraphs "
+          f"({counts['body']} body), {counts['removed']} boilerplate fragments removed -> {args.build}/paragraphs.parquet")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(run_cli(main))
