@@ -1,0 +1,377 @@
+"""Tests for helpers.corpus on the real seed corpus and small purpose-built corpora.
+
+Numbers below were counted by hand from the five seed files (see data/manifest.csv and
+../shared/seeds/NOTES.md).
+"""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from helpers.corpus import (
+    ingest,
+    load_cleaning,
+    load_paragraphs,
+    read_document_text,
+    read_manifest,
+    split_paragraphs,
+    split_spans,
+)
+from helpers.errors import CorpusError
+
+ROOT = Path(__file__).resolve().parents[1]
+DATA = ROOT / "data"
+SEEDS = ROOT.parent / "shared" / "seeds"
+
+
+@pytest.fixture(scope="module")
+def paragraphs() -> pd.DataFrame:
+    return load_paragraphs(DATA)
+
+
+@pytest.fixture(scope="module")
+def body(paragraphs: pd.DataFrame) -> pd.DataFrame:
+    return paragraphs[paragraphs["kind"] == "body"]
+
+
+# ---------------------------------------------------------------- the default corpus
+
+def test_seed_files_are_byte_identical_copies():
+    if not SEEDS.is_dir():
+        pytest.skip(f"{SEEDS} not present")
+    for seed in sorted(SEEDS.glob("*.txt")):
+        assert (DATA / seed.name).read_bytes() == seed.read_bytes(), seed.name
+
+
+def test_documents_per_file():
+    manifest = read_manifest(DATA)
+    assert manifest.groupby("file").size().to_dict() == {
+        "000_9261be8fc7c8a342.txt": 1,
+        "001_407edb253fecabde.txt": 1,
+        "002_eca40e1e4d17962e.txt": 4,
+        "003_b62a35e7ddd15ed7.txt": 1,
+        "004_471792af4a523792.txt": 1,
+    }
+
+
+def test_file_002_is_four_documents_with_their_dates_and_genres(paragraphs):
+    docs = (paragraphs[paragraphs["file"] == "002_eca40e1e4d17962e.txt"]
+            .drop_duplicates("doc_id")[["doc_id", "date", "genre"]].values.tolist())
+    assert docs == [
+        ["csto-news-2024-12-05", "2024-12-05", "news"],
+        ["csto-news-2024-12-03", "2024-12-03", "news"],
+        ["csto-news-2024-12-02", "2024-12-02", "news"],
+        ["csto-sg-minsk-2024", "2024-10-31", "speech"],
+    ]
+    news = paragraphs[paragraphs["doc_id"] == "csto-news-2024-12-03"]
+    assert news["text"].tolist() == [
+        "On 3 December 2024, the 27th meeting of the Coordination Council of the Heads of the Competent Authorities "
+        "for Countering the Illegal Migration of the Member States of the Collective Security Treaty Organization "
+        "was held by videoconferencing."
+    ]
+
+
+def test_body_paragraphs_per_document(body):
+    assert body.groupby("doc_id", sort=False).size().to_dict() == {
+        "brics-kazan-2024": 12,
+        "isw-kazan-2024": 17,
+        "csto-news-2024-12-05": 1,
+        "csto-news-2024-12-03": 1,
+        "csto-news-2024-12-02": 1,
+        "csto-sg-minsk-2024": 26,
+        "csto-csc-declaration-2020": 31,
+        "csto-sg-unsc-2024": 29,
+    }
+
+
+def test_kinds_of_non_body_paragraphs(paragraphs):
+    other = paragraphs[paragraphs["kind"] != "body"]
+    got = {(r.para_id, r.kind) for r in other.itertuples()}
+    assert got == {
+        ("brics-kazan-2024-p001", "title"),
+        ("brics-kazan-2024-p002", "dateline"),
+        ("brics-kazan-2024-p003", "editorial"),
+        ("csto-sg-minsk-2024-p001", "title"),
+        ("csto-sg-minsk-2024-p002", "dateline"),
+        ("csto-sg-minsk-2024-p003", "salutation"),
+        ("csto-sg-minsk-2024-p005", "salutation"),
+        ("csto-sg-minsk-2024-p011", "salutation"),
+        ("csto-sg-minsk-2024-p016", "salutation"),
+        ("csto-sg-minsk-2024-p031", "salutation"),
+        ("csto-sg-minsk-2024-p034", "closing"),
+        ("csto-csc-declaration-2020-p001", "title"),
+        ("csto-csc-declaration-2020-p002", "title"),  # the title line appears twice
+        ("csto-sg-unsc-2024-p001", "title"),
+        ("csto-sg-unsc-2024-p002", "dateline"),
+        ("csto-sg-unsc-2024-p032", "closing"),
+    }
+
+
+def test_kazan_paragraph_47_keeps_its_source_number(paragraphs):
+    row = paragraphs[(paragraphs["doc_id"] == "brics-kazan-2024") & (paragraphs["source_para"] == 47)]
+    assert len(row) == 1
+    row = row.iloc[0]
+    assert row["para_id"] == "brics-kazan-2024-p010"
+    assert row["text"].startswith("Paragraph 47. We reiterate our unequivocal condemnation of terrorism")
+    numbered = paragraphs.loc[paragraphs["source_para"].notna(), "source_para"].astype(int).tolist()
+    assert numbered == [25, 37, 43, 44, 45, 46, 47, 48, 49, 54, 55, 80]
+
+
+def test_no_boilerplate_left_in_body_paragraphs(body):
+    boilerplate = ["Advertisement", "Support UP or become our patron", "Must read", "More articles", "Latest article",
+                   "Back to the section", "Back to the all news", "Key words:", "F4/SOR", "Source: Institute",
+                   "date 2024-10-24"]
+    for text in body["text"]:
+        for phrase in boilerplate:
+            assert phrase not in text, (phrase, text[:80])
+    assert not (body["text"].str.strip().isin(["BRICS", "Hot Topic"])).any()
+
+
+def test_isw_date_prefix_is_removed_but_logged(tmp_path):
+    counts = ingest(DATA, tmp_path)
+    assert counts == {"documents": 8, "paragraphs": 134, "body": 118, "removed": 14}
+    removed = pd.read_csv(tmp_path / "cleaning.csv")
+    isw = removed[removed["doc_id"] == "isw-kazan-2024"]
+    assert isw["rule"].tolist() == ["date-stamp", "source-line", "advertisement", "advertisement", "patron-appeal"]
+    assert isw["text"].iloc[0] == "date 2024-10-24 "
+    docs = pd.read_csv(tmp_path / "documents.csv").set_index("doc_id")
+    assert docs.loc["isw-kazan-2024", "removed_paragraphs"] == 5
+    assert docs.loc["csto-sg-unsc-2024", "removed_paragraphs"] == 3
+    assert docs.loc["brics-kazan-2024", "removed_paragraphs"] == 4
+    assert len(docs.loc["brics-kazan-2024", "sha256"]) == 64
+
+
+def test_offsets_round_trip_for_every_paragraph(paragraphs):
+    texts = {f: read_document_text(DATA / f) for f in paragraphs["file"].unique()}
+    for r in paragraphs.itertuples():
+        assert texts[r.file][r.char_start:r.char_end] == r.text, r.para_id
+
+
+def test_nothing_of_the_original_text_is_lost(tmp_path, paragraphs):
+    """Every non-blank character of every file is in a paragraph or in the removed log."""
+    ingest(DATA, tmp_path)
+    removed = pd.read_csv(tmp_path / "cleaning.csv").merge(
+        paragraphs[["doc_id", "file"]].drop_duplicates(), on="doc_id")
+    for file in paragraphs["file"].unique():
+        text = read_document_text(DATA / file)
+        covered = [False] * len(text)
+        spans = list(paragraphs.loc[paragraphs["file"] == file, ["char_start", "char_end"]].itertuples(index=False))
+        spans += list(removed.loc[removed["file"] == file, ["char_start", "char_end"]].itertuples(index=False))
+        for a, b in spans:
+            for i in range(a, b):
+                covered[i] = True
+        lost = "".join(c for c, cov in zip(text, covered) if not cov and not c.isspace())
+        assert lost == "", (file, lost)
+
+
+def test_text_is_kept_as_written_and_normalised_separately(paragraphs):
+    row = paragraphs[paragraphs["para_id"] == "brics-kazan-2024-p013"].iloc[0]
+    assert row["text"].startswith("Paragraph 54. <…> \u00a0We are concerned")
+    assert row["text_norm"].startswith("Paragraph 54. <…> We are concerned")
+    minsk = paragraphs[paragraphs["para_id"] == "csto-sg-minsk-2024-p007"].iloc[0]
+    assert "“dormant”" in minsk["text"]
+
+
+def test_word_counts(paragraphs):
+    row = paragraphs[paragraphs["para_id"] == "csto-sg-unsc-2024-p018"].iloc[0]
+    assert row["text"] == "Afghanistan remains the main hotbed of instability in the Central Asian region."
+    assert row["n_words"] == 12
+
+
+def test_para_ids_are_stable_when_another_document_changes(tmp_path):
+    corpus = tmp_path / "corpus"
+    shutil.copytree(DATA, corpus, ignore=shutil.ignore_patterns("annotations", "*.yml"))
+    before = load_paragraphs(corpus)
+    path = corpus / "003_b62a35e7ddd15ed7.txt"
+    path.write_text("A new first paragraph about terrorism.\n\n" + path.read_text(encoding="utf-8"), encoding="utf-8")
+    after = load_paragraphs(corpus)
+    for doc in ["brics-kazan-2024", "csto-sg-unsc-2024", "csto-sg-minsk-2024"]:
+        b = before[before["doc_id"] == doc][["para_id", "text"]].reset_index(drop=True)
+        a = after[after["doc_id"] == doc][["para_id", "text"]].reset_index(drop=True)
+        pd.testing.assert_frame_equal(a, b)
+    assert len(after) == len(before) + 1
+
+
+def test_paragraph_table_columns(paragraphs):
+    assert list(paragraphs.columns[:10]) == ["para_id", "doc_id", "position", "kind", "source_para", "text",
+                                             "text_norm", "n_words", "char_start", "char_end"]
+    for col in ["file", "title", "organization", "genre", "date", "source", "speaker", "language", "notes"]:
+        assert col in paragraphs.columns
+    assert paragraphs["para_id"].is_unique
+
+
+# ---------------------------------------------------------------- splitting and readers
+
+def test_split_spans_blank_lines_single_lines_and_wrapped_lines():
+    assert split_spans("One.\n\nTwo\nstill two.\n\n \n\nThree.") == [(0, 4), (6, 20), (25, 31)]
+    # a line holding only a no-break space counts as blank, so this text is in blank-line mode
+    assert split_spans("A.\nB.\n\u00a0\nC.") == [(0, 5), (8, 10)]
+    # a line ending in a space was broken mid-sentence (OCR): it continues on the next line
+    text = "The first line \ncontinues here.\nSecond."
+    assert [text[a:b] for a, b in split_spans(text)] == ["The first line \ncontinues here.", "Second."]
+    assert split_spans(" \n\t") == []
+
+
+def _write_corpus(folder: Path, files: dict[str, str | bytes], manifest: str) -> Path:
+    folder.mkdir(parents=True, exist_ok=True)
+    for name, content in files.items():
+        path = folder / name
+        path.parent.mkdir(parents=True, exist_ok=True)
+        if isinstance(content, bytes):
+            path.write_bytes(content)
+        else:
+            path.write_text(content, encoding="utf-8")
+    (folder / "manifest.csv").write_text(manifest, encoding="utf-8")
+    return folder
+
+
+HEADER = "doc_id,file,title,organization,genre,date\n"
+
+
+def test_markdown_and_extra_columns_are_carried_through(tmp_path):
+    corpus = _write_corpus(tmp_path / "c", {"a.md": "# A heading\n\nFirst paragraph.\n\nSecond paragraph."},
+                           "doc_id,file,title,organization,genre,date,region\nd1,a.md,T,Org,speech,2024-01-31,Eurasia\n")
+    p = load_paragraphs(corpus)
+    assert p["kind"].tolist() == ["title", "body", "body"]
+    assert p["region"].tolist() == ["Eurasia"] * 3
+    assert p["para_id"].tolist() == ["d1-p001", "d1-p002", "d1-p003"]
+
+
+def test_html_reader_keeps_main_text_only(tmp_path):
+    html = """<!doctype html><html><head><title>x</title><style>p{}</style><script>var a=1;</script></head>
+    <body><nav><ul><li>Home</li><li>News</li></ul></nav>
+    <header>Site header</header>
+    <main><h1>Joint Statement</h1><p>We condemn <b>terrorism</b> in all its forms.</p>
+    <p>We support the &ldquo;UN Charter&rdquo;.</p><ul><li>First point.</li></ul></main>
+    <footer>Copyright</footer></body></html>"""
+    corpus = _write_corpus(tmp_path / "c", {"s.html": html}, HEADER + "s1,s.html,Joint Statement,SCO,statement,2024-07-04\n")
+    p = load_paragraphs(corpus)
+    assert p["text"].tolist() == ["Joint Statement", "We condemn terrorism in all its forms.",
+                                  "We support the “UN Charter”.", "First point."]
+    assert p["kind"].tolist() == ["title", "body", "body", "body"]
+    text = read_document_text(corpus / "s.html")
+    for r in p.itertuples():
+        assert text[r.char_start:r.char_end] == r.text
+
+
+def test_pdf_reader_uses_the_text_layer(tmp_path):
+    weasyprint = pytest.importorskip("weasyprint")
+    html = ("<p>Paragraph 1. We reaffirm our commitment to the fight against terrorism and to the "
+            "central role of the United Nations in the maintenance of international peace and security.</p>"
+            "<p>Paragraph 2. We call for dialogue.</p>")
+    folder = tmp_path / "c"
+    folder.mkdir()
+    weasyprint.HTML(string=html).write_pdf(folder / "d.pdf")
+    (folder / "manifest.csv").write_text(HEADER + "p1,d.pdf,Declaration,BRICS,declaration,2024-10-23\n", encoding="utf-8")
+    p = load_paragraphs(folder)
+    assert p["source_para"].tolist() == [1, 2]
+    assert p["text_norm"].iloc[0].startswith("Paragraph 1. We reaffirm our commitment to the fight against terrorism")
+    assert p["text_norm"].iloc[0].endswith("international peace and security.")
+    assert p["text_norm"].iloc[1] == "Paragraph 2. We call for dialogue."
+
+
+def test_split_paragraphs_marks_unnumbered_text_of_a_digest_as_editorial():
+    rules = load_cleaning()
+    text = "Intro by the editors.\n\nParagraph 1. A.\n\nParagraph 2. B.\n\nParagraph 3. C."
+    p, removed = split_paragraphs(text, "d", rules)
+    assert p["kind"].tolist() == ["editorial", "body", "body", "body"]
+    assert removed.empty
+
+
+# ---------------------------------------------------------------- bad input
+
+def test_missing_required_column(tmp_path):
+    corpus = _write_corpus(tmp_path / "c", {"a.txt": "x"}, "doc_id,file,title,organization,genre\nd,a.txt,T,O,g\n")
+    with pytest.raises(CorpusError, match=r"manifest.csv: missing required column\(s\) 'date'\. Required: doc_id, file, "
+                                          r"title, organization, genre, date; found: doc_id, file, title, organization, genre\."):
+        read_manifest(corpus)
+
+
+def test_row_naming_a_missing_file(tmp_path):
+    corpus = _write_corpus(tmp_path / "c", {"a.txt": "x"}, HEADER + "d1,a.txt,T,O,g,2024-01-01\nd2,b.txt,T,O,g,2024-01-01\n")
+    with pytest.raises(CorpusError, match=r"manifest.csv, line 3, field 'file': 'b.txt' does not exist in .*c\. "
+                                          r"Fix the path \(relative to the corpus folder\) or add the file\."):
+        read_manifest(corpus)
+
+
+def test_duplicate_doc_id(tmp_path):
+    corpus = _write_corpus(tmp_path / "c", {"a.txt": "x"}, HEADER + "d1,a.txt,T,O,g,2024-01-01\nd1,a.txt,T,O,g,2024-01-02\n")
+    with pytest.raises(CorpusError, match=r"line 3, field 'doc_id': 'd1' is a duplicate of line 2\."):
+        read_manifest(corpus)
+
+
+@pytest.mark.parametrize("date,problem", [
+    ("2024-02-30", "is not a real calendar day"),
+    ("24/10/2024", "is not a date in YYYY-MM-DD form"),
+    ("2024-13-01", "is not a real calendar day"),
+])
+def test_bad_dates(tmp_path, date, problem):
+    corpus = _write_corpus(tmp_path / "c", {"a.txt": "x"}, HEADER + f"d1,a.txt,T,O,g,{date}\n")
+    with pytest.raises(CorpusError, match=rf"line 2, field 'date': '{date}' {problem}"):
+        read_manifest(corpus)
+
+
+def test_invalid_utf8_names_the_byte_offset(tmp_path):
+    corpus = _write_corpus(tmp_path / "c", {"a.txt": b"Fine line.\n\nCaf\xe9 society."}, HEADER + "d1,a.txt,T,O,g,2024-01-01\n")
+    with pytest.raises(CorpusError, match=r"a.txt: not valid UTF-8 at byte offset 15 \(line 3, byte 0xe9\)\. "
+                                          r"Re-save the file as UTF-8; the pipeline does not guess encodings\."):
+        load_paragraphs(corpus)
+
+
+def test_empty_document(tmp_path):
+    corpus = _write_corpus(tmp_path / "c", {"a.txt": " \n\n"}, HEADER + "d1,a.txt,T,O,g,2024-01-01\n")
+    with pytest.raises(CorpusError, match=r"a.txt: the document is empty \(.*manifest.csv, line 2 \(doc_id 'd1'\)\)\. "
+                                          r"Add its text or remove the row from the manifest\."):
+        load_paragraphs(corpus)
+
+
+def test_document_left_empty_after_cleaning(tmp_path):
+    corpus = _write_corpus(tmp_path / "c", {"a.txt": "Advertisement:\n\nMust read\n\nJuly 19, 2024"},
+                           HEADER + "d1,a.txt,T,O,g,2024-01-01\n")
+    with pytest.raises(CorpusError, match=r"a.txt: no body paragraph is left after cleaning \(.*line 2 \(doc_id 'd1'\); "
+                                          r"2 paragraph\(s\) removed as boilerplate, 1 kept as titles, datelines or salutations\)"):
+        load_paragraphs(corpus)
+
+
+def test_unsupported_file_type(tmp_path):
+    corpus = _write_corpus(tmp_path / "c", {"a.docx": "x"}, HEADER + "d1,a.docx,T,O,g,2024-01-01\n")
+    with pytest.raises(CorpusError, match=r"line 2, field 'file': 'a.docx' has an unsupported file type '.docx'\. "
+                                          r"Supported: .txt, .md, .html, .htm, .pdf\. Convert the document to one of these\."):
+        read_manifest(corpus)
+
+
+def test_line_range_past_the_end_of_the_file(tmp_path):
+    corpus = _write_corpus(tmp_path / "c", {"a.txt": "one\ntwo"},
+                           "doc_id,file,title,organization,genre,date,start_line,end_line\nd1,a.txt,T,O,g,2024-01-01,2,5\n")
+    with pytest.raises(CorpusError, match=r"start_line/end_line \(2-5\) go past the end of the file, which has 2 lines"):
+        load_paragraphs(corpus)
+
+
+def test_command_line_error_is_one_message_without_traceback_and_writes_nothing(tmp_path):
+    corpus = _write_corpus(tmp_path / "c", {"a.txt": "x"}, HEADER + "d1,a.txt,T,O,g,2024-02-30\n")
+    build = tmp_path / "build"
+    proc = subprocess.run([sys.executable, "-m", "helpers.corpus", "--corpus", str(corpus), "--build", str(build)],
+                          capture_output=True, text=True, env={"PATH": "/usr/bin:/bin"})
+    assert proc.returncode == 2
+    assert proc.stderr.startswith("error: ")
+    assert "Traceback" not in proc.stderr
+    assert "'2024-02-30' is not a real calendar day" in proc.stderr
+    assert not build.exists() or not any(build.iterdir())
+
+
+def test_failed_ingest_keeps_the_previous_output(tmp_path):
+    build = tmp_path / "build"
+    ingest(DATA, build)
+    before = (build / "paragraphs.parquet").read_bytes()
+    corpus = _write_corpus(tmp_path / "c", {"a.txt": "Fine.", "b.txt": b"\xff"},
+                           HEADER + "d1,a.txt,T,O,g,2024-01-01\nd2,b.txt,T,O,g,2024-01-01\n")
+    with pytest.raises(CorpusError):
+        ingest(corpus, build)
+    assert (build / "paragraphs.parquet").read_bytes() == before
+    assert sorted(p.name for p in build.iterdir()) == ["cleaning.csv", "documents.csv", "paragraphs.parquet"]
