@@ -1,0 +1,334 @@
+"""Charts of the briefing: one matplotlib style, colour-blind-safe, reproducible SVG.
+
+Every chart function takes a tidy DataFrame and explicit column names, returns a
+:class:`matplotlib.figure.Figure`, and never reads files. Conventions shared by all charts:
+
+- the Okabe-Ito palette (:data:`PALETTE`) for categories and ``cividis`` for quantities,
+  both readable with the common colour-vision deficiencies and in greyscale;
+- the title states the finding (the caller passes it, built from the data), axes are
+  labelled with their unit, and a source line sits under the plot;
+- shares are shown with their 95% interval when the caller gives the bounds.
+
+:class:`Figures` numbers the charts of one notebook and turns each into an HTML
+``<figure>`` with an embedded SVG, alt text and a numbered caption. The SVG is byte-for-byte
+reproducible: fixed ``svg.hashsalt``, no ``Date`` metadata, text drawn as paths in the
+DejaVu Sans font that ships with matplotlib.
+"""
+
+from __future__ import annotations
+
+import base64
+import html
+import io
+import textwrap
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+import matplotlib
+
+matplotlib.use("Agg")
+
+import matplotlib.pyplot as plt  # noqa: E402
+import numpy as np  # noqa: E402
+import pandas as pd  # noqa: E402
+from matplotlib.figure import Figure  # noqa: E402
+
+#: Okabe-Ito colour-blind-safe palette (black last: kept for text and reference lines).
+PALETTE: tuple[str, ...] = ("#0072B2", "#E69F00", "#009E73", "#CC79A7", "#56B4E9", "#D55E00", "#F0E442", "#000000")
+#: Sequential colour map for quantities (perceptually uniform, colour-blind-safe).
+SEQUENTIAL = "cividis"
+INK = "#222222"
+MUTED = "#666666"
+
+STYLE: dict[str, object] = {
+    "font.family": "DejaVu Sans",
+    "font.size": 9,
+    "axes.titlesize": 10.5,
+    "axes.titleweight": "bold",
+    "axes.titlelocation": "left",
+    "axes.labelsize": 9,
+    "axes.labelcolor": INK,
+    "axes.edgecolor": MUTED,
+    "axes.linewidth": 0.6,
+    "axes.spines.top": False,
+    "axes.spines.right": False,
+    "axes.grid": True,
+    "axes.grid.axis": "x",
+    "grid.color": "#dddddd",
+    "grid.linewidth": 0.6,
+    "axes.prop_cycle": matplotlib.cycler(color=list(PALETTE)),
+    "xtick.color": INK,
+    "ytick.color": INK,
+    "xtick.labelsize": 8,
+    "ytick.labelsize": 8,
+    "legend.frameon": False,
+    "legend.fontsize": 8,
+    "figure.dpi": 100,
+    "figure.facecolor": "white",
+    "savefig.facecolor": "white",
+    "svg.fonttype": "path",
+    "svg.hashsalt": "briefing",
+    "path.simplify": True,
+}
+
+
+def apply_style() -> None:
+    """Set the briefing's matplotlib style globally (idempotent)."""
+    matplotlib.rcParams.update(STYLE)
+
+
+def _finish(fig: Figure, title: str, source: str) -> Figure:
+    """Put the finding as the figure title and the source line at the bottom."""
+    fig.suptitle("\n".join(textwrap.wrap(title, 95)), x=0.01, ha="left", fontsize=10.5, fontweight="bold", color=INK)
+    fig.text(0.01, 0.005, f"Source: {source}", ha="left", va="bottom", fontsize=7, color=MUTED)
+    return fig
+
+
+def _wrap(label: str, width: int) -> str:
+    return "\n".join(textwrap.wrap(str(label), width)) or str(label)
+
+
+def small_multiples(
+    data: pd.DataFrame,
+    *,
+    panel: str,
+    category: str,
+    value: str,
+    low: str | None = None,
+    high: str | None = None,
+    title: str,
+    xlabel: str,
+    source: str,
+    category_order: Sequence[str] | None = None,
+    panel_order: Sequence[str] | None = None,
+    count: str | None = None,
+    percent: bool = True,
+) -> Figure:
+    """Horizontal bars of ``value`` per ``category``, one panel per ``panel`` value, shared axes.
+
+    Input: tidy ``data`` with one row per (panel, category): ``value`` (share 0-1 when
+    ``percent``), optional ``low``/``high`` interval bounds (same unit) drawn as error bars,
+    optional ``count`` printed at the bar end. ``category_order`` fixes the bar order (top
+    first); default: by mean value. Output: the Figure (one panel per column, up to 4 a row).
+    """
+    apply_style()
+    panels = list(panel_order) if panel_order is not None else sorted(data[panel].astype(str).unique())
+    if category_order is None:
+        category_order = data.groupby(category)[value].mean().sort_values(ascending=False).index.tolist()
+    cats = list(category_order)
+    ncols = min(len(panels), 4) or 1
+    nrows = int(np.ceil(len(panels) / ncols)) or 1
+    height = max(2.6, 0.24 * len(cats) + 1.3) * nrows + 0.6
+    fig, axes = plt.subplots(nrows, ncols, figsize=(7.2, height), sharex=True, sharey=True, squeeze=False)
+    scale = 100.0 if percent else 1.0
+    xmax = float((data[high] if high else data[value]).max() or 0) * scale
+    y = np.arange(len(cats))
+    for i, ax in enumerate(axes.flat):
+        if i >= len(panels):
+            ax.set_visible(False)
+            continue
+        name = panels[i]
+        sub = data[data[panel].astype(str) == name].set_index(category).reindex(cats)
+        vals = sub[value].fillna(0).to_numpy(float) * scale
+        ax.barh(y, vals, color=PALETTE[i % (len(PALETTE) - 1)], height=0.62, zorder=2)
+        if low and high:
+            lo = sub[low].fillna(0).to_numpy(float) * scale
+            hi = sub[high].fillna(0).to_numpy(float) * scale
+            err = np.vstack([np.clip(vals - lo, 0, None), np.clip(hi - vals, 0, None)])
+            ax.errorbar(vals, y, xerr=err, fmt="none", ecolor=INK, elinewidth=0.8, capsize=2, zorder=3)
+        if count:
+            ends = sub[high].fillna(0).to_numpy(float) * scale if high else vals
+            for yy, v, c in zip(y, np.maximum(ends, vals), sub[count].fillna(0).astype(int)):
+                ax.text(v + xmax * 0.015, yy, f"n={c}", va="center", ha="left", fontsize=6.5, color=MUTED, zorder=4)
+        ax.set_title(_wrap(name, 28), fontsize=9.5)
+        ax.set_yticks(y, [_wrap(c, 24) for c in cats])
+        ax.invert_yaxis() if i == 0 else None
+        ax.set_xlim(0, max(xmax * (1.22 if count else 1.08), 1e-9))
+        if i // ncols == nrows - 1 or i + ncols >= len(panels):
+            ax.set_xlabel(xlabel)
+    fig.tight_layout(rect=(0, 0.03, 1, 0.93))
+    return _finish(fig, title, source)
+
+
+def heatmap(
+    matrix: pd.DataFrame,
+    *,
+    title: str,
+    xlabel: str,
+    ylabel: str,
+    colorbar_label: str,
+    source: str,
+    percent: bool = True,
+    vmin: float | None = 0.0,
+    vmax: float | None = None,
+    annotate: bool = True,
+) -> Figure:
+    """A labelled heatmap of ``matrix`` (rows × columns, numeric), each cell printed.
+
+    Input: a DataFrame whose index labels the rows and columns label the columns, values as
+    shares (0-1, printed as whole percentages when ``percent``) or plain numbers. Missing
+    values are left blank. Output: the Figure with a colour bar labelled ``colorbar_label``.
+    """
+    apply_style()
+    values = matrix.to_numpy(dtype=float)
+    nrows, ncols = values.shape
+    width = min(7.4, max(4.5, 0.34 * ncols + 2.8))
+    height = max(2.4, 0.32 * nrows + 1.9)
+    fig, ax = plt.subplots(figsize=(width, height))
+    ax.grid(False)
+    masked = np.ma.masked_invalid(values)
+    top = vmax if vmax is not None else (float(np.nanmax(values)) if np.isfinite(values).any() else 1.0)
+    image = ax.imshow(masked, cmap=SEQUENTIAL, aspect="auto", vmin=vmin, vmax=top or 1.0)
+    ax.set_xticks(np.arange(ncols), [str(c) for c in matrix.columns], rotation=60, ha="right", rotation_mode="anchor")
+    ax.set_yticks(np.arange(nrows), [_wrap(r, 34) for r in matrix.index])
+    ax.set_xlabel(xlabel)
+    ax.set_ylabel(ylabel)
+    for spine in ax.spines.values():
+        spine.set_visible(False)
+    if annotate:
+        norm = image.norm
+        for r in range(nrows):
+            for c in range(ncols):
+                v = values[r, c]
+                if not np.isfinite(v):
+                    continue
+                text = f"{v * 100:.0f}" if percent else (f"{v:.2f}" if abs(v) < 10 else f"{v:.0f}")
+                colour = "white" if norm(v) < 0.55 else "black"
+                ax.text(c, r, text, ha="center", va="center", fontsize=6.5, color=colour)
+    bar = fig.colorbar(image, ax=ax, fraction=0.035, pad=0.02)
+    bar.set_label(colorbar_label)
+    bar.outline.set_visible(False)
+    fig.tight_layout(rect=(0, 0.03, 1, 0.93))
+    return _finish(fig, title, source)
+
+
+def interval_dots(
+    data: pd.DataFrame,
+    *,
+    x: str,
+    series: str,
+    value: str,
+    low: str | None,
+    high: str | None,
+    title: str,
+    xlabel: str,
+    ylabel: str,
+    source: str,
+    series_order: Sequence[str] | None = None,
+    percent: bool = True,
+) -> Figure:
+    """Points with interval bars of ``value`` along ``x`` (e.g. year), one colour per ``series``.
+
+    Input: tidy ``data`` with one row per (x, series); ``x`` values are treated as ordered
+    categories (sorted), points of a series are dodged sideways so intervals do not hide
+    each other. Output: the Figure, legend at the right.
+    """
+    apply_style()
+    xs = sorted(data[x].astype(str).unique())
+    names = list(series_order) if series_order is not None else sorted(data[series].astype(str).unique())
+    fig, ax = plt.subplots(figsize=(7.2, 3.4))
+    ax.grid(True, axis="y")
+    ax.grid(False, axis="x")
+    scale = 100.0 if percent else 1.0
+    width = 0.7
+    step = width / max(len(names), 1)
+    for i, name in enumerate(names):
+        sub = data[data[series].astype(str) == name].set_index(data[data[series].astype(str) == name][x].astype(str))
+        pos = np.array([xs.index(k) for k in sub.index]) - width / 2 + step * (i + 0.5)
+        vals = sub[value].to_numpy(float) * scale
+        colour = PALETTE[i % (len(PALETTE) - 1)]
+        if low and high:
+            err = np.vstack([np.clip(vals - sub[low].to_numpy(float) * scale, 0, None), np.clip(sub[high].to_numpy(float) * scale - vals, 0, None)])
+            ax.errorbar(pos, vals, yerr=err, fmt="o", color=colour, ecolor=colour, elinewidth=1, capsize=2.5, markersize=4.5, label=name)
+        else:
+            ax.plot(pos, vals, "o", color=colour, markersize=4.5, label=name)
+    ax.set_xticks(np.arange(len(xs)), xs)
+    ax.set_xlim(-0.6, len(xs) - 0.4)
+    ax.set_ylim(bottom=0)
+    ax.set_xlabel(xlabel)
+    ax.set_ylabel(ylabel)
+    ax.legend(loc="upper left", bbox_to_anchor=(1.0, 1.0))
+    fig.tight_layout(rect=(0, 0.03, 1, 0.9))
+    return _finish(fig, title, source)
+
+
+def ranked_bars(
+    data: pd.DataFrame,
+    *,
+    label: str,
+    value: str,
+    title: str,
+    xlabel: str,
+    source: str,
+    note: str | None = None,
+    reference: float | None = None,
+) -> Figure:
+    """Horizontal bars of ``value`` per ``label`` in the given row order (first on top).
+
+    Input: ``data`` already sorted and cut to the rows to show; optional ``note`` column
+    printed at the bar end (e.g. "n=4"); optional ``reference`` line (e.g. lift = 1).
+    Output: the Figure.
+    """
+    apply_style()
+    n = len(data)
+    fig, ax = plt.subplots(figsize=(7.2, max(2.2, 0.28 * n + 1.3)))
+    y = np.arange(n)
+    vals = data[value].to_numpy(float)
+    ax.barh(y, vals, color=PALETTE[0], height=0.62, zorder=2)
+    ax.set_yticks(y, [_wrap(v, 40) for v in data[label]])
+    ax.invert_yaxis()
+    top = float(np.nanmax(vals)) if n else 1.0
+    if note:
+        for yy, v, t in zip(y, vals, data[note].astype(str)):
+            ax.text(v + top * 0.01, yy, t, va="center", ha="left", fontsize=7, color=MUTED)
+    if reference is not None:
+        ax.axvline(reference, color=INK, linewidth=0.8, linestyle="--", zorder=3)
+    ax.set_xlim(0, top * 1.18 if top > 0 else 1)
+    ax.set_xlabel(xlabel)
+    fig.tight_layout(rect=(0, 0.03, 1, 0.92))
+    return _finish(fig, title, source)
+
+
+def svg_bytes(fig: Figure) -> bytes:
+    """The figure as reproducible SVG bytes (no date, fixed ids); closes the figure."""
+    apply_style()
+    buffer = io.BytesIO()
+    fig.savefig(buffer, format="svg", metadata={"Date": None, "Creator": None})
+    plt.close(fig)
+    return buffer.getvalue()
+
+
+@dataclass
+class Figures:
+    """Numbers the charts of one notebook and renders them as accessible HTML figures.
+
+    ``source`` is the default source line's text, repeated in each caption.
+    """
+
+    source: str = ""
+    count: int = 0
+    captions: list[tuple[int, str]] = field(default_factory=list)
+
+    def html(self, fig: Figure, *, caption: str, alt: str, anchor: str | None = None) -> str:
+        """Return ``<figure>`` HTML: the SVG as an ``<img>`` with ``alt``, then "Figure N. caption".
+
+        ``caption`` and ``alt`` are plain text (escaped here). The figure gets the id
+        ``anchor`` or ``figure-N``.
+        """
+        self.count += 1
+        number = self.count
+        self.captions.append((number, caption))
+        data = base64.b64encode(svg_bytes(fig)).decode("ascii")
+        ident = html.escape(anchor or f"figure-{number}", quote=True)
+        return (
+            f'<figure class="chart" id="{ident}">'
+            f'<img src="data:image/svg+xml;base64,{data}" alt="{html.escape(alt, quote=True)}">'
+            f"<figcaption><strong>Figure {number}.</strong> {html.escape(caption)}</figcaption>"
+            "</figure>"
+        )
+
+    def show(self, fig: Figure, *, caption: str, alt: str, anchor: str | None = None) -> None:
+        """Display :meth:`html` in the notebook (an IPython HTML output)."""
+        from IPython.display import HTML, display
+
+        display(HTML(self.html(fig, caption=caption, alt=alt, anchor=anchor)))

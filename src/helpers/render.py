@@ -1,0 +1,361 @@
+"""Execute the briefing notebook with papermill and render it to HTML and PDF.
+
+Stages, each a function that can be used alone:
+
+1. :func:`execute_notebook`: papermill runs a notebook with parameters on the project's own
+   kernel (:data:`KERNEL_NAME`, registered in ``.venv`` by :func:`ensure_kernel`) and writes
+   the executed copy into the build folder, kept for audit. The copy is cleaned by
+   :func:`clean_notebook` (no timings, no random cell ids) so two runs give the same file.
+   A failing cell raises :class:`~helpers.errors.RenderError` with the cell's error and the
+   path of the executed notebook, which papermill has marked at the failing cell.
+2. :func:`notebook_to_html`: nbconvert with the ``briefing`` template (extends ``lab``;
+   nothing from the network, no script), code cells, prompts and the ``parameters`` and
+   ``injected-parameters`` cells removed, a table of contents built from the ``h2``/``h3``
+   headings that carry an ``id``.
+3. :func:`html_to_pdf`: the same HTML through WeasyPrint (A4, page numbers, contents with
+   page numbers from the print stylesheet), with a fixed PDF identifier and no dates.
+4. :func:`render_briefing` chains them and writes ``briefing.html``/``briefing.pdf``
+   atomically: if anything fails, the last good briefing stays in place.
+
+Command line (what ``make report`` runs)::
+
+    python -m helpers.render --notebook notebooks/briefing.ipynb --build build/data-123 \\
+        --reports reports --corpus data --codebook data/codebook.yml [--params params.yml]
+"""
+
+from __future__ import annotations
+
+import argparse
+import copy
+import hashlib
+import logging
+import os
+import sys
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+import nbformat
+
+from helpers.errors import ParameterError, RenderError, run_cli
+from helpers.io import atomic_path, write_text
+from helpers.params import check_names_and_types, load_params_file
+
+#: The Jupyter kernel the notebooks run on: the project's ``.venv`` interpreter.
+KERNEL_NAME = "briefing"
+KERNEL_DISPLAY_NAME = "Briefing (project .venv)"
+TEMPLATES_DIR = Path(__file__).parent / "templates"
+TEMPLATE_NAME = "briefing"
+#: Cells with these tags never reach readers.
+REMOVE_CELL_TAGS = ("parameters", "injected-parameters", "remove-cell")
+#: Fixed "now" for the PDF (1 January 2024 00:00 UTC) unless SOURCE_DATE_EPOCH is set.
+DEFAULT_SOURCE_DATE_EPOCH = "1704067200"
+
+
+def ensure_kernel(name: str = KERNEL_NAME) -> str:
+    """Make sure a kernelspec ``name`` exists that runs this interpreter; install it in ``sys.prefix`` if not.
+
+    Output: the kernel name. The Makefile's ``env`` step registers it too
+    (``python -m ipykernel install --sys-prefix --name briefing``); this function covers a
+    ``.venv`` created before that step existed.
+    """
+    from jupyter_client.kernelspec import KernelSpecManager, NoSuchKernel
+
+    manager = KernelSpecManager()
+    try:
+        spec = manager.get_kernel_spec(name)
+        if spec.argv and Path(spec.argv[0]).resolve() == Path(sys.executable).resolve():
+            return name
+    except NoSuchKernel:
+        pass
+    from ipykernel.kernelspec import install
+
+    install(kernel_name=name, display_name=KERNEL_DISPLAY_NAME, prefix=sys.prefix)
+    return name
+
+
+def clean_notebook(nb: nbformat.NotebookNode) -> nbformat.NotebookNode:
+    """Return a copy of ``nb`` without run-dependent data, so two runs give identical files.
+
+    Removes per-cell execution timings and papermill's start/end times, durations and
+    status, numbers the cells' ids ``cell-1``, ``cell-2``… (papermill's injected cell has a
+    random id), and keeps ``metadata.papermill.parameters`` (the run's parameters, for audit).
+    """
+    nb = copy.deepcopy(nb)
+    for i, cell in enumerate(nb.cells, start=1):
+        cell["id"] = f"cell-{i}"
+        meta = cell.get("metadata", {})
+        meta.pop("execution", None)
+        meta.pop("papermill", None)
+        meta.pop("collapsed", None)
+        meta.pop("scrolled", None)
+    pm = nb.metadata.get("papermill")
+    if pm is not None:
+        nb.metadata["papermill"] = {"parameters": pm.get("parameters", {}), "input_path": pm.get("input_path")}
+    nb.metadata.pop("widgets", None)
+    return nb
+
+
+def _write_notebook(nb: nbformat.NotebookNode, target: Path) -> None:
+    with atomic_path(target) as tmp:
+        nbformat.write(nb, str(tmp))
+
+
+def _first_error(nb: nbformat.NotebookNode) -> tuple[int | None, str]:
+    for i, cell in enumerate(nb.cells):
+        for out in cell.get("outputs", []):
+            if out.get("output_type") == "error":
+                return i, f"{out.get('ename')}: {out.get('evalue')}"
+    return None, "unknown error"
+
+
+def execute_notebook(
+    notebook: str | os.PathLike[str],
+    output: str | os.PathLike[str],
+    parameters: Mapping[str, Any] | None = None,
+    *,
+    kernel_name: str = KERNEL_NAME,
+    cwd: str | os.PathLike[str] | None = None,
+) -> nbformat.NotebookNode:
+    """Run ``notebook`` with papermill and write the cleaned, executed copy to ``output``.
+
+    Inputs: the source notebook (must have a cell tagged ``parameters``), the output path
+    (under ``build/``), the parameter values, the kernel name (default: the project's) and
+    the working directory the kernel starts in (default: the current one, so relative paths
+    in parameters mean the same as on the command line).
+    Output: the executed, cleaned notebook. Raises :class:`RenderError` when the notebook is
+    missing, has no ``parameters`` cell, or a cell fails; the message gives the failing
+    cell's number and error and the path of the executed notebook.
+    """
+    import papermill as pm
+    from papermill.exceptions import PapermillExecutionError
+
+    notebook, output = Path(notebook), Path(output)
+    if not notebook.is_file():
+        raise RenderError(f"{notebook}: notebook not found. Pass a notebook from notebooks/.")
+    source = nbformat.read(str(notebook), as_version=4)
+    if not any("parameters" in c.get("metadata", {}).get("tags", []) for c in source.cells):
+        raise RenderError(f"{notebook}: no cell is tagged 'parameters'. Tag the cell that sets the defaults (View > Cell metadata in JupyterLab).")
+    if kernel_name == KERNEL_NAME:
+        ensure_kernel(kernel_name)
+    output.parent.mkdir(parents=True, exist_ok=True)
+    raw = output.with_name(f".{output.name}.running.ipynb")
+    logging.getLogger("papermill").setLevel(logging.WARNING)
+    try:
+        pm.execute_notebook(
+            str(notebook),
+            str(raw),
+            parameters=dict(parameters or {}),
+            kernel_name=kernel_name,
+            cwd=str(cwd) if cwd is not None else None,
+            progress_bar=False,
+            log_output=False,
+            request_save_on_cell_execute=False,
+        )
+    except PapermillExecutionError as exc:
+        executed = nbformat.read(str(raw), as_version=4) if raw.exists() else source
+        raw.unlink(missing_ok=True)
+        _write_notebook(clean_notebook(executed), output)
+        raise RenderError(
+            f"{notebook}: cell {exc.exec_count if exc.exec_count is not None else exc.cell_index} failed with "
+            f"{exc.ename}: {exc.evalue}\nThe executed notebook, with the traceback at the failing cell, is {output}. "
+            "The last good briefing was left in place."
+        ) from None
+    except Exception as exc:  # kernel died, missing kernel, bad notebook JSON
+        raw.unlink(missing_ok=True)
+        raise RenderError(f"{notebook}: could not be executed on kernel '{kernel_name}': {type(exc).__name__}: {exc}") from None
+    executed = clean_notebook(nbformat.read(str(raw), as_version=4))
+    raw.unlink(missing_ok=True)
+    _write_notebook(executed, output)
+    return executed
+
+
+def _strip_for_readers(nb: nbformat.NotebookNode) -> nbformat.NotebookNode:
+    """Drop tagged cells, stderr streams and empty code cells; readers see narrative and results."""
+    nb = copy.deepcopy(nb)
+    cells = []
+    for cell in nb.cells:
+        tags = set(cell.get("metadata", {}).get("tags", []))
+        if tags & set(REMOVE_CELL_TAGS):
+            continue
+        if cell.cell_type == "code":
+            cell.outputs = [o for o in cell.outputs if not (o.get("output_type") == "stream" and o.get("name") == "stderr")]
+            if not cell.outputs:
+                continue
+        cells.append(cell)
+    nb.cells = cells
+    return nb
+
+
+def _table_of_contents(html_text: str) -> str:
+    """Fill ``<nav id="toc">`` (or add one at the top of ``<main>``) with links to the h2/h3 headings with ids."""
+    from bs4 import BeautifulSoup
+
+    soup = BeautifulSoup(html_text, "html.parser")
+    main = soup.find("main")
+    if main is None:
+        return html_text
+    nav = soup.find("nav", id="toc")
+    if nav is None:
+        nav = soup.new_tag("nav", id="toc")
+        main.insert(0, nav)
+    nav.clear()
+    nav["class"] = "toc"
+    nav["aria-label"] = "Contents"
+    heading = soup.new_tag("h2")
+    heading.string = "Contents"
+    nav.append(heading)
+    top = soup.new_tag("ol")
+    nav.append(top)
+    current_sub = None
+    for h in main.find_all(["h2", "h3"]):
+        if not h.get("id") or h.find_parent("nav") is not None:
+            continue
+        item = soup.new_tag("li")
+        link = soup.new_tag("a", href=f"#{h['id']}")
+        link.string = h.get_text(" ", strip=True).replace("¶", "").strip()
+        item.append(link)
+        if h.name == "h2":
+            top.append(item)
+            current_sub = None
+        else:
+            if current_sub is None:
+                parent = top.find_all("li", recursive=False)
+                if not parent:
+                    top.append(item)
+                    continue
+                current_sub = soup.new_tag("ol")
+                parent[-1].append(current_sub)
+            current_sub.append(item)
+    return str(soup)
+
+
+def notebook_to_html(nb: nbformat.NotebookNode, *, title: str | None = None) -> str:
+    """Render an executed notebook to the briefing's self-contained HTML.
+
+    Input: the executed notebook; ``title`` for ``<title>`` (default: ``nb.metadata.title``).
+    Output: the HTML text: no code, no prompts, no tagged cells, no ``<script>``, a
+    Content-Security-Policy forbidding scripts, a table of contents, the stylesheet inline.
+    Raises :class:`RenderError` if any script element would reach the output.
+    """
+    from nbconvert import HTMLExporter
+
+    nb = _strip_for_readers(nb)
+    if title is not None:
+        nb.metadata["title"] = title
+    exporter = HTMLExporter(
+        template_name=TEMPLATE_NAME,
+        extra_template_basedirs=[str(TEMPLATES_DIR)],
+        exclude_input=True,
+        exclude_input_prompt=True,
+        exclude_output_prompt=True,
+        embed_images=True,
+    )
+    css = (TEMPLATES_DIR / TEMPLATE_NAME / "briefing.css").read_text(encoding="utf-8")
+    resources = {"briefing_css": css, "metadata": {"name": nb.metadata.get("title", "Briefing")}}
+    body, _ = exporter.from_notebook_node(nb, resources=resources)
+    body = _table_of_contents(body)
+    if "<script" in body.lower():
+        raise RenderError("the rendered HTML contains a <script> element; a notebook output emitted raw HTML with a script. Escape text with html.escape before displaying it.")
+    return body
+
+
+def html_to_pdf(html_text: str, target: str | os.PathLike[str]) -> Path:
+    """Print ``html_text`` to an A4 PDF at ``target`` (atomic) with WeasyPrint.
+
+    Page size, page numbers and the contents' page numbers come from the print rules of
+    the stylesheet. The PDF identifier is the SHA-256 of the HTML and no date is written
+    (``SOURCE_DATE_EPOCH`` is fixed while printing), so the same HTML gives the same bytes.
+    """
+    from weasyprint import HTML
+
+    logging.getLogger("weasyprint").setLevel(logging.ERROR)
+    logging.getLogger("fontTools").setLevel(logging.ERROR)
+    previous = os.environ.get("SOURCE_DATE_EPOCH")
+    os.environ["SOURCE_DATE_EPOCH"] = previous or DEFAULT_SOURCE_DATE_EPOCH
+    try:
+        identifier = hashlib.sha256(html_text.encode("utf-8")).hexdigest()[:32].encode("ascii")
+        document = HTML(string=html_text, base_url=None).render()
+        with atomic_path(target) as tmp:
+            document.write_pdf(str(tmp), pdf_identifier=identifier)
+    finally:
+        if previous is None:
+            os.environ.pop("SOURCE_DATE_EPOCH", None)
+    return Path(target)
+
+
+def render_briefing(
+    notebook: str | os.PathLike[str],
+    *,
+    parameters: Mapping[str, Any],
+    build_dir: str | os.PathLike[str],
+    html_path: str | os.PathLike[str],
+    pdf_path: str | os.PathLike[str] | None = None,
+    kernel_name: str = KERNEL_NAME,
+) -> nbformat.NotebookNode:
+    """Execute ``notebook`` into ``build_dir`` and write the HTML (and PDF) briefing.
+
+    Output files are replaced only when every stage has succeeded. Returns the executed
+    notebook. Raises :class:`RenderError` (failing cell, executed notebook path).
+    """
+    notebook = Path(notebook)
+    executed_path = Path(build_dir) / "notebooks" / notebook.name
+    executed = execute_notebook(notebook, executed_path, parameters, kernel_name=kernel_name)
+    title = str(parameters.get("title") or executed.metadata.get("title") or notebook.stem)
+    html_text = notebook_to_html(executed, title=title)
+    if pdf_path is not None:
+        pdf_tmp = Path(pdf_path).with_name(f".{Path(pdf_path).name}.new")
+        html_to_pdf(html_text, pdf_tmp)
+        write_text(html_text, html_path)
+        os.replace(pdf_tmp, pdf_path)
+    else:
+        write_text(html_text, html_path)
+    return executed
+
+
+def _parameters(args: argparse.Namespace) -> dict[str, Any]:
+    params: dict[str, Any] = load_params_file(args.params) if args.params else {}
+    for name in ("corpus", "codebook", "reports"):
+        given = getattr(args, name)
+        if given is None:
+            continue
+        if name in params and os.path.normpath(str(params[name])) != os.path.normpath(given):
+            raise ParameterError(
+                f"{args.params}: parameter '{name}' is {params[name]!r} but make passes {given!r}. "
+                f"Remove '{name}' from the parameter file and set {name.upper()}=... on the make command line."
+            )
+        params[name] = given
+    return check_names_and_types(params, source=str(args.params or "command line"))
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Command line: execute notebooks and write the briefing; see the module docstring."""
+    parser = argparse.ArgumentParser(prog="python -m helpers.render", description="Execute the briefing notebook and write HTML and PDF.")
+    parser.add_argument("--notebook", action="append", required=True, help="notebook to execute; the last one is rendered (repeatable)")
+    parser.add_argument("--build", required=True, help="folder for the executed notebooks (kept for audit)")
+    parser.add_argument("--reports", help="reports folder (briefing.html, briefing.pdf)")
+    parser.add_argument("--corpus", help="corpus folder passed to the notebooks")
+    parser.add_argument("--codebook", help="codebook passed to the notebooks")
+    parser.add_argument("--params", help="YAML parameter file (papermill parameters)")
+    parser.add_argument("--kernel", default=KERNEL_NAME, help=f"Jupyter kernel (default {KERNEL_NAME})")
+    parser.add_argument("--no-pdf", action="store_true", help="write the HTML only")
+    args = parser.parse_args(argv)
+    params = _parameters(args)
+    reports = Path(args.reports or params.get("reports") or "reports")
+    *others, briefing = args.notebook
+    for extra in others:
+        execute_notebook(extra, Path(args.build) / "notebooks" / Path(extra).name, params, kernel_name=args.kernel)
+    render_briefing(
+        briefing,
+        parameters=params,
+        build_dir=args.build,
+        html_path=reports / "briefing.html",
+        pdf_path=None if args.no_pdf else reports / "briefing.pdf",
+        kernel_name=args.kernel,
+    )
+    print(f"wrote {reports / 'briefing.html'}" + ("" if args.no_pdf else f" and {reports / 'briefing.pdf'}"))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(run_cli(main))
