@@ -31,8 +31,21 @@ HELPERS_SRC := $(wildcard src/helpers/*.py)
 
 PARAGRAPHS := $(BUILD)/paragraphs.parquet
 ANNOTATED  := $(REPORTS)/annotated_paragraphs.csv
+ANALYSIS_CSV := $(addprefix $(REPORTS)/,theme_frequencies.csv cooccurrence.csv document_similarity.csv \
+                  similar_paragraphs.csv text_reuse.csv keyness.csv)
+ANALYSIS_SRC := $(wildcard $(addprefix src/helpers/,analysis.py frequencies.py cooccurrence.py overlap.py keyness.py evidence.py text.py))
+NOTEBOOK   := notebooks/briefing.ipynb
+TEMPLATE_FILES := $(wildcard src/helpers/templates/briefing/*)
+BRIEFING   := $(REPORTS)/briefing.html $(REPORTS)/briefing.pdf
+# Which parameter file the last briefing was rendered with: a file whose content changes only
+# when PARAMS does, so switching PARAMS (or dropping it) re-renders and nothing else does.
+RENDER_ARGS := $(BUILD)/render-args.txt
 
-.PHONY: help env annotate ingest test bench clean lab report
+.PHONY: help env annotate ingest analyse test bench clean lab report
+
+## report: the briefing -> REPORTS/briefing.html, briefing.pdf, annotated_paragraphs.csv and the analysis CSVs
+##         (PARAMS=file.yml passes papermill parameters: organizations, themes, date_from, date_to, top_n, ...)
+report: $(BRIEFING) $(ANALYSIS_CSV) $(ANNOTATED)
 
 ## help: list the targets and variables
 help:
@@ -45,6 +58,7 @@ $(ENV_OK): requirements.txt pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --disable-pip-version-check -r requirements.txt
 	$(PY) -m pip install --quiet --disable-pip-version-check --no-deps -e .
+	$(PY) -m ipykernel install --sys-prefix --name briefing --display-name 'Briefing (project .venv)' >/dev/null
 	touch $@
 
 ## ingest: split the corpus into paragraphs (build/<corpus>/paragraphs.parquet)
@@ -57,6 +71,32 @@ annotate: $(ANNOTATED)
 $(ANNOTATED): $(PARAGRAPHS) $(CODEBOOK) $(OVERRIDES) $(VALIDATION) src/helpers/codebook.py src/helpers/annotate.py | $(ENV_OK)
 	$(PY) -m helpers.annotate --paragraphs $(PARAGRAPHS) --codebook $(CODEBOOK) \
 	  $(if $(OVERRIDES),--overrides $(OVERRIDES)) $(if $(VALIDATION),--validation $(VALIDATION)) --reports $(REPORTS)
+
+## analyse: theme frequencies, co-occurrence, overlap, reuse, keyness -> REPORTS/*.csv
+analyse: $(ANALYSIS_CSV)
+$(ANALYSIS_CSV) &: $(ANNOTATED) $(ANALYSIS_SRC) | $(ENV_OK)
+	$(PY) -m helpers.analysis --reports $(REPORTS)
+
+$(RENDER_ARGS): FORCE
+	@mkdir -p $(@D); printf '%s\n' 'PARAMS=$(PARAMS)' | cmp -s - $@ 2>/dev/null || printf '%s\n' 'PARAMS=$(PARAMS)' > $@
+
+# The briefing: papermill runs the notebook into $(BUILD)/notebooks/ (kept for audit) on the
+# project kernel, nbconvert + WeasyPrint write HTML and PDF (to temporary files, then renamed).
+$(BRIEFING) &: $(NOTEBOOK) $(ANNOTATED) $(ANALYSIS_CSV) $(HELPERS_SRC) $(TEMPLATE_FILES) $(PARAMS) $(RENDER_ARGS) \
+               $(CODEBOOK) $(CLEANING) $(CORPUS_FILES) $(OVERRIDES) $(VALIDATION) | $(ENV_OK)
+	@$(PY) -c 'import weasyprint' 2>/dev/null || { echo "error: the PDF needs the system's Pango library (Debian/Ubuntu: apt-get install libpango-1.0-0 libpangoft2-1.0-0)" >&2; exit 1; }
+	$(PY) -m helpers.render --notebook $(NOTEBOOK) --build $(BUILD) --reports $(REPORTS) \
+	  --corpus $(CORPUS) --codebook $(CODEBOOK) $(if $(PARAMS),--params $(PARAMS))
+
+## lab: start JupyterLab on the project kernel (installs JupyterLab into .venv on first use)
+LAB_OK := $(VENV)/.lab-installed
+lab: $(LAB_OK)
+	cd notebooks && ../$(PY) -m jupyter lab --MappingKernelManager.default_kernel_name=briefing
+$(LAB_OK): requirements-lab.txt | $(ENV_OK)
+	$(PY) -m pip install --quiet --disable-pip-version-check -r requirements-lab.txt
+	touch $@
+
+FORCE:
 
 ## test: run the test suite
 test: $(ENV_OK)
