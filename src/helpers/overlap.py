@@ -1,0 +1,552 @@
+"""Cross-document overlap, three ways: shared themes, similar paragraphs, verbatim reuse.
+
+1. :func:`document_similarity`: documents compared by their theme profiles (cosine of
+   the theme-share vectors) and theme sets (Jaccard).
+2. :func:`similar_paragraphs`: for each pair of documents from different organisations or
+   dates, the paragraph pairs that say the most similar things in any words: TF-IDF over
+   Snowball-stemmed words with English stop words removed, cosine similarity. To scale
+   to ~100k paragraphs the all-pairs product is never formed: candidate pairs are the
+   pairs sharing at least one stem that occurs in at most ``candidate_max_df`` paragraphs
+   (computed block by block as a sparse product), and only those get an exact cosine.
+   On corpora with fewer paragraphs than ``candidate_max_df`` this is exact.
+3. :func:`find_reuse`: passages one document shares with another almost word for word.
+   Paragraphs are tokenised (quotes, dashes and case folded, punctuation ignored), every
+   run of ``shingle`` consecutive tokens is hashed, and an inverted index (a sort of all
+   shingle hashes) yields the paragraph pairs and positions sharing a shingle, with no
+   all-pairs comparison. Seeds on one diagonal become exact runs; runs of the same
+   paragraph pair separated by at most ``max_gap`` words in both texts (a changed,
+   inserted or dropped word) are merged into maximal aligned passages; passages shorter
+   than ``min_words`` (default 12) are dropped, which keeps stock phrases such as
+   "international peace and security" out. Shingles found in more than ``max_shingle_df``
+   paragraphs are boilerplate and seed nothing. :func:`find_reuse_bruteforce` is the
+   all-pairs reference (same rules, no index) used to test the index.
+   :func:`reuse_by_document_pair` gives each document pair's share of words reused.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+
+import numpy as np
+import pandas as pd
+import scipy.sparse as sp
+import snowballstemmer
+from sklearn.feature_extraction.text import ENGLISH_STOP_WORDS, TfidfVectorizer
+
+from .frequencies import (
+    ANNOTATED_HINT, check_choice, check_number, require_columns, theme_frequencies, split_themes,
+)
+from .text import WORD_RE, fold
+
+PARAGRAPHS_HINT = "Pass a paragraph table (helpers.corpus.load_paragraphs, body paragraphs) or the annotated paragraphs."
+
+# --------------------------------------------------------------------------- 1. thematic
+
+DOCUMENT_SIMILARITY_COLUMNS = [
+    "doc_a", "doc_b", "organization_a", "organization_b", "date_a", "date_b", "cosine", "jaccard",
+    "shared_themes", "themes_a", "themes_b",
+]
+
+
+def _document_order(paragraphs: pd.DataFrame) -> list[str]:
+    """Document ids ordered by date (if present) then doc_id: the 'a' side of a pair is the earlier one."""
+    docs = paragraphs.drop_duplicates("doc_id")[["doc_id"] + (["date"] if "date" in paragraphs.columns else [])]
+    docs = docs.astype(str)
+    keys = ["date", "doc_id"] if "date" in docs.columns else ["doc_id"]
+    return docs.sort_values(keys, kind="mergesort")["doc_id"].tolist()
+
+
+def _doc_meta(paragraphs: pd.DataFrame, column: str) -> dict[str, str]:
+    if column not in paragraphs.columns:
+        return {}
+    first = paragraphs.drop_duplicates("doc_id")
+    return dict(zip(first["doc_id"].astype(str), first[column].astype(str)))
+
+
+def document_similarity(annotated: pd.DataFrame) -> pd.DataFrame:
+    """Thematic similarity of every pair of documents.
+
+    ``cosine`` compares the documents' theme-share vectors (share of body paragraphs
+    carrying each theme, as in :func:`helpers.frequencies.theme_frequencies`); ``jaccard``
+    compares the sets of themes each document raises at all.
+
+    Returns one row per unordered document pair, ``doc_a`` the earlier (by ``date``, then
+    ``doc_id``), ordered by ``doc_a`` then ``doc_b``. Columns: ``doc_a``, ``doc_b`` (str),
+    ``organization_a``, ``organization_b``, ``date_a``, ``date_b`` (str, empty if absent),
+    ``cosine`` (float 0-1, NaN when a document carries no theme), ``jaccard`` (float 0-1, NaN when
+    neither carries a theme), ``shared_themes`` (str: ``;``-joined ids both raise),
+    ``themes_a``, ``themes_b`` (int: number of themes each raises).
+    """
+    freq = theme_frequencies(annotated, by="document")
+    order = _document_order(annotated)
+    themes = sorted(freq["theme"].unique())
+    mat = freq.pivot_table(index="group", columns="theme", values="share", aggfunc="first")
+    mat = mat.reindex(index=order, columns=themes).fillna(0.0)
+    values = mat.to_numpy(dtype=float)
+    norms = np.linalg.norm(values, axis=1)
+    org, date = _doc_meta(annotated, "organization"), _doc_meta(annotated, "date")
+    rows = []
+    for i, a in enumerate(order):
+        for j in range(i + 1, len(order)):
+            b = order[j]
+            sa, sb = values[i] > 0, values[j] > 0
+            union = int(np.sum(sa | sb))
+            cos = float(values[i] @ values[j] / (norms[i] * norms[j])) if norms[i] > 0 and norms[j] > 0 else np.nan
+            shared = [t for t, x in zip(themes, sa & sb) if x]
+            rows.append((a, b, org.get(a, ""), org.get(b, ""), date.get(a, ""), date.get(b, ""), cos,
+                         len(shared) / union if union else np.nan, ";".join(shared), int(sa.sum()), int(sb.sum())))
+    return pd.DataFrame(rows, columns=DOCUMENT_SIMILARITY_COLUMNS)
+
+
+# --------------------------------------------------------------------------- 2. similar paragraphs
+
+PAIR_RULES = ("different_organization_or_date", "different_organization", "all")
+SIMILAR_COLUMNS = [
+    "doc_a", "para_a", "doc_b", "para_b", "rank", "similarity", "shared_terms", "organization_a", "organization_b",
+    "date_a", "date_b", "source_para_a", "source_para_b", "text_a", "text_b",
+]
+
+_STEMMER = snowballstemmer.stemmer("english")
+_STOP = frozenset(ENGLISH_STOP_WORDS)
+_HAS_LETTER = re.compile(r"[^\W\d_]")
+
+
+class _StemAnalyzer:
+    """Lower-cased WORD_RE tokens, stop words and tokens without letters removed, Snowball-stemmed (cached)."""
+
+    def __init__(self) -> None:
+        self.cache: dict[str, str] = {}
+
+    def __call__(self, text: str) -> list[str]:
+        out = []
+        cache = self.cache
+        for tok in WORD_RE.findall(fold(text).lower()):
+            stem = cache.get(tok)
+            if stem is None:
+                if tok in _STOP or len(tok) < 2 or not _HAS_LETTER.search(tok):
+                    stem = ""
+                else:
+                    stem = _STEMMER.stemWord(tok.replace("'", ""))
+                cache[tok] = stem
+            if stem:
+                out.append(stem)
+        return out
+
+
+def stem_tokens(text: str) -> list[str]:
+    """The stems :func:`similar_paragraphs` compares: lower-cased words, stop words out, Snowball-stemmed."""
+    return _StemAnalyzer()(text)
+
+
+def _eligible(doc: np.ndarray, org: np.ndarray, date: np.ndarray, i: np.ndarray, j: np.ndarray, rule: str) -> np.ndarray:
+    ok = doc[i] != doc[j]
+    if rule == "different_organization":
+        ok &= org[i] != org[j]
+    elif rule == "different_organization_or_date":
+        ok &= (org[i] != org[j]) | (date[i] != date[j])
+    return ok
+
+
+def similar_paragraphs(
+    paragraphs: pd.DataFrame,
+    top_n: int = 3,
+    min_similarity: float = 0.1,
+    pairs: str = "different_organization_or_date",
+    candidate_max_df: int = 1000,
+    block_size: int = 2000,
+) -> pd.DataFrame:
+    """The most similar paragraph pairs (TF-IDF cosine over stemmed words) for each pair of documents.
+
+    Parameters
+    ----------
+    paragraphs : body paragraphs with ``para_id, doc_id, text`` (``organization``, ``date``,
+        ``source_para`` used when present).
+    top_n : paragraph pairs kept per document pair (>= 1).
+    min_similarity : cosine below which a pair is never reported (0-1).
+    pairs : which document pairs are compared: ``"different_organization_or_date"`` (default:
+        two documents of one organisation on the same date are not compared),
+        ``"different_organization"`` or ``"all"`` (any two documents).
+    candidate_max_df : stems found in more paragraphs than this do not by themselves make
+        two paragraphs candidates (they still count in the cosine); exact below this size.
+    block_size : rows per sparse block product (memory/speed trade-off only).
+
+    Returns
+    -------
+    One row per reported paragraph pair, ordered by ``doc_a``, ``doc_b``, ``rank``. Columns:
+    ``doc_a``, ``para_a``, ``doc_b``, ``para_b`` (str; ``doc_a`` is the earlier document, by
+    ``date`` then ``doc_id``), ``rank`` (int, 1 = most similar within the document pair),
+    ``similarity`` (float, cosine 0-1), ``shared_terms`` (str: up to five stems contributing most,
+    ``;``-joined), ``organization_a/b``, ``date_a/b`` (str), ``source_para_a/b`` (Int64, the
+    source's own paragraph numbers), ``text_a``, ``text_b`` (str).
+    """
+    check_choice("pairs", pairs, PAIR_RULES)
+    check_number("top_n", top_n, 1)
+    check_number("candidate_max_df", candidate_max_df, 1)
+    check_number("block_size", block_size, 1)
+    check_number("min_similarity", min_similarity, 0.0, integer=False)
+    require_columns(paragraphs, ["para_id", "doc_id", "text"], "The paragraphs table", PARAGRAPHS_HINT)
+
+    paras = paragraphs.reset_index(drop=True)
+    n = len(paras)
+    empty = pd.DataFrame(columns=SIMILAR_COLUMNS)
+    if n < 2:
+        return empty
+    order = {d: k for k, d in enumerate(_document_order(paras))}
+    doc = paras["doc_id"].astype(str).map(order).to_numpy()
+    org = (paras["organization"].astype(str) if "organization" in paras else pd.Series("", index=paras.index)).to_numpy()
+    date = (paras["date"].astype(str) if "date" in paras else pd.Series("", index=paras.index)).to_numpy()
+
+    analyzer = _StemAnalyzer()
+    vectorizer = TfidfVectorizer(analyzer=analyzer, sublinear_tf=True, norm="l2", dtype=np.float64)
+    try:
+        X = vectorizer.fit_transform(paras["text"].fillna("").astype(str)).tocsr()
+    except ValueError:  # no paragraph has a single content word
+        return empty
+    df = np.bincount(X.indices, minlength=X.shape[1])
+    keep = (df <= candidate_max_df).astype(float)
+    B = (X @ sp.diags(keep)).tocsr()
+    B.data[:] = 1.0
+    B.eliminate_zeros()
+    BT = B.T.tocsr()
+
+    cand_i, cand_j = [], []
+    for start in range(0, n, block_size):
+        stop = min(start + block_size, n)
+        S = (B[start:stop] @ BT).tocoo()
+        i = S.row.astype(np.int64) + start
+        j = S.col.astype(np.int64)
+        mask = (j > i) & _eligible(doc, org, date, i, j, pairs)
+        cand_i.append(i[mask])
+        cand_j.append(j[mask])
+    I = np.concatenate(cand_i) if cand_i else np.empty(0, dtype=np.int64)
+    J = np.concatenate(cand_j) if cand_j else np.empty(0, dtype=np.int64)
+    sims = np.empty(len(I))
+    chunk = 200_000
+    for s in range(0, len(I), chunk):
+        sims[s:s + chunk] = np.asarray(X[I[s:s + chunk]].multiply(X[J[s:s + chunk]]).sum(axis=1)).ravel()
+    ok = sims >= min_similarity
+    I, J, sims = I[ok], J[ok], sims[ok]
+    # Orient: a = earlier document.
+    swap = doc[I] > doc[J]
+    A = np.where(swap, J, I)
+    Bi = np.where(swap, I, J)
+    cand = pd.DataFrame({"a": A, "b": Bi, "da": doc[A], "db": doc[Bi], "similarity": sims,
+                         "pa": paras["para_id"].astype(str).to_numpy()[A], "pb": paras["para_id"].astype(str).to_numpy()[Bi]})
+    cand = cand.sort_values(["da", "db", "similarity", "pa", "pb"], ascending=[True, True, False, True, True],
+                            kind="mergesort")
+    cand["rank"] = cand.groupby(["da", "db"]).cumcount() + 1
+    cand = cand[cand["rank"] <= top_n].reset_index(drop=True)
+    if cand.empty:
+        return empty
+
+    terms = np.asarray(vectorizer.get_feature_names_out())
+    shared = []
+    for a, b in zip(cand["a"], cand["b"]):
+        prod = X[a].multiply(X[b]).tocoo()
+        top = np.lexsort((terms[prod.col], -prod.data))[:5]
+        shared.append(";".join(terms[prod.col[top]]))
+
+    def col(name: str, idx: np.ndarray, default: object = "") -> np.ndarray:
+        return paras[name].to_numpy()[idx] if name in paras.columns else np.full(len(idx), default, dtype=object)
+
+    a_idx, b_idx = cand["a"].to_numpy(), cand["b"].to_numpy()
+    out = pd.DataFrame({
+        "doc_a": col("doc_id", a_idx).astype(str), "para_a": cand["pa"], "doc_b": col("doc_id", b_idx).astype(str),
+        "para_b": cand["pb"], "rank": cand["rank"].astype(int), "similarity": cand["similarity"].round(6),
+        "shared_terms": shared,
+        "organization_a": col("organization", a_idx), "organization_b": col("organization", b_idx),
+        "date_a": col("date", a_idx), "date_b": col("date", b_idx),
+        "source_para_a": pd.array(col("source_para", a_idx, None), dtype="Int64"),
+        "source_para_b": pd.array(col("source_para", b_idx, None), dtype="Int64"),
+        "text_a": col("text", a_idx), "text_b": col("text", b_idx),
+    })
+    return out[SIMILAR_COLUMNS]
+
+
+# --------------------------------------------------------------------------- 3. verbatim reuse
+
+REUSE_COLUMNS = ["doc_a", "para_a", "doc_b", "para_b", "words", "text_a", "text_b", "start_a", "end_a", "start_b", "end_b"]
+REUSE_PAIR_COLUMNS = [
+    "doc_a", "doc_b", "passages", "words_reused_a", "words_a", "share_a", "words_reused_b", "words_b", "share_b",
+]
+
+
+def reuse_tokens(text: str) -> tuple[list[str], list[int], list[int]]:
+    """Tokens compared for reuse, with their ``[start, end)`` character offsets in ``text``.
+
+    Tokens are :data:`helpers.text.WORD_RE` words of :func:`helpers.text.fold`-ed text (curly
+    and straight quotes, dashes and spaces alike; punctuation ignored), case-folded.
+    """
+    toks, starts, ends = [], [], []
+    for m in WORD_RE.finditer(fold(text)):
+        toks.append(m.group().casefold())
+        starts.append(m.start())
+        ends.append(m.end())
+    return toks, starts, ends
+
+
+def _check_reuse_params(paragraphs: pd.DataFrame, min_words: int, shingle: int, max_gap: int, max_shingle_df: int) -> None:
+    check_number("shingle", shingle, 2)
+    check_number("min_words", min_words, 1)
+    if min_words < shingle:
+        from .errors import ParameterError
+
+        raise ParameterError(f"`min_words` must be >= `shingle` ({shingle}). Got {min_words!r} instead.")
+    check_number("max_gap", max_gap, 0)
+    check_number("max_shingle_df", max_shingle_df, 2)
+    require_columns(paragraphs, ["para_id", "doc_id", "text"], "The paragraphs table", PARAGRAPHS_HINT)
+
+
+def _prepare(paragraphs: pd.DataFrame) -> tuple[pd.DataFrame, list[list[str]], np.ndarray]:
+    paras = paragraphs.reset_index(drop=True)
+    order = {d: k for k, d in enumerate(_document_order(paras))}
+    doc_rank = paras["doc_id"].astype(str).map(order).to_numpy(dtype=np.int64)
+    tokens = [[t.casefold() for t in WORD_RE.findall(fold(x))] for x in paras["text"].fillna("").astype(str)]
+    return paras, tokens, doc_rank
+
+
+def _seeds_indexed(tokens: list[list[str]], doc_rank: np.ndarray, k: int, max_df: int) -> pd.DataFrame:
+    """Seed matches (pa, i, pb, j) from an inverted shingle index (a sort of all shingle hashes)."""
+    lengths = np.fromiter((len(t) for t in tokens), dtype=np.int64, count=len(tokens))
+    flat = [w for t in tokens for w in t]
+    empty = pd.DataFrame({c: np.empty(0, dtype=np.int64) for c in ("pa", "i", "pb", "j")})
+    if not flat:
+        return empty
+    ids = pd.factorize(pd.Series(flat, dtype=object))[0].astype(np.uint64)
+    del flat
+    offsets = np.r_[0, np.cumsum(lengths)]
+    n_sh = np.maximum(lengths - k + 1, 0)
+    total = int(n_sh.sum())
+    if total == 0:
+        return empty
+    para = np.repeat(np.arange(len(tokens), dtype=np.int64), n_sh)
+    local = np.arange(total, dtype=np.int64) - np.repeat(np.r_[0, np.cumsum(n_sh)[:-1]], n_sh)
+    glob = offsets[para] + local
+    h = np.zeros(total, dtype=np.uint64)
+    mult = np.uint64(0x100000001B3)
+    with np.errstate(over="ignore"):
+        for t in range(k):
+            h = (h ^ (ids[glob + t] + np.uint64(0x9E3779B97F4A7C15))) * mult
+            h ^= h >> np.uint64(29)
+    order = np.lexsort((local, para, h))
+    h, para, local, glob = h[order], para[order], local[order], glob[order]
+    # Paragraph frequency of each hash: count distinct (hash, para) per hash.
+    new_hash = np.r_[True, h[1:] != h[:-1]]
+    new_hp = new_hash | np.r_[True, para[1:] != para[:-1]]
+    gid = np.cumsum(new_hash) - 1
+    df = np.bincount(gid, weights=new_hp.astype(np.float64)).astype(np.int64)
+    starts = np.flatnonzero(new_hash)
+    sizes = np.diff(np.r_[starts, len(h)])
+    good = (df >= 2) & (df <= max_df)
+    # Only groups spanning more than one document can seed anything.
+    dr = doc_rank[para]
+    gmin = np.minimum.reduceat(dr, starts)
+    gmax = np.maximum.reduceat(dr, starts)
+    good &= gmin != gmax
+    pa_l, pb_l = [], []
+    for s in np.unique(sizes[good]):
+        sel = starts[good & (sizes == s)]
+        members = sel[:, None] + np.arange(s)[None, :]
+        u, v = np.triu_indices(int(s), 1)
+        pa_l.append(members[:, u].ravel())
+        pb_l.append(members[:, v].ravel())
+    if not pa_l:
+        return empty
+    x = np.concatenate(pa_l)
+    y = np.concatenate(pb_l)
+    keep = dr[x] != dr[y]
+    x, y = x[keep], y[keep]
+    swap = dr[x] > dr[y]
+    x, y = np.where(swap, y, x), np.where(swap, x, y)
+    # Verify the tokens (hash collisions are possible in principle, never accepted).
+    same = np.ones(len(x), dtype=bool)
+    for t in range(k):
+        same &= ids[glob[x] + t] == ids[glob[y] + t]
+    x, y = x[same], y[same]
+    return pd.DataFrame({"pa": para[x], "i": local[x], "pb": para[y], "j": local[y]})
+
+
+def _seeds_bruteforce(tokens: list[list[str]], doc_rank: np.ndarray, k: int, max_df: int) -> pd.DataFrame:
+    """Seed matches by comparing every pair of paragraphs from different documents (reference, O(n²))."""
+    shingles = [[tuple(t[i:i + k]) for i in range(len(t) - k + 1)] for t in tokens]
+    para_df: dict[tuple[str, ...], int] = {}
+    for sh in shingles:
+        for s in set(sh):
+            para_df[s] = para_df.get(s, 0) + 1
+    positions = []
+    for sh in shingles:
+        pos: dict[tuple[str, ...], list[int]] = {}
+        for j, s in enumerate(sh):
+            pos.setdefault(s, []).append(j)
+        positions.append(pos)
+    rows = []
+    n = len(tokens)
+    for p in range(n):
+        for q in range(p + 1, n):
+            if doc_rank[p] == doc_rank[q]:
+                continue
+            a, b = (p, q) if doc_rank[p] < doc_rank[q] else (q, p)
+            pos_b = positions[b]
+            for i, s in enumerate(shingles[a]):
+                js = pos_b.get(s)
+                if js and para_df[s] <= max_df:
+                    rows.extend((a, i, b, j) for j in js)
+    return pd.DataFrame(rows, columns=["pa", "i", "pb", "j"], dtype=np.int64)
+
+
+def _chain(seeds: pd.DataFrame, k: int, max_gap: int) -> list[tuple[int, int, int, int, int, int]]:
+    """Seeds -> exact runs on one diagonal -> maximal passages (runs merged across gaps <= max_gap)."""
+    if seeds.empty:
+        return []
+    s = seeds.assign(d=seeds["i"] - seeds["j"]).sort_values(["pa", "pb", "d", "i"], kind="mergesort")
+    pa, pb, d, i, j = (s[c].to_numpy() for c in ("pa", "pb", "d", "i", "j"))
+    brk = np.r_[True, (pa[1:] != pa[:-1]) | (pb[1:] != pb[:-1]) | (d[1:] != d[:-1]) | (i[1:] != i[:-1] + 1)]
+    first = np.flatnonzero(brk)
+    last = np.r_[first[1:] - 1, len(i) - 1]
+    runs = pd.DataFrame({"pa": pa[first], "pb": pb[first], "a0": i[first], "a1": i[last] + k,
+                         "b0": j[first], "b1": j[last] + k})
+    runs = runs.sort_values(["pa", "pb", "a0", "b0", "a1", "b1"], kind="mergesort")
+    out = []
+    for (p, q), g in runs.groupby(["pa", "pb"], sort=False):
+        chains: list[list[int]] = []  # [a0, a1, b0, b1]
+        for a0, a1, b0, b1 in zip(g["a0"], g["a1"], g["b0"], g["b1"]):
+            best = None
+            best_key = None
+            for c in chains:
+                if a0 >= c[0] and b0 >= c[2] and a1 <= c[1] and b1 <= c[3]:
+                    best = c
+                    best_key = None
+                    break  # contained: nothing to add
+                ga, gb = a0 - c[1], b0 - c[3]
+                if a0 >= c[0] and b0 >= c[2] and a1 > c[1] and b1 > c[3] and ga <= max_gap and gb <= max_gap \
+                        and ga > -k and gb > -k:
+                    key = (abs(ga - gb), -c[1])
+                    if best_key is None or key < best_key:
+                        best, best_key = c, key
+            if best is None:
+                chains.append([a0, a1, b0, b1])
+            elif best_key is not None:
+                best[1], best[3] = max(best[1], a1), max(best[3], b1)
+        out.extend((int(p), int(q), *map(int, c)) for c in chains)
+    return out
+
+
+def _passages(paras: pd.DataFrame, chains: list[tuple[int, int, int, int, int, int]], min_words: int) -> pd.DataFrame:
+    rows = []
+    cache: dict[int, tuple[list[str], list[int], list[int]]] = {}
+    texts = paras["text"].fillna("").astype(str).to_numpy()
+    pids = paras["para_id"].astype(str).to_numpy()
+    dids = paras["doc_id"].astype(str).to_numpy()
+    for p, q, a0, a1, b0, b1 in chains:
+        words = min(a1 - a0, b1 - b0)
+        if words < min_words:
+            continue
+        for x in (p, q):
+            if x not in cache:
+                cache[x] = reuse_tokens(texts[x])
+        _, sa, ea = cache[p]
+        _, sb, eb = cache[q]
+        start_a, end_a, start_b, end_b = sa[a0], ea[a1 - 1], sb[b0], eb[b1 - 1]
+        rows.append((dids[p], pids[p], dids[q], pids[q], words, texts[p][start_a:end_a], texts[q][start_b:end_b],
+                     start_a, end_a, start_b, end_b))
+    out = pd.DataFrame(rows, columns=REUSE_COLUMNS)
+    if out.empty:
+        return out.astype({c: "int64" for c in ("words", "start_a", "end_a", "start_b", "end_b")})
+    pos = {p: k for k, p in enumerate(pids)}
+    out["_a"], out["_b"] = out["para_a"].map(pos), out["para_b"].map(pos)
+    out = out.sort_values(["_a", "_b", "start_a", "start_b"], kind="mergesort").drop(columns=["_a", "_b"])
+    return out.reset_index(drop=True)
+
+
+def find_reuse(
+    paragraphs: pd.DataFrame,
+    min_words: int = 12,
+    shingle: int = 5,
+    max_gap: int = 3,
+    max_shingle_df: int = 100,
+) -> pd.DataFrame:
+    """Passages shared almost word for word by paragraphs of different documents (inverted shingle index).
+
+    Parameters
+    ----------
+    paragraphs : body paragraphs with ``para_id, doc_id, text`` (``date`` orders each pair).
+    min_words : shortest passage reported, in words (both sides must reach it); default 12.
+    shingle : words per shingle (seed length, >= 2, <= ``min_words``).
+    max_gap : words that may differ (changed, inserted or dropped) between two exact runs
+        merged into one passage, in each text.
+    max_shingle_df : a shingle found in more paragraphs than this is boilerplate and seeds nothing.
+
+    Returns
+    -------
+    One row per aligned passage, ordered by paragraph a, paragraph b (table order), then
+    offsets. Columns (exactly): ``doc_a``, ``para_a`` (str; the earlier document, by ``date``
+    then ``doc_id``), ``doc_b``, ``para_b`` (str), ``words`` (int: passage length in words, the
+    shorter of the two sides), ``text_a``, ``text_b`` (str: the passages as written),
+    ``start_a``, ``end_a``, ``start_b``, ``end_b`` (int: ``[start, end)`` character offsets into
+    each paragraph's ``text``, so ``text[start:end]`` is the passage).
+    """
+    _check_reuse_params(paragraphs, min_words, shingle, max_gap, max_shingle_df)
+    paras, tokens, doc_rank = _prepare(paragraphs)
+    seeds = _seeds_indexed(tokens, doc_rank, shingle, max_shingle_df)
+    return _passages(paras, _chain(seeds, shingle, max_gap), min_words)
+
+
+def find_reuse_bruteforce(
+    paragraphs: pd.DataFrame,
+    min_words: int = 12,
+    shingle: int = 5,
+    max_gap: int = 3,
+    max_shingle_df: int = 100,
+) -> pd.DataFrame:
+    """Reference implementation of :func:`find_reuse` comparing every pair of paragraphs (O(n²)); same output.
+
+    Only for tests and the benchmark's ratio: it proves the index finds exactly what an
+    exhaustive comparison finds.
+    """
+    _check_reuse_params(paragraphs, min_words, shingle, max_gap, max_shingle_df)
+    paras, tokens, doc_rank = _prepare(paragraphs)
+    seeds = _seeds_bruteforce(tokens, doc_rank, shingle, max_shingle_df)
+    return _passages(paras, _chain(seeds, shingle, max_gap), min_words)
+
+
+def reuse_by_document_pair(reuse: pd.DataFrame, paragraphs: pd.DataFrame) -> pd.DataFrame:
+    """Share of each document's words that lies in a passage reused by the other document of the pair.
+
+    ``reuse`` is :func:`find_reuse` output; ``paragraphs`` the table it was computed from.
+    A word counts once even if several passages cover it.
+
+    Returns one row per document pair with at least one passage, ordered by ``doc_a``,
+    ``doc_b``. Columns: ``doc_a``, ``doc_b`` (str), ``passages`` (int), ``words_reused_a`` (int:
+    words of ``doc_a`` inside passages shared with ``doc_b``), ``words_a`` (int: all words of
+    ``doc_a``'s paragraphs), ``share_a`` (float 0-1), and the same three for ``doc_b``.
+    """
+    require_columns(reuse, REUSE_COLUMNS, "The reuse table", "Pass the output of find_reuse().")
+    require_columns(paragraphs, ["para_id", "doc_id", "text"], "The paragraphs table", PARAGRAPHS_HINT)
+    if reuse.empty:
+        return pd.DataFrame(columns=REUSE_PAIR_COLUMNS)
+    text = dict(zip(paragraphs["para_id"].astype(str), paragraphs["text"].fillna("").astype(str)))
+    doc_words: dict[str, int] = {}
+    for d, t in zip(paragraphs["doc_id"].astype(str), paragraphs["text"].fillna("").astype(str)):
+        doc_words[d] = doc_words.get(d, 0) + len(WORD_RE.findall(fold(t)))
+    rows = []
+    for (da, db), g in reuse.groupby(["doc_a", "doc_b"], sort=False):
+        counts = []
+        for side in ("a", "b"):
+            covered: dict[str, set[int]] = {}
+            for pid, s, e in zip(g[f"para_{side}"], g[f"start_{side}"], g[f"end_{side}"]):
+                _, starts, ends = reuse_tokens(text[pid])
+                covered.setdefault(pid, set()).update(
+                    k for k, (ts, te) in enumerate(zip(starts, ends)) if ts >= s and te <= e)
+            counts.append(sum(len(v) for v in covered.values()))
+        wa, wb = doc_words.get(da, 0), doc_words.get(db, 0)
+        rows.append((da, db, len(g), counts[0], wa, counts[0] / wa if wa else np.nan,
+                     counts[1], wb, counts[1] / wb if wb else np.nan))
+    out = pd.DataFrame(rows, columns=REUSE_PAIR_COLUMNS)
+    return out.sort_values(["doc_a", "doc_b"], kind="mergesort").reset_index(drop=True)
+
+
+__all__: Sequence[str] = [
+    "document_similarity", "similar_paragraphs", "stem_tokens", "reuse_tokens", "find_reuse",
+    "find_reuse_bruteforce", "reuse_by_document_pair", "split_themes", "ANNOTATED_HINT",
+]
