@@ -14,6 +14,7 @@ REPORTS  ?= reports
 CODEBOOK ?= data/codebook.yml
 CLEANING ?= data/cleaning.yml
 PARAMS   ?=
+ON_ERROR ?= stop
 
 VENV := .venv
 PY   := $(VENV)/bin/python
@@ -64,7 +65,7 @@ $(ENV_OK): requirements.txt pyproject.toml
 ## ingest: split the corpus into paragraphs (build/<corpus>/paragraphs.parquet)
 ingest: $(PARAGRAPHS)
 $(PARAGRAPHS): $(CORPUS_FILES) $(CLEANING) src/helpers/corpus.py src/helpers/text.py | $(ENV_OK)
-	$(PY) -m helpers.corpus --corpus $(CORPUS) --cleaning $(CLEANING) --build $(BUILD)
+	$(PY) -m helpers.corpus --corpus $(CORPUS) --cleaning $(CLEANING) --build $(BUILD) --on-error $(ON_ERROR)
 
 ## annotate: code body paragraphs with themes -> REPORTS/annotated_paragraphs.csv, annotations.csv
 annotate: $(ANNOTATED)

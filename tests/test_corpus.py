@@ -135,7 +135,7 @@ def test_no_boilerplate_left_in_body_paragraphs(body):
 
 def test_isw_date_prefix_is_removed_but_logged(tmp_path):
     counts = ingest(DATA, tmp_path)
-    assert counts == {"documents": 8, "paragraphs": 134, "body": 118, "removed": 14}
+    assert counts == {"documents": 8, "paragraphs": 134, "body": 118, "removed": 14, "skipped": 0}
     removed = pd.read_csv(tmp_path / "cleaning.csv")
     isw = removed[removed["doc_id"] == "isw-kazan-2024"]
     assert isw["rule"].tolist() == ["date-stamp", "source-line", "advertisement", "advertisement", "patron-appeal"]
@@ -374,4 +374,31 @@ def test_failed_ingest_keeps_the_previous_output(tmp_path):
     with pytest.raises(CorpusError):
         ingest(corpus, build)
     assert (build / "paragraphs.parquet").read_bytes() == before
-    assert sorted(p.name for p in build.iterdir()) == ["cleaning.csv", "documents.csv", "paragraphs.parquet"]
+    assert sorted(p.name for p in build.iterdir()) == ["cleaning.csv", "documents.csv", "paragraphs.parquet", "skipped.csv"]
+
+
+def test_on_error_skip_leaves_out_bad_documents_and_lists_why(tmp_path):
+    corpus = _write_corpus(tmp_path / "c", {"a.txt": "We condemn terrorism.", "b.txt": b"Caf\xe9", "d.txt": "Dialogue."},
+                           HEADER + "d1,a.txt,T,O,g,2024-01-01\nd2,b.txt,T,O,g,2024-01-01\nd3,c.txt,T,O,g,2024-01-01\n"
+                           "d4,d.txt,T,O,g,2024-02-30\nd5,d.txt,T,O,g,2024-03-01\n")
+    counts = ingest(corpus, tmp_path / "build", on_error="skip")
+    assert counts["documents"] == 2
+    skipped = pd.read_csv(tmp_path / "build" / "skipped.csv")
+    assert skipped["doc_id"].tolist() == ["d3", "d4", "d2"]  # manifest problems first, then unreadable files
+    assert "'c.txt' does not exist" in skipped["error"].iloc[0]
+    assert "'2024-02-30' is not a real calendar day" in skipped["error"].iloc[1]
+    assert "not valid UTF-8 at byte offset 3" in skipped["error"].iloc[2]
+    assert pd.read_parquet(tmp_path / "build" / "paragraphs.parquet")["doc_id"].unique().tolist() == ["d1", "d5"]
+
+
+def test_on_error_must_be_stop_or_skip(tmp_path):
+    with pytest.raises(CorpusError, match=r"on_error must be one of \{'stop', 'skip'\}\. Got 'ignore' instead\."):
+        read_manifest(DATA, on_error="ignore")
+
+
+def test_empty_organization_becomes_unknown_with_a_warning(tmp_path):
+    corpus = _write_corpus(tmp_path / "c", {"a.txt": "Text."}, HEADER + "d1,a.txt,T,,speech,2024-01-01\n")
+    manifest = read_manifest(corpus)
+    assert manifest["organization"].tolist() == ["unknown"]
+    assert manifest["warnings"].iloc[0].endswith(
+        "line 2 (doc_id 'd1'): field 'organization' is empty; using 'unknown'. Fill it in to group this document correctly.")

@@ -32,6 +32,7 @@ import csv
 import datetime as dt
 import hashlib
 import re
+import sys
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -48,6 +49,8 @@ from .text import count_words, fold, normalize
 REQUIRED_COLUMNS = ("doc_id", "file", "title", "organization", "genre", "date")
 OPTIONAL_COLUMNS = ("source", "speaker", "language", "notes", "start_line", "end_line")
 SUPPORTED_SUFFIXES = (".txt", ".md", ".html", ".htm", ".pdf")
+FILLABLE_COLUMNS = ("title", "organization", "genre")
+ON_ERROR_CHOICES = ("stop", "skip")
 KINDS = ("body", "title", "dateline", "salutation", "closing", "editorial")
 DOC_ID_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.\-]*$")
 DEFAULT_CLEANING = Path(__file__).resolve().parents[2] / "data" / "cleaning.yml"
@@ -140,15 +143,20 @@ def _check_line_number(value: str, where: str, name: str) -> int | None:
     return int(value)
 
 
-def read_manifest(corpus_dir: str | Path) -> pd.DataFrame:
+def read_manifest(corpus_dir: str | Path, on_error: str = "stop") -> pd.DataFrame:
     """Read and validate ``<corpus_dir>/manifest.csv``.
 
     Returns one row per document, all columns as strings (blank = ""), in manifest order,
-    with ``line`` (int, the manifest line the row came from) and ``path`` (str, absolute
-    path of the document's file) added. Raises :class:`CorpusError` naming the file, line
+    with ``line`` (int, the manifest line the row came from), ``path`` (str, absolute
+    path of the document's file) and ``warnings`` (str, "" when none) added. An empty
+    ``title``, ``organization`` or ``genre`` becomes ``unknown`` with a warning (real corpora
+    have such gaps); any other problem raises :class:`CorpusError` naming the file, line
     and field for: a missing manifest or required column, an empty required field, a bad
     ``doc_id``, a duplicate ``doc_id``, a date that is not a real YYYY-MM-DD day, a file that
-    does not exist, an unsupported file type, or bad ``start_line``/``end_line``.
+    does not exist, an unsupported file type, or bad ``start_line``/``end_line``. With
+    ``on_error="skip"`` a row with such a problem is left out instead and listed in
+    ``manifest.attrs["skipped"]`` (dicts with ``doc_id, file, line, error``); problems with
+    the manifest as a whole (missing file or columns) always stop.
     """
     corpus_dir = Path(corpus_dir)
     path = corpus_dir / "manifest.csv"
@@ -178,32 +186,57 @@ def read_manifest(corpus_dir: str | Path) -> pd.DataFrame:
     if not rows:
         raise CorpusError(f"{path}: the manifest lists no documents. Add one row per document.")
 
+    if on_error not in ON_ERROR_CHOICES:
+        raise CorpusError(f"on_error must be one of {{'stop', 'skip'}}. Got {on_error!r} instead.")
     seen: dict[str, int] = {}
+    kept, skipped = [], []
     for row in rows:
-        where = f"{path}, line {row['line']}"
-        for col in REQUIRED_COLUMNS:
-            if not row[col]:
-                raise CorpusError(f"{where}: required field '{col}' is empty. Fill it in.")
-        if not DOC_ID_RE.match(row["doc_id"]):
-            raise CorpusError(f"{where}, field 'doc_id': '{row['doc_id']}' may only contain letters, digits, '.', '_' and '-' (and must start with a letter or digit).")
-        if row["doc_id"] in seen:
-            raise CorpusError(f"{where}, field 'doc_id': '{row['doc_id']}' is a duplicate of line {seen[row['doc_id']]}. Every document needs its own doc_id.")
-        seen[row["doc_id"]] = row["line"]
-        _check_date(row["date"], where)
-        file = corpus_dir / row["file"]
-        if file.suffix.lower() not in SUPPORTED_SUFFIXES:
-            raise CorpusError(
-                f"{where}, field 'file': '{row['file']}' has an unsupported file type '{file.suffix or '(none)'}'. "
-                f"Supported: {', '.join(SUPPORTED_SUFFIXES)}. Convert the document to one of these."
-            )
-        if not file.is_file():
-            raise CorpusError(f"{where}, field 'file': '{row['file']}' does not exist in {corpus_dir}. Fix the path (relative to the corpus folder) or add the file.")
-        start = _check_line_number(row.get("start_line"), where, "start_line")
-        end = _check_line_number(row.get("end_line"), where, "end_line")
-        if start and end and end < start:
-            raise CorpusError(f"{where}: end_line {end} is before start_line {start}.")
-        row["path"] = str(file.resolve())
-    return pd.DataFrame(rows)
+        try:
+            _check_row(row, seen, corpus_dir, path)
+        except CorpusError as exc:
+            if on_error == "stop":
+                raise
+            skipped.append({"doc_id": row.get("doc_id", ""), "file": row.get("file", ""), "line": row["line"], "error": str(exc)})
+            continue
+        kept.append(row)
+    manifest = pd.DataFrame(kept)
+    manifest.attrs["skipped"] = skipped
+    return manifest
+
+
+def _check_row(row: dict, seen: dict[str, int], corpus_dir: Path, path: Path) -> None:
+    """Validate one manifest row in place (adds ``path`` and ``warnings``); raise CorpusError."""
+    where = f"{path}, line {row['line']}"
+    warnings = []
+    for col in REQUIRED_COLUMNS:
+        if row[col]:
+            continue
+        if col in FILLABLE_COLUMNS:
+            row[col] = "unknown"
+            warnings.append(f"{where} (doc_id '{row['doc_id']}'): field '{col}' is empty; using 'unknown'. "
+                            "Fill it in to group this document correctly.")
+        else:
+            raise CorpusError(f"{where}: required field '{col}' is empty. Fill it in.")
+    if not DOC_ID_RE.match(row["doc_id"]):
+        raise CorpusError(f"{where}, field 'doc_id': '{row['doc_id']}' may only contain letters, digits, '.', '_' and '-' (and must start with a letter or digit).")
+    if row["doc_id"] in seen:
+        raise CorpusError(f"{where}, field 'doc_id': '{row['doc_id']}' is a duplicate of line {seen[row['doc_id']]}. Every document needs its own doc_id.")
+    seen[row["doc_id"]] = row["line"]
+    _check_date(row["date"], where)
+    file = corpus_dir / row["file"]
+    if file.suffix.lower() not in SUPPORTED_SUFFIXES:
+        raise CorpusError(
+            f"{where}, field 'file': '{row['file']}' has an unsupported file type '{file.suffix or '(none)'}'. "
+            f"Supported: {', '.join(SUPPORTED_SUFFIXES)}. Convert the document to one of these."
+        )
+    if not file.is_file():
+        raise CorpusError(f"{where}, field 'file': '{row['file']}' does not exist in {corpus_dir}. Fix the path (relative to the corpus folder) or add the file.")
+    start = _check_line_number(row.get("start_line"), where, "start_line")
+    end = _check_line_number(row.get("end_line"), where, "end_line")
+    if start and end and end < start:
+        raise CorpusError(f"{where}: end_line {end} is before start_line {start}.")
+    row["path"] = str(file.resolve())
+    row["warnings"] = " | ".join(warnings)
 
 
 # --------------------------------------------------------------------------- readers
@@ -432,42 +465,61 @@ def split_paragraphs(text: str, doc_id: str, rules: CleaningRules, region: tuple
     return paragraphs, pd.DataFrame(removed, columns=list(REMOVED_COLUMNS))
 
 
-def iter_documents(corpus_dir: str | Path, cleaning: CleaningRules | str | Path | None = None) -> Iterator[Document]:
+def iter_documents(corpus_dir: str | Path, cleaning: CleaningRules | str | Path | None = None,
+                   on_error: str = "stop", skipped: list[dict[str, object]] | None = None) -> Iterator[Document]:
     """Yield the corpus's documents one at a time (streaming), in manifest order.
 
     The manifest is validated in full before the first document is read. Each
-    :class:`Document` carries ``meta`` (its manifest fields plus ``sha256`` of its file),
-    ``text`` (the document file's text, see :func:`read_document_text`), ``paragraphs``
-    (see :func:`split_paragraphs`, with the manifest fields appended as columns) and
-    ``removed``. Raises :class:`CorpusError` for an empty document or one left empty by
-    cleaning, naming the file and manifest line.
+    :class:`Document` carries ``meta`` (its manifest fields plus ``sha256`` of its file and
+    ``warnings``), ``text`` (the document file's text, see :func:`read_document_text`),
+    ``paragraphs`` (see :func:`split_paragraphs`, with the manifest fields appended as
+    columns) and ``removed``. Raises :class:`CorpusError` for an unreadable file, an empty
+    document or one left empty by cleaning, naming the file and manifest line. With
+    ``on_error="skip"`` such documents (and bad manifest rows) are left out and appended to
+    ``skipped`` as dicts ``doc_id, file, line, error``.
     """
     rules = cleaning if isinstance(cleaning, CleaningRules) else load_cleaning(cleaning)
-    manifest = read_manifest(corpus_dir)
-    meta_cols = [c for c in manifest.columns if c not in ("line", "path", "start_line", "end_line")]
+    manifest = read_manifest(corpus_dir, on_error=on_error)
+    if skipped is not None:
+        skipped.extend(manifest.attrs.get("skipped", []))
+    meta_cols = [c for c in manifest.columns if c not in ("line", "path", "start_line", "end_line", "warnings")]
     cache: dict[str, tuple[str, str]] = {}
     for row in manifest.to_dict("records"):
-        where = f"{Path(corpus_dir) / 'manifest.csv'}, line {row['line']} (doc_id '{row['doc_id']}')"
-        path = Path(row["path"])
-        if row["path"] not in cache:
-            cache.clear()  # documents cut from one file are consecutive in practice; keep one file at a time
-            cache[row["path"]] = (read_document_text(path), hashlib.sha256(path.read_bytes()).hexdigest())
-        text, sha = cache[row["path"]]
-        region = _line_region(text, _check_line_number(row.get("start_line"), where, "start_line"),
-                              _check_line_number(row.get("end_line"), where, "end_line"), where)
-        if not text[region[0]:region[1]].strip(_EDGE_WS):
-            raise CorpusError(f"{path}: the document is empty ({where}). Add its text or remove the row from the manifest.")
-        paragraphs, removed = split_paragraphs(text, row["doc_id"], rules, region, title=row["title"])
-        if not (paragraphs["kind"] == "body").any():
-            raise CorpusError(
-                f"{path}: no body paragraph is left after cleaning ({where}; {len(removed)} paragraph(s) removed as boilerplate, "
-                f"{len(paragraphs)} kept as titles, datelines or salutations). Check the file's text and the rules in {rules.path}."
-            )
-        meta = {c: row[c] for c in meta_cols}
-        for c in meta_cols:
-            paragraphs[c] = str(row[c])
-        meta["sha256"] = sha
-        yield Document(meta=meta, text=text, paragraphs=paragraphs, removed=removed)
+        try:
+            yield _read_document(row, corpus_dir, rules, meta_cols, cache)
+        except CorpusError as exc:
+            if on_error == "stop":
+                raise
+            if skipped is not None:
+                skipped.append({"doc_id": row["doc_id"], "file": row["file"], "line": row["line"], "error": str(exc)})
+
+
+def _read_document(row: dict, corpus_dir: str | Path, rules: CleaningRules, meta_cols: list[str],
+                   cache: dict[str, tuple[str, str]]) -> Document:
+    where = f"{Path(corpus_dir) / 'manifest.csv'}, line {row['line']} (doc_id '{row['doc_id']}')"
+    path = Path(row["path"])
+    if row["path"] not in cache:
+        cache.clear()  # documents cut from one file are consecutive in practice; keep one file at a time
+        data = path.read_bytes()
+        text = _decode(data, path) if path.suffix.lower() in (".txt", ".md") else read_document_text(path)
+        cache[row["path"]] = (text, hashlib.sha256(data).hexdigest())
+    text, sha = cache[row["path"]]
+    region = _line_region(text, _check_line_number(row.get("start_line"), where, "start_line"),
+                          _check_line_number(row.get("end_line"), where, "end_line"), where)
+    if not text[region[0]:region[1]].strip(_EDGE_WS):
+        raise CorpusError(f"{path}: the document is empty ({where}). Add its text or remove the row from the manifest.")
+    paragraphs, removed = split_paragraphs(text, row["doc_id"], rules, region, title=row["title"])
+    if not (paragraphs["kind"] == "body").any():
+        raise CorpusError(
+            f"{path}: no body paragraph is left after cleaning ({where}; {len(removed)} paragraph(s) removed as boilerplate, "
+            f"{len(paragraphs)} kept as titles, datelines or salutations). Check the file's text and the rules in {rules.path}."
+        )
+    meta = {c: row[c] for c in meta_cols}
+    for c in meta_cols:
+        paragraphs[c] = str(row[c])
+    meta["sha256"] = sha
+    meta["warnings"] = row.get("warnings", "")
+    return Document(meta=meta, text=text, paragraphs=paragraphs, removed=removed)
 
 
 def load_paragraphs(corpus_dir: str | Path, cleaning: CleaningRules | str | Path | None = None) -> pd.DataFrame:
@@ -490,19 +542,22 @@ def read_paragraphs(path: str | Path) -> pd.DataFrame:
 
 
 def ingest(corpus_dir: str | Path, build_dir: str | Path, cleaning: CleaningRules | str | Path | None = None,
-           batch_rows: int = 50_000) -> dict[str, int]:
+           batch_rows: int = 50_000, on_error: str = "stop") -> dict[str, int]:
     """Stream a corpus into ``build_dir``: ``paragraphs.parquet``, ``documents.csv``, ``cleaning.csv``.
 
     Documents are read one at a time and paragraphs written in Parquet row groups of about
     ``batch_rows`` rows, so memory stays flat in corpus size. ``documents.csv`` columns: the
     manifest fields, ``sha256``, ``n_paragraphs``, ``n_body``, ``n_words_body``,
-    ``removed_paragraphs``, ``removed_chars``. ``cleaning.csv`` columns: as the ``removed``
-    table of :func:`split_paragraphs`. All three are written atomically. Returns counts
-    ``{"documents", "paragraphs", "body", "removed"}``.
+    ``removed_paragraphs``, ``removed_chars``, ``warnings``. ``cleaning.csv`` columns: as the
+    ``removed`` table of :func:`split_paragraphs`. ``skipped.csv`` (``doc_id, file, line,
+    error``) lists documents left out with ``on_error="skip"`` (header only when none). All
+    are written atomically. Returns counts ``{"documents", "paragraphs", "body", "removed",
+    "skipped"}``.
     """
     build_dir = Path(build_dir)
     build_dir.mkdir(parents=True, exist_ok=True)
-    counts = {"documents": 0, "paragraphs": 0, "body": 0, "removed": 0}
+    counts = {"documents": 0, "paragraphs": 0, "body": 0, "removed": 0, "skipped": 0}
+    skipped: list[dict[str, object]] = []
     docs: list[dict[str, object]] = []
     removed_frames: list[pd.DataFrame] = []
     pending: list[pd.DataFrame] = []
@@ -524,7 +579,7 @@ def ingest(corpus_dir: str | Path, build_dir: str | Path, cleaning: CleaningRule
 
     with atomic_path(build_dir / "paragraphs.parquet") as tmp:
         try:
-            for doc in iter_documents(corpus_dir, cleaning):
+            for doc in iter_documents(corpus_dir, cleaning, on_error=on_error, skipped=skipped):
                 p, r = doc.paragraphs, doc.removed
                 body = p[p["kind"] == "body"]
                 docs.append({**doc.meta, "n_paragraphs": len(p), "n_body": len(body), "n_words_body": int(body["n_words"].sum()),
@@ -541,12 +596,17 @@ def ingest(corpus_dir: str | Path, build_dir: str | Path, cleaning: CleaningRule
                 if pending_rows >= batch_rows:
                     flush(tmp)
             flush(tmp)
+            if writer is None:
+                raise CorpusError(f"{Path(corpus_dir) / 'manifest.csv'}: no document could be read; all {len(skipped)} were skipped "
+                                  f"(see the errors above or build/.../skipped.csv).")
         finally:
             if writer is not None:
                 writer.close()
     write_csv(pd.DataFrame(docs), build_dir / "documents.csv")
     removed = pd.concat(removed_frames, ignore_index=True) if removed_frames else pd.DataFrame(columns=list(REMOVED_COLUMNS))
     write_csv(removed, build_dir / "cleaning.csv")
+    write_csv(pd.DataFrame(skipped, columns=["doc_id", "file", "line", "error"]), build_dir / "skipped.csv")
+    counts["skipped"] = len(skipped)
     return counts
 
 
@@ -555,10 +615,21 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--corpus", required=True, help="corpus folder with manifest.csv")
     parser.add_argument("--build", required=True, help="folder for paragraphs.parquet, documents.csv, cleaning.csv")
     parser.add_argument("--cleaning", default=None, help="cleaning rules YAML (default data/cleaning.yml)")
+    parser.add_argument("--on-error", default="stop", choices=ON_ERROR_CHOICES,
+                        help="stop at the first bad document (default) or skip it and list it in skipped.csv")
     args = parser.parse_args(argv)
-    counts = ingest(args.corpus, args.build, args.cleaning)
+    counts = ingest(args.corpus, args.build, args.cleaning, on_error=args.on_error)
+    docs = pd.read_csv(Path(args.build) / "documents.csv", usecols=["warnings"], keep_default_na=False)
+    for warning in docs["warnings"]:
+        for w in filter(None, str(warning).split(" | ")):
+            print(f"warning: {w}", file=sys.stderr)
+    if counts["skipped"]:
+        skipped = pd.read_csv(Path(args.build) / "skipped.csv")
+        for r in skipped.itertuples():
+            print(f"skipped: {r.error}", file=sys.stderr)
     print(f"ingested {counts['documents']} documents: {counts['paragraphs']} paragraphs "
-          f"({counts['body']} body), {counts['removed']} boilerplate fragments removed -> {args.build}/paragraphs.parquet")
+          f"({counts['body']} body), {counts['removed']} boilerplate fragments removed, {counts['skipped']} documents skipped "
+          f"-> {args.build}/paragraphs.parquet")
     return 0
 
 
