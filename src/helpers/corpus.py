@@ -386,12 +386,39 @@ def _match_any(patterns: Sequence[tuple[str, re.Pattern[str]]], s: str) -> str |
 
 @dataclass
 class Document:
-    """One document: its manifest row, raw text and the paragraphs/removed tables."""
+    """One document: its manifest fields, raw text, paragraph rows and removed fragments.
+
+    ``rows``/``removed_rows`` are plain dicts (cheap to stream); :attr:`paragraphs` and
+    :attr:`removed` give them as DataFrames (see :func:`split_paragraphs`), the paragraphs
+    with the manifest fields appended as columns.
+    """
 
     meta: dict[str, object]
     text: str
-    paragraphs: pd.DataFrame
-    removed: pd.DataFrame = field(default_factory=pd.DataFrame)
+    rows: list[dict[str, object]]
+    removed_rows: list[dict[str, object]] = field(default_factory=list)
+    meta_columns: tuple[str, ...] = ()
+
+    @property
+    def paragraphs(self) -> pd.DataFrame:
+        frame = _paragraph_frame(self.rows)
+        for c in self.meta_columns:
+            frame[c] = pd.Series([str(self.meta[c])] * len(frame), dtype="str")
+        return frame
+
+    @property
+    def removed(self) -> pd.DataFrame:
+        return pd.DataFrame(self.removed_rows, columns=list(REMOVED_COLUMNS))
+
+
+_ARROW_TYPES = {"position": pa.int64(), "source_para": pa.int64(), "n_words": pa.int64(),
+                "char_start": pa.int64(), "char_end": pa.int64()}
+_DTYPES = {"para_id": "str", "doc_id": "str", "position": "int64", "kind": "str", "source_para": "Int64",
+           "text": "str", "text_norm": "str", "n_words": "int64", "char_start": "int64", "char_end": "int64"}
+
+
+def _paragraph_frame(rows: list[dict[str, object]]) -> pd.DataFrame:
+    return pd.DataFrame({c: pd.Series([r[c] for r in rows], dtype=_DTYPES[c]) for c in PARAGRAPH_COLUMNS})
 
 
 def split_paragraphs(text: str, doc_id: str, rules: CleaningRules, region: tuple[int, int] | None = None,
@@ -406,6 +433,12 @@ def split_paragraphs(text: str, doc_id: str, rules: CleaningRules, region: tuple
     ``removed`` columns: ``doc_id``, ``char_start``, ``char_end``, ``rule`` (the cleaning
     rule's name), ``text`` (what was removed, as written).
     """
+    rows, removed = _split_rows(text, doc_id, rules, region, title)
+    return _paragraph_frame(rows), pd.DataFrame(removed, columns=list(REMOVED_COLUMNS))
+
+
+def _split_rows(text: str, doc_id: str, rules: CleaningRules, region: tuple[int, int] | None,
+                title: str) -> tuple[list[dict[str, object]], list[dict[str, object]]]:
     a, b = region or (0, len(text))
     rows: list[dict[str, object]] = []
     removed: list[dict[str, object]] = []
@@ -413,7 +446,8 @@ def split_paragraphs(text: str, doc_id: str, rules: CleaningRules, region: tuple
     norm_title = normalize(fold(title)).casefold()
     for start, end in split_spans(text, a, b):
         raw = text[start:end]
-        folded = normalize(fold(raw))
+        text_norm = normalize(raw)
+        folded = fold(text_norm)
         rule = _match_any(rules.boilerplate, folded)
         if rule:
             removed.append({"doc_id": doc_id, "char_start": start, "char_end": end, "rule": rule, "text": raw})
@@ -424,7 +458,8 @@ def split_paragraphs(text: str, doc_id: str, rules: CleaningRules, region: tuple
                 removed.append({"doc_id": doc_id, "char_start": start, "char_end": start + m.end(), "rule": name, "text": raw[: m.end()]})
                 start += m.end()
                 raw = text[start:end]
-                folded = normalize(fold(raw))
+                text_norm = normalize(raw)
+                folded = fold(text_norm)
         kind = "body"
         in_window = len(rows) < rules.title_window
         if folded.casefold() == norm_title or any(folded.startswith(t[:60]) for t in titles):
@@ -446,7 +481,7 @@ def split_paragraphs(text: str, doc_id: str, rules: CleaningRules, region: tuple
                 break
         rows.append({
             "doc_id": doc_id, "kind": kind, "source_para": source_para, "text": raw,
-            "text_norm": normalize(raw), "n_words": count_words(raw), "char_start": start, "char_end": end,
+            "text_norm": text_norm, "n_words": count_words(text_norm), "char_start": start, "char_end": end,
         })
     numbered = sum(r["source_para"] is not None for r in rows)
     if rules.editorial_when_numbered and numbered >= rules.editorial_when_numbered:
@@ -457,12 +492,7 @@ def split_paragraphs(text: str, doc_id: str, rules: CleaningRules, region: tuple
     for i, r in enumerate(rows, start=1):
         r["position"] = i
         r["para_id"] = f"{doc_id}-p{i:0{width}d}"
-    paragraphs = pd.DataFrame(rows, columns=[c for c in PARAGRAPH_COLUMNS])
-    paragraphs = paragraphs.astype({
-        "para_id": "str", "doc_id": "str", "position": "int64", "kind": "str", "source_para": "Int64",
-        "text": "str", "text_norm": "str", "n_words": "int64", "char_start": "int64", "char_end": "int64",
-    })
-    return paragraphs, pd.DataFrame(removed, columns=list(REMOVED_COLUMNS))
+    return rows, removed
 
 
 def iter_documents(corpus_dir: str | Path, cleaning: CleaningRules | str | Path | None = None,
@@ -508,18 +538,17 @@ def _read_document(row: dict, corpus_dir: str | Path, rules: CleaningRules, meta
                           _check_line_number(row.get("end_line"), where, "end_line"), where)
     if not text[region[0]:region[1]].strip(_EDGE_WS):
         raise CorpusError(f"{path}: the document is empty ({where}). Add its text or remove the row from the manifest.")
-    paragraphs, removed = split_paragraphs(text, row["doc_id"], rules, region, title=row["title"])
-    if not (paragraphs["kind"] == "body").any():
+    rows, removed = _split_rows(text, row["doc_id"], rules, region, row["title"])
+    if not any(r["kind"] == "body" for r in rows):
         raise CorpusError(
             f"{path}: no body paragraph is left after cleaning ({where}; {len(removed)} paragraph(s) removed as boilerplate, "
-            f"{len(paragraphs)} kept as titles, datelines or salutations). Check the file's text and the rules in {rules.path}."
+            f"{len(rows)} kept as titles, datelines or salutations). Check the file's text and the rules in {rules.path}."
         )
-    meta = {c: row[c] for c in meta_cols}
-    for c in meta_cols:
-        paragraphs[c] = str(row[c])
+    meta = {c: str(row[c]) for c in meta_cols}
     meta["sha256"] = sha
     meta["warnings"] = row.get("warnings", "")
-    return Document(meta=meta, text=text, paragraphs=paragraphs, removed=removed)
+    return Document(meta=meta, text=text, rows=rows, removed_rows=removed,
+                    meta_columns=tuple(c for c in meta_cols if c not in PARAGRAPH_COLUMNS))
 
 
 def load_paragraphs(corpus_dir: str | Path, cleaning: CleaningRules | str | Path | None = None) -> pd.DataFrame:
@@ -538,7 +567,8 @@ def read_paragraphs(path: str | Path) -> pd.DataFrame:
     path = Path(path)
     if not path.is_file():
         raise CorpusError(f"{path}: paragraphs table not found. Run `make ingest` (or python -m helpers.corpus) first.")
-    return pd.read_parquet(path)
+    frame = pd.read_parquet(path)
+    return frame.astype({"source_para": "Int64"})
 
 
 def ingest(corpus_dir: str | Path, build_dir: str | Path, cleaning: CleaningRules | str | Path | None = None,
@@ -559,40 +589,43 @@ def ingest(corpus_dir: str | Path, build_dir: str | Path, cleaning: CleaningRule
     counts = {"documents": 0, "paragraphs": 0, "body": 0, "removed": 0, "skipped": 0}
     skipped: list[dict[str, object]] = []
     docs: list[dict[str, object]] = []
-    removed_frames: list[pd.DataFrame] = []
-    pending: list[pd.DataFrame] = []
+    removed_rows: list[dict[str, object]] = []
+    pending: dict[str, list[object]] = {}
     pending_rows = 0
     writer: pq.ParquetWriter | None = None
     schema: pa.Schema | None = None
 
     def flush(tmp: Path) -> None:
         nonlocal writer, schema, pending, pending_rows
-        if not pending:
+        if not pending_rows:
             return
-        frame = pd.concat(pending, ignore_index=True)
-        table = pa.Table.from_pandas(frame, preserve_index=False, schema=schema)
-        if writer is None:
-            schema = table.schema
+        if schema is None:
+            schema = pa.schema([(c, _ARROW_TYPES.get(c, pa.string())) for c in pending])
             writer = pq.ParquetWriter(tmp, schema)
-        writer.write_table(table)
-        pending, pending_rows = [], 0
+        writer.write_table(pa.Table.from_pydict(pending, schema=schema))
+        pending, pending_rows = {c: [] for c in pending}, 0
 
     with atomic_path(build_dir / "paragraphs.parquet") as tmp:
         try:
             for doc in iter_documents(corpus_dir, cleaning, on_error=on_error, skipped=skipped):
-                p, r = doc.paragraphs, doc.removed
-                body = p[p["kind"] == "body"]
-                docs.append({**doc.meta, "n_paragraphs": len(p), "n_body": len(body), "n_words_body": int(body["n_words"].sum()),
-                             "removed_paragraphs": int((r["char_end"] - r["char_start"] > 0).sum()),
-                             "removed_chars": int((r["char_end"] - r["char_start"]).sum())})
-                if len(r):
-                    removed_frames.append(r)
+                rows, removed = doc.rows, doc.removed_rows
+                body = [r for r in rows if r["kind"] == "body"]
+                docs.append({**doc.meta, "n_paragraphs": len(rows), "n_body": len(body),
+                             "n_words_body": sum(r["n_words"] for r in body),
+                             "removed_paragraphs": len(removed),
+                             "removed_chars": sum(r["char_end"] - r["char_start"] for r in removed)})
+                removed_rows.extend(removed)
                 counts["documents"] += 1
-                counts["paragraphs"] += len(p)
+                counts["paragraphs"] += len(rows)
                 counts["body"] += len(body)
-                counts["removed"] += len(r)
-                pending.append(p)
-                pending_rows += len(p)
+                counts["removed"] += len(removed)
+                if not pending:
+                    pending = {c: [] for c in (*PARAGRAPH_COLUMNS, *doc.meta_columns)}
+                for c in PARAGRAPH_COLUMNS:
+                    pending[c].extend(r[c] for r in rows)
+                for c in doc.meta_columns:
+                    pending[c].extend([doc.meta[c]] * len(rows))
+                pending_rows += len(rows)
                 if pending_rows >= batch_rows:
                     flush(tmp)
             flush(tmp)
@@ -603,8 +636,7 @@ def ingest(corpus_dir: str | Path, build_dir: str | Path, cleaning: CleaningRule
             if writer is not None:
                 writer.close()
     write_csv(pd.DataFrame(docs), build_dir / "documents.csv")
-    removed = pd.concat(removed_frames, ignore_index=True) if removed_frames else pd.DataFrame(columns=list(REMOVED_COLUMNS))
-    write_csv(removed, build_dir / "cleaning.csv")
+    write_csv(pd.DataFrame(removed_rows, columns=list(REMOVED_COLUMNS)), build_dir / "cleaning.csv")
     write_csv(pd.DataFrame(skipped, columns=["doc_id", "file", "line", "error"]), build_dir / "skipped.csv")
     counts["skipped"] = len(skipped)
     return counts

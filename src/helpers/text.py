@@ -29,13 +29,20 @@ _FOLD_TABLE = str.maketrans(
 )
 
 
+_ASCII_FOLD = bytes.maketrans(b"`\t\n\r\f\v", b"'     ")
+
+
 def normalize(text: str) -> str:
     """Return ``text`` in NFC with white space collapsed to single spaces and stripped."""
-    return _SPACE_RE.sub(" ", unicodedata.normalize("NFC", text)).strip()
+    if not text.isascii():
+        text = unicodedata.normalize("NFC", text)
+    return " ".join(text.split())
 
 
 def fold(text: str) -> str:
     """Return ``text`` with quotes, dashes and spaces folded to ASCII, same length as ``text``."""
+    if text.isascii():  # fast path: only the back-tick and control white space change
+        return text.encode("ascii").translate(_ASCII_FOLD).decode("ascii")
     return text.translate(_FOLD_TABLE)
 
 

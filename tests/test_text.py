@@ -1,0 +1,18 @@
+"""Tests for helpers.text: normalisation and same-length folding."""
+
+from helpers.text import count_words, fold, normalize
+
+
+def test_fold_keeps_length_and_maps_quotes_dashes_and_spaces():
+    s = "“dormant” – Russia’s\u00a0war\tand `x`"
+    assert fold(s) == "\"dormant\" - Russia's war and 'x'"
+    assert len(fold(s)) == len(s)
+    assert fold("plain ascii\nline") == "plain ascii line"
+
+
+def test_normalize_is_nfc_with_single_spaces():
+    assert normalize("  e\u0301te \u00a0 and\n\nmore ") == "\u00e9te and more"
+
+
+def test_count_words_keeps_inner_apostrophes_and_hyphens():
+    assert count_words("Russia’s counter-terrorism efforts, 2024.") == 4
