@@ -1,0 +1,178 @@
+"""Evidence quotes: the most representative sentences for each theme and organisation, with citations.
+
+A quote is one *complete sentence* of a body paragraph that carries the theme: it begins
+with a capital letter, digit or opening quote, ends with ``.``, ``!`` or ``?`` (a closing
+quote or bracket may follow), and contains no elision mark (``<…>``, ``[…]``, ``...``).
+Sentences are ranked within each (theme, organisation) by
+
+1. the strength of the rule evidence inside the sentence: the number of the theme's rule
+   matches it contains (more is better), then the number of distinct matched terms;
+2. length: the shortest complete sentence first (a quote should be quotable);
+3. date (newest first), then ``para_id`` and offset, so the order is fixed.
+
+At most one quote is taken per paragraph. Each quote carries its citation: document
+title, date and ``¶N`` where the source numbers its paragraphs (``source_para``).
+
+The evidence table is the annotation stage's, one row per rule match: ``para_id, theme``
+and either ``start, end`` (character offsets into the paragraph's ``text``) or the matched
+words in a ``match``/``matched``/``term``/``evidence`` column (several matches in one cell
+may be separated by ``;`` or ``|``; each is then searched for in the text, case-, quote-
+and dash-insensitively). Rows with ``source`` other than ``rule`` are ignored.
+"""
+
+from __future__ import annotations
+
+import re
+
+import numpy as np
+import pandas as pd
+
+from .frequencies import ANNOTATED_HINT, check_choice, check_number, require_columns, split_themes
+from .text import WORD_RE, fold
+
+EVIDENCE_HINT = "Pass the evidence table written by the annotation stage (REPORTS/evidence.csv or annotations.csv)."
+QUOTE_COLUMNS = [
+    "theme", "group", "rank", "doc_id", "para_id", "quote", "start", "end", "matches", "terms", "words",
+    "title", "date", "source_para", "citation",
+]
+TEXT_COLUMNS = ("match", "matched", "matched_text", "term", "evidence")
+
+_BOUNDARY = re.compile(r"(?<=[.!?])(?P<close>[\"'”’)\]]*)\s+|\s*(?P<elision><…>|<\.\.\.>|\[…\]|\[\.\.\.\])\s*")
+_ELISION = re.compile(r"<…>|<\.\.\.>|\[…\]|\[\.\.\.\]|…|\.\.\.")
+_COMPLETE = re.compile(r"^[\"'“‘(]?[A-Z0-9][\s\S]*[.!?][\"'”’)\]]*$")
+
+
+def sentence_spans(text: str) -> list[tuple[int, int]]:
+    """``[start, end)`` spans of the sentences of ``text`` (split after ``.!?`` + space and at elision marks)."""
+    spans, pos = [], 0
+    for m in _BOUNDARY.finditer(text):
+        end = m.start() if m.group("elision") else m.start() + len(m.group("close"))
+        if end > pos:
+            spans.append((pos, end))
+        pos = m.end()
+    if pos < len(text):
+        spans.append((pos, len(text)))
+    out = []
+    for s, e in spans:
+        seg = text[s:e]
+        lead = len(seg) - len(seg.lstrip())
+        trail = len(seg) - len(seg.rstrip())
+        if e - trail > s + lead:
+            out.append((s + lead, e - trail))
+    return out
+
+
+def is_complete_sentence(sentence: str) -> bool:
+    """True if ``sentence`` starts like a sentence, ends with ``.!?`` and has no elision mark."""
+    s = fold(sentence.strip())
+    return bool(_COMPLETE.match(s)) and not _ELISION.search(sentence) and not re.match(r"^Paragraph \d+\.$", s)
+
+
+def _match_spans(evidence: pd.DataFrame, texts: dict[str, str]) -> pd.DataFrame:
+    """Evidence rows -> one row per located match: ``para_id, theme, start, end, term``."""
+    ev = evidence
+    if "source" in ev.columns:
+        ev = ev[ev["source"].astype(str).str.lower().isin(["rule", "nan", ""])]
+    rows = []
+    if {"start", "end"} <= set(ev.columns):
+        for pid, theme, s, e in zip(ev["para_id"].astype(str), ev["theme"].astype(str), ev["start"], ev["end"]):
+            if pid in texts and pd.notna(s) and pd.notna(e):
+                s, e = int(s), int(e)
+                rows.append((pid, theme, s, e, fold(texts[pid][s:e]).lower()))
+    else:
+        col = next((c for c in TEXT_COLUMNS if c in ev.columns), None)
+        if col is None:
+            raise_missing = f"either start, end or one of {', '.join(TEXT_COLUMNS)}"
+            require_columns(ev, [raise_missing], "The evidence table", EVIDENCE_HINT)
+        for pid, theme, cell in zip(ev["para_id"].astype(str), ev["theme"].astype(str), ev[col]):
+            if pid not in texts or pd.isna(cell):
+                continue
+            hay = fold(texts[pid]).lower()
+            for term in {t.strip() for t in re.split(r"[;|]", str(cell)) if t.strip()}:
+                needle = fold(re.sub(r"\s*\[\d+:\d+\]$", "", term)).lower().strip()
+                if not needle:
+                    continue
+                for m in re.finditer(r"(?<!\w)" + re.escape(needle) + r"(?!\w)", hay):
+                    rows.append((pid, theme, m.start(), m.end(), needle))
+    out = pd.DataFrame(rows, columns=["para_id", "theme", "start", "end", "term"])
+    return out.drop_duplicates(["para_id", "theme", "start", "end"])
+
+
+def cite(title: object, date: object, source_para: object) -> str:
+    """Citation string: ``title, date`` plus ``, ¶N`` when the source numbers its paragraphs."""
+    parts = [str(title) if pd.notna(title) else "", str(date) if pd.notna(date) else ""]
+    text = ", ".join(p for p in parts if p)
+    if source_para is not None and pd.notna(source_para) and str(source_para) != "":
+        text += f", ¶{int(source_para)}"
+    return text
+
+
+def evidence_quotes(
+    annotated: pd.DataFrame,
+    evidence: pd.DataFrame,
+    by: str = "organization",
+    per_group: int = 3,
+) -> pd.DataFrame:
+    """The most representative quotes for each theme and organisation (or document, genre, year).
+
+    Parameters
+    ----------
+    annotated : annotated body paragraphs (``para_id, doc_id, text, themes``; ``title``, ``date``,
+        ``source_para`` and the ``by`` column for the citation and grouping).
+    evidence : rule matches, see the module docstring.
+    by : ``"organization"`` (default), ``"document"``, ``"genre"`` or ``"year"``.
+    per_group : quotes kept per (theme, group), at most one per paragraph.
+
+    Returns
+    -------
+    Ordered by theme, group, rank. Columns: ``theme`` (str), ``group`` (str: the organisation,
+    doc_id, genre or year), ``rank`` (int, 1 = most representative), ``doc_id``, ``para_id``
+    (str), ``quote`` (str: the sentence as written), ``start``, ``end`` (int: its character
+    offsets in the paragraph's ``text``), ``matches`` (int: rule matches for the theme inside
+    it), ``terms`` (str: the distinct matched terms, ``;``-joined), ``words`` (int),
+    ``title``, ``date`` (str), ``source_para`` (Int64), ``citation`` (str).
+    """
+    from .frequencies import BY_LEVELS, _group_key
+
+    check_choice("by", by, BY_LEVELS)
+    check_number("per_group", per_group, 1)
+    require_columns(annotated, ["para_id", "doc_id", "text", "themes"], "The annotated paragraphs table", ANNOTATED_HINT)
+    require_columns(evidence, ["para_id", "theme"], "The evidence table", EVIDENCE_HINT)
+
+    paras = annotated.reset_index(drop=True)
+    texts = dict(zip(paras["para_id"].astype(str), paras["text"].fillna("").astype(str)))
+    carried = {(p, t) for p, cell in zip(paras["para_id"].astype(str), paras["themes"]) for t in split_themes(cell)}
+    matches = _match_spans(evidence, texts)
+    matches = matches[[(p, t) in carried for p, t in zip(matches["para_id"], matches["theme"])]]
+    group = dict(zip(paras["para_id"].astype(str), _group_key(paras, by)))
+    meta = paras.set_index(paras["para_id"].astype(str))
+
+    rows = []
+    for pid, g in matches.groupby("para_id", sort=True):
+        text = texts[pid]
+        for s, e in sentence_spans(text):
+            sent = text[s:e]
+            if not is_complete_sentence(sent):
+                continue
+            inside = g[(g["start"] >= s) & (g["end"] <= e)]
+            for theme, h in inside.groupby("theme", sort=True):
+                rows.append((theme, group[pid], pid, sent, s, e, len(h), ";".join(sorted(set(h["term"]))),
+                             len(WORD_RE.findall(sent)), len(set(h["term"]))))
+    cand = pd.DataFrame(rows, columns=["theme", "group", "para_id", "quote", "start", "end", "matches", "terms",
+                                       "words", "distinct"])
+    if cand.empty:
+        return pd.DataFrame(columns=QUOTE_COLUMNS)
+    for col in ("doc_id", "title", "date", "source_para"):
+        cand[col] = cand["para_id"].map(meta[col]) if col in meta.columns else None
+    cand["date"] = cand["date"].fillna("").astype(str)
+    cand = cand.sort_values(
+        ["theme", "group", "matches", "distinct", "words", "date", "para_id", "start"],
+        ascending=[True, True, False, False, True, False, True, True], kind="mergesort")
+    cand = cand.drop_duplicates(["theme", "group", "para_id"])
+    cand["rank"] = cand.groupby(["theme", "group"]).cumcount() + 1
+    cand = cand[cand["rank"] <= per_group].copy()
+    cand["source_para"] = pd.array(pd.to_numeric(cand["source_para"], errors="coerce"), dtype="Int64")
+    cand["citation"] = [cite(t, d, sp) for t, d, sp in zip(cand["title"], cand["date"], cand["source_para"])]
+    for col in ("start", "end", "matches", "words", "rank"):
+        cand[col] = cand[col].astype(np.int64)
+    return cand[QUOTE_COLUMNS].reset_index(drop=True)
