@@ -660,7 +660,7 @@ def format_agreement(agreement: pd.DataFrame) -> str:
         lines.append(
             f"  {name:<27} precision {r['precision']:.3f}  recall {r['recall']:.3f}  "
             f"F1 {r['f1']:.3f}  kappa {r['kappa']:.3f}  ({int(r['fp'])} spurious, {int(r['fn'])} missed, "
-            f"{int(r['n'])} paragraphs)"
+            f"{int(r['n'])} paragraph-theme decisions)"
         )
     return "\n".join(lines)
 

@@ -1,0 +1,219 @@
+"""Tests for helpers.codebook: schema validation with exact messages, term syntax, REFI-QDA export."""
+
+from __future__ import annotations
+
+import re
+import xml.etree.ElementTree as ET
+from pathlib import Path
+
+import pytest
+
+from helpers.codebook import (
+    QDC_NAMESPACE,
+    codebook_to_qdc,
+    inflections,
+    load_codebook,
+    main,
+    parse_term,
+)
+from helpers.errors import CodebookError
+
+ROOT = Path(__file__).resolve().parents[1]
+PROJECT_CODEBOOK = ROOT / "data" / "codebook.yml"
+REQUIRED_THEMES = [
+    "terrorism", "drug_trafficking", "illegal_migration", "cyber_ict", "wmd_nonproliferation", "outer_space",
+    "un_system", "international_law", "peaceful_settlement", "armed_conflict", "world_order", "peacekeeping",
+    "afghanistan", "biosecurity", "sanctions", "military_cooperation", "emerging_tech", "energy_security",
+    "illicit_finance", "regional_organizations", "russia_ukraine_war",
+]
+
+GOOD = """\
+name: test
+groups:
+  threats: Threats
+  order: Order
+themes:
+  - id: terrorism
+    label: Terrorism
+    definition: Terrorism of any kind.
+    group: threats
+    terms: [terror*]
+  - id: law
+    label: Law
+    definition: International law.
+    group: order
+    regex: ['\\binternational\\s+law\\b']
+"""
+
+
+def write(tmp_path: Path, text: str) -> Path:
+    p = tmp_path / "cb.yml"
+    p.write_text(text, encoding="utf-8")
+    return p
+
+
+def test_project_codebook_has_required_themes_with_fields():
+    cb = load_codebook(PROJECT_CODEBOOK)
+    assert set(REQUIRED_THEMES) <= set(cb.theme_ids)
+    for t in cb.themes:
+        assert t.label and t.definition.endswith(".") and t.group in cb.groups
+        assert t.terms or t.regex
+    table = cb.to_frame()
+    assert list(table.columns) == ["theme", "label", "group", "group_label", "definition", "n_terms", "n_regex", "n_exclude"]
+    assert table.loc[table["theme"] == "terrorism", "group"].item() == "transnational_threats"
+
+
+def test_good_codebook_parses(tmp_path):
+    cb = load_codebook(write(tmp_path, GOOD))
+    assert cb.theme_ids == ["terrorism", "law"]
+    assert cb.groups == {"threats": "Threats", "order": "Order"}
+    assert cb.theme("terrorism").terms[0].prefix is True
+    assert cb.theme("law").regex == ("\\binternational\\s+law\\b",)
+    assert "law" in cb and "nope" not in cb
+    with pytest.raises(CodebookError, match=r"unknown theme 'nope'\. Known themes: terrorism, law\."):
+        cb.theme("nope")
+
+
+@pytest.mark.parametrize(
+    "word, forms",
+    [
+        ("conflict", ["conflict", "conflicts"]),
+        ("policy", ["policy", "policies", "policys"]),
+        ("day", ["day", "days"]),
+        ("crisis", ["crisis", "crisises", "crisiss"]),
+        ("approach", ["approach", "approaches", "approachs"]),
+        ("organization", ["organization", "organizations", "organisation", "organisations"]),
+        ("weaponize", ["weaponize", "weaponizes", "weaponise", "weaponises"]),
+        ("19", ["19"]),
+    ],
+)
+def test_inflections(word, forms):
+    assert inflections(word) == forms
+
+
+@pytest.mark.parametrize(
+    "raw, words, prefix, inflect",
+    [
+        ("terror*", ("terror",), True, True),
+        ("=trainings", ("trainings",), False, False),
+        ("Foreign  Terrorist Fighter", ("foreign", "terrorist", "fighter"), False, True),
+        ("counter-terrorism", ("counter", "terrorism"), False, True),
+        ("A/RES", ("a", "res"), False, True),
+        ("information and communication technolog*", ("information", "and", "communication", "technolog"), True, True),
+    ],
+)
+def test_parse_term(raw, words, prefix, inflect):
+    t = parse_term(raw)
+    assert (t.words, t.prefix, t.inflect) == (words, prefix, inflect)
+
+
+def test_term_forms_inflect_last_word_only():
+    assert parse_term("foreign terrorist fighter").forms() == [
+        ("foreign", "terrorist", "fighter"), ("foreign", "terrorist", "fighters")]
+    assert parse_term("=trainings").forms() == [("trainings",)]
+
+
+@pytest.mark.parametrize(
+    "raw, message",
+    [
+        ("U.N.", "terms may contain letters, digits"),
+        ("te*rror", "terms may contain letters, digits"),
+        ("ab*", "a prefix wildcard needs at least three characters"),
+        ("counter-*", "a prefix wildcard needs at least three characters of a word"),
+    ],
+)
+def test_parse_term_rejects(raw, message):
+    with pytest.raises(ValueError, match=re.escape(message)):
+        parse_term(raw)
+
+
+THEME = "  - id: {id}\n    label: L\n    definition: D.\n    group: {group}\n{rules}"
+
+
+@pytest.mark.parametrize(
+    "text, message",
+    [
+        # bad YAML: the line of the problem is named
+        ("groups:\n  a: A\nthemes:\n  - id: x\n    label: [unclosed\n",
+         r"cb\.yml, line 6, column 1: invalid YAML: .*Fix the syntax there\."),
+        # a theme id defined twice
+        ("groups:\n  g: G\nthemes:\n" + THEME.format(id="x", group="g", rules="    terms: [a]\n")
+         + THEME.format(id="x", group="g", rules="    terms: [b]\n"),
+         r"cb\.yml, line 9, theme 'x': duplicate id \(first defined at line 4\)\. Theme ids must be unique\."),
+        # a key twice in one mapping (YAML would silently keep the last one)
+        ("groups:\n  g: G\nthemes:\n  - id: x\n    label: L\n    label: M\n    definition: D.\n    group: g\n    terms: [a]\n",
+         r"cb\.yml, line 6: key 'label' appears twice in the same mapping \(first at line 5\)"),
+        # a regex that does not compile
+        ("groups:\n  g: G\nthemes:\n" + THEME.format(id="x", group="g", rules="    regex: ['(unclosed']\n"),
+         r"cb\.yml, line 4, theme 'x': regex '\(unclosed' does not compile: missing \), unterminated subpattern"),
+        # a regex with a capturing group
+        ("groups:\n  g: G\nthemes:\n" + THEME.format(id="x", group="g", rules="    regex: ['(a|b)c']\n"),
+         r"theme 'x': regex '\(a\|b\)c' has a capturing group; write \(\?:\.\.\.\) instead of \(\.\.\.\)\."),
+        # a regex that matches nothing at all
+        ("groups:\n  g: G\nthemes:\n" + THEME.format(id="x", group="g", rules="    regex: ['a*']\n"),
+         r"theme 'x': regex 'a\*' matches the empty text; it must match a word\."),
+        # a global flag in the middle of the combined pattern
+        ("groups:\n  g: G\nthemes:\n" + THEME.format(id="x", group="g", rules="    regex: ['(?i)abc']\n"),
+         r"theme 'x': regex '\(\?i\)abc' does not compile: global flags not at the start"),
+        # an unknown group
+        ("groups:\n  g: G\nthemes:\n" + THEME.format(id="x", group="nope", rules="    terms: [a]\n"),
+         r"cb\.yml, line 4, theme 'x': unknown group 'nope'\. Declared groups: g\. Use one of them or declare"),
+        # a theme with no rule
+        ("groups:\n  g: G\nthemes:\n" + THEME.format(id="x", group="g", rules="    exclude: [a]\n"),
+         r"cb\.yml, line 4, theme 'x': the theme has no rule\. Give it at least one entry under 'terms' or 'regex'\."),
+        # a missing field
+        ("groups:\n  g: G\nthemes:\n  - id: x\n    label: L\n    group: g\n    terms: [a]\n",
+         r"cb\.yml, line 4, theme 'x': field 'definition' is missing\. Expected one sentence"),
+        # a field of the wrong type
+        ("groups:\n  g: G\nthemes:\n" + THEME.format(id="x", group="g", rules="    terms: terror\n"),
+         r"theme 'x': field 'terms' must be a list \(list of words or phrases \(see the rule syntax\)\)\. Got 'terror' instead\."),
+        # an unknown field (a typo would otherwise be ignored)
+        ("groups:\n  g: G\nthemes:\n" + THEME.format(id="x", group="g", rules="    term: [a]\n"),
+         r"theme 'x': unknown field\(s\) 'term'\. Allowed fields: id, label, definition, group, terms, regex, exclude\."),
+        # a term outside the syntax
+        ("groups:\n  g: G\nthemes:\n" + THEME.format(id="x", group="g", rules="    terms: ['U.N.']\n"),
+         r"theme 'x': terms item 'U\.N\.' is not valid: terms may contain letters"),
+        # a bad id
+        ("groups:\n  g: G\nthemes:\n" + THEME.format(id="Bad-Id", group="g", rules="    terms: [a]\n"),
+         r"theme 'Bad-Id': id must be lower-case letters, digits and '_', starting with a letter\."),
+        # top level problems
+        ("- just\n- a list\n", r"cb\.yml: a codebook must be a mapping with 'groups' and 'themes'\. Got list instead\."),
+        ("themes: []\n", r"cb\.yml: field 'groups' is missing\. Expected mapping of group id -> label\."),
+        ("groups: {}\nthemes: []\n", r"cb\.yml: 'groups' is empty\."),
+        ("groups:\n  g: G\nthemes: []\n", r"cb\.yml: 'themes' is empty\. Define at least one theme\."),
+    ],
+)
+def test_malformed_codebooks(tmp_path, text, message):
+    with pytest.raises(CodebookError, match=message):
+        load_codebook(write(tmp_path, text))
+
+
+def test_missing_file(tmp_path):
+    with pytest.raises(CodebookError, match=r"nope\.yml: codebook file not found\."):
+        load_codebook(tmp_path / "nope.yml")
+
+
+def test_qdc_export_is_refi_codebook_and_deterministic(tmp_path):
+    cb = load_codebook(PROJECT_CODEBOOK)
+    xml = codebook_to_qdc(cb)
+    assert xml == codebook_to_qdc(load_codebook(PROJECT_CODEBOOK))
+    root = ET.fromstring(xml.split("\n", 1)[1])
+    ns = {"q": QDC_NAMESPACE}
+    assert root.tag == f"{{{QDC_NAMESPACE}}}CodeBook"
+    groups = root.findall("q:Codes/q:Code", ns)
+    themes = root.findall("q:Codes/q:Code/q:Code", ns)
+    assert len(groups) == len({t.group for t in cb.themes})
+    assert all(g.get("isCodable") == "false" for g in groups)
+    assert len(themes) == len(cb.themes) and all(t.get("isCodable") == "true" for t in themes)
+    guids = [c.get("guid") for c in root.iter(f"{{{QDC_NAMESPACE}}}Code")]
+    assert len(set(guids)) == len(guids)
+    assert all(re.fullmatch(r"[0-9A-F]{8}-[0-9A-F]{4}-[0-9A-F]{4}-[0-9A-F]{4}-[0-9A-F]{12}", g) for g in guids)
+    terror = next(t for t in themes if t.get("name") == cb.theme("terrorism").label)
+    assert terror.find("q:Description", ns).text.startswith("[terrorism] Terrorism and counter-terrorism")
+
+
+def test_cli_checks_and_exports(tmp_path, capsys):
+    out = tmp_path / "cb.qdc"
+    assert main(["--codebook", str(PROJECT_CODEBOOK), "--qdc", str(out)]) == 0
+    printed = capsys.readouterr().out
+    assert "21 themes in 7 groups" in printed and out.read_text(encoding="utf-8").startswith("<?xml")
