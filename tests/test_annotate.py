@@ -1,0 +1,412 @@
+"""Tests for helpers.annotate: the matching engine on tiny texts, the real seed corpus, overrides,
+validation input and the command line."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from helpers.annotate import (
+    ANNOTATED_COLUMNS,
+    ANNOTATION_COLUMNS,
+    EVIDENCE_COLUMNS,
+    Matcher,
+    annotate_paragraphs,
+    code_paragraphs,
+    main,
+    read_validation,
+)
+from helpers.codebook import load_codebook
+from helpers.corpus import load_paragraphs
+from helpers.errors import AnnotationError
+from helpers.text import fold
+
+ROOT = Path(__file__).resolve().parents[1]
+CODEBOOK = ROOT / "data" / "codebook.yml"
+OVERRIDES = ROOT / "data" / "annotations" / "overrides.csv"
+
+TINY = """\
+groups:
+  g: G
+themes:
+  - id: terrorism
+    label: Terrorism
+    definition: Terrorism.
+    group: g
+    terms: [terror*, foreign terrorist fighter]
+  - id: war
+    label: War
+    definition: War.
+    group: g
+    terms: [war, armed conflict, conflict]
+    exclude: [Great Patriotic War]
+  - id: drugs
+    label: Drugs
+    definition: Drugs.
+    group: g
+    terms: [drug, drug trafficking]
+  - id: training
+    label: Training
+    definition: Training.
+    group: g
+    terms: ['=trainings']
+  - id: infosec
+    label: Infosec
+    definition: Information security.
+    group: g
+    terms: [information security, counter-terrorism]
+  - id: who
+    label: WHO
+    definition: The World Health Organization.
+    group: g
+    regex: ['(?-i:\\bWHO\\b)', 'tactical\\s+advances?']
+  - id: policy
+    label: Policy
+    definition: Policy.
+    group: g
+    terms: [policy]
+"""
+
+
+@pytest.fixture(scope="module")
+def tiny(tmp_path_factory):
+    p = tmp_path_factory.mktemp("cb") / "tiny.yml"
+    p.write_text(TINY, encoding="utf-8")
+    return Matcher(load_codebook(p))
+
+
+def found(matcher, text):
+    m = matcher.match([text])
+    return [(t, text[s:e]) for t, s, e in zip(m["theme"], m["start"], m["end"])]
+
+
+@pytest.mark.parametrize(
+    "text, expected",
+    [
+        # case-insensitive, prefix wildcard, hyphen is a word boundary
+        ("Counter-Terrorism and TERRORISTS.", [("infosec", "Counter-Terrorism"), ("terrorism", "Terrorism"),
+                                                ("terrorism", "TERRORISTS")]),
+        # whole words only: no 'war' in toward, award, Warsaw; no 'drug' in drugstore
+        ("toward an award in Warsaw at the drugstore", []),
+        # regular plural of the last word; possessive
+        ("two wars, the war's end, armed conflicts", [("war", "wars"), ("war", "war"), ("war", "armed conflicts")]),
+        # 'policy' -> 'policies'
+        ("sanctions policies", [("policy", "policies")]),
+        # curly apostrophe and en dash fold like straight ones; phrase across a dash
+        ("Russia’s war – counter–terrorism", [("infosec", "counter–terrorism"), ("terrorism", "terrorism"),
+                                             ("war", "war")]),
+        # phrase words across a line break and double space
+        ("information\n  security", [("infosec", "information\n  security")]),
+        # but never across other punctuation
+        ("information. Security; information, security", []),
+        # exclusion: 'War' inside 'Great Patriotic War' does not count, a later 'war' does
+        ("the Great Patriotic War and a new war", [("war", "war")]),
+        # nested matches of one theme collapse to the longest
+        ("illicit drug trafficking", [("drugs", "drug trafficking")]),
+        ("foreign terrorist fighters", [("terrorism", "foreign terrorist fighters")]),
+        # '=' switches inflection off
+        ("joint trainings, joint training", [("training", "trainings")]),
+        # case-sensitive regex part: the acronym, not the pronoun
+        ("those who asked the WHO", [("who", "WHO")]),
+        # regex matches may not cut words
+        ("subtactical advances; tactical advances", [("who", "tactical advances")]),
+    ],
+)
+def test_engine_on_tiny_texts(tiny, text, expected):
+    assert sorted(found(tiny, text)) == sorted(expected)
+
+
+def test_spans_index_the_text_as_written_in_several_texts(tiny):
+    texts = ["«Terror» — war", "", "no theme here", "İstanbul war: drugs"]
+    m = tiny.match(texts)
+    assert m["index"].tolist() == [0, 0, 3, 3]
+    assert [texts[i][s:e] for i, s, e in zip(m["index"], m["start"], m["end"])] == ["Terror", "war", "war", "drugs"]
+    assert list(m.columns) == ["index", "theme", "rule", "rule_kind", "start", "end"]
+    assert m["rule"].tolist() == ["terror*", "war", "war", "drug"]
+
+
+def test_no_match_crosses_paragraphs(tiny):
+    m = tiny.match(["information", "security", "armed", "conflict"])
+    assert [(i, t) for i, t in zip(m["index"], m["theme"])] == [(3, "war")]
+
+
+def test_fold_keeps_length():
+    s = "“Counter–terrorism” — Russia’s\u00a0war"
+    assert len(fold(s)) == len(s)
+
+
+# --------------------------------------------------------------------------- real seed corpus
+
+@pytest.fixture(scope="module")
+def seed():
+    return load_paragraphs(ROOT / "data", ROOT / "data" / "cleaning.yml")
+
+
+@pytest.fixture(scope="module")
+def coded(seed):
+    return code_paragraphs(seed, CODEBOOK)
+
+
+def themes_of(coded, para_id, col="themes_rules"):
+    row = coded.paragraphs.loc[coded.paragraphs["para_id"] == para_id, col]
+    assert len(row) == 1, para_id
+    return row.item()
+
+
+@pytest.mark.parametrize(
+    "para_id, themes",
+    [
+        # Kazan ¶49
+        ("brics-kazan-2024-p012", "drug_trafficking;emerging_tech;illicit_finance;terrorism"),
+        # Kazan ¶48: the BRICS Counter-Terrorism Working Group is counter-terrorism and a BRICS body
+        ("brics-kazan-2024-p011", "regional_organizations;terrorism"),
+        # Kazan ¶47: "Charter of the United Nations" is international law and the UN
+        ("brics-kazan-2024-p010", "international_law;terrorism;un_system"),
+        # Kazan ¶45: PAROS; the Conference on Disarmament; "arms race in outer space" is not a WMD arms race
+        ("brics-kazan-2024-p008", "outer_space;wmd_nonproliferation"),
+        # Kazan ¶80: supply chains, energy security, terrorist attacks on energy infrastructure
+        ("brics-kazan-2024-p015", "energy_security;terrorism"),
+        # ISW: "UN Charter" -> international_law and un_system; BRICS; mediation; the war
+        ("isw-kazan-2024-p003", "armed_conflict;international_law;peaceful_settlement;regional_organizations;un_system"),
+        # ISW: North Korean troops deployed to Russia's war
+        ("isw-kazan-2024-p013", "military_cooperation;russia_ukraine_war"),
+        ("isw-kazan-2024-p016", "armed_conflict;russia_ukraine_war"),
+        # "Great Patriotic War" is no armed conflict; the escalation of tension is
+        ("csto-csc-declaration-2020-p006", "armed_conflict"),
+        # "Collective Security Council" is the CSTO's body, not the UN Security Council
+        ("csto-csc-declaration-2020-p003", "regional_organizations"),
+        # the WHO is a UN agency and a biosecurity actor
+        ("csto-csc-declaration-2020-p010", "biosecurity;regional_organizations;un_system"),
+        # financing of foreign terrorist fighters is illicit finance
+        ("csto-csc-declaration-2020-p016", "armed_conflict;illicit_finance;terrorism;un_system"),
+        ("csto-sg-minsk-2024-p010", "cyber_ict;emerging_tech;outer_space"),
+        ("csto-sg-minsk-2024-p009", "peaceful_settlement;sanctions;un_system"),
+        ("csto-sg-minsk-2024-p012", ""),
+        ("csto-news-2024-12-03-p001", "illegal_migration;regional_organizations"),
+    ],
+)
+def test_hand_checked_seed_paragraphs(coded, para_id, themes):
+    assert themes_of(coded, para_id) == themes
+
+
+def test_seed_counts_and_columns(seed, coded):
+    body = seed[seed["kind"] == "body"]
+    assert len(coded.paragraphs) == len(body) == 118
+    assert list(coded.paragraphs.columns) == ANNOTATED_COLUMNS + ["themes_rules"]
+    assert list(coded.annotations.columns) == ANNOTATION_COLUMNS
+    assert list(coded.evidence.columns) == EVIDENCE_COLUMNS
+    # every body paragraph's themes are the ones in the long table
+    long = coded.annotations.groupby("para_id")["theme"].apply(lambda s: ";".join(sorted(s)))
+    for pid, themes in zip(coded.paragraphs["para_id"], coded.paragraphs["themes"]):
+        assert long.get(pid, "") == themes
+
+
+def test_every_evidence_span_slices_back_to_the_matched_words(coded):
+    texts = dict(zip(coded.paragraphs["para_id"], coded.paragraphs["text"]))
+    ev = coded.evidence
+    assert len(ev) > 400
+    for pid, term, s, e in zip(ev["para_id"], ev["term"], ev["start"], ev["end"]):
+        text = texts[pid]
+        assert text[s:e] == term
+        assert term[0].isalnum() and term[-1].isalnum()
+        assert (s == 0 or not text[s - 1].isalnum()) and (e == len(text) or not text[e].isalnum())
+
+
+def test_evidence_of_kazan_49(coded):
+    ev = coded.evidence[coded.evidence["para_id"] == "brics-kazan-2024-p012"]
+    got = sorted(zip(ev["theme"], ev["term"]))
+    assert got == [
+        ("drug_trafficking", "drug"),
+        ("emerging_tech", "cryptocurrencies"), ("emerging_tech", "new technologies"),
+        ("illicit_finance", "corruption"), ("illicit_finance", "illicit financial flows"),
+        ("illicit_finance", "money laundering"), ("illicit_finance", "terrorism financing"),
+        ("terrorism", "terrorism"), ("terrorism", "terrorist"),
+    ]
+    ann = coded.annotations[(coded.annotations["para_id"] == "brics-kazan-2024-p012")
+                            & (coded.annotations["theme"] == "emerging_tech")]
+    assert ann["evidence"].item() == "new technologies (181-197); cryptocurrencies (209-225)"
+    assert ann["source"].item() == "rule"
+
+
+def test_annotate_paragraphs_returns_the_paragraph_table(seed):
+    df = annotate_paragraphs(seed, load_codebook(CODEBOOK))
+    assert df.loc[df["para_id"] == "brics-kazan-2024-p012", "themes"].item() == \
+        "drug_trafficking;emerging_tech;illicit_finance;terrorism"
+
+
+# --------------------------------------------------------------------------- overrides
+
+def write_overrides(tmp_path, rows, name="overrides.csv"):
+    p = tmp_path / name
+    p.write_text("para_id,theme,action,coder,note\n" + "".join(r + "\n" for r in rows), encoding="utf-8")
+    return p
+
+
+def test_overrides_remove_add_and_last_row_wins(seed, tmp_path):
+    p = write_overrides(tmp_path, [
+        "brics-kazan-2024-p012,terrorism,remove,ana,terrorist purposes is finance here",
+        "brics-kazan-2024-p012,sanctions,add,ana,",
+        "brics-kazan-2024-p012,world_order,add,ana,first thought",
+        "brics-kazan-2024-p012,world_order,remove,bob,second thought",
+    ])
+    c = code_paragraphs(seed, CODEBOOK, p)
+    row = c.paragraphs[c.paragraphs["para_id"] == "brics-kazan-2024-p012"]
+    assert row["themes"].item() == "drug_trafficking;emerging_tech;illicit_finance;sanctions"
+    assert row["themes_rules"].item() == "drug_trafficking;emerging_tech;illicit_finance;terrorism"
+    ann = c.annotations[c.annotations["para_id"] == "brics-kazan-2024-p012"].set_index("theme")
+    assert ann.loc["sanctions", "source"] == "manual"
+    assert ann.loc["sanctions", "evidence"] == "override by ana"
+    assert "terrorism" not in ann.index
+    ev = c.evidence[c.evidence["para_id"] == "brics-kazan-2024-p012"]
+    assert sorted(ev.loc[ev["status"] == "removed", "term"]) == ["terrorism", "terrorist"]
+
+
+@pytest.mark.parametrize(
+    "row, message",
+    [
+        ("brics-kazan-2024-p999,terrorism,add,ana,x",
+         r"overrides\.csv, line 3: unknown paragraph 'brics-kazan-2024-p999' in the overrides\. Use a para_id from"),
+        ("brics-kazan-2024-p012,terror,add,ana,x",
+         r"overrides\.csv, line 3: unknown theme 'terror' for paragraph brics-kazan-2024-p012\. Known themes: terrorism,"),
+        ("brics-kazan-2024-p001,terrorism,add,ana,x",
+         r"overrides\.csv, line 3: paragraph 'brics-kazan-2024-p001' is a title paragraph; only body paragraphs are coded\."),
+        ("brics-kazan-2024-p012,terrorism,delete,ana,x",
+         r"overrides\.csv, line 3: action must be one of \{add, remove\}\. Got 'delete' instead\."),
+        ("brics-kazan-2024-p012,terrorism,add,,x", r"overrides\.csv, line 3: coder is empty\. Say who made the decision\."),
+        (",terrorism,add,ana,x", r"overrides\.csv, line 3: para_id is empty\."),
+    ],
+)
+def test_bad_override_rows_name_the_row(seed, parquet, tmp_path, row, message):
+    p = write_overrides(tmp_path, ["brics-kazan-2024-p011,terrorism,add,ana,fine", row])
+    with pytest.raises(AnnotationError, match=message):
+        code_paragraphs(seed, CODEBOOK, p)
+    with pytest.raises(AnnotationError, match=message):
+        main(["--paragraphs", str(parquet), "--codebook", str(CODEBOOK), "--overrides", str(p),
+              "--reports", str(tmp_path / "r")])
+    assert not (tmp_path / "r").exists()
+
+
+def test_override_header_is_checked(seed, tmp_path):
+    p = tmp_path / "o.csv"
+    p.write_text("para_id,theme,action\nx,y,add\n", encoding="utf-8")
+    with pytest.raises(AnnotationError, match=r"o\.csv, line 1: overrides header must have the columns "
+                                              r"para_id,theme,action,coder,note; missing coder, note"):
+        code_paragraphs(seed, CODEBOOK, p)
+
+
+def test_project_overrides_are_valid_and_have_notes(seed):
+    c = code_paragraphs(seed, CODEBOOK, OVERRIDES)
+    rows = pd.read_csv(OVERRIDES, dtype=str, keep_default_na=False)
+    assert len(rows) >= 3 and (rows["note"].str.len() > 20).all()
+    for pid, theme, action in zip(rows["para_id"], rows["theme"], rows["action"]):
+        final = set(c.paragraphs.loc[c.paragraphs["para_id"] == pid, "themes"].item().split(";"))
+        rules = set(c.paragraphs.loc[c.paragraphs["para_id"] == pid, "themes_rules"].item().split(";"))
+        # each project override changes something (the rules alone say otherwise)
+        assert (theme in final) == (action == "add") and (theme in rules) == (action == "remove")
+
+
+# --------------------------------------------------------------------------- command line
+
+@pytest.fixture(scope="module")
+def parquet(seed, tmp_path_factory):
+    p = tmp_path_factory.mktemp("build") / "paragraphs.parquet"
+    seed.to_parquet(p, index=False)
+    return p
+
+
+def test_cli_writes_reports_and_never_touches_overrides(parquet, tmp_path, capsys):
+    overrides = write_overrides(tmp_path, ["isw-kazan-2024-p008,world_order,add,ana,test"])
+    before = overrides.read_bytes()
+    validation = tmp_path / "validation.csv"
+    validation.write_text(
+        "para_id,themes,coder\n"
+        "brics-kazan-2024-p012,drug_trafficking;emerging_tech;illicit_finance;terrorism,t\n"
+        "isw-kazan-2024-p008,,t\n"
+        "csto-sg-minsk-2024-p012,world_order,t\n",
+        encoding="utf-8",
+    )
+    reports = tmp_path / "reports"
+    assert main(["--paragraphs", str(parquet), "--codebook", str(CODEBOOK), "--overrides", str(overrides),
+                 "--validation", str(validation), "--reports", str(reports), "--chunk-size", "7"]) == 0
+    out = capsys.readouterr().out
+    assert overrides.read_bytes() == before
+    assert "annotated 118 body paragraphs" in out
+    # 3 paragraphs x 21 themes = 63 decisions; rules: 4 tp, 0 fp, 1 fn (world_order of minsk p012), 58 tn:
+    # p_o = 62/63, p_e = (5*4 + 58*59)/63**2, kappa = 464/527 = 0.880
+    assert "rules alone                 precision 1.000  recall 0.800  F1 0.889  kappa 0.880  (0 spurious, 1 missed, " \
+           "63 paragraph-theme decisions)" in out
+    # final: the override adds world_order to isw p008, which the validation says has no theme
+    # tp 4, fp 1, fn 1, tn 57: kappa = (61*63 - (25 + 58*58)) / (63**2 - (25 + 58*58)) = 454/580 = 0.783
+    assert "final (rules + overrides)   precision 0.800  recall 0.800  F1 0.800  kappa 0.783" in out
+    annotated = pd.read_csv(reports / "annotated_paragraphs.csv", dtype=str, keep_default_na=False)
+    assert list(annotated.columns) == ANNOTATED_COLUMNS and len(annotated) == 118
+    assert annotated.loc[annotated["para_id"] == "isw-kazan-2024-p008", "themes"].item() == "world_order"
+    assert annotated.loc[annotated["para_id"] == "brics-kazan-2024-p004", "source_para"].item() == "25"
+    ann = pd.read_csv(reports / "annotations.csv", dtype=str, keep_default_na=False)
+    assert list(ann.columns) == ANNOTATION_COLUMNS
+    assert ann[(ann["para_id"] == "isw-kazan-2024-p008")].values.tolist() == [
+        ["isw-kazan-2024-p008", "isw-kazan-2024", "world_order", "manual", "override by ana: test"]]
+    ev = pd.read_csv(reports / "evidence.csv", keep_default_na=False)
+    assert list(ev.columns) == EVIDENCE_COLUMNS
+    agreement = pd.read_csv(reports / "agreement.csv")
+    assert set(agreement["annotation"]) == {"rules", "final"}
+    dis = pd.read_csv(reports / "validation_disagreements.csv", keep_default_na=False)
+    assert dis[["annotation", "para_id", "theme", "kind"]].values.tolist() == [
+        ["rules", "csto-sg-minsk-2024-p012", "world_order", "missed"],
+        ["final", "isw-kazan-2024-p008", "world_order", "spurious"],
+        ["final", "csto-sg-minsk-2024-p012", "world_order", "missed"],
+    ]
+    # the same corpus in one chunk gives byte-identical files
+    reports2 = tmp_path / "reports2"
+    main(["--paragraphs", str(parquet), "--codebook", str(CODEBOOK), "--overrides", str(overrides),
+          "--reports", str(reports2)])
+    for name in ("annotated_paragraphs.csv", "annotations.csv", "evidence.csv"):
+        assert (reports / name).read_bytes() == (reports2 / name).read_bytes()
+
+
+@pytest.mark.parametrize(
+    "content, message",
+    [
+        ("para_id,themes,coder\nnope-p001,terrorism,t\n",
+         r"validation\.csv, line 2: unknown paragraph 'nope-p001' in the validation sample\."),
+        ("para_id,themes,coder\nbrics-kazan-2024-p012,terror;drug_trafficking,t\n",
+         r"validation\.csv, line 2: unknown theme 'terror' for paragraph brics-kazan-2024-p012\."),
+        ("para_id,themes,coder\nbrics-kazan-2024-p012,,t\nbrics-kazan-2024-p012,terrorism,t\n",
+         r"validation\.csv, line 3: paragraph brics-kazan-2024-p012 is coded twice \(first at line 2\)\."),
+        ("para_id,theme,coder\nbrics-kazan-2024-p012,,t\n",
+         r"validation\.csv, line 1: validation header must have the columns para_id,themes,coder; missing themes"),
+    ],
+)
+def test_bad_validation_rows_name_the_row(parquet, tmp_path, content, message):
+    v = tmp_path / "validation.csv"
+    v.write_text(content, encoding="utf-8")
+    with pytest.raises(AnnotationError, match=message):
+        main(["--paragraphs", str(parquet), "--codebook", str(CODEBOOK), "--validation", str(v),
+              "--reports", str(tmp_path / "r")])
+    assert not (tmp_path / "r").exists()
+
+
+def test_read_validation_sorts_themes(tmp_path):
+    v = tmp_path / "v.csv"
+    v.write_text("para_id,themes,coder\na,terrorism;afghanistan,t\nb,,t\n", encoding="utf-8")
+    df = read_validation(v, load_codebook(CODEBOOK))
+    assert df[["para_id", "themes", "line"]].values.tolist() == [["a", "afghanistan;terrorism", 2], ["b", "", 3]]
+
+
+def test_cli_error_is_one_clean_message(tmp_path, capsys):
+    from helpers.errors import run_cli
+
+    status = run_cli(main, ["--paragraphs", str(tmp_path / "missing.parquet"), "--codebook", str(CODEBOOK),
+                            "--reports", str(tmp_path)])
+    err = capsys.readouterr().err
+    assert status == 2
+    assert err == f"error: {tmp_path / 'missing.parquet'}: paragraphs file not found. Run make ingest (helpers.corpus) first.\n"
+
+
+def test_missing_paragraph_columns_are_named(tmp_path):
+    p = tmp_path / "p.parquet"
+    pd.DataFrame({"para_id": ["a"], "text": ["x"]}).to_parquet(p)
+    with pytest.raises(AnnotationError, match=r"p\.parquet: the paragraph table lacks the column\(s\) doc_id, title,"):
+        main(["--paragraphs", str(p), "--codebook", str(CODEBOOK), "--reports", str(tmp_path / "r")])
