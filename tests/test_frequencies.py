@@ -145,6 +145,22 @@ def test_ranking_separates_themes_when_intervals_do_not_overlap() -> None:
     assert len(rank_themes(f, top=1)) == 1
 
 
+def test_tie_groups_follow_the_leader_not_a_chain() -> None:
+    # 20 paragraphs: x in 20 [0.8389, 1], y in 10 [0.2993, 0.7007], z in 5 [0.1119, 0.4687], w in 1 [0.0089, 0.2361].
+    # y is separated from x; z overlaps y (the leader of group 2); w overlaps z but not y: group 3.
+    def themes(i: int) -> str:
+        return ";".join(t for t, k in (("w", 1), ("x", 20), ("y", 10), ("z", 5)) if i < k)
+
+    rows = [("big", "A", "speech", "2024-01-01", themes(i), 10, "t") for i in range(20)]
+    r = rank_themes(theme_frequencies(make_annotated(rows), by="document"), top=None)
+    assert r["theme"].tolist() == ["x", "y", "z", "w"]
+    assert r["ci_low"].tolist() == pytest.approx([0.8389, 0.2993, 0.1119, 0.0089], abs=5e-5)
+    assert r["ci_high"].tolist() == pytest.approx([1.0, 0.7007, 0.4687, 0.2361], abs=5e-5)
+    assert r["tie_group"].tolist() == [1, 2, 2, 3]
+    assert r["tied"].tolist() == [False, True, True, False]
+    assert r["clearly_ahead_of_next"].tolist() == [True, False, False, False]
+
+
 def test_bad_parameters_are_refused_with_the_allowed_values(annotated: pd.DataFrame) -> None:
     with pytest.raises(ParameterError, match=r"^`by` must be one of \{'document', 'organization', 'genre', 'year'\}\. "
                                              r"Got 'country' instead\.$"):

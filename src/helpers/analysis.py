@@ -63,7 +63,7 @@ def write_analysis_tables(
     ``themes`` lists every codebook theme so absent themes appear with zero counts.
     Returns ``{file name: path written}``.
     """
-    check_number("min_reuse_words", min_reuse_words, 1)
+    check_number("min_reuse_words", min_reuse_words, 5)  # at least one 5-word shingle
     require_columns(annotated, ["para_id", "doc_id", "title", "organization", "genre", "date", "text", "themes"],
                     "The annotated paragraphs table", ANNOTATED_HINT)
     reports = Path(reports_dir)

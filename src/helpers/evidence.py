@@ -27,7 +27,7 @@ import re
 import numpy as np
 import pandas as pd
 
-from .frequencies import ANNOTATED_HINT, check_choice, check_number, require_columns, split_themes
+from .frequencies import ANNOTATED_HINT, check_choice, check_number, require_columns, split_themes, usable_evidence
 from .text import WORD_RE, fold
 
 EVIDENCE_HINT = "Pass the evidence table written by the annotation stage (REPORTS/evidence.csv or annotations.csv)."
@@ -37,6 +37,7 @@ QUOTE_COLUMNS = [
 ]
 TEXT_COLUMNS = ("match", "matched", "matched_text", "term", "evidence")
 
+_SPAN_SUFFIX = re.compile(r"\s*[\[(]\d+\s*[-:]\s*\d+[\])]$")
 _BOUNDARY = re.compile(r"(?<=[.!?])(?P<close>[\"'”’)\]]*)\s+|\s*(?P<elision><…>|<\.\.\.>|\[…\]|\[\.\.\.\])\s*")
 _ELISION = re.compile(r"<…>|<\.\.\.>|\[…\]|\[\.\.\.\]|…|\.\.\.")
 _COMPLETE = re.compile(r"^[\"'“‘(]?[A-Z0-9][\s\S]*[.!?][\"'”’)\]]*$")
@@ -70,9 +71,7 @@ def is_complete_sentence(sentence: str) -> bool:
 
 def _match_spans(evidence: pd.DataFrame, texts: dict[str, str]) -> pd.DataFrame:
     """Evidence rows -> one row per located match: ``para_id, theme, start, end, term``."""
-    ev = evidence
-    if "source" in ev.columns:
-        ev = ev[ev["source"].astype(str).str.lower().isin(["rule", "nan", ""])]
+    ev = usable_evidence(evidence)
     rows = []
     if {"start", "end"} <= set(ev.columns):
         for pid, theme, s, e in zip(ev["para_id"].astype(str), ev["theme"].astype(str), ev["start"], ev["end"]):
@@ -89,7 +88,7 @@ def _match_spans(evidence: pd.DataFrame, texts: dict[str, str]) -> pd.DataFrame:
                 continue
             hay = fold(texts[pid]).lower()
             for term in {t.strip() for t in re.split(r"[;|]", str(cell)) if t.strip()}:
-                needle = fold(re.sub(r"\s*\[\d+:\d+\]$", "", term)).lower().strip()
+                needle = fold(_SPAN_SUFFIX.sub("", term)).lower().strip()
                 if not needle:
                     continue
                 for m in re.finditer(r"(?<!\w)" + re.escape(needle) + r"(?!\w)", hay):
@@ -144,6 +143,8 @@ def evidence_quotes(
     carried = {(p, t) for p, cell in zip(paras["para_id"].astype(str), paras["themes"]) for t in split_themes(cell)}
     matches = _match_spans(evidence, texts)
     matches = matches[[(p, t) in carried for p, t in zip(matches["para_id"], matches["theme"])]]
+    if matches.empty:
+        return pd.DataFrame(columns=QUOTE_COLUMNS)
     group = dict(zip(paras["para_id"].astype(str), _group_key(paras, by)))
     meta = paras.set_index(paras["para_id"].astype(str))
 

@@ -100,6 +100,17 @@ def paragraph_words(annotated: pd.DataFrame) -> pd.Series:
     return annotated["text"].fillna("").astype(str).map(count_words).astype(int)
 
 
+def usable_evidence(evidence: pd.DataFrame) -> pd.DataFrame:
+    """Evidence rows that support a coding: drops rows an override removed (``status == "removed"``)
+    and, in a long annotations table, rows whose ``source`` is not ``rule``."""
+    ev = evidence
+    if "status" in ev.columns:
+        ev = ev[ev["status"].astype(str) != "removed"]
+    if "source" in ev.columns:
+        ev = ev[ev["source"].astype(str).isin(["rule", "", "nan"])]
+    return ev
+
+
 # --------------------------------------------------------------------------- statistics
 
 def wilson_interval(successes: np.ndarray | int, trials: np.ndarray | int, z: float = Z95) -> tuple[np.ndarray, np.ndarray]:
@@ -191,7 +202,7 @@ def theme_frequencies(
     carried = long.groupby(["group", "theme"]).size().rename("paragraphs")
 
     if evidence is not None:
-        ev = evidence[["para_id", "theme"]].astype(str)
+        ev = usable_evidence(evidence)[["para_id", "theme"]].astype(str)
         # Only matches whose (paragraph, theme) the final annotation keeps (overrides may remove some).
         ev = ev.merge(long[["para_id", "theme", "group"]], on=["para_id", "theme"], how="inner")
         occ = ev.groupby(["group", "theme"]).size().rename("occurrences")
@@ -203,7 +214,7 @@ def theme_frequencies(
     out = out.merge(groups.reset_index(), on="group", how="left")
     if evidence is not None:
         # A manually added theme has no rule match: count the paragraph itself once.
-        manual = long.merge(evidence[["para_id", "theme"]].astype(str).drop_duplicates(),
+        manual = long.merge(usable_evidence(evidence)[["para_id", "theme"]].astype(str).drop_duplicates(),
                             on=["para_id", "theme"], how="left", indicator=True)
         manual = manual[manual["_merge"] == "left_only"].groupby(["group", "theme"]).size()
         if len(manual):
@@ -245,10 +256,11 @@ def rank_themes(frequencies: pd.DataFrame, top: int | None = 5) -> pd.DataFrame:
     """Rank each group's themes by share, with tie groups where the Wilson intervals overlap.
 
     Themes carried by no paragraph are not ranked. Within a group, themes are sorted by
-    ``share`` (descending), then ``theme``. A new ``tie_group`` starts only where a theme's
-    ``ci_high`` is below the ``ci_low`` of the theme just above it, i.e. where the data
-    separate them; themes in one tie group must be reported as "among the most frequent",
-    not as first, second, third.
+    ``share`` (descending), then ``theme``. The first theme leads tie group 1; each following
+    theme joins the current tie group while its interval overlaps the interval of that
+    group's leader (``ci_high >= leader's ci_low``), otherwise it leads a new group. Themes in
+    one tie group cannot be told apart from their leader and must be reported together
+    ("among the most frequent"), not as first, second, third.
 
     Returns the top ``top`` ranks per group (all if ``None``), columns: ``by``, ``group``,
     ``doc_id`` (str), ``rank`` (int, 1 = most frequent), ``theme``, ``paragraphs``,
@@ -264,11 +276,16 @@ def rank_themes(frequencies: pd.DataFrame, top: int | None = 5) -> pd.DataFrame:
     present = frequencies[frequencies["paragraphs"] > 0]
     for _, g in present.groupby("group", sort=True):
         g = g.sort_values(["share", "theme"], ascending=[False, True], kind="mergesort").reset_index(drop=True)
-        separated = np.r_[False, g["ci_high"].to_numpy()[1:] < g["ci_low"].to_numpy()[:-1]]
+        low, high = g["ci_low"].to_numpy(), g["ci_high"].to_numpy()
+        tie_group, leader, current = [], 0, 1
+        for k in range(len(g)):
+            if high[k] < low[leader]:  # separated from the leader of the current tie group
+                leader, current = k, current + 1
+            tie_group.append(current)
         g["rank"] = np.arange(1, len(g) + 1)
-        g["tie_group"] = np.cumsum(separated) + 1
+        g["tie_group"] = tie_group
         g["tied"] = g.groupby("tie_group")["theme"].transform("size") > 1
-        g["clearly_ahead_of_next"] = np.r_[separated[1:], False]
+        g["clearly_ahead_of_next"] = np.r_[low[:-1] > high[1:], False]
         parts.append(g if top is None else g[g["rank"] <= top])
     if not parts:
         return pd.DataFrame(columns=RANK_COLUMNS)
