@@ -32,8 +32,8 @@ HELPERS_SRC := $(wildcard src/helpers/*.py)
 
 PARAGRAPHS := $(BUILD)/paragraphs.parquet
 ANNOTATED  := $(REPORTS)/annotated_paragraphs.csv
-ANALYSIS_CSV := $(addprefix $(REPORTS)/,theme_frequencies.csv cooccurrence.csv document_similarity.csv \
-                  similar_paragraphs.csv text_reuse.csv keyness.csv)
+ANALYSIS_CSV := $(addprefix $(REPORTS)/,theme_frequencies.csv theme_ranking.csv cooccurrence.csv document_similarity.csv \
+                  similar_paragraphs.csv text_reuse.csv reuse_by_document_pair.csv keyness.csv evidence_quotes.csv)
 ANALYSIS_SRC := $(wildcard $(addprefix src/helpers/,analysis.py frequencies.py cooccurrence.py overlap.py keyness.py evidence.py text.py))
 NOTEBOOK   := notebooks/briefing.ipynb
 TEMPLATE_FILES := $(wildcard src/helpers/templates/briefing/*)

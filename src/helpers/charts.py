@@ -77,10 +77,23 @@ def apply_style() -> None:
     matplotlib.rcParams.update(STYLE)
 
 
-def _finish(fig: Figure, title: str, source: str) -> Figure:
-    """Put the finding as the figure title and the source line at the bottom."""
-    fig.suptitle("\n".join(textwrap.wrap(title, 95)), x=0.01, ha="left", fontsize=10.5, fontweight="bold", color=INK)
-    fig.text(0.01, 0.005, f"Source: {source}", ha="left", va="bottom", fontsize=7, color=MUTED)
+def _finish(fig: Figure, title: str, source: str, xlabel: str | None = None) -> Figure:
+    """Put the finding as the figure title (wrapped to the width), the source line at the bottom, lay out.
+
+    ``xlabel``, when given, is one label shared by every panel (small multiples).
+    """
+    width_in, height_in = fig.get_size_inches()
+    chars = max(40, int(width_in * 72 / (10.5 * 0.62)))
+    lines = textwrap.wrap(title, chars) or [""]
+    source_lines = textwrap.wrap(f"Source: {source}", int(width_in * 72 / (7 * 0.55)))
+    fig.suptitle("\n".join(lines), x=0.01, y=0.995, ha="left", va="top", fontsize=10.5, fontweight="bold", color=INK)
+    fig.text(0.01, 0.005, "\n".join(source_lines), ha="left", va="bottom", fontsize=7, color=MUTED)
+    top = 1 - (0.2 * len(lines) + 0.12) / height_in
+    bottom = (0.13 * len(source_lines) + 0.05) / height_in
+    if xlabel:
+        fig.supxlabel(xlabel, y=bottom, va="bottom", fontsize=9, color=INK)
+        bottom += 0.25 / height_in
+    fig.tight_layout(rect=(0, bottom, 1, top))
     return fig
 
 
@@ -144,10 +157,7 @@ def small_multiples(
         ax.set_yticks(y, [_wrap(c, 24) for c in cats])
         ax.invert_yaxis() if i == 0 else None
         ax.set_xlim(0, max(xmax * (1.22 if count else 1.08), 1e-9))
-        if i // ncols == nrows - 1 or i + ncols >= len(panels):
-            ax.set_xlabel(xlabel)
-    fig.tight_layout(rect=(0, 0.03, 1, 0.93))
-    return _finish(fig, title, source)
+    return _finish(fig, title, source, xlabel=xlabel)
 
 
 def heatmap(
@@ -198,7 +208,6 @@ def heatmap(
     bar = fig.colorbar(image, ax=ax, fraction=0.035, pad=0.02)
     bar.set_label(colorbar_label)
     bar.outline.set_visible(False)
-    fig.tight_layout(rect=(0, 0.03, 1, 0.93))
     return _finish(fig, title, source)
 
 
@@ -248,7 +257,6 @@ def interval_dots(
     ax.set_xlabel(xlabel)
     ax.set_ylabel(ylabel)
     ax.legend(loc="upper left", bbox_to_anchor=(1.0, 1.0))
-    fig.tight_layout(rect=(0, 0.03, 1, 0.9))
     return _finish(fig, title, source)
 
 
@@ -285,7 +293,6 @@ def ranked_bars(
         ax.axvline(reference, color=INK, linewidth=0.8, linestyle="--", zorder=3)
     ax.set_xlim(0, top * 1.18 if top > 0 else 1)
     ax.set_xlabel(xlabel)
-    fig.tight_layout(rect=(0, 0.03, 1, 0.92))
     return _finish(fig, title, source)
 
 

@@ -241,3 +241,16 @@ def select_paragraphs(paragraphs: pd.DataFrame, selection: Selection) -> pd.Data
     if selection.date_to:
         keep &= dates <= selection.date_to
     return paragraphs.loc[keep].reset_index(drop=True)
+
+
+def resolve_path(path: str | os.PathLike[str]) -> Path:
+    """Resolve a path parameter: as given when it exists from the working directory, else
+    relative to the project root (JupyterLab runs notebooks from ``notebooks/``, make from
+    the root, and ``corpus: data`` must mean the same folder in both)."""
+    from helpers.provenance import PROJECT_ROOT
+
+    p = Path(path)
+    if p.is_absolute() or p.exists():
+        return p
+    candidate = PROJECT_ROOT / p
+    return candidate if candidate.exists() else p

@@ -1,0 +1,279 @@
+"""Key findings: five to eight sentences written from the analysis tables, never by hand.
+
+Each :class:`Finding` is one sentence whose every number comes from a table passed in, and
+the id of the briefing section that shows the evidence (:data:`SECTIONS`). The wording
+follows the uncertainty: a theme is called the most frequent only when its 95% Wilson
+interval lies above the next theme's; otherwise the leading themes are named together and
+the sentence says their intervals overlap.
+
+All text that comes from data (theme labels, organisation names, document titles) is
+escaped here: :meth:`Finding.html` is safe to insert into the page as it is.
+"""
+
+from __future__ import annotations
+
+import html
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+
+import pandas as pd
+
+#: Section ids of the briefing (the ``id`` of each ``<h2>``/``<h3>``) and their titles.
+SECTIONS: dict[str, str] = {
+    "key-findings": "1. Key findings",
+    "corpus": "2. The corpus",
+    "themes": "3. Themes",
+    "themes-by-organization": "3.1 Themes by organisation",
+    "themes-by-document": "3.2 Themes by document",
+    "themes-over-time": "3.3 Change over time",
+    "cooccurrence": "4. Co-occurrence",
+    "overlap": "5. Overlap",
+    "document-similarity": "5.1 Thematic similarity of documents",
+    "similar-paragraphs": "5.2 Most similar paragraphs across organisations",
+    "reuse": "5.3 Verbatim reuse",
+    "language": "6. Distinctive language and evidence",
+    "methods": "7. Methods and provenance",
+}
+
+
+@dataclass(frozen=True)
+class Finding:
+    """One key finding: ``text`` (HTML, data already escaped) and the ``section`` id that shows it."""
+
+    text: str
+    section: str
+
+    def html(self) -> str:
+        """``text`` followed by a link to the section (e.g. "→ 3. Themes")."""
+        title = SECTIONS.get(self.section, self.section)
+        return f'{self.text} <a class="see" href="#{html.escape(self.section, quote=True)}">(see {html.escape(title)})</a>'
+
+
+def pct(share: float) -> str:
+    """A share 0-1 as a whole percentage, e.g. ``0.347`` -> ``"35%"``."""
+    return f"{100 * float(share):.0f}%"
+
+
+def interval(low: float, high: float) -> str:
+    """A 95% interval as ``"95% CI 22–51%"``."""
+    return f"95% CI {100 * float(low):.0f}–{100 * float(high):.0f}%"
+
+
+def _e(value: object) -> str:
+    return html.escape(str(value), quote=True)
+
+
+def _names(items: Sequence[str]) -> str:
+    items = list(items)
+    if len(items) <= 1:
+        return "".join(items)
+    return ", ".join(items[:-1]) + " and " + items[-1]
+
+
+def _label(theme: str, labels: Mapping[str, str]) -> str:
+    return f"<em>{_e(labels.get(theme, theme))}</em>"
+
+
+def _listing(top: pd.DataFrame, labels: Mapping[str, str], limit: int) -> str:
+    """'A (42%), B (42%), C (40%) and 10 more' or 'A (42%) and B (40%)'."""
+    shown = top.head(limit)
+    parts = [f"{_label(r['theme'], labels)} ({pct(r['share'])})" for _, r in shown.iterrows()]
+    more = len(top) - len(shown)
+    if more > 0:
+        return ", ".join(parts) + f" and {more} more"
+    return _names(parts)
+
+
+def _lead_phrase(ranked: pd.DataFrame, labels: Mapping[str, str]) -> str:
+    """'A (n of N, 35%, 95% CI …), clearly ahead of B (20%)' or 'A (35%), B (30%) and C (28%), whose intervals overlap'."""
+    top = ranked[ranked["tie_group"] == 1]
+    if len(top) == 1:
+        r = top.iloc[0]
+        phrase = (f"{_label(r['theme'], labels)} ({int(r['paragraphs'])} of {int(r['body_paragraphs'])} body paragraphs, "
+                  f"{pct(r['share'])}, {interval(r['ci_low'], r['ci_high'])})")
+        rest = ranked[ranked["tie_group"] > 1]
+        if len(rest):
+            nxt = rest.iloc[0]
+            phrase += f", clearly ahead of {_label(nxt['theme'], labels)} ({pct(nxt['share'])})"
+        return phrase
+    n = int(top.iloc[0]["body_paragraphs"])
+    return f"{_listing(top, labels, 4)} (of {n} body paragraphs), whose 95% intervals overlap, so none clearly leads"
+
+
+def corpus_finding(documents: pd.DataFrame, n_body: int) -> Finding:
+    """What the briefing covers. ``documents``: one row per document with ``organization``, ``date``."""
+    orgs = documents.groupby("organization").size().sort_values(ascending=False, kind="mergesort")
+    org_text = _names([f"{_e(o)} ({n})" for o, n in orgs.items()])
+    dates = documents["date"].astype(str)
+    return Finding(
+        f"The briefing reads {n_body} body paragraphs in {len(documents)} documents by "
+        f"{len(orgs)} organisation{'s' if len(orgs) != 1 else ''} ({org_text} documents), dated {_e(dates.min())} to {_e(dates.max())}.",
+        "corpus",
+    )
+
+
+def overall_lead_finding(ranked_overall: pd.DataFrame, labels: Mapping[str, str]) -> Finding | None:
+    """The leading theme(s) across all selected paragraphs (``rank_themes`` output for one group)."""
+    if ranked_overall.empty:
+        return None
+    top = ranked_overall[ranked_overall["tie_group"] == 1]
+    verb = "The most frequent theme is " if len(top) == 1 else "The most frequent themes are "
+    return Finding(verb + _lead_phrase(ranked_overall, labels) + ".", "themes")
+
+
+def organization_lead_finding(ranked_by_org: pd.DataFrame, labels: Mapping[str, str]) -> Finding | None:
+    """Each organisation's leading theme(s), from ``rank_themes`` on ``by="organization"`` frequencies."""
+    if ranked_by_org.empty:
+        return None
+    parts = []
+    for org, g in ranked_by_org.groupby("group", sort=True):
+        top = g[g["tie_group"] == 1]
+        if len(top) == 1:
+            r = top.iloc[0]
+            lead = f"{_label(r['theme'], labels)} leads ({pct(r['share'])}, {interval(r['ci_low'], r['ci_high'])})"
+        else:
+            lead = f"{_listing(top, labels, 3)} are level within their intervals"
+        parts.append(f"in {_e(org)} texts ({int(g.iloc[0]['body_paragraphs'])} paragraphs), {lead}")
+    text = "; ".join(parts)
+    return Finding(text[0].upper() + text[1:] + ".", "themes-by-organization")
+
+
+def contrast_finding(freq_by_org: pd.DataFrame, labels: Mapping[str, str]) -> Finding | None:
+    """The theme whose share differs most between two organisations with non-overlapping intervals.
+
+    ``freq_by_org``: ``theme_frequencies(by="organization")``. Falls back to the largest
+    difference, saying that the intervals overlap, when no difference is clear.
+    """
+    if freq_by_org["group"].nunique() < 2:
+        return None
+    best = None
+    for theme, g in freq_by_org.groupby("theme", sort=True):
+        hi = g.sort_values(["share", "group"], ascending=[False, True], kind="mergesort").iloc[0]
+        lo = g.sort_values(["share", "group"], ascending=[True, True], kind="mergesort").iloc[0]
+        gap = float(hi["share"] - lo["share"])
+        clear = bool(hi["ci_low"] > lo["ci_high"])
+        key = (clear, gap, theme)
+        if gap > 0 and (best is None or key > best[0]):
+            best = (key, hi, lo)
+    if best is None:
+        return None
+    (clear, _, theme), hi, lo = best
+    text = (f"{_label(theme, labels)} separates the organisations most: {pct(hi['share'])} of {_e(hi['group'])} paragraphs "
+            f"({int(hi['paragraphs'])} of {int(hi['body_paragraphs'])}) against {pct(lo['share'])} of {_e(lo['group'])} paragraphs "
+            f"({int(lo['paragraphs'])} of {int(lo['body_paragraphs'])})")
+    text += "; the 95% intervals do not overlap." if clear else "; but the 95% intervals overlap, so even this difference may be noise."
+    return Finding(text, "themes-by-organization")
+
+
+def cooccurrence_finding(cooc: pd.DataFrame, labels: Mapping[str, str], min_support: int) -> Finding:
+    """The theme pair with the highest lift among pairs met in at least ``min_support`` paragraphs."""
+    if cooc.empty:
+        return Finding(f"No two themes share {min_support} or more paragraphs, so no co-occurrence is reported.", "cooccurrence")
+    r = cooc.sort_values(["lift", "paragraphs", "theme_a", "theme_b"], ascending=[False, False, True, True], kind="mergesort").iloc[0]
+    return Finding(
+        f"{_label(r['theme_a'], labels)} and {_label(r['theme_b'], labels)} travel together most: they share "
+        f"{int(r['paragraphs'])} paragraphs where independence predicts {float(r['expected']):.1f} "
+        f"(lift {float(r['lift']):.1f}).",
+        "cooccurrence",
+    )
+
+
+def similarity_finding(similarity: pd.DataFrame, titles: Mapping[str, str]) -> Finding | None:
+    """The most similar pair of documents from different organisations by theme profile (cosine)."""
+    if similarity.empty:
+        return None
+    cross = similarity[similarity["organization_a"] != similarity["organization_b"]].dropna(subset=["cosine"])
+    pool = cross if len(cross) else similarity.dropna(subset=["cosine"])
+    if pool.empty:
+        return None
+    r = pool.sort_values(["cosine", "doc_a", "doc_b"], ascending=[False, True, True], kind="mergesort").iloc[0]
+    scope = "Across organisations, the" if len(cross) else "The"
+    return Finding(
+        f"{scope} closest theme profiles are those of “{_e(titles.get(r['doc_a'], r['doc_a']))}” ({_e(r['organization_a'])}) and "
+        f"“{_e(titles.get(r['doc_b'], r['doc_b']))}” ({_e(r['organization_b'])}): cosine {float(r['cosine']):.2f}, "
+        f"{int(len(str(r['shared_themes']).split(';')) if str(r['shared_themes']) else 0)} themes in common.",
+        "document-similarity",
+    )
+
+
+def reuse_finding(reuse_pairs: pd.DataFrame, titles: Mapping[str, str], min_words: int) -> Finding:
+    """The document pair sharing the most words verbatim (``reuse_by_document_pair`` output)."""
+    if reuse_pairs.empty:
+        return Finding(f"No passage of {min_words} or more words recurs almost verbatim across documents.", "reuse")
+    ranked = reuse_pairs.assign(total=reuse_pairs["words_reused_a"] + reuse_pairs["words_reused_b"])
+    r = ranked.sort_values(["total", "doc_a", "doc_b"], ascending=[False, True, True], kind="mergesort").iloc[0]
+    others = len(reuse_pairs) - 1
+    if others == 1:
+        tail = " One other document pair also shares reused passages."
+    elif others > 1:
+        tail = f" {others} other document pairs also share reused passages."
+    else:
+        tail = ""
+    return Finding(
+        f"“{_e(titles.get(r['doc_a'], r['doc_a']))}” and “{_e(titles.get(r['doc_b'], r['doc_b']))}” share {int(r['passages'])} "
+        f"passage{'s' if int(r['passages']) != 1 else ''} of at least {min_words} words almost word for word, covering "
+        f"{pct(r['share_a'])} of the first text's words and {pct(r['share_b'])} of the second's.{tail}",
+        "reuse",
+    )
+
+
+def agreement_finding(overall: Mapping[str, float] | None, n_paragraphs: int | None) -> Finding | None:
+    """How far to trust the coding: rules plus overrides against the hand-coded validation sample.
+
+    ``overall``: a mapping with ``precision``, ``recall``, ``f1`` and ``kappa`` (0-1).
+    """
+    if not overall:
+        return None
+    return Finding(
+        f"The automatic coding agrees well enough to read the counts as indicative: against {n_paragraphs} hand-coded paragraphs "
+        f"it reaches precision {float(overall['precision']):.2f}, recall {float(overall['recall']):.2f}, "
+        f"F1 {float(overall['f1']):.2f} and Cohen's κ {float(overall['kappa']):.2f}."
+        if float(overall["kappa"]) >= 0.6 else
+        f"Read the counts with care: against {n_paragraphs} hand-coded paragraphs the automatic coding reaches "
+        f"precision {float(overall['precision']):.2f}, recall {float(overall['recall']):.2f}, F1 {float(overall['f1']):.2f} "
+        f"and Cohen's κ {float(overall['kappa']):.2f}.",
+        "methods",
+    )
+
+
+def key_findings(
+    *,
+    documents: pd.DataFrame,
+    n_body: int,
+    ranked_overall: pd.DataFrame,
+    ranked_by_org: pd.DataFrame,
+    freq_by_org: pd.DataFrame,
+    cooccurrence: pd.DataFrame,
+    min_support: int,
+    similarity: pd.DataFrame,
+    reuse_pairs: pd.DataFrame,
+    min_reuse_words: int,
+    labels: Mapping[str, str],
+    titles: Mapping[str, str],
+    agreement: Mapping[str, float] | None = None,
+    agreement_n: int | None = None,
+) -> list[Finding]:
+    """The briefing's key findings, in reading order (at most eight).
+
+    Inputs are the analysis tables of the selection (see each ``*_finding`` function), the
+    codebook's theme labels and the documents' titles by id. Output: the findings; those
+    whose table is empty are left out, except the co-occurrence and reuse findings, which
+    then say that nothing was found.
+    """
+    candidates = [
+        corpus_finding(documents, n_body),
+        overall_lead_finding(ranked_overall, labels),
+        organization_lead_finding(ranked_by_org, labels) if ranked_by_org["group"].nunique() > 1 else None,
+        contrast_finding(freq_by_org, labels),
+        cooccurrence_finding(cooccurrence, labels, min_support),
+        similarity_finding(similarity, titles),
+        reuse_finding(reuse_pairs, titles, min_reuse_words),
+        agreement_finding(agreement, agreement_n),
+    ]
+    return [f for f in candidates if f is not None][:8]
+
+
+def findings_html(findings: Sequence[Finding]) -> str:
+    """The findings as an HTML list (``<ul class="findings">``)."""
+    items = "".join(f"<li>{f.html()}</li>" for f in findings)
+    return f'<ul class="findings">{items}</ul>'
