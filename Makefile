@@ -13,6 +13,7 @@ CORPUS   ?= data
 REPORTS  ?= reports
 CODEBOOK ?= data/codebook.yml
 CLEANING ?= data/cleaning.yml
+ORGANIZATIONS ?= data/organizations.yml
 PARAMS   ?=
 ON_ERROR ?= stop
 
@@ -64,8 +65,8 @@ $(ENV_OK): requirements.txt pyproject.toml
 
 ## ingest: split the corpus into paragraphs (build/<corpus>/paragraphs.parquet)
 ingest: $(PARAGRAPHS)
-$(PARAGRAPHS): $(CORPUS_FILES) $(CLEANING) src/helpers/corpus.py src/helpers/text.py | $(ENV_OK)
-	$(PY) -m helpers.corpus --corpus $(CORPUS) --cleaning $(CLEANING) --build $(BUILD) --on-error $(ON_ERROR)
+$(PARAGRAPHS): $(CORPUS_FILES) $(CLEANING) $(ORGANIZATIONS) src/helpers/corpus.py src/helpers/text.py src/helpers/organizations.py | $(ENV_OK)
+	$(PY) -m helpers.corpus --corpus $(CORPUS) --cleaning $(CLEANING) --organizations $(ORGANIZATIONS) --build $(BUILD) --on-error $(ON_ERROR)
 
 ## annotate: code body paragraphs with themes -> REPORTS/annotated_paragraphs.csv, annotations.csv
 annotate: $(ANNOTATED)

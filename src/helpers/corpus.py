@@ -44,6 +44,7 @@ import yaml
 
 from .errors import CorpusError, run_cli
 from .io import atomic_path, write_csv
+from .organizations import OrganizationResolver, canonicalize_manifest, load_organizations
 from .text import count_words, fold, normalize
 
 REQUIRED_COLUMNS = ("doc_id", "file", "title", "organization", "genre", "date")
@@ -496,7 +497,8 @@ def _split_rows(text: str, doc_id: str, rules: CleaningRules, region: tuple[int,
 
 
 def iter_documents(corpus_dir: str | Path, cleaning: CleaningRules | str | Path | None = None,
-                   on_error: str = "stop", skipped: list[dict[str, object]] | None = None) -> Iterator[Document]:
+                   on_error: str = "stop", skipped: list[dict[str, object]] | None = None,
+                   organizations: OrganizationResolver | str | Path | None = None) -> Iterator[Document]:
     """Yield the corpus's documents one at a time (streaming), in manifest order.
 
     The manifest is validated in full before the first document is read. Each
@@ -506,12 +508,18 @@ def iter_documents(corpus_dir: str | Path, cleaning: CleaningRules | str | Path 
     columns) and ``removed``. Raises :class:`CorpusError` for an unreadable file, an empty
     document or one left empty by cleaning, naming the file and manifest line. With
     ``on_error="skip"`` such documents (and bad manifest rows) are left out and appended to
-    ``skipped`` as dicts ``doc_id, file, line, error``.
+    ``skipped`` as dicts ``doc_id, file, line, error``. Organisation names are made canonical
+    with ``organizations`` (default ``data/organizations.yml``, see
+    :func:`helpers.organizations.canonicalize_manifest`), adding ``organization_as_written``
+    and ``iso3``.
     """
     rules = cleaning if isinstance(cleaning, CleaningRules) else load_cleaning(cleaning)
+    resolver = organizations if isinstance(organizations, OrganizationResolver) else load_organizations(organizations)
     manifest = read_manifest(corpus_dir, on_error=on_error)
+    skipped_rows = manifest.attrs.get("skipped", [])
+    manifest = canonicalize_manifest(manifest, resolver)
     if skipped is not None:
-        skipped.extend(manifest.attrs.get("skipped", []))
+        skipped.extend(skipped_rows)
     meta_cols = [c for c in manifest.columns if c not in ("line", "path", "start_line", "end_line", "warnings")]
     cache: dict[str, tuple[str, str]] = {}
     for row in manifest.to_dict("records"):
@@ -551,14 +559,15 @@ def _read_document(row: dict, corpus_dir: str | Path, rules: CleaningRules, meta
                     meta_columns=tuple(c for c in meta_cols if c not in PARAGRAPH_COLUMNS))
 
 
-def load_paragraphs(corpus_dir: str | Path, cleaning: CleaningRules | str | Path | None = None) -> pd.DataFrame:
+def load_paragraphs(corpus_dir: str | Path, cleaning: CleaningRules | str | Path | None = None,
+                    organizations: OrganizationResolver | str | Path | None = None) -> pd.DataFrame:
     """All paragraphs of a corpus (every kind) in one DataFrame.
 
     Columns: :data:`PARAGRAPH_COLUMNS` (see :func:`split_paragraphs`) followed by the
     manifest fields (``file, title, organization, genre, date`` and any optional or extra
     columns, as strings). Filter ``kind == "body"`` for the substantive text.
     """
-    frames = [doc.paragraphs for doc in iter_documents(corpus_dir, cleaning)]
+    frames = [doc.paragraphs for doc in iter_documents(corpus_dir, cleaning, organizations=organizations)]
     return pd.concat(frames, ignore_index=True)
 
 
@@ -572,7 +581,8 @@ def read_paragraphs(path: str | Path) -> pd.DataFrame:
 
 
 def ingest(corpus_dir: str | Path, build_dir: str | Path, cleaning: CleaningRules | str | Path | None = None,
-           batch_rows: int = 50_000, on_error: str = "stop") -> dict[str, int]:
+           batch_rows: int = 50_000, on_error: str = "stop",
+           organizations: OrganizationResolver | str | Path | None = None) -> dict[str, int]:
     """Stream a corpus into ``build_dir``: ``paragraphs.parquet``, ``documents.csv``, ``cleaning.csv``.
 
     Documents are read one at a time and paragraphs written in Parquet row groups of about
@@ -607,7 +617,7 @@ def ingest(corpus_dir: str | Path, build_dir: str | Path, cleaning: CleaningRule
 
     with atomic_path(build_dir / "paragraphs.parquet") as tmp:
         try:
-            for doc in iter_documents(corpus_dir, cleaning, on_error=on_error, skipped=skipped):
+            for doc in iter_documents(corpus_dir, cleaning, on_error=on_error, skipped=skipped, organizations=organizations):
                 rows, removed = doc.rows, doc.removed_rows
                 body = [r for r in rows if r["kind"] == "body"]
                 docs.append({**doc.meta, "n_paragraphs": len(rows), "n_body": len(body),
@@ -647,10 +657,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--corpus", required=True, help="corpus folder with manifest.csv")
     parser.add_argument("--build", required=True, help="folder for paragraphs.parquet, documents.csv, cleaning.csv")
     parser.add_argument("--cleaning", default=None, help="cleaning rules YAML (default data/cleaning.yml)")
+    parser.add_argument("--organizations", default=None, help="canonical organisation names YAML (default data/organizations.yml)")
     parser.add_argument("--on-error", default="stop", choices=ON_ERROR_CHOICES,
                         help="stop at the first bad document (default) or skip it and list it in skipped.csv")
     args = parser.parse_args(argv)
-    counts = ingest(args.corpus, args.build, args.cleaning, on_error=args.on_error)
+    counts = ingest(args.corpus, args.build, args.cleaning, on_error=args.on_error, organizations=args.organizations)
     docs = pd.read_csv(Path(args.build) / "documents.csv", usecols=["warnings"], keep_default_na=False)
     for warning in docs["warnings"]:
         for w in filter(None, str(warning).split(" | ")):

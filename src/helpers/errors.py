@@ -54,3 +54,7 @@ def run_cli(main: Callable[[Sequence[str] | None], int | None], argv: Sequence[s
             raise
         print(f"error: {exc}", file=sys.stderr)
         return 2
+
+
+class GroupsError(HelpersError):
+    """A problem with the groups file (data/groups.yml) or a ``group_by`` choice."""
