@@ -60,7 +60,7 @@ $(ENV_OK): requirements.txt pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --disable-pip-version-check -r requirements.txt
 	$(PY) -m pip install --quiet --disable-pip-version-check --no-deps -e .
-	$(PY) -m ipykernel install --sys-prefix --name briefing --display-name 'Briefing (project .venv)' >/dev/null
+	$(PY) -c 'from helpers.render import ensure_kernel; ensure_kernel()'
 	touch $@
 
 ## ingest: split the corpus into paragraphs (build/<corpus>/paragraphs.parquet)

@@ -79,8 +79,10 @@ class Tables:
     count: int = 0
 
     def caption(self, text: str) -> str:
+        """The next number and ``text`` (plain, escaped here) as a ``<figcaption>``."""
         self.count += 1
-        return f"<caption><strong>Table {self.count}.</strong> {esc(text)}</caption>"
+        return f'<figcaption class="table-caption"><strong>Table {self.count}.</strong> {esc(text)}</figcaption>'
+
 
 
 def html_table(
@@ -106,11 +108,11 @@ def html_table(
             v = r[c]
             cells.append(f'<td class="num">{esc(v)}</td>' if k == "num" else f"<td>{v if k == 'html' else esc(v)}</td>")
         rows.append("<tr>" + "".join(cells) + "</tr>")
-    classes = [css_class] if css_class else []
-    if len(df) <= 25:
-        classes.append("keep")
-    cls = f' class="{esc(" ".join(classes))}"' if classes else ""
-    return f"<table{cls}>{tables.caption(caption)}<colgroup>{cols}</colgroup><thead><tr>{head}</tr></thead><tbody>{''.join(rows)}</tbody></table>"
+    cls = f' class="{esc(css_class)}"' if css_class else ""
+    # Short tables stay on one page with their caption; long ones may break, caption kept with the first rows.
+    block = "table-block keep" if len(df) <= 12 else "table-block"
+    return (f'<figure class="{block}">{tables.caption(caption)}<table{cls}><colgroup>{cols}</colgroup>'
+            f"<thead><tr>{head}</tr></thead><tbody>{''.join(rows)}</tbody></table></figure>")
 
 
 def _h(level: int, section: str) -> str:
@@ -247,8 +249,8 @@ class Briefing:
     @property
     def source_line(self) -> str:
         n = len(self.documents)
-        return (f"{n} document{'s' if n != 1 else ''} in {self.selection.corpus}/manifest.csv, coded with "
-                f"{Path(self.selection.codebook).name}; shares are of body paragraphs, bars show 95% Wilson intervals")
+        return (f"{n} document{'s' if n != 1 else ''} in {self.selection.corpus}/manifest.csv, body paragraphs coded with "
+                f"{Path(self.selection.codebook).name} (see the methods appendix)")
 
     def _compute(self) -> None:
         s, a, ev = self.selection, self.annotated, self.evidence
@@ -406,9 +408,9 @@ class Briefing:
         alt = "Bar charts, one per organisation: " + "; ".join(
             f"{g}: " + ", ".join(f"{self.label(r['theme'])} {pct(r['share'])}" for _, r in sub.sort_values('share', ascending=False, kind='mergesort').head(5).iterrows())
             for g, sub in t["freq_org"].groupby("group"))
-        out.append(self.figures.html(fig, caption="Share of each organisation's body paragraphs carrying each theme, with 95% Wilson intervals; n = paragraphs.", alt=alt))
         if lead is not None:
             out.append(f"<p>{lead.text}</p>")
+        out.append(self.figures.html(fig, caption="Share of each organisation's body paragraphs carrying each theme, with 95% Wilson intervals; n = paragraphs.", alt=alt))
         out.append(self._counts_table(order))
         out.append(_h(3, "themes-by-document"))
         fd = t["freq_doc"]
@@ -416,11 +418,16 @@ class Briefing:
         docs = self.documents.set_index("doc_id")
         matrix = matrix.reindex(index=self.documents["doc_id"], columns=order)
         matrix.index = [f"{doc} ({docs.loc[doc, 'organization']})" for doc in matrix.index]
+        leaders = fd[fd["theme"].isin(order)]
+        leaders = leaders[leaders["share"] == leaders.groupby("group")["share"].transform("max")]
+        leaders = leaders[leaders["paragraphs"] > 0]
+        tops = leaders.groupby("theme")["group"].nunique().sort_values(ascending=False, kind="mergesort")
+        best_theme, n_docs = tops.index[0], int(tops.iloc[0])
         top_doc = fd[fd["paragraphs"] > 0].sort_values(["share", "group", "theme"], ascending=[False, True, True], kind="mergesort").iloc[0]
-        fig = charts.heatmap(matrix, title=f"The densest cell: {self.label(top_doc['theme'])} in {top_doc['group']} ({pct(top_doc['share'])} of its paragraphs)",
+        fig = charts.heatmap(matrix, title=f"{self.label(best_theme)} is the top theme (or level top) of {n_docs} of the {len(matrix)} documents",
                              xlabel="Theme", ylabel="Document", colorbar_label="Share of body paragraphs (%)", source=self.source_line, vmax=1.0)
-        out.append(self.figures.html(fig, caption="Document × theme: share of each document's body paragraphs carrying each theme (%); blank cells mean 0 is shown as 0.",
-                                     alt=f"Heatmap of {len(matrix)} documents by {len(order)} themes; the highest share is {self.label(top_doc['theme'])} in {top_doc['group']} at {pct(top_doc['share'])}."))
+        out.append(self.figures.html(fig, caption="Document × theme: share of each document's body paragraphs carrying each theme (%, printed in each cell). Documents with one body paragraph show 0 or 100.",
+                                     alt=f"Heatmap of {len(matrix)} documents by {len(order)} themes; {self.label(best_theme)} is the top theme of {n_docs} documents; the highest share is {self.label(top_doc['theme'])} in {top_doc['group']} at {pct(top_doc['share'])}."))
         out.append(_h(3, "themes-over-time"))
         out.append(self._over_time_html(order))
         return "".join(out)
@@ -566,7 +573,7 @@ class Briefing:
             if kind == "similarity":
                 ta, tb = str(ma["text"]), str(mb["text"])
                 sa, sb = shared_stem_spans(ta, tb)
-                head = f"cosine {float(r['similarity']):.2f}; shared stems: {esc(str(r['shared_terms']).replace(';', ', '))}"
+                head = f"cosine {float(r['similarity']):.2f}; word stems contributing most: {str(r['shared_terms']).replace(';', ', ')}"
             else:
                 ta, tb = str(ma["text"]), str(mb["text"])
                 s_a, e_a, s_b, e_b = int(r["start_a"]), int(r["end_a"]), int(r["start_b"]), int(r["end_b"])
@@ -659,7 +666,7 @@ class Briefing:
         out.append(html_table(cb, [("theme_html", "Theme", "html"), ("group", "Group", "text"), ("definition", "Definition", "text"),
                                    ("terms", "Terms", "num"), ("patterns", "Regex", "num"), ("exclusions", "Excl.", "num")],
                               f"The codebook ({getattr(self.codebook, 'name', '')}, version {getattr(self.codebook, 'version', '')}): themes, definitions and rule counts.",
-                              self.numbered, widths=["22%", "15%", "45%", "6%", "6%", "6%"]))
+                              self.numbered, widths=["22%", "14%", "40%", "8%", "8%", "8%"]))
         out.append(self._agreement_html())
         p = pd.DataFrame([{"name": k, "value": ", ".join(v) if isinstance(v, list) else ("all" if v == [] else v)}
                           for k, v in s.as_dict().items()])

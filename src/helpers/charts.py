@@ -88,12 +88,13 @@ def _finish(fig: Figure, title: str, source: str, xlabel: str | None = None) -> 
     source_lines = textwrap.wrap(f"Source: {source}", int(width_in * 72 / (7 * 0.55)))
     fig.suptitle("\n".join(lines), x=0.01, y=0.995, ha="left", va="top", fontsize=10.5, fontweight="bold", color=INK)
     fig.text(0.01, 0.005, "\n".join(source_lines), ha="left", va="bottom", fontsize=7, color=MUTED)
-    top = 1 - (0.2 * len(lines) + 0.12) / height_in
-    bottom = (0.13 * len(source_lines) + 0.05) / height_in
-    if xlabel:
-        fig.supxlabel(xlabel, y=bottom, va="bottom", fontsize=9, color=INK)
-        bottom += 0.25 / height_in
-    fig.tight_layout(rect=(0, bottom, 1, top))
+    # tight_layout makes room for the suptitle and supxlabel itself; only the source line is reserved here.
+    bottom = (0.13 * len(source_lines) + 0.06) / height_in
+    if xlabel:  # one shared label, under the middle panel of the bottom row
+        bottom_axes = [ax for ax in fig.axes if ax.get_visible() and ax.get_subplotspec() is not None and ax.get_subplotspec().is_last_row()]
+        if bottom_axes:
+            bottom_axes[(len(bottom_axes) - 1) // 2].set_xlabel(xlabel)
+    fig.tight_layout(rect=(0, bottom, 1, 1))
     return fig
 
 
@@ -131,7 +132,9 @@ def small_multiples(
     cats = list(category_order)
     ncols = min(len(panels), 4) or 1
     nrows = int(np.ceil(len(panels) / ncols)) or 1
-    height = max(2.6, 0.24 * len(cats) + 1.3) * nrows + 0.6
+    wrapped = [_wrap(c, 30) for c in cats]
+    lines = sum(max(1, w.count("\n") + 1) for w in wrapped)
+    height = max(2.6, 0.1 * lines + 0.1 * len(cats) + 0.7) * nrows + 0.9
     fig, axes = plt.subplots(nrows, ncols, figsize=(7.2, height), sharex=True, sharey=True, squeeze=False)
     scale = 100.0 if percent else 1.0
     xmax = float((data[high] if high else data[value]).max() or 0) * scale
@@ -154,7 +157,7 @@ def small_multiples(
             for yy, v, c in zip(y, np.maximum(ends, vals), sub[count].fillna(0).astype(int)):
                 ax.text(v + xmax * 0.015, yy, f"n={c}", va="center", ha="left", fontsize=6.5, color=MUTED, zorder=4)
         ax.set_title(_wrap(name, 28), fontsize=9.5)
-        ax.set_yticks(y, [_wrap(c, 24) for c in cats])
+        ax.set_yticks(y, wrapped, fontsize=7.5)
         ax.invert_yaxis() if i == 0 else None
         ax.set_xlim(0, max(xmax * (1.22 if count else 1.08), 1e-9))
     return _finish(fig, title, source, xlabel=xlabel)
@@ -279,11 +282,13 @@ def ranked_bars(
     """
     apply_style()
     n = len(data)
-    fig, ax = plt.subplots(figsize=(7.2, max(2.2, 0.28 * n + 1.3)))
+    wrapped = [_wrap(v, 42) for v in data[label]]
+    lines = sum(w.count("\n") + 1 for w in wrapped)
+    fig, ax = plt.subplots(figsize=(7.2, max(2.2, 0.14 * lines + 0.14 * n + 1.4)))
     y = np.arange(n)
     vals = data[value].to_numpy(float)
     ax.barh(y, vals, color=PALETTE[0], height=0.62, zorder=2)
-    ax.set_yticks(y, [_wrap(v, 40) for v in data[label]])
+    ax.set_yticks(y, wrapped, fontsize=7.5)
     ax.invert_yaxis()
     top = float(np.nanmax(vals)) if n else 1.0
     if note:
@@ -291,7 +296,7 @@ def ranked_bars(
             ax.text(v + top * 0.01, yy, t, va="center", ha="left", fontsize=7, color=MUTED)
     if reference is not None:
         ax.axvline(reference, color=INK, linewidth=0.8, linestyle="--", zorder=3)
-    ax.set_xlim(0, top * 1.18 if top > 0 else 1)
+    ax.set_xlim(0, top * 1.32 if top > 0 else 1)
     ax.set_xlabel(xlabel)
     return _finish(fig, title, source)
 

@@ -52,25 +52,34 @@ REMOVE_CELL_TAGS = ("parameters", "injected-parameters", "remove-cell")
 DEFAULT_SOURCE_DATE_EPOCH = "1704067200"
 
 
+#: Extra kernel arguments: keep the kernel's own log (e.g. ipykernel's TCP notice) off the build output.
+KERNEL_EXTRA_ARGV = ("--IPKernelApp.log_level=ERROR",)
+
+
 def ensure_kernel(name: str = KERNEL_NAME) -> str:
     """Make sure a kernelspec ``name`` exists that runs this interpreter; install it in ``sys.prefix`` if not.
 
-    Output: the kernel name. The Makefile's ``env`` step registers it too
-    (``python -m ipykernel install --sys-prefix --name briefing``); this function covers a
-    ``.venv`` created before that step existed.
+    Output: the kernel name. The spec lives in ``.venv/share/jupyter/kernels/<name>`` (the
+    Makefile's ``env`` step calls this function), so JupyterLab and papermill started from
+    ``.venv`` find it and no user-wide Jupyter folder is touched.
     """
+    import json
+
     from jupyter_client.kernelspec import KernelSpecManager, NoSuchKernel
 
-    manager = KernelSpecManager()
     try:
-        spec = manager.get_kernel_spec(name)
-        if spec.argv and Path(spec.argv[0]).resolve() == Path(sys.executable).resolve():
+        spec = KernelSpecManager().get_kernel_spec(name)
+        if spec.argv and Path(spec.argv[0]).resolve() == Path(sys.executable).resolve() and all(a in spec.argv for a in KERNEL_EXTRA_ARGV):
             return name
     except NoSuchKernel:
         pass
     from ipykernel.kernelspec import install
 
-    install(kernel_name=name, display_name=KERNEL_DISPLAY_NAME, prefix=sys.prefix)
+    path = Path(install(kernel_name=name, display_name=KERNEL_DISPLAY_NAME, prefix=sys.prefix))
+    spec_file = path / "kernel.json"
+    data = json.loads(spec_file.read_text(encoding="utf-8"))
+    data["argv"] = [*data["argv"], *KERNEL_EXTRA_ARGV]
+    spec_file.write_text(json.dumps(data, indent=1, sort_keys=True) + "\n", encoding="utf-8")
     return name
 
 

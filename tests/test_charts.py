@@ -1,0 +1,105 @@
+"""Charts: one style, titles and labels as given, reproducible SVG, numbered accessible figures."""
+
+from __future__ import annotations
+
+import base64
+import re
+
+import matplotlib
+import numpy as np
+import pandas as pd
+import pytest
+from matplotlib.colors import to_hex
+
+from helpers import charts
+
+
+@pytest.fixture()
+def freq() -> pd.DataFrame:
+    return pd.DataFrame({
+        "org": ["BRICS", "BRICS", "CSTO", "CSTO"],
+        "theme": ["terrorism", "cyber", "terrorism", "cyber"],
+        "share": [0.5, 0.25, 0.1, 0.4],
+        "lo": [0.3, 0.1, 0.05, 0.2],
+        "hi": [0.7, 0.5, 0.3, 0.6],
+        "n": [5, 2, 1, 4],
+    })
+
+
+def _texts(fig) -> list[str]:
+    return [t.get_text() for t in fig.findobj(matplotlib.text.Text) if t.get_text()]
+
+
+def test_small_multiples_panels_title_source_and_intervals(freq):
+    fig = charts.small_multiples(freq, panel="org", category="theme", value="share", low="lo", high="hi", count="n",
+                                 title="BRICS raises terrorism most", xlabel="Share of body paragraphs (%)", source="test corpus")
+    visible = [ax for ax in fig.axes if ax.get_visible()]
+    assert [ax.get_title(loc="left") for ax in visible] == ["BRICS", "CSTO"]
+    assert fig._suptitle.get_text() == "BRICS raises terrorism most"
+    assert "Source: test corpus" in _texts(fig)
+    assert sum(ax.get_xlabel() == "Share of body paragraphs (%)" for ax in visible) == 1
+    # bars are drawn in percent
+    widths = sorted(round(p.get_width(), 6) for p in visible[0].patches)
+    assert widths == [25.0, 50.0]
+    assert "n=5" in _texts(fig) and "n=4" in _texts(fig)
+    # the interval bars: one errorbar collection per panel spanning lo..hi
+    segs = visible[0].collections[0].get_segments()
+    spans = sorted((round(s[0][0], 6), round(s[1][0], 6)) for s in segs)
+    assert spans == [(10.0, 50.0), (30.0, 70.0)]
+    colours = {to_hex(visible[i].patches[0].get_facecolor()) for i in range(2)}
+    assert colours == {charts.PALETTE[0].lower(), charts.PALETTE[1].lower()}
+
+
+def test_heatmap_prints_every_cell(freq):
+    matrix = freq.pivot(index="org", columns="theme", values="share")
+    fig = charts.heatmap(matrix, title="Cells", xlabel="Theme", ylabel="Organisation", colorbar_label="Share (%)", source="s")
+    ax = fig.axes[0]
+    cell_texts = sorted(t.get_text() for t in ax.texts)
+    assert cell_texts == ["10", "25", "40", "50"]
+    assert ax.get_xlabel() == "Theme" and ax.get_ylabel() == "Organisation"
+    assert fig.axes[1].get_ylabel() == "Share (%)"
+    assert ax.images[0].get_cmap().name == charts.SEQUENTIAL
+
+
+def test_heatmap_skips_missing_values():
+    matrix = pd.DataFrame([[0.5, np.nan], [np.nan, 1.2]], index=["a", "b"], columns=["x", "y"])
+    fig = charts.heatmap(matrix, title="t", xlabel="x", ylabel="y", colorbar_label="c", source="s", percent=False)
+    assert sorted(t.get_text() for t in fig.axes[0].texts) == ["0.50", "1.20"]
+
+
+def test_interval_dots_and_ranked_bars():
+    data = pd.DataFrame({"year": ["2020", "2024", "2020", "2024"], "theme": ["a", "a", "b", "b"],
+                         "share": [0.2, 0.4, 0.1, 0.1], "lo": [0.1, 0.3, 0.05, 0.05], "hi": [0.3, 0.5, 0.2, 0.2]})
+    fig = charts.interval_dots(data, x="year", series="theme", value="share", low="lo", high="hi", title="a rose",
+                               xlabel="Year", ylabel="Share (%)", source="s")
+    ax = fig.axes[0]
+    assert [t.get_text() for t in ax.get_xticklabels()] == ["2020", "2024"]
+    assert [t.get_text() for t in ax.get_legend().get_texts()] == ["a", "b"]
+    bars = pd.DataFrame({"pair": ["x + y", "y + z"], "lift": [3.0, 1.5], "note": ["4 ¶", "2 ¶"]})
+    fig = charts.ranked_bars(bars, label="pair", value="lift", note="note", reference=1.0, title="x and y", xlabel="Lift", source="s")
+    ax = fig.axes[0]
+    assert [t.get_text() for t in ax.get_yticklabels()] == ["x + y", "y + z"]
+    assert [round(p.get_width(), 6) for p in ax.patches] == [3.0, 1.5]
+    assert ax.get_xlabel() == "Lift"
+
+
+def test_svg_is_reproducible_and_dateless(freq):
+    make = lambda: charts.small_multiples(freq, panel="org", category="theme", value="share", title="t", xlabel="x", source="s")  # noqa: E731
+    one, two = charts.svg_bytes(make()), charts.svg_bytes(make())
+    assert one == two
+    assert b"<dc:date>" not in one
+    assert b"<svg" in one
+
+
+def test_figures_are_numbered_with_escaped_alt_and_caption(freq):
+    figs = charts.Figures(source="s")
+    make = lambda: charts.heatmap(freq.pivot(index="org", columns="theme", values="share"), title="t", xlabel="x", ylabel="y", colorbar_label="c", source="s")  # noqa: E731
+    first = figs.html(make(), caption="Shares <b>bold</b>", alt='alt "quoted" <img onerror=x>')
+    second = figs.html(make(), caption="Second", alt="a", anchor="fig-x")
+    assert '<figure class="chart" id="figure-1">' in first
+    assert "<figcaption><strong>Figure 1.</strong> Shares &lt;b&gt;bold&lt;/b&gt;</figcaption>" in first
+    assert 'alt="alt &quot;quoted&quot; &lt;img onerror=x&gt;"' in first
+    assert '<figure class="chart" id="fig-x">' in second and "Figure 2." in second
+    svg = base64.b64decode(re.search(r'base64,([^"]+)"', first).group(1))
+    assert svg.startswith(b"<?xml") and b"<svg" in svg
+    assert figs.captions == [(1, "Shares <b>bold</b>"), (2, "Second")]
