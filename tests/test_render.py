@@ -1,0 +1,214 @@
+"""Rendering: papermill on the project kernel, script-free HTML with contents, A4 PDF, reproducible, failures reported.
+
+Runs small fixture notebooks written into tmp_path (including a broken one), and asserts
+what a reader sees.
+"""
+
+from __future__ import annotations
+
+import re
+
+import nbformat
+import pytest
+from pypdf import PdfReader
+
+from helpers import render
+from helpers.errors import RenderError
+
+HOSTILE = '<script>alert("x")</script><img src=x onerror=alert(1)>'
+
+
+def _notebook(path, cells, parameters="n = 3\nlabel = 'plain'"):
+    nb = nbformat.v4.new_notebook()
+    params = nbformat.v4.new_code_cell(parameters)
+    params.metadata["tags"] = ["parameters"]
+    nb.cells = [
+        nbformat.v4.new_markdown_cell("Analyst note: not for readers.", metadata={"tags": ["remove-cell"]}),
+        params,
+        *cells,
+    ]
+    nb.metadata["kernelspec"] = {"name": render.KERNEL_NAME, "display_name": "Briefing", "language": "python"}
+    nbformat.write(nb, str(path))
+    return path
+
+
+def _good(tmp_path):
+    return _notebook(tmp_path / "good.ipynb", [
+        nbformat.v4.new_markdown_cell('<h2 id="intro">1. Introduction</h2>\n\nNarrative text.'),
+        nbformat.v4.new_code_cell(
+            "import html\nfrom IPython.display import HTML, display\n"
+            "display(HTML(f'<p id=\"result\">n squared is {n * n}; label {html.escape(label)}</p>'))\n"
+            "print('to stderr', file=__import__('sys').stderr)"),
+        nbformat.v4.new_markdown_cell('<h2 id="chart">2. A chart</h2>\n\n<h3 id="chart-detail">2.1 Detail</h3>'),
+        nbformat.v4.new_code_cell(
+            "import pandas as pd\nfrom helpers import charts\nfigs = charts.Figures()\n"
+            "df = pd.DataFrame({'o': ['A', 'A', 'B', 'B'], 't': ['x', 'y', 'x', 'y'], 's': [.5, .2, .1, .4]})\n"
+            "figs.show(charts.small_multiples(df, panel='o', category='t', value='s', title='A says x', xlabel='Share (%)', source='fixture'),"
+            " caption='Shares', alt='two panels')"),
+        nbformat.v4.new_code_cell("1 + 1"),
+    ])
+
+
+@pytest.fixture(scope="module")
+def rendered(tmp_path_factory):
+    tmp = tmp_path_factory.mktemp("render")
+    nb = _good(tmp)
+    out = {"html": tmp / "out" / "b.html", "pdf": tmp / "out" / "b.pdf", "build": tmp / "build"}
+    executed = render.render_briefing(nb, parameters={"n": 7, "label": HOSTILE, "title": "T <i>"}, build_dir=out["build"],
+                                      html_path=out["html"], pdf_path=out["pdf"])
+    out["executed"] = executed
+    out["text"] = out["html"].read_text(encoding="utf-8")
+    out["nb"] = nb
+    out["tmp"] = tmp
+    return out
+
+
+def test_parameters_reach_the_kernel_and_the_executed_notebook_is_kept(rendered):
+    assert '<p id="result">n squared is 49;' in rendered["text"]
+    kept = rendered["build"] / "notebooks" / "good.ipynb"
+    assert kept.is_file()
+    nb = nbformat.read(str(kept), as_version=4)
+    assert nb.metadata["papermill"]["parameters"]["n"] == 7
+    assert [c["id"] for c in nb.cells] == [f"cell-{i}" for i in range(1, len(nb.cells) + 1)]
+    raw = kept.read_text(encoding="utf-8")
+    for volatile in ('"start_time"', '"end_time"', '"duration"', '"iopub.execute_input"'):
+        assert volatile not in raw
+    assert nb.metadata["kernelspec"]["name"] == render.KERNEL_NAME
+
+
+def test_project_kernel_runs_this_interpreter():
+    import sys
+
+    from jupyter_client.kernelspec import KernelSpecManager
+
+    render.ensure_kernel()
+    spec = KernelSpecManager().get_kernel_spec(render.KERNEL_NAME)
+    assert spec.argv[0] == sys.executable or spec.argv[0].endswith("/.venv/bin/python")
+    assert "--IPKernelApp.log_level=ERROR" in spec.argv
+
+
+def test_readers_see_no_code_prompts_or_parameters(rendered):
+    text = rendered["text"]
+    assert "<script" not in text.lower()
+    assert "In&nbsp;[" not in text and "Out[" not in text
+    assert "import pandas" not in text and "figs.show" not in text
+    assert "n = 3" not in text and "label = " not in text  # the parameters cell
+    assert "Parameters" not in text  # papermill's injected-parameters cell
+    assert "Analyst note" not in text  # remove-cell
+    assert "to stderr" not in text
+    assert ">2</pre>" in text  # an execute_result is shown, without its prompt
+
+
+def test_hostile_parameter_text_is_escaped(rendered):
+    text = rendered["text"]
+    assert '&lt;script&gt;alert("x")&lt;/script&gt;&lt;img src=x onerror=alert(1)&gt;' in text
+    assert "onerror=alert(1)>" not in text
+    assert "<title>T &lt;i&gt;</title>" in text
+
+
+def test_html_is_self_contained_with_csp_and_contents(rendered):
+    text = rendered["text"]
+    csp = re.search(r'<meta content="([^"]*)" http-equiv="Content-Security-Policy"/>', text).group(1)
+    assert csp.startswith("default-src 'none'; img-src data:; style-src 'unsafe-inline'")
+    assert "script-src" not in csp  # scripts fall back to default-src 'none'
+    assert not re.search(r"""(src|href)=["']?(https?:)?//""", text)
+    assert "@import" not in text and "require.js" not in text.lower() and "mathjax" not in text.lower()
+    toc = re.search(r'<nav aria-label="Contents" class="toc" id="toc">(.*?)</nav>', text, re.S).group(1)
+    assert re.findall(r'href="#([^"]+)"', toc) == ["intro", "chart", "chart-detail"]
+    assert '<img alt="two panels" src="data:image/svg+xml;base64,' in text or 'src="data:image/svg+xml;base64,' in text
+    assert "@media print" in text and "size: A4" in text
+
+
+def test_pdf_is_a4_with_page_numbers_and_contents(rendered):
+    reader = PdfReader(str(rendered["pdf"]))
+    box = reader.pages[0].mediabox
+    assert (round(float(box.width)), round(float(box.height))) == (595, 842)
+    n = len(reader.pages)
+    text = "\n".join(p.extract_text() for p in reader.pages)
+    assert f"Page 1 of {n}" in text
+    assert "1. Introduction" in text and "2.1 Detail" in text
+    first = reader.pages[0].extract_text()
+    assert re.search(r"Contents.*1\. Introduction\s*\.+\s*\d", first, re.S) or re.search(r"1\. Introduction[ .]*\d", first)
+    assert "CreationDate" not in str(reader.trailer["/Info"]) if "/Info" in reader.trailer else True
+
+
+def test_two_renders_are_byte_identical(rendered, tmp_path):
+    again = {"html": tmp_path / "b.html", "pdf": tmp_path / "b.pdf"}
+    render.render_briefing(rendered["nb"], parameters={"n": 7, "label": HOSTILE, "title": "T <i>"}, build_dir=tmp_path / "build",
+                           html_path=again["html"], pdf_path=again["pdf"])
+    assert again["html"].read_bytes() == rendered["html"].read_bytes()
+    assert again["pdf"].read_bytes() == rendered["pdf"].read_bytes()
+
+
+def test_failing_cell_reports_error_and_keeps_last_good_briefing(rendered, tmp_path):
+    html_path, pdf_path = tmp_path / "b.html", tmp_path / "b.pdf"
+    html_path.write_text("last good", encoding="utf-8")
+    pdf_path.write_bytes(b"%PDF last good")
+    broken = _notebook(tmp_path / "broken.ipynb", [
+        nbformat.v4.new_markdown_cell("## Fine so far"),
+        nbformat.v4.new_code_cell("x = n / 0"),
+        nbformat.v4.new_code_cell("print('never')"),
+    ])
+    build = tmp_path / "build"
+    with pytest.raises(RenderError, match=r"broken\.ipynb: cell \d+ failed with ZeroDivisionError: division by zero\nThe executed notebook, with the traceback at the failing cell, is .*build/notebooks/broken\.ipynb\. The last good briefing was left in place\.") as info:
+        render.render_briefing(broken, parameters={}, build_dir=build, html_path=html_path, pdf_path=pdf_path)
+    assert html_path.read_text(encoding="utf-8") == "last good"
+    assert pdf_path.read_bytes() == b"%PDF last good"
+    executed = nbformat.read(str(build / "notebooks" / "broken.ipynb"), as_version=4)
+    errors = [o for c in executed.cells if c.cell_type == "code" for o in c.get("outputs", []) if o.get("output_type") == "error"]
+    assert errors and errors[0]["ename"] == "ZeroDivisionError"
+    assert not list(tmp_path.glob(".*tmp")) and not list(tmp_path.glob(".*.new"))
+    last = [c for c in executed.cells if c.cell_type == "code"][-1]
+    assert last.source == "print('never')" and last.outputs == []  # execution stopped at the failing cell
+    assert "ZeroDivisionError" in str(info.value)
+
+
+def test_notebook_without_parameters_cell(tmp_path):
+    nb = nbformat.v4.new_notebook()
+    nb.cells = [nbformat.v4.new_code_cell("1")]
+    nbformat.write(nb, str(tmp_path / "np.ipynb"))
+    with pytest.raises(RenderError, match=r"np\.ipynb: no cell is tagged 'parameters'\. Tag the cell that sets the defaults"):
+        render.execute_notebook(tmp_path / "np.ipynb", tmp_path / "out.ipynb")
+    with pytest.raises(RenderError, match=r"missing\.ipynb: notebook not found\."):
+        render.execute_notebook(tmp_path / "missing.ipynb", tmp_path / "out.ipynb")
+
+
+def test_script_output_is_refused(tmp_path):
+    nb = nbformat.v4.new_notebook()
+    nb.cells = [nbformat.v4.new_code_cell("", outputs=[nbformat.v4.new_output("display_data", data={"text/html": "<script>alert(1)</script>"})])]
+    with pytest.raises(RenderError, match=r"the rendered HTML contains a <script> element"):
+        render.notebook_to_html(nb)
+
+
+def test_javascript_outputs_are_dropped():
+    nb = nbformat.v4.new_notebook()
+    nb.cells = [nbformat.v4.new_code_cell("", outputs=[nbformat.v4.new_output("display_data", data={"application/javascript": "alert(1)", "text/plain": "js"})])]
+    text = render.notebook_to_html(nb)
+    assert "alert(1)" not in text and "<script" not in text.lower()
+
+
+def test_table_of_contents_nests_h3_under_h2():
+    html = '<main><h2 id="a">A</h2><h3 id="a1">A.1</h3><h3 id="a2">A.2</h3><h2 id="b">B</h2><h2>No id</h2></main>'
+    out = render._table_of_contents(html)
+    assert ('<ol><li><a href="#a">A</a><ol><li><a href="#a1">A.1</a></li><li><a href="#a2">A.2</a></li></ol></li>'
+            '<li><a href="#b">B</a></li></ol>') in out
+
+
+def test_cli_rejects_unknown_parameter_before_running(tmp_path, capsys):
+    params = tmp_path / "p.yml"
+    params.write_text("organisations: [CSTO]\n", encoding="utf-8")
+    code = render.run_cli(render.main, ["--notebook", str(_good(tmp_path)), "--build", str(tmp_path / "build"), "--params", str(params),
+                                        "--reports", str(tmp_path / "r")])
+    assert code == 2
+    err = capsys.readouterr().err
+    assert err.startswith(f"error: {params}: unknown parameter 'organisations'. Known parameters: codebook, corpus,")
+    assert not (tmp_path / "build").exists() and not (tmp_path / "r").exists()
+
+
+def test_cli_refuses_a_corpus_that_contradicts_make(tmp_path, capsys):
+    params = tmp_path / "p.yml"
+    params.write_text("corpus: other\n", encoding="utf-8")
+    code = render.run_cli(render.main, ["--notebook", str(_good(tmp_path)), "--build", str(tmp_path / "build"), "--params", str(params),
+                                        "--corpus", "data", "--reports", str(tmp_path / "r")])
+    assert code == 2
+    assert f"error: {params}: parameter 'corpus' is 'other' but make passes 'data'. Remove 'corpus' from the parameter file" in capsys.readouterr().err
