@@ -462,7 +462,7 @@ class Briefing:
             rows.append(row)
         df = pd.DataFrame(rows)
         cols = [("theme", "Theme", "html")] + [(o, o if o != ALL else "All", "html") for o in orgs + [ALL]]
-        width = f"{70 / (len(orgs) + 1):.0f}%"
+        width = f"{70 / (len(orgs) + 1):.3f}%"
         return html_table(df, cols, "Body paragraphs carrying each theme per organisation: paragraphs/body paragraphs, "
                           "share and 95% Wilson interval (%). Same counts as theme_frequencies.csv (by = organization).",
                           self.numbered, widths=["30%"] + [width] * (len(orgs) + 1), css_class="counts")
