@@ -16,6 +16,7 @@ CLEANING ?= data/cleaning.yml
 ORGANIZATIONS ?= data/organizations.yml
 PARAMS   ?=
 ON_ERROR ?= stop
+WORKERS  ?= 1
 
 VENV := .venv
 PY   := $(VENV)/bin/python
@@ -65,8 +66,8 @@ $(ENV_OK): requirements.txt pyproject.toml
 
 ## ingest: split the corpus into paragraphs (build/<corpus>/paragraphs.parquet)
 ingest: $(PARAGRAPHS)
-$(PARAGRAPHS): $(CORPUS_FILES) $(CLEANING) $(ORGANIZATIONS) src/helpers/corpus.py src/helpers/text.py src/helpers/organizations.py | $(ENV_OK)
-	$(PY) -m helpers.corpus --corpus $(CORPUS) --cleaning $(CLEANING) --organizations $(ORGANIZATIONS) --build $(BUILD) --on-error $(ON_ERROR)
+$(PARAGRAPHS): $(CORPUS_FILES) $(CLEANING) $(ORGANIZATIONS) src/helpers/corpus.py src/helpers/text.py src/helpers/organizations.py src/helpers/parallel.py | $(ENV_OK)
+	$(PY) -m helpers.corpus --corpus $(CORPUS) --cleaning $(CLEANING) --organizations $(ORGANIZATIONS) --build $(BUILD) --on-error $(ON_ERROR) --workers $(WORKERS)
 
 ## annotate: code body paragraphs with themes -> REPORTS/annotated_paragraphs.csv, annotations.csv
 annotate: $(ANNOTATED)

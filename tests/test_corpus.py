@@ -135,7 +135,7 @@ def test_no_boilerplate_left_in_body_paragraphs(body):
 
 def test_isw_date_prefix_is_removed_but_logged(tmp_path):
     counts = ingest(DATA, tmp_path)
-    assert counts == {"documents": 8, "paragraphs": 134, "body": 118, "removed": 14, "skipped": 0}
+    assert counts == {"documents": 8, "paragraphs": 134, "body": 118, "removed": 14, "skipped": 0, "cached": 0}
     removed = pd.read_csv(tmp_path / "cleaning.csv")
     isw = removed[removed["doc_id"] == "isw-kazan-2024"]
     assert isw["rule"].tolist() == ["date-stamp", "source-line", "advertisement", "advertisement", "patron-appeal"]
@@ -374,7 +374,7 @@ def test_failed_ingest_keeps_the_previous_output(tmp_path):
     with pytest.raises(CorpusError):
         ingest(corpus, build)
     assert (build / "paragraphs.parquet").read_bytes() == before
-    assert sorted(p.name for p in build.iterdir()) == ["cleaning.csv", "documents.csv", "paragraphs.parquet", "skipped.csv"]
+    assert sorted(p.name for p in build.iterdir()) == ["cleaning.csv", "docs", "documents.csv", "paragraphs.parquet", "skipped.csv"]
 
 
 def test_on_error_skip_leaves_out_bad_documents_and_lists_why(tmp_path):
@@ -402,3 +402,38 @@ def test_empty_organization_becomes_unknown_with_a_warning(tmp_path):
     assert manifest["organization"].tolist() == ["unknown"]
     assert manifest["warnings"].iloc[0].endswith(
         "line 2 (doc_id 'd1'): field 'organization' is empty; using 'unknown'. Fill it in to group this document correctly.")
+
+
+def test_rebuild_splits_only_the_documents_that_changed(tmp_path):
+    corpus = tmp_path / "corpus"
+    shutil.copytree(DATA, corpus, ignore=shutil.ignore_patterns("annotations", "*.yml"))
+    build = tmp_path / "build"
+    assert ingest(corpus, build)["cached"] == 0
+    first = (build / "paragraphs.parquet").read_bytes()
+    assert len(list((build / "docs").glob("*@*.parquet"))) == 8
+    assert ingest(corpus, build)["cached"] == 8
+    assert (build / "paragraphs.parquet").read_bytes() == first
+    # editing file 003 re-splits its one document only
+    path = corpus / "003_b62a35e7ddd15ed7.txt"
+    path.write_text(path.read_text(encoding="utf-8") + "\n\nA new closing paragraph on terrorism.", encoding="utf-8")
+    counts = ingest(corpus, build)
+    assert counts["cached"] == 7
+    assert counts["paragraphs"] == 135
+    assert len(list((build / "docs").glob("csto-csc-declaration-2020@*.parquet"))) == 1  # the stale one is gone
+    assert load_paragraphs(corpus).equals(pd.read_parquet(build / "paragraphs.parquet").astype({"source_para": "Int64"}))
+
+
+def test_two_dask_workers_give_byte_identical_output(tmp_path):
+    pytest.importorskip("dask.distributed")
+    ingest(DATA, tmp_path / "one", use_cache=False)
+    ingest(DATA, tmp_path / "two", use_cache=False, workers=2)
+    for name in ["paragraphs.parquet", "documents.csv", "cleaning.csv", "skipped.csv"]:
+        assert (tmp_path / "one" / name).read_bytes() == (tmp_path / "two" / name).read_bytes(), name
+
+
+def test_dask_workers_report_a_bad_document_like_one_process(tmp_path):
+    pytest.importorskip("dask.distributed")
+    corpus = _write_corpus(tmp_path / "c", {"a.txt": "Fine.", "b.txt": b"\xff"},
+                           HEADER + "d1,a.txt,T,O,g,2024-01-01\nd2,b.txt,T,O,g,2024-01-01\n")
+    with pytest.raises(CorpusError, match=r"b.txt: not valid UTF-8 at byte offset 0"):
+        ingest(corpus, tmp_path / "build", workers=2)

@@ -31,6 +31,8 @@ import argparse
 import csv
 import datetime as dt
 import hashlib
+import json
+import os
 import re
 import sys
 from collections.abc import Iterator, Sequence
@@ -44,6 +46,7 @@ import yaml
 
 from .errors import CorpusError, run_cli
 from .io import atomic_path, write_csv
+from .parallel import Runner, chunked, runner
 from .organizations import OrganizationResolver, canonicalize_manifest, load_organizations
 from .text import count_words, fold, normalize
 
@@ -76,6 +79,7 @@ class CleaningRules:
     title_window: int = 3
     editorial_when_numbered: int = 3
     path: str = ""
+    fingerprint: str = ""
 
 
 def _compile(pattern: object, path: Path, where: str) -> re.Pattern[str]:
@@ -121,6 +125,7 @@ def load_cleaning(path: str | Path | None = None) -> CleaningRules:
         title_window=int(data.get("title_window", 3)),
         editorial_when_numbered=int(data.get("editorial_when_numbered", 3)),
         path=str(path),
+        fingerprint=hashlib.sha256(path.read_bytes()).hexdigest(),
     )
 
 
@@ -414,6 +419,9 @@ class Document:
 
 _ARROW_TYPES = {"position": pa.int64(), "source_para": pa.int64(), "n_words": pa.int64(),
                 "char_start": pa.int64(), "char_end": pa.int64()}
+_PARAGRAPH_SCHEMA = pa.schema([(c, {"position": pa.int64(), "source_para": pa.int64(), "n_words": pa.int64(),
+                                     "char_start": pa.int64(), "char_end": pa.int64()}.get(c, pa.string()))
+                                for c in PARAGRAPH_COLUMNS])
 _DTYPES = {"para_id": "str", "doc_id": "str", "position": "int64", "kind": "str", "source_para": "Int64",
            "text": "str", "text_norm": "str", "n_words": "int64", "char_start": "int64", "char_end": "int64"}
 
@@ -498,7 +506,9 @@ def _split_rows(text: str, doc_id: str, rules: CleaningRules, region: tuple[int,
 
 def iter_documents(corpus_dir: str | Path, cleaning: CleaningRules | str | Path | None = None,
                    on_error: str = "stop", skipped: list[dict[str, object]] | None = None,
-                   organizations: OrganizationResolver | str | Path | None = None) -> Iterator[Document]:
+                   organizations: OrganizationResolver | str | Path | None = None,
+                   cache_dir: str | Path | None = None, run: Runner | None = None,
+                   chunk_size: int = 25) -> Iterator[Document]:
     """Yield the corpus's documents one at a time (streaming), in manifest order.
 
     The manifest is validated in full before the first document is read. Each
@@ -511,7 +521,10 @@ def iter_documents(corpus_dir: str | Path, cleaning: CleaningRules | str | Path 
     ``skipped`` as dicts ``doc_id, file, line, error``. Organisation names are made canonical
     with ``organizations`` (default ``data/organizations.yml``, see
     :func:`helpers.organizations.canonicalize_manifest`), adding ``organization_as_written``
-    and ``iso3``.
+    and ``iso3``. ``cache_dir`` keeps each document's paragraphs as Parquet keyed by the
+    hash of its file, manifest row and cleaning rules, so an unchanged document is not split
+    again. ``run`` (see :mod:`helpers.parallel`) processes chunks of ``chunk_size`` documents
+    on a Dask cluster; documents still come out in manifest order.
     """
     rules = cleaning if isinstance(cleaning, CleaningRules) else load_cleaning(cleaning)
     resolver = organizations if isinstance(organizations, OrganizationResolver) else load_organizations(organizations)
@@ -521,27 +534,86 @@ def iter_documents(corpus_dir: str | Path, cleaning: CleaningRules | str | Path 
     if skipped is not None:
         skipped.extend(skipped_rows)
     meta_cols = [c for c in manifest.columns if c not in ("line", "path", "start_line", "end_line", "warnings")]
-    cache: dict[str, tuple[str, str]] = {}
-    for row in manifest.to_dict("records"):
+    run = run or Runner()
+    cache = str(cache_dir) if cache_dir else None
+    for results in run.map(_documents_chunk, chunked(manifest.to_dict("records"), chunk_size),
+                           str(corpus_dir), rules, meta_cols, on_error, cache):
+        for item in results:
+            if isinstance(item, Document):
+                yield item
+            elif skipped is not None:
+                skipped.append(item)
+
+
+CACHE_VERSION = "1"
+
+
+def _cache_key(row: dict, meta_cols: list[str], sha: str, rules: CleaningRules) -> str:
+    fields = {c: str(row.get(c, "")) for c in (*meta_cols, "start_line", "end_line", "warnings")}
+    blob = json.dumps([CACHE_VERSION, sha, rules.fingerprint, fields], sort_keys=True, ensure_ascii=False)
+    return hashlib.sha256(blob.encode("utf-8")).hexdigest()[:20]
+
+
+def _cache_read(path: Path, meta: dict, meta_cols: list[str]) -> Document:
+    table = pq.read_table(path)
+    extra = json.loads(table.schema.metadata[b"helpers"].decode("utf-8"))
+    return Document(meta=meta, text="", rows=table.to_pylist(), removed_rows=extra["removed"],
+                    meta_columns=tuple(c for c in meta_cols if c not in PARAGRAPH_COLUMNS))
+
+
+def _cache_write(path: Path, doc: Document) -> None:
+    table = pa.Table.from_pylist(doc.rows, schema=_PARAGRAPH_SCHEMA)
+    table = table.replace_schema_metadata({"helpers": json.dumps({"removed": doc.removed_rows}, ensure_ascii=False)})
+    for stale in path.parent.glob(f"{path.name.split('@', 1)[0]}@*.parquet"):
+        if stale != path:
+            stale.unlink(missing_ok=True)
+    with atomic_path(path) as tmp:
+        pq.write_table(table, tmp)
+
+
+def _documents_chunk(rows: list[dict], corpus_dir: str, rules: CleaningRules, meta_cols: list[str], on_error: str,
+                     cache_dir: str | None) -> list[Document | dict[str, object]]:
+    """Process consecutive manifest rows; a :class:`Document` per good row, a skipped-row dict per bad one.
+
+    With ``cache_dir``, a document whose file, manifest row and cleaning rules are unchanged
+    is read back from ``<cache_dir>/<doc_id>@<key>.parquet`` instead of being split again.
+    """
+    out: list[Document | dict[str, object]] = []
+    files: dict[str, tuple[bytes, str]] = {}
+    texts: dict[str, tuple[str, str]] = {}
+    for row in rows:
         try:
-            yield _read_document(row, corpus_dir, rules, meta_cols, cache)
+            path = Path(row["path"])
+            if row["path"] not in files:
+                files.clear()
+                data = path.read_bytes()
+                files[row["path"]] = (data, hashlib.sha256(data).hexdigest())
+            data, sha = files[row["path"]]
+            meta = {c: str(row[c]) for c in meta_cols} | {"sha256": sha, "warnings": row.get("warnings", "")}
+            cached = Path(cache_dir) / f"{row['doc_id']}@{_cache_key(row, meta_cols, sha, rules)}.parquet" if cache_dir else None
+            if cached is not None and cached.is_file():
+                out.append(_cache_read(cached, meta, meta_cols))
+                continue
+            doc = _read_document(row, corpus_dir, rules, meta_cols, texts, data, sha)
+            if cached is not None:
+                _cache_write(cached, doc)
+            out.append(doc)
         except CorpusError as exc:
             if on_error == "stop":
                 raise
-            if skipped is not None:
-                skipped.append({"doc_id": row["doc_id"], "file": row["file"], "line": row["line"], "error": str(exc)})
+            out.append({"doc_id": row["doc_id"], "file": row["file"], "line": row["line"], "error": str(exc)})
+    return out
 
 
 def _read_document(row: dict, corpus_dir: str | Path, rules: CleaningRules, meta_cols: list[str],
-                   cache: dict[str, tuple[str, str]]) -> Document:
+                   texts: dict[str, tuple[str, str]], data: bytes, sha: str) -> Document:
     where = f"{Path(corpus_dir) / 'manifest.csv'}, line {row['line']} (doc_id '{row['doc_id']}')"
     path = Path(row["path"])
-    if row["path"] not in cache:
-        cache.clear()  # documents cut from one file are consecutive in practice; keep one file at a time
-        data = path.read_bytes()
+    if row["path"] not in texts:
+        texts.clear()  # documents cut from one file are consecutive in practice; keep one file at a time
         text = _decode(data, path) if path.suffix.lower() in (".txt", ".md") else read_document_text(path)
-        cache[row["path"]] = (text, hashlib.sha256(data).hexdigest())
-    text, sha = cache[row["path"]]
+        texts[row["path"]] = (text, sha)
+    text, sha = texts[row["path"]]
     region = _line_region(text, _check_line_number(row.get("start_line"), where, "start_line"),
                           _check_line_number(row.get("end_line"), where, "end_line"), where)
     if not text[region[0]:region[1]].strip(_EDGE_WS):
@@ -582,7 +654,8 @@ def read_paragraphs(path: str | Path) -> pd.DataFrame:
 
 def ingest(corpus_dir: str | Path, build_dir: str | Path, cleaning: CleaningRules | str | Path | None = None,
            batch_rows: int = 50_000, on_error: str = "stop",
-           organizations: OrganizationResolver | str | Path | None = None) -> dict[str, int]:
+           organizations: OrganizationResolver | str | Path | None = None,
+           workers: int = 1, scheduler: str | None = None, use_cache: bool = True) -> dict[str, int]:
     """Stream a corpus into ``build_dir``: ``paragraphs.parquet``, ``documents.csv``, ``cleaning.csv``.
 
     Documents are read one at a time and paragraphs written in Parquet row groups of about
@@ -591,12 +664,17 @@ def ingest(corpus_dir: str | Path, build_dir: str | Path, cleaning: CleaningRule
     ``removed_paragraphs``, ``removed_chars``, ``warnings``. ``cleaning.csv`` columns: as the
     ``removed`` table of :func:`split_paragraphs`. ``skipped.csv`` (``doc_id, file, line,
     error``) lists documents left out with ``on_error="skip"`` (header only when none). All
-    are written atomically. Returns counts ``{"documents", "paragraphs", "body", "removed",
-    "skipped"}``.
+    are written atomically. Per-document Parquet files in ``build_dir/docs`` (keyed by
+    content hash, see :func:`iter_documents`) let a rebuild re-split only the documents
+    that changed; ``use_cache=False`` ignores them. ``workers``/``scheduler`` run the
+    per-document work on Dask (:mod:`helpers.parallel`); the output is the same. Returns
+    counts ``{"documents", "paragraphs", "body", "removed", "skipped", "cached"}``.
     """
     build_dir = Path(build_dir)
     build_dir.mkdir(parents=True, exist_ok=True)
-    counts = {"documents": 0, "paragraphs": 0, "body": 0, "removed": 0, "skipped": 0}
+    counts = {"documents": 0, "paragraphs": 0, "body": 0, "removed": 0, "skipped": 0, "cached": 0}
+    cache_dir = build_dir / "docs" if use_cache else None
+    before = {f.name for f in cache_dir.glob("*@*.parquet")} if cache_dir is not None else set()
     skipped: list[dict[str, object]] = []
     docs: list[dict[str, object]] = []
     removed_rows: list[dict[str, object]] = []
@@ -615,9 +693,10 @@ def ingest(corpus_dir: str | Path, build_dir: str | Path, cleaning: CleaningRule
         writer.write_table(pa.Table.from_pydict(pending, schema=schema))
         pending, pending_rows = {c: [] for c in pending}, 0
 
-    with atomic_path(build_dir / "paragraphs.parquet") as tmp:
+    with atomic_path(build_dir / "paragraphs.parquet") as tmp, runner(workers, scheduler) as run:
         try:
-            for doc in iter_documents(corpus_dir, cleaning, on_error=on_error, skipped=skipped, organizations=organizations):
+            for doc in iter_documents(corpus_dir, cleaning, on_error=on_error, skipped=skipped, organizations=organizations,
+                                      cache_dir=cache_dir, run=run):
                 rows, removed = doc.rows, doc.removed_rows
                 body = [r for r in rows if r["kind"] == "body"]
                 docs.append({**doc.meta, "n_paragraphs": len(rows), "n_body": len(body),
@@ -649,6 +728,12 @@ def ingest(corpus_dir: str | Path, build_dir: str | Path, cleaning: CleaningRule
     write_csv(pd.DataFrame(removed_rows, columns=list(REMOVED_COLUMNS)), build_dir / "cleaning.csv")
     write_csv(pd.DataFrame(skipped, columns=["doc_id", "file", "line", "error"]), build_dir / "skipped.csv")
     counts["skipped"] = len(skipped)
+    if cache_dir is not None:
+        used = {f"{d['doc_id']}@" for d in docs}
+        for f in cache_dir.glob("*@*.parquet"):
+            if f.name.split("@", 1)[0] + "@" not in used:
+                f.unlink(missing_ok=True)  # a document no longer in the manifest
+        counts["cached"] = len(before & {f.name for f in cache_dir.glob("*@*.parquet")})
     return counts
 
 
@@ -657,11 +742,14 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--corpus", required=True, help="corpus folder with manifest.csv")
     parser.add_argument("--build", required=True, help="folder for paragraphs.parquet, documents.csv, cleaning.csv")
     parser.add_argument("--cleaning", default=None, help="cleaning rules YAML (default data/cleaning.yml)")
+    parser.add_argument("--workers", default=os.environ.get("WORKERS", "1"),
+                        help="Dask workers for the per-document work (1 = this process; DASK_SCHEDULER=tcp://... uses a cluster)")
     parser.add_argument("--organizations", default=None, help="canonical organisation names YAML (default data/organizations.yml)")
     parser.add_argument("--on-error", default="stop", choices=ON_ERROR_CHOICES,
                         help="stop at the first bad document (default) or skip it and list it in skipped.csv")
     args = parser.parse_args(argv)
-    counts = ingest(args.corpus, args.build, args.cleaning, on_error=args.on_error, organizations=args.organizations)
+    counts = ingest(args.corpus, args.build, args.cleaning, on_error=args.on_error, organizations=args.organizations,
+                    workers=int(args.workers) if str(args.workers).isdigit() else args.workers)
     docs = pd.read_csv(Path(args.build) / "documents.csv", usecols=["warnings"], keep_default_na=False)
     for warning in docs["warnings"]:
         for w in filter(None, str(warning).split(" | ")):
@@ -671,7 +759,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         for r in skipped.itertuples():
             print(f"skipped: {r.error}", file=sys.stderr)
     print(f"ingested {counts['documents']} documents: {counts['paragraphs']} paragraphs "
-          f"({counts['body']} body), {counts['removed']} boilerplate fragments removed, {counts['skipped']} documents skipped "
+          f"({counts['body']} body, {counts['cached']} documents unchanged since the last run), "
+          f"{counts['removed']} boilerplate fragments removed, {counts['skipped']} documents skipped "
           f"-> {args.build}/paragraphs.parquet")
     return 0
 

@@ -1,0 +1,105 @@
+"""Per-document work on this process or on a Dask cluster, with results in a fixed order.
+
+The per-document stages (ingest, annotate, shingle) are maps over chunks of documents.
+:func:`runner` returns a :class:`Runner` whose :meth:`Runner.map` yields the results in the
+order of its inputs, so every output is byte-identical whichever way it ran:
+
+- ``workers`` is 0 or 1 and no scheduler: plain loop in this process (the default);
+- ``workers`` > 1: a local Dask cluster of that many single-threaded worker processes;
+- ``scheduler`` (or the ``DASK_SCHEDULER`` environment variable) such as
+  ``tcp://host:8786``: an existing Dask cluster, whose workers must have this project's
+  ``helpers`` package installed (``pip install -e .`` in the same environment).
+
+At most ``2 × workers`` chunks are in flight at once, so memory stays bounded.
+"""
+
+from __future__ import annotations
+
+import os
+from collections import deque
+from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager
+from typing import Any
+
+from .errors import ParameterError
+
+
+class Runner:
+    """Maps a function over items in order, locally or on a Dask client."""
+
+    def __init__(self, client: Any = None, in_flight: int = 2) -> None:
+        self.client = client
+        self.in_flight = max(1, in_flight)
+
+    @property
+    def distributed(self) -> bool:
+        return self.client is not None
+
+    def map(self, func: Callable[..., Any], items: Iterable[Any], *args: Any) -> Iterator[Any]:
+        """Yield ``func(item, *args)`` for each item, in the order of ``items``.
+
+        On a cluster, an exception raised by ``func`` is re-raised here unchanged (for
+        example a :class:`helpers.errors.CorpusError` naming the bad file).
+        """
+        if self.client is None:
+            for item in items:
+                yield func(item, *args)
+            return
+        pending: deque[Any] = deque()
+        for item in items:
+            pending.append(self.client.submit(func, item, *args, pure=False))
+            if len(pending) >= self.in_flight:
+                yield pending.popleft().result()
+        while pending:
+            yield pending.popleft().result()
+
+
+def _check_workers(workers: object) -> int:
+    try:
+        n = int(workers)  # type: ignore[arg-type]
+    except (TypeError, ValueError):
+        n = -1
+    if n < 0:
+        raise ParameterError(f"`workers` must be a whole number >= 0. Got {workers!r} instead.")
+    return n
+
+
+@contextmanager
+def runner(workers: int | str | None = None, scheduler: str | None = None) -> Iterator[Runner]:
+    """Context manager giving a :class:`Runner`; starts and stops a local cluster when asked.
+
+    ``scheduler`` defaults to the ``DASK_SCHEDULER`` environment variable.
+    """
+    n = _check_workers(workers or 0)
+    scheduler = scheduler or os.environ.get("DASK_SCHEDULER") or None
+    if not scheduler and n <= 1:
+        yield Runner()
+        return
+    try:
+        from dask.distributed import Client, LocalCluster
+    except ImportError:  # pragma: no cover - dask is a pinned dependency
+        raise ParameterError("Dask is not installed; run `make env` or use WORKERS=1.") from None
+    if scheduler:
+        try:
+            client = Client(scheduler, timeout="20s")
+        except OSError as exc:
+            raise ParameterError(f"DASK_SCHEDULER={scheduler}: cannot reach the Dask scheduler ({exc}). "
+                                 "Check the address, or unset DASK_SCHEDULER to run locally.") from None
+        try:
+            yield Runner(client, in_flight=2 * max(1, len(client.scheduler_info().get("workers", {}))))
+        finally:
+            client.close()
+        return
+    cluster = LocalCluster(n_workers=n, threads_per_worker=1, processes=True, dashboard_address=None,
+                           silence_logs=40)
+    client = Client(cluster)
+    try:
+        yield Runner(client, in_flight=2 * n)
+    finally:
+        client.close()
+        cluster.close()
+
+
+def chunked(items: list[Any], size: int) -> list[list[Any]]:
+    """``items`` cut into consecutive lists of at most ``size`` (the last may be shorter)."""
+    return [items[i:i + size] for i in range(0, len(items), max(1, size))]
