@@ -83,6 +83,10 @@ $(ANALYSIS_CSV) &: $(ANNOTATED) $(ANALYSIS_SRC) | $(ENV_OK)
 $(RENDER_ARGS): FORCE
 	@mkdir -p $(@D); printf '%s\n' 'PARAMS=$(PARAMS)' | cmp -s - $@ 2>/dev/null || printf '%s\n' 'PARAMS=$(PARAMS)' > $@
 
+# The renderer writes both files atomically (temporary file, then rename), so a failed run must
+# not delete the last good briefing: .PRECIOUS exempts them from .DELETE_ON_ERROR.
+.PRECIOUS: $(BRIEFING)
+
 # The briefing: papermill runs the notebook into $(BUILD)/notebooks/ (kept for audit) on the
 # project kernel, nbconvert + WeasyPrint write HTML and PDF (to temporary files, then renamed).
 $(BRIEFING) &: $(NOTEBOOK) $(ANNOTATED) $(ANALYSIS_CSV) $(HELPERS_SRC) $(TEMPLATE_FILES) $(PARAMS) $(RENDER_ARGS) \
