@@ -34,7 +34,7 @@ Command line (``make annotate``)::
 
     python -m helpers.annotate --paragraphs build/X/paragraphs.parquet --codebook data/codebook.yml \\
         [--overrides data/annotations/overrides.csv] [--validation data/annotations/validation.csv] \\
-        --reports REPORTS [--chunk-size 20000]
+        --reports REPORTS [--chunk-size 2000]
 
 writes ``REPORTS/annotated_paragraphs.csv``, ``annotations.csv`` and ``evidence.csv`` and, with
 ``--validation``, ``agreement.csv`` and ``validation_disagreements.csv``; it prints the agreement
@@ -57,6 +57,9 @@ from pathlib import Path
 import ahocorasick
 import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.csv as pa_csv
 import pyarrow.parquet as pq
 
 from helpers.agreement import agreement_table, disagreement_table
@@ -75,12 +78,18 @@ OVERRIDE_COLUMNS = ["para_id", "theme", "action", "coder", "note"]
 VALIDATION_COLUMNS = ["para_id", "themes", "coder"]
 OVERRIDE_ACTIONS = ("add", "remove")
 REQUIRED_PARAGRAPH_COLUMNS = [c for c in ANNOTATED_COLUMNS if c != "themes"] + ["kind"]
+DEFAULT_CHUNK_SIZE = 2000
+_STR, _INT = pa.string(), pa.int64()
+_OUTPUT_SCHEMAS = {
+    "annotations": pa.schema([(c, _STR) for c in ANNOTATION_COLUMNS]),
+    "evidence": pa.schema([(c, _INT if c in ("start", "end") else _STR) for c in EVIDENCE_COLUMNS]),
+}
 
 _SEP = " \x00 "
 _NONWORD_RE = re.compile(r"[^\w\x00]")
 _TAIL_RE = re.compile(r"\w*")
 _BAD_GAP_RE = re.compile(r"[^\w\s\-/']")
-_KIND_TERM, _KIND_EXCLUDE = 0, 1
+_KIND_TERM, _KIND_EXCLUDE, _KIND_ANCHOR = 0, 1, 2
 
 
 # --------------------------------------------------------------------------- matching engine
@@ -94,124 +103,187 @@ class Rule:
     source: str
 
 
-class Matcher:
-    """The codebook compiled into one Aho-Corasick automaton and one combined regex.
+def _build_luts() -> tuple[np.ndarray, np.ndarray]:
+    r"""Lookup tables over the Basic Multilingual Plane (code point -> code point).
 
-    Build once with ``Matcher(codebook)``; :meth:`match` codes any number of texts.
+    ``folded``: :func:`helpers.text.fold` of the character. ``spaced``: the folded character
+    lower-cased (kept as is when its lower case is longer than one character) if it is a word
+    character (``\w`` of :mod:`re`: alphanumeric or ``_``), a space otherwise; NUL (the chunk
+    separator) stays NUL.
+    """
+    chars = "".join(map(chr, range(_BMP)))
+    folded_s = fold(chars)
+    folded = np.frombuffer(folded_s.encode("utf-32-le", "surrogatepass"), dtype=np.uint32).copy()
+    spaced = np.empty(_BMP, dtype=np.uint32)
+    for i, ch in enumerate(folded_s):
+        if ch.isalnum() or ch == "_":
+            lo = ch.lower()
+            spaced[i] = ord(lo) if len(lo) == 1 else ord(ch)
+        else:
+            spaced[i] = 32
+    spaced[0] = 0
+    return folded, spaced
+
+
+_BMP = 0x10000
+_LUTS: tuple[np.ndarray, np.ndarray] | None = None
+
+
+def _char_views(codes: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    r"""Folded code points and the "spaced" view (lower-cased word characters, space elsewhere).
+
+    Same results as :func:`helpers.text.fold`, ``str.lower`` and the ``\w`` class of :mod:`re`,
+    computed with one table lookup per character.
+    """
+    global _LUTS
+    if _LUTS is None:
+        _LUTS = _build_luts()
+    f_lut, s_lut = _LUTS
+    if not len(codes) or int(codes.max()) < _BMP:
+        return f_lut[codes], s_lut[codes]
+    safe = np.minimum(codes, _BMP - 1)
+    folded, spaced = f_lut[safe], s_lut[safe]
+    for i in np.flatnonzero(codes >= _BMP).tolist():  # characters beyond the BMP (emoji, rare scripts)
+        ch = chr(int(codes[i]))
+        folded[i] = ord(fold(ch))
+        lo = ch.lower()
+        spaced[i] = (ord(lo) if len(lo) == 1 else ord(ch)) if (ch.isalnum() or ch == "_") else 32
+    return folded, spaced
+
+
+def regex_anchor(pattern: str) -> tuple[str, bool, bool] | None:
+    """The longest run of word characters every match of ``pattern`` must contain.
+
+    Returns ``(literal in lower case, word boundary before, word boundary after)`` or None when
+    the pattern has no such run of at least two characters (the regex is then run over the
+    whole text instead of only where its anchor occurs).
+    """
+    from re import _constants as C  # type: ignore[attr-defined]
+    from re import _parser  # type: ignore[attr-defined]
+
+    runs: list[tuple[str, bool, bool]] = []
+
+    def walk(items) -> None:
+        cur: list[str] = []
+        lead = False
+        after_b = False
+        for op, av in items:
+            if op is C.LITERAL and (chr(av).isalnum() or chr(av) == "_"):
+                if not cur:
+                    lead = after_b
+                cur.append(chr(av))
+                after_b = False
+                continue
+            if op is C.AT:
+                if av is C.AT_BOUNDARY:
+                    if cur:
+                        runs.append(("".join(cur), lead, True))
+                        cur = []
+                    after_b = True
+                continue
+            if cur:
+                runs.append(("".join(cur), lead, False))
+                cur = []
+            after_b = False
+            if op is C.SUBPATTERN:
+                walk(av[-1])
+            elif op in (C.MAX_REPEAT, C.MIN_REPEAT) and av[0] >= 1:
+                walk(av[2])
+        if cur:
+            runs.append(("".join(cur), lead, False))
+
+    walk(_parser.parse(pattern, re.IGNORECASE))
+    runs = [r for r in runs if len(r[0]) >= 2]
+    if not runs:
+        return None
+    lit, lead, trail = max(runs, key=lambda r: len(r[0]))
+    low = lit.lower()
+    return (low if len(low) == len(lit) else lit), lead, trail
+
+
+def _max_width(pattern: str) -> int:
+    """Longest possible match of ``pattern`` in characters (a large number when unbounded)."""
+    from re import _parser  # type: ignore[attr-defined]
+
+    return min(int(_parser.parse(pattern, re.IGNORECASE).getwidth()[1]), _UNBOUNDED)
+
+
+_UNBOUNDED = 1 << 40
+
+
+class Matcher:
+    """The codebook compiled into one Aho-Corasick automaton (pyahocorasick).
+
+    Keys of the automaton: every inflected form of every ``terms`` and ``exclude`` phrase, and
+    one anchor literal per ``regex`` rule (:func:`regex_anchor`). A regex is run only inside the
+    paragraphs where its anchor occurs (like the literal prefilter of grep tools); a regex
+    without an anchor is run over the whole chunk. Build once with ``Matcher(codebook)``;
+    :meth:`match` codes any number of texts.
     """
 
     def __init__(self, codebook: Codebook) -> None:
         self.codebook = codebook
         self.themes: list[str] = codebook.theme_ids
         self.rules: list[Rule] = []
-        keys: dict[str, tuple[int, bool, bool, list[tuple[int, int, int]]]] = {}
+        keys: dict[str, list[tuple[int, int, int]]] = {}
+        prefix_keys: set[str] = set()
+
+        def add(key: str, entry: tuple[int, int, int], prefix: bool) -> None:
+            # a key's leading/trailing space says whether it must start/end at a word boundary;
+            # a prefix term's key has no trailing space and its match is extended to the word's end
+            entries = keys.setdefault(key, [])
+            if entry not in entries:
+                entries.append(entry)
+            if prefix:
+                prefix_keys.add(key)
+
         for ti, theme in enumerate(codebook.themes):
             for kind, items in (("term", theme.terms), ("exclude", theme.exclude)):
                 for term in items:
                     rid = len(self.rules)
                     self.rules.append(Rule(theme.id, kind, term.source))
-                    self._add_term(keys, term, ti, rid, _KIND_EXCLUDE if kind == "exclude" else _KIND_TERM)
-        self.automaton = ahocorasick.Automaton()
-        for key, (klen, prefix, multi, entries) in keys.items():
-            self.automaton.add_word(key, (klen, prefix, multi, tuple(entries)))
-        self.automaton.make_automaton()
+                    for words in term.forms():
+                        key = " " + " ".join(words) + ("" if term.prefix else " ")
+                        add(key, (ti, rid, _KIND_EXCLUDE if kind == "exclude" else _KIND_TERM), term.prefix)
         self.regex_rules: list[tuple[int, int, re.Pattern[str]]] = []
+        self.unanchored: list[int] = []
+        widths: list[int] = []
         for ti, theme in enumerate(codebook.themes):
             for pattern in theme.regex:
                 rid = len(self.rules)
                 self.rules.append(Rule(theme.id, "regex", pattern))
+                j = len(self.regex_rules)
                 self.regex_rules.append((ti, rid, re.compile(pattern, re.IGNORECASE)))
-        self.combined: re.Pattern[str] | None = (
-            re.compile("|".join(f"(?:{p.pattern})" for _, _, p in self.regex_rules), re.IGNORECASE)
-            if self.regex_rules else None
-        )
-
-    @staticmethod
-    def _add_term(keys: dict, term: Term, ti: int, rid: int, kind: int) -> None:
-        multi = len(term.words) > 1
-        for words in term.forms():
-            key = " " + " ".join(words) + ("" if term.prefix else " ")
-            entry = (ti, rid, kind)
-            if key in keys:
-                if entry not in keys[key][3]:
-                    keys[key][3].append(entry)
-            else:
-                keys[key] = (len(key), term.prefix, multi, [entry])
-
-    # -- internals
-    def _raw_matches(self, texts: Sequence[str]) -> tuple[np.ndarray, ...]:
-        n = len(texts)
-        offsets = np.empty(n + 1, dtype=np.int64)
-        pos = len(_SEP)
-        for i, t in enumerate(texts):
-            offsets[i] = pos
-            pos += len(t) + len(_SEP)
-        offsets[n] = pos
-        joined = _SEP + _SEP.join(texts) + _SEP
-        folded = fold(joined)
-        lower = folded.lower()
-        if len(lower) != len(folded):  # a few characters lower-case to two; keep those as they are
-            lower = "".join(c.lower() if len(c.lower()) == 1 else c for c in folded)
-        spaced = _NONWORD_RE.sub(" ", lower)
-        codes = np.frombuffer(spaced.encode("utf-32-le", "surrogatepass"), dtype=np.uint32)
-        keep = np.ones(codes.shape[0], dtype=bool)
-        keep[1:] = ~((codes[1:] == 32) & (codes[:-1] == 32))
-        back = np.flatnonzero(keep)
-        compact = codes[keep].tobytes().decode("utf-32-le", "surrogatepass")
-
-        c_start: list[int] = []
-        c_end: list[int] = []
-        c_entries: list[tuple] = []
-        c_multi: list[bool] = []
-        tail = _TAIL_RE.match
-        for last, (klen, prefix, multi, entries) in self.automaton.iter(compact):
-            c_start.append(last - klen + 2)
-            c_end.append(tail(compact, last + 1).end() if prefix else last)
-            c_entries.append(entries)
-            c_multi.append(multi)
-        o_start = back[np.asarray(c_start, dtype=np.int64)] if c_start else np.empty(0, np.int64)
-        o_end = back[np.asarray(c_end, dtype=np.int64) - 1] + 1 if c_end else np.empty(0, np.int64)
-
-        rows_i: list[int] = []
-        rows_t: list[int] = []
-        rows_r: list[int] = []
-        rows_k: list[int] = []
-        rows_s: list[int] = []
-        rows_e: list[int] = []
-        bad_gap = _BAD_GAP_RE.search
-        for h, (s, e) in enumerate(zip(o_start.tolist(), o_end.tolist())):
-            if c_multi[h] and bad_gap(folded, s, e):
-                continue
-            for ti, rid, kind in c_entries[h]:
-                rows_t.append(ti)
-                rows_r.append(rid)
-                rows_k.append(kind)
-                rows_s.append(s)
-                rows_e.append(e)
-        if self.combined is not None:
-            search = self.combined.search
-            p = 0
-            while (m := search(folded, p)) is not None:
-                s = m.start()
-                for ti, rid, pat in self.regex_rules:
-                    mm = pat.match(folded, s)
-                    if mm is None or mm.end() <= s:
-                        continue
-                    e = mm.end()
-                    if _cuts_word(folded, s) or _cuts_word(folded, e) or "\x00" in folded[s:e]:
-                        continue
-                    rows_t.append(ti)
-                    rows_r.append(rid)
-                    rows_k.append(_KIND_TERM)
-                    rows_s.append(s)
-                    rows_e.append(e)
-                p = s + 1
-        s_arr = np.asarray(rows_s, dtype=np.int64)
-        para = np.searchsorted(offsets, s_arr, side="right") - 1
-        local_s = s_arr - offsets[para] if len(s_arr) else s_arr
-        local_e = np.asarray(rows_e, dtype=np.int64) - offsets[para] if len(s_arr) else s_arr
-        return para, np.asarray(rows_t, dtype=np.int64), np.asarray(rows_r, dtype=np.int64), \
-            np.asarray(rows_k, dtype=np.int8), local_s, local_e
+                widths.append(_max_width(pattern))
+                anchor = regex_anchor(pattern)
+                if anchor is None:
+                    self.unanchored.append(j)
+                else:
+                    lit, lead, trail = anchor
+                    # anchors only locate paragraphs: their end (prefix-extended or not) is not used
+                    add((" " if lead else "") + lit + (" " if trail else ""), (ti, j, _KIND_ANCHOR), False)
+        self._regex_width = np.asarray(widths, dtype=np.int64)
+        self.automaton = ahocorasick.Automaton()
+        n_keys = len(keys)
+        self._klen = np.zeros(n_keys, dtype=np.int64)
+        self._lead = np.zeros(n_keys, dtype=np.int64)
+        self._trail = np.zeros(n_keys, dtype=np.int64)
+        self._prefix = np.zeros(n_keys, dtype=bool)
+        self._multi = np.zeros(n_keys, dtype=bool)
+        self._ent_start = np.zeros(n_keys + 1, dtype=np.int64)
+        ent: list[tuple[int, int, int]] = []
+        for kid, (key, entries) in enumerate(keys.items()):
+            self.automaton.add_word(key, kid)
+            self._klen[kid] = len(key)
+            self._lead[kid] = key.startswith(" ")
+            self._trail[kid] = key.endswith(" ")
+            self._prefix[kid] = key in prefix_keys
+            self._multi[kid] = " " in key.strip(" ")
+            self._ent_start[kid] = len(ent)
+            ent.extend(entries)
+        self._ent_start[n_keys] = len(ent)
+        self._ent = np.asarray(ent, dtype=np.int64).reshape(-1, 3)
+        self.automaton.make_automaton()
 
     def match(self, texts: Sequence[str]) -> pd.DataFrame:
         """Find every rule match in ``texts`` (exclusions and nested matches already removed).
@@ -222,49 +294,138 @@ class Matcher:
         ``regex``), ``start``, ``end`` (int, character offsets into that text;
         ``text[start:end]`` is the match), sorted by index, theme order in the codebook, start.
         """
-        para, theme, rule, kind, start, end = self._raw_matches(texts)
-        order = np.lexsort((-end, start, theme, para))
-        para, theme, rule, kind, start, end = (a[order] for a in (para, theme, rule, kind, start, end))
-        out_i: list[int] = []
-        out_t: list[int] = []
-        out_r: list[int] = []
-        out_s: list[int] = []
-        out_e: list[int] = []
-        p_l, t_l, r_l, k_l, s_l, e_l = (a.tolist() for a in (para, theme, rule, kind, start, end))
-        n = len(p_l)
-        i = 0
-        while i < n:
-            j = i
-            while j < n and p_l[j] == p_l[i] and t_l[j] == t_l[i]:
-                j += 1
-            excl = [(s_l[k], e_l[k]) for k in range(i, j) if k_l[k] == _KIND_EXCLUDE]
-            reach = -1  # end of the longest kept match so far (matches sorted by start, longest first)
-            for k in range(i, j):
-                if k_l[k] == _KIND_EXCLUDE:
-                    continue
-                s, e = s_l[k], e_l[k]
-                if excl and any(xs <= s and e <= xe for xs, xe in excl):
-                    continue
-                if e <= reach:
-                    continue
-                reach = e
-                out_i.append(p_l[k])
-                out_t.append(t_l[k])
-                out_r.append(r_l[k])
-                out_s.append(s)
-                out_e.append(e)
-            i = j
+        para, theme, rule, start, end = self.match_arrays(texts)
         rules = self.rules
         return pd.DataFrame(
             {
-                "index": np.asarray(out_i, dtype=np.int64),
-                "theme": pd.array([self.themes[t] for t in out_t], dtype="str"),
-                "rule": pd.array([rules[r].source for r in out_r], dtype="str"),
-                "rule_kind": pd.array([rules[r].kind for r in out_r], dtype="str"),
-                "start": np.asarray(out_s, dtype=np.int64),
-                "end": np.asarray(out_e, dtype=np.int64),
+                "index": para,
+                "theme": pd.array([self.themes[t] for t in theme.tolist()], dtype="str"),
+                "rule": pd.array([rules[r].source for r in rule.tolist()], dtype="str"),
+                "rule_kind": pd.array([rules[r].kind for r in rule.tolist()], dtype="str"),
+                "start": start,
+                "end": end,
             }
         )
+
+    def match_arrays(self, texts: Sequence[str]) -> tuple[np.ndarray, ...]:
+        """:meth:`match` as five int64 arrays ``(index, theme number, rule number, start, end)``;
+        theme numbers index ``self.themes``, rule numbers ``self.rules``."""
+        n = len(texts)
+        lengths = np.fromiter((len(t) for t in texts), dtype=np.int64, count=n)
+        offsets = np.empty(n + 1, dtype=np.int64)
+        offsets[0] = len(_SEP)
+        np.cumsum(lengths + len(_SEP), out=offsets[1:])
+        offsets[1:] += len(_SEP)
+        joined = _SEP + _SEP.join(texts) + _SEP
+        codes = np.frombuffer(joined.encode("utf-32-le", "surrogatepass"), dtype=np.uint32)
+        folded_c, spaced = _char_views(codes)
+        folded = folded_c.tobytes().decode("utf-32-le", "surrogatepass")
+        is_space = spaced == 32
+        keep = np.ones(len(spaced), dtype=bool)
+        keep[1:] = ~(is_space[1:] & is_space[:-1])  # collapse runs of spaces, remember where from
+        back = np.flatnonzero(keep)
+        compact = spaced[back].tobytes().decode("utf-32-le", "surrogatepass")
+
+        hits = np.array(list(self.automaton.iter(compact)), dtype=np.int64).reshape(-1, 2)
+        last, kid = hits[:, 0], hits[:, 1]
+        c_start = last - self._klen[kid] + 1 + self._lead[kid]
+        c_end = last + 1 - self._trail[kid]
+        pre = np.flatnonzero(self._prefix[kid])
+        if len(pre):  # extend prefix matches to the end of the word
+            tail = _TAIL_RE.match
+            c_end[pre] = [tail(compact, e).end() for e in c_end[pre].tolist()]
+        o_start = back[c_start]
+        o_end = back[c_end - 1] + 1
+        ok = np.ones(len(kid), dtype=bool)
+        multi = np.flatnonzero(self._multi[kid])
+        if len(multi):  # words of a phrase: only spaces, hyphens, slashes, apostrophes between them
+            bad = _BAD_GAP_RE.search
+            ok[multi] = [bad(folded, s_, e_) is None
+                         for s_, e_ in zip(o_start[multi].tolist(), o_end[multi].tolist())]
+        kid, o_start, o_end = kid[ok], o_start[ok], o_end[ok]
+        counts = self._ent_start[kid + 1] - self._ent_start[kid]
+        rep = np.repeat(np.arange(len(kid)), counts)
+        ent_idx = np.repeat(self._ent_start[kid] - np.cumsum(counts) + counts, counts) + np.arange(int(counts.sum()))
+        ent = self._ent[ent_idx]
+        e_theme, e_rule, e_kind = ent[:, 0], ent[:, 1], ent[:, 2]
+        e_start, e_end = o_start[rep], o_end[rep]
+
+        # regex rules: verified where their anchor occurs, or over everything when they have none
+        anchor = e_kind == _KIND_ANCHOR
+        extra: list[tuple[int, int, int, int]] = []
+        if anchor.any() or self.unanchored:
+            if anchor.any():
+                a_start = e_start[anchor]
+                a_para = np.searchsorted(offsets, a_start, side="right") - 1
+                a_lo = offsets[a_para]
+                a_hi = a_lo + lengths[a_para]
+                a_rule = e_rule[anchor]
+                width = self._regex_width[a_rule]
+                # a match contains its anchor and is at most `width` long: search only that window
+                w_lo = np.maximum(a_lo, e_end[anchor] - width - 1)
+                w_hi = np.minimum(a_hi, a_start + width + 1)
+                windows = sorted(set(zip(a_rule.tolist(), w_lo.tolist(), w_hi.tolist())))
+                found = set()
+                for j, lo, hi in windows:
+                    found.update(self._regex_spans(j, folded, lo, hi))
+                extra.extend(sorted(found))
+            for j in self.unanchored:
+                extra.extend(self._regex_spans(j, folded, 0, len(folded)))
+        keep_e = ~anchor
+        theme_a = e_theme[keep_e]
+        rule_a = e_rule[keep_e]
+        kind_a = e_kind[keep_e]
+        start_a = e_start[keep_e]
+        end_a = e_end[keep_e]
+        if extra:
+            x = np.asarray(extra, dtype=np.int64)
+            theme_a = np.concatenate((theme_a, x[:, 0]))
+            rule_a = np.concatenate((rule_a, x[:, 1]))
+            kind_a = np.concatenate((kind_a, np.full(len(x), _KIND_TERM)))
+            start_a = np.concatenate((start_a, x[:, 2]))
+            end_a = np.concatenate((end_a, x[:, 3]))
+        para_a = np.searchsorted(offsets, start_a, side="right") - 1
+        return self._resolve(para_a, theme_a, rule_a, kind_a, start_a - offsets[para_a], end_a - offsets[para_a])
+
+    def _regex_spans(self, j: int, folded: str, lo: int, hi: int) -> list[tuple[int, int, int, int]]:
+        ti, rid, pat = self.regex_rules[j]
+        out = []
+        pos = lo
+        while (m := pat.search(folded, pos, hi)) is not None:
+            s, e = m.span()
+            if e > s and not _cuts_word(folded, s) and not _cuts_word(folded, e) and "\x00" not in folded[s:e]:
+                out.append((ti, rid, s, e))
+            pos = s + 1
+        return out
+
+    def _resolve(self, para, theme, rule, kind, start, end) -> tuple[np.ndarray, ...]:
+        """Drop matches inside an excluded phrase of their theme, then matches lying inside a
+        longer match of the same theme; sort by paragraph, theme, start."""
+        order = np.lexsort((-end, start, theme, para))
+        para, theme, rule, kind, start, end = (a[order] for a in (para, theme, rule, kind, start, end))
+        excl = kind == _KIND_EXCLUDE
+        if excl.any():
+            group = para * len(self.themes) + theme
+            drop = excl.copy()
+            groups_with = set(group[excl].tolist())
+            spans: dict[int, list[tuple[int, int]]] = {}
+            for g, s, e in zip(group[excl].tolist(), start[excl].tolist(), end[excl].tolist()):
+                spans.setdefault(g, []).append((s, e))
+            for i in np.flatnonzero(~excl & np.isin(group, list(groups_with))).tolist():
+                g, s, e = int(group[i]), int(start[i]), int(end[i])
+                if any(xs <= s and e <= xe for xs, xe in spans[g]):
+                    drop[i] = True
+            keep = ~drop
+            para, theme, rule, start, end = (a[keep] for a in (para, theme, rule, start, end))
+        if len(para):
+            # within a (paragraph, theme) group, keep a match only if it ends after every earlier one
+            big = int(end.max()) + 1
+            key = (para * len(self.themes) + theme) * big + end
+            run_max = np.maximum.accumulate(key)
+            keep = np.ones(len(key), dtype=bool)
+            keep[1:] = key[1:] > run_max[:-1]
+            para, theme, rule, start, end = (a[keep] for a in (para, theme, rule, start, end))
+        return para, theme, rule, start, end
 
 
 def _cuts_word(s: str, pos: int) -> bool:
@@ -386,6 +547,9 @@ class Coding:
     evidence: pd.DataFrame     # EVIDENCE_COLUMNS
 
 
+Columns = dict[str, list]
+
+
 def _overrides_by_para(overrides: pd.DataFrame | None) -> dict[str, dict[str, tuple[str, str, str]]]:
     out: dict[str, dict[str, tuple[str, str, str]]] = {}
     if overrides is None:
@@ -395,63 +559,89 @@ def _overrides_by_para(overrides: pd.DataFrame | None) -> dict[str, dict[str, tu
     return out
 
 
-def _code_chunk(
-    body: pd.DataFrame, matcher: Matcher, by_para: dict[str, dict[str, tuple[str, str, str]]]
-) -> Coding:
-    texts = body["text"].tolist()
-    pids = body["para_id"].tolist()
-    docs = body["doc_id"].tolist()
-    m = matcher.match(texts)
-    order = {t: i for i, t in enumerate(matcher.themes)}
-    rule_themes: list[set[str]] = [set() for _ in texts]
-    terms: dict[tuple[int, str], list[str]] = {}
-    for i, theme, s, e in zip(m["index"].tolist(), m["theme"].tolist(), m["start"].tolist(), m["end"].tolist()):
-        rule_themes[i].add(theme)
-        terms.setdefault((i, theme), []).append(f"{texts[i][s:e]} ({s}-{e})")
-    final_themes: list[list[str]] = []
-    ann_rows: list[tuple[str, str, str, str, str]] = []
+def _code_columns(
+    texts: list[str], pids: list[str], docs: list[str], matcher: Matcher,
+    by_para: dict[str, dict[str, tuple[str, str, str]]],
+) -> tuple[Columns, Columns, Columns]:
+    """Code one chunk of body paragraphs given as lists of texts, para_ids and doc_ids.
+
+    Returns three column dicts: ``themes`` and ``themes_rules`` of each paragraph, the
+    annotations (``ANNOTATION_COLUMNS``) and the evidence (``EVIDENCE_COLUMNS``); see
+    :func:`code_paragraphs` for their meaning.
+    """
+    names = matcher.themes
+    n_themes = len(names)
+    para, theme, rule, start, end = matcher.match_arrays(texts)
+    p_l, t_l, s_l, e_l = para.tolist(), theme.tolist(), start.tolist(), end.tolist()
+
+    # evidence text per (paragraph, theme), matches being sorted by paragraph, theme, start
+    evidence_of: dict[int, list[str]] = {}
+    for p_, t_, s_, e_ in zip(p_l, t_l, s_l, e_l):
+        evidence_of.setdefault(p_ * n_themes + t_, []).append(f"{texts[p_][s_:e_]} ({s_}-{e_})")
+    rule_sets: list[list[str]] = [[] for _ in texts]
+    for key in evidence_of:  # insertion order: paragraph, then codebook order
+        rule_sets[key // n_themes].append(names[key % n_themes])
+
+    themes_rules = [";".join(sorted(t)) for t in rule_sets]
+    themes_final = list(themes_rules)
+    manual: dict[tuple[int, str], str] = {}
     removed: set[tuple[int, str]] = set()
+    final_sets: dict[int, list[str]] = {}
+    if by_para:
+        for i, pid in enumerate(pids):
+            decisions = by_para.get(pid)
+            if not decisions:
+                continue
+            current = set(rule_sets[i])
+            for th, (action, coder, note) in decisions.items():
+                if action == "remove":
+                    if th in current:
+                        removed.add((i, th))
+                    current.discard(th)
+                elif th not in current:
+                    current.add(th)
+                    manual[(i, th)] = f"override by {coder}" + (f": {note}" if note else "")
+            final_sets[i] = sorted(current)
+            themes_final[i] = ";".join(final_sets[i])
+
+    theme_index = {t: k for k, t in enumerate(names)}
+    a_pid: list[str] = []
+    a_doc: list[str] = []
+    a_theme: list[str] = []
+    a_source: list[str] = []
+    a_evidence: list[str] = []
     for i, pid in enumerate(pids):
-        themes = set(rule_themes[i])
-        manual: dict[str, str] = {}
-        for theme, (action, coder, note) in by_para.get(pid, {}).items():
-            if action == "remove":
-                if theme in themes:
-                    removed.add((i, theme))
-                themes.discard(theme)
-            elif theme not in themes:
-                themes.add(theme)
-                manual[theme] = f"override by {coder}" + (f": {note}" if note else "")
-        ordered = sorted(themes, key=order.__getitem__)
-        final_themes.append(sorted(themes))
-        for theme in ordered:
-            if theme in manual:
-                ann_rows.append((pid, docs[i], theme, "manual", manual[theme]))
+        final = final_sets[i] if i in final_sets else sorted(rule_sets[i])
+        for th in final:
+            a_pid.append(pid)
+            a_doc.append(docs[i])
+            a_theme.append(th)
+            if (i, th) in manual:
+                a_source.append("manual")
+                a_evidence.append(manual[(i, th)])
             else:
-                ann_rows.append((pid, docs[i], theme, "rule", "; ".join(terms[(i, theme)])))
-    paragraphs = body[[c for c in ANNOTATED_COLUMNS if c != "themes"]].copy()
-    paragraphs["themes"] = [";".join(t) for t in final_themes]
-    paragraphs["themes_rules"] = [";".join(sorted(t)) for t in rule_themes]
-    idx = m["index"].to_numpy()
-    status = [
-        "removed" if (i, t) in removed else "kept" for i, t in zip(idx.tolist(), m["theme"].tolist())
-    ] if removed else ["kept"] * len(m)
-    evidence = pd.DataFrame(
-        {
-            "para_id": pd.array([pids[i] for i in idx.tolist()], dtype="str"),
-            "doc_id": pd.array([docs[i] for i in idx.tolist()], dtype="str"),
-            "theme": m["theme"],
-            "rule": m["rule"],
-            "rule_kind": m["rule_kind"],
-            "term": pd.array([texts[i][s:e] for i, s, e in zip(idx.tolist(), m["start"].tolist(), m["end"].tolist())], dtype="str"),
-            "start": m["start"],
-            "end": m["end"],
-            "status": pd.array(status, dtype="str"),
-        },
-        columns=EVIDENCE_COLUMNS,
-    )
-    annotations = pd.DataFrame(ann_rows, columns=ANNOTATION_COLUMNS)
-    return Coding(paragraphs.reset_index(drop=True), annotations, evidence)
+                a_source.append("rule")
+                a_evidence.append("; ".join(evidence_of[i * n_themes + theme_index[th]]))
+
+    rules = matcher.rules
+    rule_src = [r.source for r in rules]
+    rule_kind = [r.kind for r in rules]
+    ev_theme = [names[t_] for t_ in t_l]
+    evidence = {
+        "para_id": [pids[p_] for p_ in p_l],
+        "doc_id": [docs[p_] for p_ in p_l],
+        "theme": ev_theme,
+        "rule": [rule_src[r_] for r_ in rule.tolist()],
+        "rule_kind": [rule_kind[r_] for r_ in rule.tolist()],
+        "term": [texts[p_][s_:e_] for p_, s_, e_ in zip(p_l, s_l, e_l)],
+        "start": s_l,
+        "end": e_l,
+        "status": (["removed" if (p_, t_) in removed else "kept" for p_, t_ in zip(p_l, ev_theme)]
+                   if removed else ["kept"] * len(p_l)),
+    }
+    paragraphs = {"themes": themes_final, "themes_rules": themes_rules}
+    annotations = {"para_id": a_pid, "doc_id": a_doc, "theme": a_theme, "source": a_source, "evidence": a_evidence}
+    return paragraphs, annotations, evidence
 
 
 def _check_columns(columns: Iterable[str], where: str) -> None:
@@ -461,6 +651,10 @@ def _check_columns(columns: Iterable[str], where: str) -> None:
             f"{where}: the paragraph table lacks the column(s) {', '.join(missing)}. "
             "Build it with helpers.corpus first (make ingest)."
         )
+
+
+def _frame(cols: Columns, names: list[str]) -> pd.DataFrame:
+    return pd.DataFrame({c: cols[c] for c in names}, columns=names)
 
 
 def code_paragraphs(
@@ -477,12 +671,12 @@ def code_paragraphs(
     ``paragraphs``: one row per body paragraph, columns ``para_id, doc_id, title, organization,
     genre, date, source_para, position, n_words, text`` (as in the corpus), ``themes`` (str, final
     theme ids sorted and joined by ``;``, empty when none), ``themes_rules`` (same, rules alone);
-    ``annotations``: one row per (paragraph, final theme): ``para_id, doc_id, theme``, ``source``
-    (``rule``|``manual``), ``evidence`` (str, matched words with spans ``word (start-end)``, or
-    the override's coder and note);
+    ``annotations``: one row per (paragraph, final theme), themes in alphabetical order:
+    ``para_id, doc_id, theme``, ``source`` (``rule``|``manual``), ``evidence`` (str, matched words
+    with spans ``word (start-end)`` joined by ``; ``, or the override's coder and note);
     ``evidence``: one row per rule match: ``para_id, doc_id, theme, rule`` (as written in the
     codebook), ``rule_kind`` (``term``|``regex``), ``term`` (str, matched text), ``start``,
-    ``end`` (int, offsets into ``text``), ``status`` (``kept``, or ``removed`` by an override).
+    ``end`` (int, character offsets into ``text``), ``status`` (``kept``, or ``removed`` by an override).
     """
     cb = codebook if isinstance(codebook, Codebook) else load_codebook(codebook)
     _check_columns(paragraphs.columns, "paragraphs")
@@ -494,7 +688,13 @@ def code_paragraphs(
             table = table.assign(line=range(2, len(table) + 2))
         check_para_ids(table, dict(zip(paragraphs["para_id"], paragraphs["kind"])),
                        overrides if not isinstance(overrides, pd.DataFrame) else "overrides", "overrides")
-    return _code_chunk(body, Matcher(cb), _overrides_by_para(table))
+    par, ann, ev = _code_columns(body["text"].tolist(), body["para_id"].tolist(), body["doc_id"].tolist(),
+                                 Matcher(cb), _overrides_by_para(table))
+    out = body[[c for c in ANNOTATED_COLUMNS if c != "themes"]].copy()
+    out["themes"] = par["themes"]
+    out["themes_rules"] = par["themes_rules"]
+    return Coding(out, _frame(ann, ANNOTATION_COLUMNS),
+                  _frame(ev, EVIDENCE_COLUMNS).astype({"start": "int64", "end": "int64"}))
 
 
 def annotate_paragraphs(
@@ -512,14 +712,14 @@ def annotate_paragraphs(
 
 # --------------------------------------------------------------------------- streaming CLI
 
-def _iter_body_batches(path: Path, chunk_size: int) -> Iterator[pd.DataFrame]:
+def _iter_body_batches(path: Path, chunk_size: int) -> Iterator[pa.RecordBatch]:
+    """Body paragraphs of a Parquet file, ``chunk_size`` rows at a time (Arrow record batches
+    with the columns of ``ANNOTATED_COLUMNS`` but ``themes``)."""
     pf = pq.ParquetFile(path)
-    cols = [c for c in REQUIRED_PARAGRAPH_COLUMNS]
-    for batch in pf.iter_batches(batch_size=chunk_size, columns=cols):
-        df = batch.to_pandas()
-        body = df[df["kind"] == "body"]
-        if len(body):
-            yield body.reset_index(drop=True)
+    for batch in pf.iter_batches(batch_size=chunk_size, columns=REQUIRED_PARAGRAPH_COLUMNS):
+        body = batch.filter(pc.equal(batch.column("kind"), "body"))
+        if body.num_rows:
+            yield body.select([c for c in ANNOTATED_COLUMNS if c != "themes"])
 
 
 def _kinds_of(path: Path, wanted: set[str], chunk_size: int) -> dict[str, str]:
@@ -556,7 +756,7 @@ def annotate_corpus(
     reports: str | Path,
     overrides_path: str | Path | None = None,
     validation_path: str | Path | None = None,
-    chunk_size: int = 20000,
+    chunk_size: int = DEFAULT_CHUNK_SIZE,
 ) -> RunSummary:
     """Stream ``paragraphs.parquet`` through the coder and write the report files.
 
@@ -592,47 +792,48 @@ def annotate_corpus(
         check_para_ids(validation, kinds, validation_path, "validation sample")
     by_para = _overrides_by_para(overrides)
     val_ids = set(validation["para_id"]) if validation is not None else set()
-    val_rows: list[pd.DataFrame] = []
+    val_rows: list[tuple[str, str, str, str, str]] = []
 
     reports = Path(reports)
     n_par = n_ann = n_ev = n_manual = n_removed = 0
-    out_cols = [c for c in ANNOTATED_COLUMNS]
+    outputs = (
+        ("annotated_paragraphs", ANNOTATED_COLUMNS),
+        ("annotations", ANNOTATION_COLUMNS),
+        ("evidence", EVIDENCE_COLUMNS),
+    )
+    source_schema = pq.ParquetFile(ppath).schema_arrow
+    annotated_schema = pa.schema(
+        [source_schema.field(c) for c in ANNOTATED_COLUMNS if c != "themes"] + [pa.field("themes", pa.string())]
+    )
     with ExitStack() as stack:
-        paths = {
-            name: stack.enter_context(atomic_path(reports / f"{name}.csv"))
-            for name in ("annotated_paragraphs", "annotations", "evidence")
-        }
-        handles = {name: stack.enter_context(open(p, "w", encoding="utf-8", newline="")) for name, p in paths.items()}
-        first = True
-        for body in _iter_body_batches(ppath, chunk_size):
-            coding = _code_chunk(body, matcher, by_para)
-            for name, df in (
-                ("annotated_paragraphs", coding.paragraphs[out_cols]),
-                ("annotations", coding.annotations),
-                ("evidence", coding.evidence),
-            ):
-                df.to_csv(handles[name], index=False, header=first, lineterminator="\n")
-            first = False
-            n_par += len(coding.paragraphs)
-            n_ann += len(coding.annotations)
-            n_ev += len(coding.evidence)
-            n_manual += int((coding.annotations["source"] == "manual").sum())
-            n_removed += int((coding.evidence["status"] == "removed").sum())
+        writers: dict[str, pa_csv.CSVWriter] = {}
+        for name, columns in outputs:
+            tmp = stack.enter_context(atomic_path(reports / f"{name}.csv"))
+            schema = annotated_schema if name == "annotated_paragraphs" else _OUTPUT_SCHEMAS[name]
+            writers[name] = stack.enter_context(pa_csv.CSVWriter(str(tmp), schema))
+        for batch in _iter_body_batches(ppath, chunk_size):
+            pids = batch.column("para_id").to_pylist()
+            docs = batch.column("doc_id").to_pylist()
+            texts = batch.column("text").to_pylist()
+            par, ann, ev = _code_columns(texts, pids, docs, matcher, by_para)
+            themes = pa.array(par["themes"], pa.string())
+            annotated = pa.RecordBatch.from_arrays(list(batch.columns) + [themes], names=ANNOTATED_COLUMNS)
+            writers["annotated_paragraphs"].write(annotated.cast(annotated_schema))
+            for name, table in (("annotations", ann), ("evidence", ev)):
+                writers[name].write(pa.RecordBatch.from_pydict(table, schema=_OUTPUT_SCHEMAS[name]))
+            n_par += len(pids)
+            n_ann += len(ann["para_id"])
+            n_ev += len(ev["para_id"])
+            n_manual += ann["source"].count("manual")
+            n_removed += ev["status"].count("removed")
             if val_ids:
-                sel = coding.paragraphs[coding.paragraphs["para_id"].isin(val_ids)]
-                if len(sel):
-                    val_rows.append(sel[["para_id", "doc_id", "text", "themes", "themes_rules"]])
-        if first:  # no body paragraph at all: still write headers
-            for name, cols in (("annotated_paragraphs", out_cols), ("annotations", ANNOTATION_COLUMNS),
-                               ("evidence", EVIDENCE_COLUMNS)):
-                pd.DataFrame(columns=cols).to_csv(handles[name], index=False, lineterminator="\n")
-        for h in handles.values():
-            h.close()
+                val_rows.extend(
+                    row for row in zip(pids, docs, texts, par["themes"], par["themes_rules"]) if row[0] in val_ids
+                )
 
     agreement = disagreements = None
     if validation is not None:
-        coded = pd.concat(val_rows, ignore_index=True) if val_rows else pd.DataFrame(
-            columns=["para_id", "doc_id", "text", "themes", "themes_rules"])
+        coded = pd.DataFrame(val_rows, columns=["para_id", "doc_id", "text", "themes", "themes_rules"])
         gold = {p: _split(t) for p, t in zip(validation["para_id"], validation["themes"])}
         tables, dis = [], []
         for label, col in (("rules", "themes_rules"), ("final", "themes")):
@@ -676,7 +877,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--overrides", help="analysts' overrides CSV (para_id,theme,action,coder,note)")
     parser.add_argument("--validation", help="hand-coded validation CSV (para_id,themes,coder)")
     parser.add_argument("--reports", required=True, help="output folder")
-    parser.add_argument("--chunk-size", type=int, default=20000, help="paragraphs per chunk (default 20000)")
+    parser.add_argument("--chunk-size", type=int, default=DEFAULT_CHUNK_SIZE,
+                        help=f"paragraphs per chunk (default {DEFAULT_CHUNK_SIZE})")
     args = parser.parse_args(argv)
     s = annotate_corpus(args.paragraphs, args.codebook, args.reports, args.overrides, args.validation, args.chunk_size)
     print(
