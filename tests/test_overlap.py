@@ -125,6 +125,27 @@ def test_blocked_candidates_equal_dense_all_pairs() -> None:
     assert got.equals(similar_paragraphs(p, top_n=1000, min_similarity=0.0, block_size=1000))
 
 
+def test_max_candidates_keeps_each_paragraphs_best_partners() -> None:
+    from sklearn.feature_extraction.text import TfidfVectorizer
+
+    rng = random.Random(5)
+    vocab = ["treaty", "security", "cyber", "drug", "border", "peace", "nuclear", "space", "migration", "terror",
+             "ocean", "climate", "water", "trade"]
+    rows = [(f"d{i}", f"O{i}", "2024-01-01", " ".join(rng.choices(vocab, k=5))) for i in range(25)]
+    p = paras(rows)
+    got = similar_paragraphs(p, top_n=1000, min_similarity=0.0, max_candidates=2, block_size=4)
+    S = (lambda X: X @ X.T)(TfidfVectorizer(analyzer=stem_tokens, sublinear_tf=True).fit_transform(p["text"]).toarray())
+    np.fill_diagonal(S, -1)
+    expected = set()
+    for i in range(len(p)):
+        order = sorted((j for j in range(len(p)) if S[i, j] > 0), key=lambda j: -S[i, j])
+        # Ties at the cut could go either way; this vocabulary gives none among the top two.
+        assert len(order) < 3 or S[i, order[1]] > S[i, order[2]] + 1e-12
+        expected |= {tuple(sorted((i, j))) for j in order[:2]}
+    idx = {pid: k for k, pid in enumerate(p["para_id"])}
+    assert {tuple(sorted((idx[r.para_a], idx[r.para_b]))) for r in got.itertuples()} == expected
+
+
 def test_seed_corpus_kazan_54_pairs_with_csto_information_security(seed_body: pd.DataFrame) -> None:
     s = similar_paragraphs(seed_body, top_n=3)
     kazan54 = seed_body[(seed_body["doc_id"] == "brics-kazan-2024") & (seed_body["source_para"] == 54)]

@@ -263,6 +263,11 @@ class Matcher:
                     # anchors only locate paragraphs: their end (prefix-extended or not) is not used
                     add((" " if lead else "") + lit + (" " if trail else ""), (ti, j, _KIND_ANCHOR), False)
         self._regex_width = np.asarray(widths, dtype=np.int64)
+        #: alphabetical rank of each theme number (outputs list themes in id order)
+        self.rank = np.argsort(np.argsort(np.asarray(self.themes, dtype=object))).astype(np.int64)
+        self.theme_names = np.asarray(self.themes, dtype=object)
+        self.rule_sources = np.asarray([r.source for r in self.rules], dtype=object)
+        self.rule_kinds = np.asarray([r.kind for r in self.rules], dtype=object)
         self.automaton = ahocorasick.Automaton()
         n_keys = len(keys)
         self._klen = np.zeros(n_keys, dtype=np.int64)
@@ -292,7 +297,7 @@ class Matcher:
         Output columns: ``index`` (int, position of the text in ``texts``), ``theme`` (str, theme
         id), ``rule`` (str, the rule as written in the codebook), ``rule_kind`` (``term`` or
         ``regex``), ``start``, ``end`` (int, character offsets into that text;
-        ``text[start:end]`` is the match), sorted by index, theme order in the codebook, start.
+        ``text[start:end]`` is the match), sorted by index, theme id, start.
         """
         para, theme, rule, start, end = self.match_arrays(texts)
         rules = self.rules
@@ -401,8 +406,9 @@ class Matcher:
     def _resolve(self, para, theme, rule, kind, start, end) -> tuple[np.ndarray, ...]:
         """Drop matches inside an excluded phrase of their theme, then matches lying inside a
         longer match of the same theme; sort by paragraph, theme, start."""
-        order = np.lexsort((-end, start, theme, para))
-        para, theme, rule, kind, start, end = (a[order] for a in (para, theme, rule, kind, start, end))
+        rank = self.rank[theme]
+        order = np.lexsort((-end, start, rank, para))
+        para, theme, rule, kind, start, end, rank = (a[order] for a in (para, theme, rule, kind, start, end, rank))
         excl = kind == _KIND_EXCLUDE
         if excl.any():
             group = para * len(self.themes) + theme
@@ -416,11 +422,11 @@ class Matcher:
                 if any(xs <= s and e <= xe for xs, xe in spans[g]):
                     drop[i] = True
             keep = ~drop
-            para, theme, rule, start, end = (a[keep] for a in (para, theme, rule, start, end))
+            para, theme, rule, start, end, rank = (a[keep] for a in (para, theme, rule, start, end, rank))
         if len(para):
             # within a (paragraph, theme) group, keep a match only if it ends after every earlier one
             big = int(end.max()) + 1
-            key = (para * len(self.themes) + theme) * big + end
+            key = (para * len(self.themes) + rank) * big + end
             run_max = np.maximum.accumulate(key)
             keep = np.ones(len(key), dtype=bool)
             keep[1:] = key[1:] > run_max[:-1]
@@ -565,35 +571,44 @@ def _code_columns(
 ) -> tuple[Columns, Columns, Columns]:
     """Code one chunk of body paragraphs given as lists of texts, para_ids and doc_ids.
 
-    Returns three column dicts: ``themes`` and ``themes_rules`` of each paragraph, the
-    annotations (``ANNOTATION_COLUMNS``) and the evidence (``EVIDENCE_COLUMNS``); see
-    :func:`code_paragraphs` for their meaning.
+    Returns three column dicts (lists or NumPy arrays): ``themes`` and ``themes_rules`` of each
+    paragraph, the annotations (``ANNOTATION_COLUMNS``) and the evidence (``EVIDENCE_COLUMNS``);
+    see :func:`code_paragraphs` for their meaning.
     """
     names = matcher.themes
     n_themes = len(names)
     para, theme, rule, start, end = matcher.match_arrays(texts)
-    p_l, t_l, s_l, e_l = para.tolist(), theme.tolist(), start.tolist(), end.tolist()
+    p_l, s_l, e_l = para.tolist(), start.tolist(), end.tolist()
+    terms = [texts[p_][s_:e_] for p_, s_, e_ in zip(p_l, s_l, e_l)]
+    labelled = [f"{t} ({s_}-{e_})" for t, s_, e_ in zip(terms, s_l, e_l)]
 
-    # evidence text per (paragraph, theme), matches being sorted by paragraph, theme, start
-    evidence_of: dict[int, list[str]] = {}
-    for p_, t_, s_, e_ in zip(p_l, t_l, s_l, e_l):
-        evidence_of.setdefault(p_ * n_themes + t_, []).append(f"{texts[p_][s_:e_]} ({s_}-{e_})")
+    # groups of matches of one (paragraph, theme); matches are sorted by paragraph, theme id, start
+    key = para * n_themes + matcher.rank[theme]
+    cut = np.flatnonzero(np.diff(key)) + 1
+    g_first = np.concatenate(([0], cut)).astype(np.int64) if len(key) else np.empty(0, np.int64)
+    g_last = np.concatenate((cut, [len(key)])).astype(np.int64) if len(key) else np.empty(0, np.int64)
+    g_para = para[g_first].tolist()
+    g_theme = [names[t_] for t_ in theme[g_first].tolist()]
+    g_evidence = ["; ".join(labelled[i:j]) for i, j in zip(g_first.tolist(), g_last.tolist())]
     rule_sets: list[list[str]] = [[] for _ in texts]
-    for key in evidence_of:  # insertion order: paragraph, then codebook order
-        rule_sets[key // n_themes].append(names[key % n_themes])
+    for p_, th in zip(g_para, g_theme):
+        rule_sets[p_].append(th)
+    themes_rules = [";".join(t) for t in rule_sets]
+    themes_final = themes_rules
 
-    themes_rules = [";".join(sorted(t)) for t in rule_sets]
-    themes_final = list(themes_rules)
-    manual: dict[tuple[int, str], str] = {}
+    touched = [i for i, pid in enumerate(pids) if pid in by_para] if by_para else []
     removed: set[tuple[int, str]] = set()
-    final_sets: dict[int, list[str]] = {}
-    if by_para:
-        for i, pid in enumerate(pids):
-            decisions = by_para.get(pid)
-            if not decisions:
-                continue
+    if not touched:
+        pid_arr, doc_arr = np.asarray(pids, dtype=object), np.asarray(docs, dtype=object)
+        annotations = {"para_id": pid_arr[g_para], "doc_id": doc_arr[g_para], "theme": g_theme,
+                       "source": ["rule"] * len(g_para), "evidence": g_evidence}
+    else:
+        themes_final = list(themes_rules)
+        manual: dict[tuple[int, str], str] = {}
+        final_sets: dict[int, list[str]] = {}
+        for i in touched:
             current = set(rule_sets[i])
-            for th, (action, coder, note) in decisions.items():
+            for th, (action, coder, note) in by_para[pids[i]].items():
                 if action == "remove":
                     if th in current:
                         removed.add((i, th))
@@ -603,44 +618,35 @@ def _code_columns(
                     manual[(i, th)] = f"override by {coder}" + (f": {note}" if note else "")
             final_sets[i] = sorted(current)
             themes_final[i] = ";".join(final_sets[i])
+        rule_evidence = {(p_, th): ev for p_, th, ev in zip(g_para, g_theme, g_evidence)}
+        rows: list[tuple[str, str, str, str, str]] = []
+        for i, pid in enumerate(pids):
+            for th in final_sets[i] if i in final_sets else rule_sets[i]:
+                if (i, th) in manual:
+                    rows.append((pid, docs[i], th, "manual", manual[(i, th)]))
+                else:
+                    rows.append((pid, docs[i], th, "rule", rule_evidence[(i, th)]))
+        annotations = {c: [r[k] for r in rows] for k, c in enumerate(ANNOTATION_COLUMNS)}
 
-    theme_index = {t: k for k, t in enumerate(names)}
-    a_pid: list[str] = []
-    a_doc: list[str] = []
-    a_theme: list[str] = []
-    a_source: list[str] = []
-    a_evidence: list[str] = []
-    for i, pid in enumerate(pids):
-        final = final_sets[i] if i in final_sets else sorted(rule_sets[i])
-        for th in final:
-            a_pid.append(pid)
-            a_doc.append(docs[i])
-            a_theme.append(th)
-            if (i, th) in manual:
-                a_source.append("manual")
-                a_evidence.append(manual[(i, th)])
-            else:
-                a_source.append("rule")
-                a_evidence.append("; ".join(evidence_of[i * n_themes + theme_index[th]]))
-
-    rules = matcher.rules
-    rule_src = [r.source for r in rules]
-    rule_kind = [r.kind for r in rules]
-    ev_theme = [names[t_] for t_ in t_l]
+    pid_arr = np.asarray(pids, dtype=object)
+    doc_arr = np.asarray(docs, dtype=object)
+    ev_theme = matcher.theme_names[theme]
+    if removed:
+        status = np.where([(p_, t_) in removed for p_, t_ in zip(p_l, ev_theme.tolist())], "removed", "kept")
+    else:
+        status = np.full(len(p_l), "kept", dtype=object)
     evidence = {
-        "para_id": [pids[p_] for p_ in p_l],
-        "doc_id": [docs[p_] for p_ in p_l],
+        "para_id": pid_arr[para],
+        "doc_id": doc_arr[para],
         "theme": ev_theme,
-        "rule": [rule_src[r_] for r_ in rule.tolist()],
-        "rule_kind": [rule_kind[r_] for r_ in rule.tolist()],
-        "term": [texts[p_][s_:e_] for p_, s_, e_ in zip(p_l, s_l, e_l)],
-        "start": s_l,
-        "end": e_l,
-        "status": (["removed" if (p_, t_) in removed else "kept" for p_, t_ in zip(p_l, ev_theme)]
-                   if removed else ["kept"] * len(p_l)),
+        "rule": matcher.rule_sources[rule],
+        "rule_kind": matcher.rule_kinds[rule],
+        "term": terms,
+        "start": start,
+        "end": end,
+        "status": status.astype(object),
     }
     paragraphs = {"themes": themes_final, "themes_rules": themes_rules}
-    annotations = {"para_id": a_pid, "doc_id": a_doc, "theme": a_theme, "source": a_source, "evidence": a_evidence}
     return paragraphs, annotations, evidence
 
 

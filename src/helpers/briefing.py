@@ -618,24 +618,17 @@ class Briefing:
 
     def language_html(self) -> str:
         t, s = self.tables, self.selection
-        out = [_h(2, "language"),
-               "<p>Distinctive language: words and two-word phrases over-represented in one organisation's paragraphs against all "
+        out = [_h(2, "language"), _h(3, "distinctive-terms"),
+               "<p>Words and two-word phrases over-represented in one organisation's paragraphs against all "
                f"others (log-likelihood G²; at least {KEYNESS_MIN_FREQ} occurrences; G² above 10.83 means p &lt; 0.001).</p>"]
         k = t["keyness"]
         if k.empty:
             out.append("<p>Keyness needs at least two organisations in the selection.</p>")
         else:
-            k = k[k["direction"] == "over"]
-            for org, g in k.groupby("group", sort=True):
-                g = g.sort_values(["ll", "term"], ascending=[False, True], kind="mergesort").head(max(s.top_n, 8)).copy()
-                g["ll_s"] = g["ll"].map(lambda v: f"{v:.1f}")
-                g["pg"] = g["per_10k_group"].map(lambda v: f"{v:.1f}")
-                g["pr"] = g["per_10k_rest"].map(lambda v: f"{v:.1f}")
-                out.append(html_table(g, [("term", "Term", "text"), ("freq_group", "Count", "num"), ("pg", "Per 10k words", "num"),
-                                          ("pr", "Per 10k, others", "num"), ("ll_s", "G²", "num")],
-                                      f"Terms most distinctive of {org} against the other organisations.", self.numbered,
-                                      widths=["40%", "15%", "15%", "15%", "15%"]))
-        out.append("<h3 id=\"evidence\">Evidence: quotes per theme</h3>")
+            out.append(self._keyness_tables(k[k["direction"] == "over"], max(s.top_n, 8), "Terms most distinctive of {org} against the other organisations."))
+        out.append(_h(3, "framing"))
+        out.append(self._framing_html())
+        out.append(_h(3, "evidence"))
         q = t["quotes"]
         if q is None or q.empty:
             out.append("<p>No evidence table was found, so no quotes are shown.</p>")
@@ -652,6 +645,43 @@ class Briefing:
                            f'{cite(r["title"], r["date"], r["source_para"], m.get("position"))}</cite></blockquote>')
         return "".join(out)
 
+    def _keyness_tables(self, k: pd.DataFrame, top: int, caption: str) -> str:
+        out = []
+        for org, g in k.groupby("group", sort=True):
+            g = g.sort_values(["ll", "term"], ascending=[False, True], kind="mergesort").head(top).copy()
+            g["ll_s"] = g["ll"].map(lambda v: f"{v:.1f}")
+            g["pg"] = g["per_10k_group"].map(lambda v: f"{v:.1f}")
+            g["pr"] = g["per_10k_rest"].map(lambda v: f"{v:.1f}")
+            out.append(html_table(g, [("term", "Term", "text"), ("freq_group", "Count", "num"), ("pg", "Per 10k words", "num"),
+                                      ("pr", "Per 10k, others", "num"), ("ll_s", "G²", "num")],
+                                  caption.format(org=org), self.numbered, widths=["40%", "15%", "15%", "15%", "15%"]))
+        return "".join(out)
+
+    def framing_theme(self) -> str | None:
+        """The theme to compare wording on: raised (in 2+ paragraphs) by the most organisations, then the one
+        whose least-frequent organisation still has the most paragraphs on it, then by total paragraphs."""
+        fo = self.tables["freq_org"]
+        present = fo[fo["paragraphs"] >= 2]
+        score = present.groupby("theme").agg(orgs=("group", "nunique"), least=("paragraphs", "min"), paragraphs=("paragraphs", "sum"))
+        score = score[score["orgs"] >= 2].reset_index()
+        if score.empty:
+            return None
+        ranked = score.sort_values(["orgs", "least", "paragraphs", "theme"], ascending=[False, False, False, True], kind="mergesort")
+        return str(ranked.iloc[0]["theme"])
+
+    def _framing_html(self) -> str:
+        theme = self.framing_theme()
+        if theme is None:
+            return "<p>No theme is raised in at least two paragraphs by two or more organisations of the selection.</p>"
+        k = keyness(self.annotated, by="organization", min_freq=2, theme=theme)
+        k = k[k["direction"] == "over"]
+        orgs = sorted(self.tables["freq_org"].query("theme == @theme and paragraphs >= 2")["group"])
+        intro = (f"<p>The same theme in different words: within the paragraphs that carry <em>{esc(self.label(theme))}</em> "
+                 f"(raised by {esc(', '.join(orgs))}), the words each organisation uses more than the others (at least 2 occurrences).</p>")
+        if k.empty:
+            return intro + "<p>No word occurs often enough in these paragraphs to be distinctive.</p>"
+        return intro + self._keyness_tables(k, 6, f"How {{org}} words {self.label(theme)} differently from the other organisations.")
+
     def methods_html(self) -> str:
         from helpers import provenance
 
@@ -661,13 +691,16 @@ class Briefing:
                    "<code>data/cleaning.yml</code>, and every body paragraph is coded by the codebook's rules (case-insensitive, "
                    "whole words, inflected forms), then corrected by analysts' overrides. Citations give the source's own paragraph "
                    "number (¶) where the source numbers its paragraphs, else the paragraph's position in our split (para.).</p>")
+        out.append(_h(3, "codebook"))
         cb = provenance.codebook_summary(self.codebook)
         cb["theme_html"] = [f"<strong>{esc(l)}</strong><br><code>{esc(i)}</code>" for i, l in zip(cb["theme"], cb["label"])]
         out.append(html_table(cb, [("theme_html", "Theme", "html"), ("group", "Group", "text"), ("definition", "Definition", "text"),
                                    ("terms", "Terms", "num"), ("patterns", "Regex", "num"), ("exclusions", "Excl.", "num")],
                               f"The codebook ({getattr(self.codebook, 'name', '')}, version {getattr(self.codebook, 'version', '')}): themes, definitions and rule counts.",
                               self.numbered, widths=["22%", "14%", "40%", "8%", "8%", "8%"]))
+        out.append(_h(3, "agreement"))
         out.append(self._agreement_html())
+        out.append(_h(3, "provenance"))
         p = pd.DataFrame([{"name": k, "value": ", ".join(v) if isinstance(v, list) else ("all" if v == [] else v)}
                           for k, v in s.as_dict().items()])
         p["value"] = [("(all)" if v == "" else v) if v is not None else "(none)" for v in p["value"]]

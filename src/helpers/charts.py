@@ -38,6 +38,8 @@ PALETTE: tuple[str, ...] = ("#0072B2", "#E69F00", "#009E73", "#CC79A7", "#56B4E9
 #: Sequential colour map for quantities (perceptually uniform, colour-blind-safe).
 SEQUENTIAL = "cividis"
 INK = "#222222"
+#: Width of a full-width chart, in inches; narrower charts are shown proportionally narrower.
+FULL_WIDTH_IN = 7.2
 MUTED = "#666666"
 
 STYLE: dict[str, object] = {
@@ -330,11 +332,14 @@ class Figures:
         self.count += 1
         number = self.count
         self.captions.append((number, caption))
+        # A chart narrower than FULL_WIDTH_IN keeps that proportion of the page width, so all charts
+        # are drawn at the same type size.
+        share = min(100.0, 100.0 * float(fig.get_size_inches()[0]) / FULL_WIDTH_IN)
         data = base64.b64encode(svg_bytes(fig)).decode("ascii")
         ident = html.escape(anchor or f"figure-{number}", quote=True)
         return (
             f'<figure class="chart" id="{ident}">'
-            f'<img src="data:image/svg+xml;base64,{data}" alt="{html.escape(alt, quote=True)}">'
+            f'<img src="data:image/svg+xml;base64,{data}" alt="{html.escape(alt, quote=True)}" style="width:{share:.1f}%">'
             f"<figcaption><strong>Figure {number}.</strong> {html.escape(caption)}</figcaption>"
             "</figure>"
         )

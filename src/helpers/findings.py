@@ -32,7 +32,13 @@ SECTIONS: dict[str, str] = {
     "similar-paragraphs": "5.2 Most similar paragraphs across organisations",
     "reuse": "5.3 Verbatim reuse",
     "language": "6. Distinctive language and evidence",
+    "distinctive-terms": "6.1 Distinctive words and phrases",
+    "framing": "6.2 How the organisations frame a shared theme",
+    "evidence": "6.3 Evidence: quotes per theme",
     "methods": "7. Methods and provenance",
+    "codebook": "7.1 The codebook",
+    "agreement": "7.2 Agreement with hand coding",
+    "provenance": "7.3 Parameters, inputs and software",
 }
 
 

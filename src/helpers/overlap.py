@@ -7,8 +7,8 @@
    Snowball-stemmed words with English stop words removed, cosine similarity. To scale
    to ~100k paragraphs the all-pairs product is never formed: candidate pairs are the
    pairs sharing at least one stem that occurs in at most ``candidate_max_df`` paragraphs
-   (computed block by block as a sparse product), and only those get an exact cosine.
-   On corpora with fewer paragraphs than ``candidate_max_df`` this is exact.
+   (a sparse product, block by block); each paragraph's ``max_candidates`` best candidates
+   get an exact cosine. On corpora smaller than both limits this is exact.
 3. :func:`find_reuse`: passages one document shares with another almost word for word.
    Paragraphs are tokenised (quotes, dashes and case folded, punctuation ignored), every
    run of ``shingle`` consecutive tokens is hashed, and an inverted index (a sort of all
@@ -154,6 +154,7 @@ def similar_paragraphs(
     min_similarity: float = 0.1,
     pairs: str = "different_organization_or_date",
     candidate_max_df: int = 1000,
+    max_candidates: int = 100,
     block_size: int = 2000,
 ) -> pd.DataFrame:
     """The most similar paragraph pairs (TF-IDF cosine over stemmed words) for each pair of documents.
@@ -168,8 +169,14 @@ def similar_paragraphs(
         two documents of one organisation on the same date are not compared),
         ``"different_organization"`` or ``"all"`` (any two documents).
     candidate_max_df : stems found in more paragraphs than this do not by themselves make
-        two paragraphs candidates (they still count in the cosine); exact below this size.
+        two paragraphs candidates (they still count in the cosine).
+    max_candidates : per paragraph, only the partners with the highest cosine over the
+        candidate stems (at most this many) get an exact cosine.
     block_size : rows per sparse block product (memory/speed trade-off only).
+
+    With fewer paragraphs than ``candidate_max_df`` and ``max_candidates`` the result is
+    exact (every eligible pair with a positive cosine is scored); above that, a pair is
+    found if it shares rare stems, which is where similar statements differ from chance.
 
     Returns
     -------
@@ -183,6 +190,7 @@ def similar_paragraphs(
     check_choice("pairs", pairs, PAIR_RULES)
     check_number("top_n", top_n, 1)
     check_number("candidate_max_df", candidate_max_df, 1)
+    check_number("max_candidates", max_candidates, 1)
     check_number("block_size", block_size, 1)
     check_number("min_similarity", min_similarity, 0.0, integer=False)
     require_columns(paragraphs, ["para_id", "doc_id", "text"], "The paragraphs table", PARAGRAPHS_HINT)
@@ -204,29 +212,52 @@ def similar_paragraphs(
     except ValueError:  # no paragraph has a single content word
         return empty
     df = np.bincount(X.indices, minlength=X.shape[1])
-    keep = (df <= candidate_max_df).astype(float)
-    B = (X @ sp.diags(keep)).tocsr()
-    B.data[:] = 1.0
-    B.eliminate_zeros()
-    BT = B.T.tocsr()
+    rare = df <= candidate_max_df
+    Xr = (X @ sp.diags(rare.astype(float))).tocsr()  # the rare stems' part of each vector
+    Xr.eliminate_zeros()
+    Xc = (X @ sp.diags((~rare).astype(float))).tocsr()  # the common stems' part
+    Xc.eliminate_zeros()
+    XrT = Xr.T.tocsr()
 
-    cand_i, cand_j = [], []
+    cand_i, cand_j, cand_s = [], [], []
     for start in range(0, n, block_size):
         stop = min(start + block_size, n)
-        S = (B[start:stop] @ BT).tocoo()
-        i = S.row.astype(np.int64) + start
-        j = S.col.astype(np.int64)
-        mask = (j > i) & _eligible(doc, org, date, i, j, pairs)
-        cand_i.append(i[mask])
-        cand_j.append(j[mask])
+        S = (Xr[start:stop] @ XrT).tocsr()  # partial cosine over rare stems: who is a candidate
+        S.sort_indices()
+        i = np.repeat(np.arange(start, stop, dtype=np.int64), np.diff(S.indptr))
+        j = S.indices.astype(np.int64)
+        part = S.data
+        mask = _eligible(doc, org, date, i, j, pairs) & (part > 0)
+        # Keep each paragraph's max_candidates best partial scores (all of them on small corpora).
+        counts = np.add.reduceat(mask, S.indptr[:-1]) if len(mask) else np.zeros(stop - start, dtype=np.int64)
+        counts = np.where(np.diff(S.indptr) > 0, counts, 0)
+        if counts.max(initial=0) > max_candidates:
+            for r in np.flatnonzero(counts > max_candidates):
+                lo, hi = S.indptr[r], S.indptr[r + 1]
+                seg = np.where(mask[lo:hi], part[lo:hi], -np.inf)
+                top = np.argpartition(-seg, max_candidates - 1)[:max_candidates]
+                row_mask = np.zeros(hi - lo, dtype=bool)
+                row_mask[top] = True
+                mask[lo:hi] &= row_mask
+        i, j, part = i[mask], j[mask], part[mask]
+        # Exact cosine = rare part + common part (row-wise products over the common stems only).
+        sims = part.copy()
+        if Xc.nnz:
+            for s0 in range(0, len(i), 200_000):
+                sl = slice(s0, s0 + 200_000)
+                sims[sl] += np.asarray(Xc[i[sl]].multiply(Xc[j[sl]]).sum(axis=1)).ravel()
+        ok = sims >= min_similarity
+        cand_i.append(i[ok])
+        cand_j.append(j[ok])
+        cand_s.append(sims[ok])
     I = np.concatenate(cand_i) if cand_i else np.empty(0, dtype=np.int64)
     J = np.concatenate(cand_j) if cand_j else np.empty(0, dtype=np.int64)
-    sims = np.empty(len(I))
-    chunk = 200_000
-    for s in range(0, len(I), chunk):
-        sims[s:s + chunk] = np.asarray(X[I[s:s + chunk]].multiply(X[J[s:s + chunk]]).sum(axis=1)).ravel()
-    ok = sims >= min_similarity
-    I, J, sims = I[ok], J[ok], sims[ok]
+    sims = np.concatenate(cand_s) if cand_s else np.empty(0)
+    # Each pair was seen from both ends: keep it once.
+    once = I < J
+    both = pd.DataFrame({"i": np.where(once, I, J), "j": np.where(once, J, I), "s": sims})
+    both = both.drop_duplicates(["i", "j"])
+    I, J, sims = both["i"].to_numpy(), both["j"].to_numpy(), both["s"].to_numpy()
     # Orient: a = earlier document.
     swap = doc[I] > doc[J]
     A = np.where(swap, J, I)
