@@ -8,6 +8,10 @@
 SHELL := /bin/bash
 
 ## Variables (override on the command line: make report CORPUS=... REPORTS=...)
+##   CORPUS=data                  corpus folder: manifest.csv and the files it names
+##   CODEBOOK=data/codebook.yml   YAML codebook of themes and rules
+##   REPORTS=reports              where the briefing and every CSV are written
+##   PARAMS=file.yml              notebook parameters (organizations, themes, date_from, date_to, top_n, title, ...)
 PYTHON   ?= python3
 CORPUS   ?= data
 REPORTS  ?= reports

@@ -119,3 +119,8 @@ def test_resolve_path_falls_back_to_project_root(tmp_path, monkeypatch):
     (tmp_path / "data").mkdir()
     assert resolve_path("data").resolve() == (tmp_path / "data").resolve()
     assert resolve_path("no/such/thing").as_posix() == "no/such/thing"
+
+
+def test_example_parameter_file_is_valid():
+    params = load_params_file(PROJECT_ROOT / "notebooks" / "params" / "csto-2024.yml")
+    assert params["organizations"] == ["CSTO"] and params["date_from"] == "2024-01-01"
