@@ -122,9 +122,11 @@ def test_spans_index_the_text_as_written_in_several_texts(tiny):
     texts = ["«Terror» — war", "", "no theme here", "İstanbul war: drugs"]
     m = tiny.match(texts)
     assert m["index"].tolist() == [0, 0, 3, 3]
-    assert [texts[i][s:e] for i, s, e in zip(m["index"], m["start"], m["end"])] == ["Terror", "war", "war", "drugs"]
+    # sorted by text, theme id, start
+    assert [texts[i][s:e] for i, s, e in zip(m["index"], m["start"], m["end"])] == ["Terror", "war", "drugs", "war"]
     assert list(m.columns) == ["index", "theme", "rule", "rule_kind", "start", "end"]
-    assert m["rule"].tolist() == ["terror*", "war", "war", "drug"]
+    assert m["theme"].tolist() == ["terrorism", "war", "drugs", "war"]
+    assert m["rule"].tolist() == ["terror*", "war", "drug", "war"]
 
 
 def test_no_match_crosses_paragraphs(tiny):

@@ -830,8 +830,8 @@ def annotate_corpus(
             n_par += len(pids)
             n_ann += len(ann["para_id"])
             n_ev += len(ev["para_id"])
-            n_manual += ann["source"].count("manual")
-            n_removed += ev["status"].count("removed")
+            n_manual += sum(1 for x in ann["source"] if x == "manual")
+            n_removed += int((ev["status"] == "removed").sum())
             if val_ids:
                 val_rows.extend(
                     row for row in zip(pids, docs, texts, par["themes"], par["themes_rules"]) if row[0] in val_ids
