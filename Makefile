@@ -46,7 +46,7 @@ TEMPLATE_FILES := $(wildcard src/helpers/templates/briefing/*)
 BRIEFING   := $(REPORTS)/briefing.html $(REPORTS)/briefing.pdf
 # Which parameter file the last briefing was rendered with: a file whose content changes only
 # when PARAMS does, so switching PARAMS (or dropping it) re-renders and nothing else does.
-RENDER_ARGS := $(BUILD)/render-args.txt
+RENDER_ARGS := $(BUILD)/render-args-$(shell printf %s '$(abspath $(REPORTS))' | cksum | cut -d' ' -f1).txt
 
 .PHONY: help env annotate ingest analyse test bench clean lab report
 

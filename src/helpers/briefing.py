@@ -363,7 +363,7 @@ class Briefing:
             d, [("document", "Document", "html"), ("organization", "Organisation", "text"), ("genre", "Genre", "text"),
                 ("date", "Date", "text"), ("body", "Body ¶", "num"), ("words", "Words", "num"), ("kinds", "Other paragraphs", "text")],
             "Documents in the selection, with their body paragraphs and words and the other paragraph kinds kept for context.",
-            self.numbered, widths=["33%", "13%", "12%", "11%", "7%", "7%", "17%"])
+            self.numbered, widths=["30%", "12%", "11%", "12%", "7%", "9%", "19%"])
         rem = self.removed
         if len(rem):
             per = rem.groupby(["doc_id", "rule"]).size().rename("n").reset_index()

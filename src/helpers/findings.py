@@ -50,9 +50,9 @@ class Finding:
     section: str
 
     def html(self) -> str:
-        """``text`` followed by a link to the section (e.g. "→ 3. Themes")."""
+        """``text`` followed by a link to the section: "(see 3. Themes)"; the PDF adds the page number."""
         title = SECTIONS.get(self.section, self.section)
-        return f'{self.text} <a class="see" href="#{html.escape(self.section, quote=True)}">(see {html.escape(title)})</a>'
+        return f'{self.text} (<a class="see" href="#{html.escape(self.section, quote=True)}">see {html.escape(title)}</a>)'
 
 
 def pct(share: float) -> str:
