@@ -42,13 +42,15 @@ ANALYSIS_CSV := $(addprefix $(REPORTS)/,theme_frequencies.csv theme_ranking.csv 
                   similar_paragraphs.csv text_reuse.csv reuse_by_document_pair.csv keyness.csv evidence_quotes.csv)
 ANALYSIS_SRC := $(wildcard $(addprefix src/helpers/,analysis.py frequencies.py cooccurrence.py overlap.py keyness.py evidence.py text.py))
 NOTEBOOK   := notebooks/briefing.ipynb
+ANALYST_NOTEBOOKS := $(filter-out $(NOTEBOOK),$(wildcard notebooks/*.ipynb))
+EXECUTED_ANALYST := $(patsubst notebooks/%,$(BUILD)/notebooks/%,$(ANALYST_NOTEBOOKS))
 TEMPLATE_FILES := $(wildcard src/helpers/templates/briefing/*)
 BRIEFING   := $(REPORTS)/briefing.html $(REPORTS)/briefing.pdf
 # Which parameter file the last briefing was rendered with: a file whose content changes only
 # when PARAMS does, so switching PARAMS (or dropping it) re-renders and nothing else does.
 RENDER_ARGS := $(BUILD)/render-args-$(shell printf %s '$(abspath $(REPORTS))' | cksum | cut -d' ' -f1).txt
 
-.PHONY: help env annotate ingest analyse test bench clean lab report
+.PHONY: help env annotate ingest analyse notebooks test bench clean lab report
 
 ## report: the briefing -> REPORTS/briefing.html, briefing.pdf, annotated_paragraphs.csv and the analysis CSVs
 ##         (PARAMS=file.yml passes papermill parameters: organizations, themes, date_from, date_to, top_n, ...)
@@ -97,6 +99,12 @@ $(BRIEFING) &: $(NOTEBOOK) $(ANNOTATED) $(ANALYSIS_CSV) $(HELPERS_SRC) $(TEMPLAT
                $(CODEBOOK) $(CLEANING) $(CORPUS_FILES) $(OVERRIDES) $(VALIDATION) | $(ENV_OK)
 	@$(PY) -c 'import weasyprint' 2>/dev/null || { echo "error: the PDF needs the system's Pango library (Debian/Ubuntu: apt-get install libpango-1.0-0 libpangoft2-1.0-0)" >&2; exit 1; }
 	$(PY) -m helpers.render --notebook $(NOTEBOOK) --build $(BUILD) --reports $(REPORTS) \
+	  --corpus $(CORPUS) --codebook $(CODEBOOK) $(if $(PARAMS),--params $(PARAMS))
+
+## notebooks: execute the analysts' notebooks (corpus overview, themes, overlap) into BUILD/notebooks/ for audit
+notebooks: $(EXECUTED_ANALYST)
+$(BUILD)/notebooks/%.ipynb: notebooks/%.ipynb $(ANNOTATED) $(ANALYSIS_CSV) $(HELPERS_SRC) $(PARAMS) $(RENDER_ARGS) | $(ENV_OK)
+	$(PY) -m helpers.render --execute-only --notebook $< --build $(BUILD) --reports $(REPORTS) \
 	  --corpus $(CORPUS) --codebook $(CODEBOOK) $(if $(PARAMS),--params $(PARAMS))
 
 ## lab: start JupyterLab on the project kernel (installs JupyterLab into .venv on first use)

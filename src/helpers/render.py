@@ -21,6 +21,10 @@ Command line (what ``make report`` runs)::
 
     python -m helpers.render --notebook notebooks/briefing.ipynb --build build/data-123 \\
         --reports reports --corpus data --codebook data/codebook.yml [--params params.yml]
+
+With ``--execute-only`` the notebooks are only executed into ``BUILD/notebooks/`` (what
+``make notebooks`` does for the analysts' notebooks). Exit status 2 with one message on a
+bad parameter or a failing cell.
 """
 
 from __future__ import annotations
@@ -340,7 +344,8 @@ def _parameters(args: argparse.Namespace) -> dict[str, Any]:
 def main(argv: Sequence[str] | None = None) -> int:
     """Command line: execute notebooks and write the briefing; see the module docstring."""
     parser = argparse.ArgumentParser(prog="python -m helpers.render", description="Execute the briefing notebook and write HTML and PDF.")
-    parser.add_argument("--notebook", action="append", required=True, help="notebook to execute; the last one is rendered (repeatable)")
+    parser.add_argument("--notebook", action="append", required=True,
+                        help="notebook to execute (repeatable); the last one is rendered to HTML and PDF")
     parser.add_argument("--build", required=True, help="folder for the executed notebooks (kept for audit)")
     parser.add_argument("--reports", help="reports folder (briefing.html, briefing.pdf)")
     parser.add_argument("--corpus", help="corpus folder passed to the notebooks")
@@ -348,12 +353,17 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--params", help="YAML parameter file (papermill parameters)")
     parser.add_argument("--kernel", default=KERNEL_NAME, help=f"Jupyter kernel (default {KERNEL_NAME})")
     parser.add_argument("--no-pdf", action="store_true", help="write the HTML only")
+    parser.add_argument("--execute-only", action="store_true", help="only execute the notebooks into BUILD/notebooks/ (no HTML/PDF)")
     args = parser.parse_args(argv)
     params = _parameters(args)
     reports = Path(args.reports or params.get("reports") or "reports")
     *others, briefing = args.notebook
-    for extra in others:
-        execute_notebook(extra, Path(args.build) / "notebooks" / Path(extra).name, params, kernel_name=args.kernel)
+    for extra in others if not args.execute_only else args.notebook:
+        out = Path(args.build) / "notebooks" / Path(extra).name
+        execute_notebook(extra, out, params, kernel_name=args.kernel)
+        print(f"executed {extra} -> {out}")
+    if args.execute_only:
+        return 0
     render_briefing(
         briefing,
         parameters=params,
