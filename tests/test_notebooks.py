@@ -315,3 +315,25 @@ def test_filtered_briefing_changes_its_findings(seed, tmp_path):
     assert "BRICS" not in re.search(r'<ul class="findings">(.*?)</ul>', text, re.S).group(1)
     assert "<title>CSTO only</title>" in text
     assert "Selection: CSTO; 3 themes; documents dated 2024-01-01 to" in text
+
+
+def test_same_inputs_give_byte_identical_briefing_and_csvs(seed, tmp_path):
+    """A second build from the same inputs: HTML, PDF and every CSV byte for byte the same."""
+    reports, build = tmp_path / "reports", tmp_path / "build"
+    build_reports(DATA, reports, build)
+    params = {**seed["params"], "reports": str(reports)}
+    render.render_briefing(PROJECT_ROOT / "notebooks" / "briefing.ipynb", parameters=params, build_dir=build,
+                           html_path=reports / "briefing.html", pdf_path=reports / "briefing.pdf")
+    first = seed["text"].replace(str(seed["reports"]), "REPORTS")
+    second = (reports / "briefing.html").read_text(encoding="utf-8").replace(str(reports), "REPORTS")
+    assert first == second
+    names = sorted(p.name for p in seed["reports"].glob("*.csv"))
+    assert "theme_frequencies.csv" in names and "annotated_paragraphs.csv" in names
+    for name in names:
+        assert (reports / name).read_bytes() == (seed["reports"] / name).read_bytes(), name
+    # The reports folder's path is a parameter printed in the appendix; with the same path the PDF is identical too.
+    again = tmp_path / "again.pdf"
+    render.render_briefing(PROJECT_ROOT / "notebooks" / "briefing.ipynb", parameters=seed["params"], build_dir=build,
+                           html_path=tmp_path / "again.html", pdf_path=again)
+    assert (tmp_path / "again.html").read_bytes() == seed["html"].read_bytes()
+    assert again.read_bytes() == seed["pdf"].read_bytes()
