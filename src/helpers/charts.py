@@ -134,9 +134,9 @@ def small_multiples(
     cats = list(category_order)
     ncols = min(len(panels), 4) or 1
     nrows = int(np.ceil(len(panels) / ncols)) or 1
-    wrapped = [_wrap(c, 30) for c in cats]
+    wrapped = [_wrap(c, 38) for c in cats]
     lines = sum(max(1, w.count("\n") + 1) for w in wrapped)
-    height = max(2.6, 0.1 * lines + 0.1 * len(cats) + 0.7) * nrows + 0.9
+    height = max(2.6, 0.12 * lines + 0.1 * len(cats) + 0.7) * nrows + 0.9
     fig, axes = plt.subplots(nrows, ncols, figsize=(7.2, height), sharex=True, sharey=True, squeeze=False)
     scale = 100.0 if percent else 1.0
     xmax = float((data[high] if high else data[value]).max() or 0) * scale
