@@ -212,3 +212,17 @@ def test_cli_refuses_a_corpus_that_contradicts_make(tmp_path, capsys):
                                         "--corpus", "data", "--reports", str(tmp_path / "r")])
     assert code == 2
     assert f"error: {params}: parameter 'corpus' is 'other' but make passes 'data'. Remove 'corpus' from the parameter file" in capsys.readouterr().err
+
+
+def test_cli_checks_organisations_against_the_data_before_running(tmp_path, capsys):
+    reports = tmp_path / "r"
+    reports.mkdir()
+    (reports / "annotated_paragraphs.csv").write_text("para_id,organization,date,themes\np1,CSTO,2024-01-01,terrorism\n", encoding="utf-8")
+    params = tmp_path / "p.yml"
+    params.write_text("organizations: [NATO]\n", encoding="utf-8")
+    code = render.run_cli(render.main, ["--notebook", str(_good(tmp_path)), "--build", str(tmp_path / "build"), "--params", str(params),
+                                        "--reports", str(reports), "--codebook", "data/codebook.yml"])
+    assert code == 2
+    assert capsys.readouterr().err == (f"error: {params}: parameter 'organizations': unknown 'NATO'. Must be among {{CSTO}} "
+                                       "(organisations in the corpus manifest).\n")
+    assert not (tmp_path / "build").exists()

@@ -338,7 +338,31 @@ def _parameters(args: argparse.Namespace) -> dict[str, Any]:
                 f"Remove '{name}' from the parameter file and set {name.upper()}=... on the make command line."
             )
         params[name] = given
-    return check_names_and_types(params, source=str(args.params or "command line"))
+    checked = check_names_and_types(params, source=str(args.params or "command line"))
+    _check_against_data(checked, str(args.params or "command line"))
+    return checked
+
+
+def _check_against_data(params: Mapping[str, Any], source: str) -> None:
+    """Check organisations, themes and the selection before any kernel starts (when the inputs exist).
+
+    The notebook repeats the check, so an analyst running it in JupyterLab gets the same message.
+    """
+    from helpers.params import resolve_path, validate_params
+
+    annotated = resolve_path(params.get("reports", "reports")) / "annotated_paragraphs.csv"
+    codebook = resolve_path(params.get("codebook", "data/codebook.yml"))
+    if not (annotated.is_file() and codebook.is_file()):
+        return
+    import pandas as pd
+
+    from helpers.codebook import load_codebook
+
+    paragraphs = pd.read_csv(annotated, dtype=str, keep_default_na=False, usecols=["organization", "date"])
+    try:
+        validate_params(params, paragraphs, [t.id for t in load_codebook(codebook).themes])
+    except ParameterError as exc:
+        raise ParameterError(f"{source}: {exc}") from None
 
 
 def main(argv: Sequence[str] | None = None) -> int:
