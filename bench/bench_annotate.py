@@ -39,7 +39,7 @@ import pyarrow.parquet as pq
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "src"))
 
-from helpers.annotate import Matcher  # noqa: E402
+from helpers.annotate import DEFAULT_CHUNK_SIZE, Matcher  # noqa: E402
 from helpers.codebook import load_codebook  # noqa: E402
 from helpers.corpus import load_paragraphs  # noqa: E402
 from helpers.text import fold  # noqa: E402
@@ -171,11 +171,12 @@ def main() -> int:
         base_s = time.perf_counter() - t0
         matcher = Matcher(codebook)
         t0 = time.perf_counter()
-        m = matcher.match(sample)
-        eng_s = time.perf_counter() - t0
         eng = [set() for _ in sample]
-        for i, t in zip(m["index"].tolist(), m["theme"].tolist()):
-            eng[i].add(t)
+        for lo in range(0, len(sample), DEFAULT_CHUNK_SIZE):
+            para, theme = matcher.match_arrays(sample[lo:lo + DEFAULT_CHUNK_SIZE])[:2]
+            for i, t in zip(para.tolist(), theme.tolist()):
+                eng[lo + i].add(matcher.themes[t])
+        eng_s = time.perf_counter() - t0
         same = sum(a == b for a, b in zip(base, eng)) / len(sample)
         base_rate = len(sample) / base_s
         print(f"baseline (one re.search per rule per paragraph, {len(pats)} rules): {base_rate:,.0f} paragraphs/s "

@@ -140,7 +140,7 @@ def _char_views(codes: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         _LUTS = _build_luts()
     f_lut, s_lut = _LUTS
     if not len(codes) or int(codes.max()) < _BMP:
-        return f_lut[codes], s_lut[codes]
+        return np.take(f_lut, codes), np.take(s_lut, codes)
     safe = np.minimum(codes, _BMP - 1)
     folded, spaced = f_lut[safe], s_lut[safe]
     for i in np.flatnonzero(codes >= _BMP).tolist():  # characters beyond the BMP (emoji, rare scripts)
@@ -721,7 +721,7 @@ def annotate_paragraphs(
 def _iter_body_batches(path: Path, chunk_size: int) -> Iterator[pa.RecordBatch]:
     """Body paragraphs of a Parquet file, ``chunk_size`` rows at a time (Arrow record batches
     with the columns of ``ANNOTATED_COLUMNS`` but ``themes``)."""
-    pf = pq.ParquetFile(path)
+    pf = pq.ParquetFile(path, pre_buffer=False)  # pre-buffering keeps every row group read: memory would grow
     for batch in pf.iter_batches(batch_size=chunk_size, columns=REQUIRED_PARAGRAPH_COLUMNS):
         body = batch.filter(pc.equal(batch.column("kind"), "body"))
         if body.num_rows:
@@ -733,7 +733,7 @@ def _kinds_of(path: Path, wanted: set[str], chunk_size: int) -> dict[str, str]:
     found: dict[str, str] = {}
     if not wanted:
         return found
-    pf = pq.ParquetFile(path)
+    pf = pq.ParquetFile(path, pre_buffer=False)  # pre-buffering keeps every row group read: memory would grow
     for batch in pf.iter_batches(batch_size=max(chunk_size, 65536), columns=["para_id", "kind"]):
         ids = batch.column(0).to_pylist()
         kinds = batch.column(1).to_pylist()
