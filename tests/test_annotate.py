@@ -412,3 +412,48 @@ def test_missing_paragraph_columns_are_named(tmp_path):
     pd.DataFrame({"para_id": ["a"], "text": ["x"]}).to_parquet(p)
     with pytest.raises(AnnotationError, match=r"p\.parquet: the paragraph table lacks the column\(s\) doc_id, title,"):
         main(["--paragraphs", str(p), "--codebook", str(CODEBOOK), "--reports", str(tmp_path / "r")])
+
+
+# --------------------------------------------------------------------------- engine internals
+
+def test_char_views_equal_fold_lower_and_word_class():
+    import re
+
+    import numpy as np
+
+    from helpers.annotate import _char_views
+
+    text = "A`b\t“Q”‘r’—x–y‑z\u00a0İstanbul ẞtraße ÀÉ № … 😀 ab_c 12 Ωmega\x00"
+    codes = np.frombuffer(text.encode("utf-32-le"), dtype=np.uint32)
+    folded, spaced = _char_views(codes)
+    assert folded.tobytes().decode("utf-32-le") == fold(text)
+    expected = "".join(
+        ("\x00" if c == "\x00" else (c.lower() if len(c.lower()) == 1 else c) if re.fullmatch(r"\w", c) else " ")
+        for c in fold(text)
+    )
+    assert spaced.tobytes().decode("utf-32-le") == expected
+
+
+@pytest.mark.parametrize(
+    "pattern, anchor",
+    [
+        (r"(?-i:\bWHO\b)", ("who", True, True)),
+        (r"\bforces\s+(?:\w+\s+){0,3}?advanc\w*", ("forces", True, False)),
+        (r"\b(?:resolution|UNSCR)\s+1540\b", ("1540", False, True)),
+        (r"(?-i:\b(?:[Tt]he|[Oo]ur)\s{1,3}Organization\b)", ("organization", False, True)),
+        (r"(?:a|b)\d+", None),
+    ],
+)
+def test_regex_anchor(pattern, anchor):
+    from helpers.annotate import regex_anchor
+
+    assert regex_anchor(pattern) == anchor
+
+
+def test_regex_without_anchor_is_still_found(tmp_path):
+    p = tmp_path / "cb.yml"
+    p.write_text("groups: {g: G}\nthemes:\n  - {id: years, label: Y, definition: Y., group: g, regex: ['(?:19|20)\\d\\d']}\n",
+                 encoding="utf-8")
+    m = Matcher(load_codebook(p))
+    assert m.unanchored == [0]
+    assert found(m, "in 2024 and x2025 and 1999") == [("years", "2024"), ("years", "1999")]

@@ -331,7 +331,8 @@ class Matcher:
         back = np.flatnonzero(keep)
         compact = spaced[back].tobytes().decode("utf-32-le", "surrogatepass")
 
-        hits = np.array(list(self.automaton.iter(compact)), dtype=np.int64).reshape(-1, 2)
+        raw_hits = list(self.automaton.iter(compact)) if len(self._klen) else []  # no key: nothing to scan
+        hits = np.array(raw_hits, dtype=np.int64).reshape(-1, 2)
         last, kid = hits[:, 0], hits[:, 1]
         c_start = last - self._klen[kid] + 1 + self._lead[kid]
         c_end = last + 1 - self._trail[kid]
@@ -745,7 +746,9 @@ def _kinds_of(path: Path, wanted: set[str], chunk_size: int) -> dict[str, str]:
 
 @dataclass
 class RunSummary:
-    """Counts and agreement figures of one :func:`annotate_corpus` run."""
+    """Counts and agreement figures of one :func:`annotate_corpus` run: body paragraphs,
+    paragraph-theme codes (final), evidence rows, codes added by overrides (``manual``), rule
+    codes removed by overrides, and the agreement tables when a validation sample was given."""
 
     n_paragraphs: int
     n_annotations: int
@@ -831,7 +834,7 @@ def annotate_corpus(
             n_ann += len(ann["para_id"])
             n_ev += len(ev["para_id"])
             n_manual += sum(1 for x in ann["source"] if x == "manual")
-            n_removed += int((ev["status"] == "removed").sum())
+            n_removed += sum(len(_split(r) - _split(f)) for r, f in zip(par["themes_rules"], par["themes"]) if r != f)
             if val_ids:
                 val_rows.extend(
                     row for row in zip(pids, docs, texts, par["themes"], par["themes_rules"]) if row[0] in val_ids
@@ -889,7 +892,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     s = annotate_corpus(args.paragraphs, args.codebook, args.reports, args.overrides, args.validation, args.chunk_size)
     print(
         f"annotated {s.n_paragraphs} body paragraphs: {s.n_annotations} paragraph-theme codes "
-        f"({s.n_manual} added by overrides, {s.n_removed} rule matches removed by overrides), "
+        f"({s.n_manual} added and {s.n_removed} removed by overrides), "
         f"{s.n_evidence} evidence rows -> {args.reports}/annotated_paragraphs.csv"
     )
     if s.agreement is not None:
