@@ -457,3 +457,16 @@ def test_regex_without_anchor_is_still_found(tmp_path):
     m = Matcher(load_codebook(p))
     assert m.unanchored == [0]
     assert found(m, "in 2024 and x2025 and 1999") == [("years", "2024"), ("years", "1999")]
+
+
+def test_project_validation_sample_is_readable(parquet, tmp_path, capsys):
+    """The hand-coded sample (maintained by another coder) names only body paragraphs and known themes."""
+    validation = ROOT / "data" / "annotations" / "validation.csv"
+    if not validation.exists():
+        pytest.skip("no validation sample yet")
+    assert main(["--paragraphs", str(parquet), "--codebook", str(CODEBOOK), "--overrides", str(OVERRIDES),
+                 "--validation", str(validation), "--reports", str(tmp_path)]) == 0
+    agreement = pd.read_csv(tmp_path / "agreement.csv")
+    assert set(agreement["annotation"]) == {"rules", "final"}
+    assert len(agreement) == 2 * (21 + 2)
+    assert "final (rules + overrides)   precision" in capsys.readouterr().out

@@ -3,18 +3,20 @@
 Pipeline stage: ``paragraphs.parquet`` (from :mod:`helpers.corpus`) + codebook -> themes.
 
 Matching engine (:class:`Matcher`): every ``terms``/``exclude`` phrase of the codebook, with its
-inflected forms, is one key of a single Aho-Corasick automaton (pyahocorasick) run once over a
-chunk of paragraphs joined together; every ``regex`` rule is one alternative of a single combined
-compiled pattern run once over the same chunk. No loop runs over the patterns for each paragraph.
+inflected forms, and one required literal ("anchor") of every ``regex`` rule are the keys of a
+single Aho-Corasick automaton (pyahocorasick), run once over a chunk of paragraphs joined
+together. No loop runs over the patterns for each paragraph: a regex is only tried in the small
+window around an occurrence of its anchor (the literal prefilter of grep tools); a regex with no
+literal of two or more word characters is run once over the whole chunk.
 
 How a chunk of texts is matched:
 
-1. the texts are joined with a separator that no rule can cross, then folded with
-   :func:`helpers.text.fold` (same length: curly quotes -> straight, dashes -> ``-``) and
-   lower-cased;
-2. for the automaton, every character that is not a word character becomes a space and runs of
-   spaces are collapsed (an index array maps positions back). Keys are `` word`` (prefix) or
-   `` word `` (whole word) so a key can only match at word boundaries;
+1. the texts are joined with a separator that no rule can cross; per character, table lookups
+   give the text folded as :func:`helpers.text.fold` does (same length: curly quotes ->
+   straight, dashes -> ``-``) and a lower-cased view in which every non-word character is a
+   space;
+2. runs of spaces in that view are collapsed (an index array maps positions back). Keys are
+   `` word`` (prefix) or `` word `` (whole word) so a key only matches at word boundaries;
 3. a phrase match is kept only if the text between its words is white space, hyphens, dashes,
    slashes or apostrophes (``information. Security`` is not ``information security``);
 4. regex matches that start or end inside a word are dropped;
@@ -39,7 +41,8 @@ Command line (``make annotate``)::
 writes ``REPORTS/annotated_paragraphs.csv``, ``annotations.csv`` and ``evidence.csv`` and, with
 ``--validation``, ``agreement.csv`` and ``validation_disagreements.csv``; it prints the agreement
 of the rules alone and of the final annotation. Paragraphs are streamed from the Parquet file in
-record batches and the CSV files are written incrementally, so memory does not grow with the corpus.
+record batches and the CSV files are written incrementally (Arrow's CSV writer: every text field
+is quoted), so memory does not grow with the corpus.
 """
 
 from __future__ import annotations
@@ -48,7 +51,6 @@ import argparse
 import csv
 import re
 import sys
-from bisect import bisect_right
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import ExitStack
 from dataclasses import dataclass
@@ -63,7 +65,7 @@ import pyarrow.csv as pa_csv
 import pyarrow.parquet as pq
 
 from helpers.agreement import agreement_table, disagreement_table
-from helpers.codebook import Codebook, Term, load_codebook
+from helpers.codebook import Codebook, load_codebook
 from helpers.errors import AnnotationError, run_cli
 from helpers.io import atomic_path, write_csv
 from helpers.text import fold
@@ -86,7 +88,6 @@ _OUTPUT_SCHEMAS = {
 }
 
 _SEP = " \x00 "
-_NONWORD_RE = re.compile(r"[^\w\x00]")
 _TAIL_RE = re.compile(r"\w*")
 _BAD_GAP_RE = re.compile(r"[^\w\s\-/']")
 _KIND_TERM, _KIND_EXCLUDE, _KIND_ANCHOR = 0, 1, 2
