@@ -139,13 +139,39 @@ def stem_tokens(text: str) -> list[str]:
     return _StemAnalyzer()(text)
 
 
-def _eligible(doc: np.ndarray, org: np.ndarray, date: np.ndarray, i: np.ndarray, j: np.ndarray, rule: str) -> np.ndarray:
-    ok = doc[i] != doc[j]
+def _pair_keys(paras: pd.DataFrame, doc: np.ndarray, rule: str) -> np.ndarray:
+    """One integer per paragraph such that two paragraphs may be compared iff their keys differ.
+
+    A document has one organisation and one date, so "different document and (different
+    organisation or different date)" is "different (organisation, date)" and so on; a single
+    comparison per candidate pair keeps the filter cheap on millions of pairs.
+    """
+    def column(name: str) -> pd.Series:
+        return paras[name].astype(str) if name in paras.columns else pd.Series("", index=paras.index)
+
+    if rule == "all":
+        return doc.astype(np.int64)
     if rule == "different_organization":
-        ok &= org[i] != org[j]
-    elif rule == "different_organization_or_date":
-        ok &= (org[i] != org[j]) | (date[i] != date[j])
-    return ok
+        return pd.factorize(column("organization"))[0].astype(np.int64)
+    return pd.factorize(column("organization") + "\x00" + column("date"))[0].astype(np.int64)
+
+
+def _top_shared_terms(X: sp.csr_matrix, a: np.ndarray, b: np.ndarray, terms: np.ndarray, k: int = 5,
+                      chunk: int = 100_000) -> list[str]:
+    """For each pair (a[r], b[r]): the k stems with the largest products x_a * x_b, ``;``-joined."""
+    out: list[str] = []
+    for s0 in range(0, len(a), chunk):
+        P = X[a[s0:s0 + chunk]].multiply(X[b[s0:s0 + chunk]]).tocsr()
+        P.eliminate_zeros()
+        rows = np.repeat(np.arange(P.shape[0]), np.diff(P.indptr))
+        order = np.lexsort((terms[P.indices], -P.data, rows))
+        rows, cols = rows[order], P.indices[order]
+        first = np.r_[0, np.flatnonzero(rows[1:] != rows[:-1]) + 1] if len(rows) else np.empty(0, dtype=np.int64)
+        pos = np.arange(len(rows)) - np.repeat(first, np.diff(np.r_[first, len(rows)]))
+        keep = pos < k
+        joined = pd.Series(terms[cols[keep]]).groupby(rows[keep], sort=True).agg(";".join)
+        out.extend(joined.reindex(range(P.shape[0]), fill_value="").tolist())
+    return out
 
 
 def similar_paragraphs(
@@ -202,8 +228,7 @@ def similar_paragraphs(
         return empty
     order = {d: k for k, d in enumerate(_document_order(paras))}
     doc = paras["doc_id"].astype(str).map(order).to_numpy()
-    org = (paras["organization"].astype(str) if "organization" in paras else pd.Series("", index=paras.index)).to_numpy()
-    date = (paras["date"].astype(str) if "date" in paras else pd.Series("", index=paras.index)).to_numpy()
+    key = _pair_keys(paras, doc, pairs)
 
     analyzer = _StemAnalyzer()
     vectorizer = TfidfVectorizer(analyzer=analyzer, sublinear_tf=True, norm="l2", dtype=np.float64)
@@ -223,11 +248,10 @@ def similar_paragraphs(
     for start in range(0, n, block_size):
         stop = min(start + block_size, n)
         S = (Xr[start:stop] @ XrT).tocsr()  # partial cosine over rare stems: who is a candidate
-        S.sort_indices()
         i = np.repeat(np.arange(start, stop, dtype=np.int64), np.diff(S.indptr))
         j = S.indices.astype(np.int64)
         part = S.data
-        mask = _eligible(doc, org, date, i, j, pairs) & (part > 0)
+        mask = (key[i] != key[j]) & (doc[i] != doc[j]) & (part > 0)
         # Keep each paragraph's max_candidates best partial scores (all of them on small corpora).
         counts = np.add.reduceat(mask, S.indptr[:-1]) if len(mask) else np.zeros(stop - start, dtype=np.int64)
         counts = np.where(np.diff(S.indptr) > 0, counts, 0)
@@ -272,11 +296,7 @@ def similar_paragraphs(
         return empty
 
     terms = np.asarray(vectorizer.get_feature_names_out())
-    shared = []
-    for a, b in zip(cand["a"], cand["b"]):
-        prod = X[a].multiply(X[b]).tocoo()
-        top = np.lexsort((terms[prod.col], -prod.data))[:5]
-        shared.append(";".join(terms[prod.col[top]]))
+    shared = _top_shared_terms(X, cand["a"].to_numpy(), cand["b"].to_numpy(), terms)
 
     def col(name: str, idx: np.ndarray, default: object = "") -> np.ndarray:
         return paras[name].to_numpy()[idx] if name in paras.columns else np.full(len(idx), default, dtype=object)
