@@ -107,3 +107,7 @@ def test_bad_parameters(annotated: pd.DataFrame, evidence: pd.DataFrame) -> None
         evidence_quotes(annotated, evidence, per_group=0)
     with pytest.raises(ParameterError, match=r"The evidence table lacks column\(s\) theme"):
         evidence_quotes(annotated, evidence.drop(columns=["theme"]))
+    with pytest.raises(ParameterError, match=r"^The evidence table has neither start, end \(match offsets\) nor a "
+                                             r"matched-text column \(match, matched, matched_text, term, evidence\); "
+                                             r"it has para_id, theme\. Pass the evidence table"):
+        evidence_quotes(annotated, evidence[["para_id", "theme"]])

@@ -317,6 +317,15 @@ def test_seed_corpus_reuse_between_the_two_speeches(seed_body: pd.DataFrame) -> 
         assert min(count_words(row["text_a"]), count_words(row["text_b"])) >= 12
 
 
+def test_non_body_paragraphs_are_never_compared(seed_body: pd.DataFrame) -> None:
+    # The full corpus table (titles, salutations, closings such as "Thank you for your attention.")
+    # gives the same result as its body paragraphs.
+    everything = load_paragraphs(DATA)
+    assert (everything["kind"] != "body").any()
+    pd.testing.assert_frame_equal(find_reuse(everything), find_reuse(seed_body))
+    pd.testing.assert_frame_equal(similar_paragraphs(everything), similar_paragraphs(seed_body))
+
+
 def test_seed_corpus_minimum_length_is_respected(seed_body: pd.DataFrame) -> None:
     short = find_reuse(seed_body, min_words=5)
     assert (short["words"] < 12).any()  # shorter shared stretches exist ("The leitmotif of all our actions is")...

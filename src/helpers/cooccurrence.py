@@ -19,7 +19,7 @@ from itertools import combinations
 import numpy as np
 import pandas as pd
 
-from .frequencies import ANNOTATED_HINT, BY_LEVELS, _group_key, check_choice, check_number, require_columns, split_themes
+from .frequencies import ANNOTATED_HINT, BY_LEVELS, body_only, group_key, check_choice, check_number, require_columns, split_themes
 
 COOCCURRENCE_COLUMNS = [
     "by", "group", "theme_a", "theme_b", "paragraphs", "paragraphs_a", "paragraphs_b", "body_paragraphs",
@@ -56,7 +56,8 @@ def theme_cooccurrence(annotated: pd.DataFrame, min_support: int = 2, by: str = 
     check_choice("by", by, ["corpus", *BY_LEVELS])
     check_number("min_support", min_support, 1)
     require_columns(annotated, ["para_id", "doc_id", "themes"], "The annotated paragraphs table", ANNOTATED_HINT)
-    keys = pd.Series("all", index=annotated.index) if by == "corpus" else _group_key(annotated, by)
+    annotated = body_only(annotated)
+    keys = pd.Series("all", index=annotated.index) if by == "corpus" else group_key(annotated, by)
 
     rows = []
     for group, idx in keys.groupby(keys, sort=True).groups.items():

@@ -27,7 +27,8 @@ import re
 import numpy as np
 import pandas as pd
 
-from .frequencies import ANNOTATED_HINT, check_choice, check_number, require_columns, split_themes, usable_evidence
+from .errors import ParameterError
+from .frequencies import ANNOTATED_HINT, body_only, check_choice, check_number, require_columns, split_themes, usable_evidence
 from .text import WORD_RE, fold
 
 EVIDENCE_HINT = "Pass the evidence table written by the annotation stage (REPORTS/evidence.csv or annotations.csv)."
@@ -81,8 +82,9 @@ def _match_spans(evidence: pd.DataFrame, texts: dict[str, str]) -> pd.DataFrame:
     else:
         col = next((c for c in TEXT_COLUMNS if c in ev.columns), None)
         if col is None:
-            raise_missing = f"either start, end or one of {', '.join(TEXT_COLUMNS)}"
-            require_columns(ev, [raise_missing], "The evidence table", EVIDENCE_HINT)
+            raise ParameterError(
+                f"The evidence table has neither start, end (match offsets) nor a matched-text column "
+                f"({', '.join(TEXT_COLUMNS)}); it has {', '.join(map(str, evidence.columns))}. {EVIDENCE_HINT}")
         for pid, theme, cell in zip(ev["para_id"].astype(str), ev["theme"].astype(str), ev[col]):
             if pid not in texts or pd.isna(cell):
                 continue
@@ -131,21 +133,21 @@ def evidence_quotes(
     it), ``terms`` (str: the distinct matched terms, ``;``-joined), ``words`` (int),
     ``title``, ``date`` (str), ``source_para`` (Int64), ``citation`` (str).
     """
-    from .frequencies import BY_LEVELS, _group_key
+    from .frequencies import BY_LEVELS, group_key
 
     check_choice("by", by, BY_LEVELS)
     check_number("per_group", per_group, 1)
     require_columns(annotated, ["para_id", "doc_id", "text", "themes"], "The annotated paragraphs table", ANNOTATED_HINT)
     require_columns(evidence, ["para_id", "theme"], "The evidence table", EVIDENCE_HINT)
 
-    paras = annotated.reset_index(drop=True)
+    paras = body_only(annotated).reset_index(drop=True)
     texts = dict(zip(paras["para_id"].astype(str), paras["text"].fillna("").astype(str)))
     carried = {(p, t) for p, cell in zip(paras["para_id"].astype(str), paras["themes"]) for t in split_themes(cell)}
     matches = _match_spans(evidence, texts)
     matches = matches[[(p, t) in carried for p, t in zip(matches["para_id"], matches["theme"])]]
     if matches.empty:
         return pd.DataFrame(columns=QUOTE_COLUMNS)
-    group = dict(zip(paras["para_id"].astype(str), _group_key(paras, by)))
+    group = dict(zip(paras["para_id"].astype(str), group_key(paras, by)))
     meta = paras.set_index(paras["para_id"].astype(str))
 
     rows = []

@@ -74,6 +74,15 @@ def require_columns(df: pd.DataFrame, columns: Sequence[str], what: str, hint: s
 ANNOTATED_HINT = "Pass the annotated paragraphs (REPORTS/annotated_paragraphs.csv; run `make annotate` first)."
 
 
+def body_only(df: pd.DataFrame) -> pd.DataFrame:
+    """The body paragraphs of ``df``: rows with ``kind == "body"`` if a ``kind`` column exists, else all rows.
+
+    Titles, datelines, salutations, closings and editorial notes are never counted, so every
+    analysis function accepts the full corpus table as well as the annotated (body) one.
+    """
+    return df[df["kind"].astype(str) == "body"] if "kind" in df.columns else df
+
+
 def split_themes(value: object) -> list[str]:
     """Theme ids of one ``themes`` cell (``;``-joined, possibly empty or missing), stripped, in order."""
     if value is None or (isinstance(value, float) and math.isnan(value)) or value is pd.NA:
@@ -138,7 +147,8 @@ FREQUENCY_COLUMNS = [
 ]
 
 
-def _group_key(annotated: pd.DataFrame, by: str) -> pd.Series:
+def group_key(annotated: pd.DataFrame, by: str) -> pd.Series:
+    """The group of each row for ``by`` (a key of :data:`BY_LEVELS`): doc_id, organisation, genre, or year (``date[:4]``)."""
     if by == "year":
         require_columns(annotated, ["date"], "The annotated paragraphs table", ANNOTATED_HINT)
         return annotated["date"].astype(str).str.slice(0, 4)
@@ -184,6 +194,7 @@ def theme_frequencies(
     """
     check_choice("by", by, BY_LEVELS)
     require_columns(annotated, ["para_id", "doc_id", "themes"], "The annotated paragraphs table", ANNOTATED_HINT)
+    annotated = body_only(annotated)
     if evidence is not None:
         require_columns(evidence, ["para_id", "theme"], "The evidence table",
                         "Pass the evidence table written by the annotation stage (REPORTS/evidence.csv), or None.")
@@ -191,7 +202,7 @@ def theme_frequencies(
     base = pd.DataFrame({
         "para_id": annotated["para_id"].astype(str).to_numpy(),
         "doc_id": annotated["doc_id"].astype(str).to_numpy(),
-        "group": _group_key(annotated, by).to_numpy(),
+        "group": group_key(annotated, by).to_numpy(),
         "words": paragraph_words(annotated).to_numpy(),
     })
     groups = base.groupby("group", sort=True).agg(

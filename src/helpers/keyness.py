@@ -25,7 +25,7 @@ import pandas as pd
 from scipy.stats import chi2
 from sklearn.feature_extraction.text import ENGLISH_STOP_WORDS
 
-from .frequencies import ANNOTATED_HINT, BY_LEVELS, _group_key, check_choice, check_number, require_columns, split_themes
+from .frequencies import ANNOTATED_HINT, BY_LEVELS, body_only, group_key, check_choice, check_number, require_columns, split_themes
 from .text import WORD_RE, fold
 
 KEYNESS_COLUMNS = [
@@ -95,11 +95,11 @@ def keyness(
     if top is not None:
         check_number("top", top, 1)
     require_columns(annotated, ["para_id", "doc_id", "text"], "The annotated paragraphs table", ANNOTATED_HINT)
-    data = annotated
+    data = body_only(annotated)
     if theme is not None:
         require_columns(annotated, ["themes"], "The annotated paragraphs table", ANNOTATED_HINT)
-        data = annotated[annotated["themes"].map(lambda c: theme in split_themes(c))]
-    keys = _group_key(data, by)
+        data = data[data["themes"].map(lambda c: theme in split_themes(c))]
+    keys = group_key(data, by)
 
     counts: dict[str, Counter[tuple[str, int]]] = {}
     sizes: dict[str, int] = {}

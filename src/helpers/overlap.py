@@ -35,7 +35,7 @@ import snowballstemmer
 from sklearn.feature_extraction.text import ENGLISH_STOP_WORDS, TfidfVectorizer
 
 from .frequencies import (
-    ANNOTATED_HINT, check_choice, check_number, require_columns, theme_frequencies, split_themes,
+    ANNOTATED_HINT, body_only, check_choice, check_number, require_columns, theme_frequencies, split_themes,
 )
 from .text import WORD_RE, fold
 
@@ -190,7 +190,10 @@ def similar_paragraphs(
     paragraphs : body paragraphs with ``para_id, doc_id, text`` (``organization``, ``date``,
         ``source_para`` used when present).
     top_n : paragraph pairs kept per document pair (>= 1).
-    min_similarity : cosine below which a pair is never reported (0-1).
+    min_similarity : cosine below which a pair is never reported (0-1). The default 0.1 suits
+        a briefing corpus; on tens of thousands of paragraphs almost every document pair has
+        some pair above 0.1, so ask for clearly similar pairs (0.3 or more) to keep the table
+        readable (bench/bench_reuse.py times 100,000 paragraphs at 0.3).
     pairs : which document pairs are compared: ``"different_organization_or_date"`` (default:
         two documents of one organisation on the same date are not compared),
         ``"different_organization"`` or ``"all"`` (any two documents).
@@ -221,7 +224,7 @@ def similar_paragraphs(
     check_number("min_similarity", min_similarity, 0.0, integer=False)
     require_columns(paragraphs, ["para_id", "doc_id", "text"], "The paragraphs table", PARAGRAPHS_HINT)
 
-    paras = paragraphs.reset_index(drop=True)
+    paras = body_only(paragraphs).reset_index(drop=True)
     n = len(paras)
     empty = pd.DataFrame(columns=SIMILAR_COLUMNS)
     if n < 2:
@@ -350,7 +353,7 @@ def _check_reuse_params(paragraphs: pd.DataFrame, min_words: int, shingle: int, 
 
 
 def _prepare(paragraphs: pd.DataFrame) -> tuple[pd.DataFrame, list[list[str]], np.ndarray]:
-    paras = paragraphs.reset_index(drop=True)
+    paras = body_only(paragraphs).reset_index(drop=True)
     order = {d: k for k, d in enumerate(_document_order(paras))}
     doc_rank = paras["doc_id"].astype(str).map(order).to_numpy(dtype=np.int64)
     tokens = [[t.casefold() for t in WORD_RE.findall(fold(x))] for x in paras["text"].fillna("").astype(str)]
@@ -574,6 +577,7 @@ def reuse_by_document_pair(reuse: pd.DataFrame, paragraphs: pd.DataFrame) -> pd.
     """
     require_columns(reuse, REUSE_COLUMNS, "The reuse table", "Pass the output of find_reuse().")
     require_columns(paragraphs, ["para_id", "doc_id", "text"], "The paragraphs table", PARAGRAPHS_HINT)
+    paragraphs = body_only(paragraphs)
     if reuse.empty:
         return pd.DataFrame(columns=REUSE_PAIR_COLUMNS)
     text = dict(zip(paragraphs["para_id"].astype(str), paragraphs["text"].fillna("").astype(str)))
