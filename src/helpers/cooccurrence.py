@@ -19,7 +19,9 @@ from itertools import combinations
 import numpy as np
 import pandas as pd
 
-from .frequencies import ANNOTATED_HINT, BY_LEVELS, body_only, group_key, check_choice, check_number, require_columns, split_themes
+from .frequencies import (
+    ANNOTATED_HINT, BY_LEVELS, body_only, check_choice, check_number, group_key, require_columns, split_themes,
+)
 
 COOCCURRENCE_COLUMNS = [
     "by", "group", "theme_a", "theme_b", "paragraphs", "paragraphs_a", "paragraphs_b", "body_paragraphs",

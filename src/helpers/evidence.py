@@ -28,7 +28,10 @@ import numpy as np
 import pandas as pd
 
 from .errors import ParameterError
-from .frequencies import ANNOTATED_HINT, body_only, check_choice, check_number, require_columns, split_themes, usable_evidence
+from .frequencies import (
+    ANNOTATED_HINT, BY_LEVELS, body_only, check_choice, check_number, group_key, require_columns, split_themes,
+    usable_evidence,
+)
 from .text import WORD_RE, fold
 
 EVIDENCE_HINT = "Pass the evidence table written by the annotation stage (REPORTS/evidence.csv or annotations.csv)."
@@ -133,8 +136,6 @@ def evidence_quotes(
     it), ``terms`` (str: the distinct matched terms, ``;``-joined), ``words`` (int),
     ``title``, ``date`` (str), ``source_para`` (Int64), ``citation`` (str).
     """
-    from .frequencies import BY_LEVELS, group_key
-
     check_choice("by", by, BY_LEVELS)
     check_number("per_group", per_group, 1)
     require_columns(annotated, ["para_id", "doc_id", "text", "themes"], "The annotated paragraphs table", ANNOTATED_HINT)

@@ -25,7 +25,9 @@ import pandas as pd
 from scipy.stats import chi2
 from sklearn.feature_extraction.text import ENGLISH_STOP_WORDS
 
-from .frequencies import ANNOTATED_HINT, BY_LEVELS, body_only, group_key, check_choice, check_number, require_columns, split_themes
+from .frequencies import (
+    ANNOTATED_HINT, BY_LEVELS, body_only, check_choice, check_number, group_key, require_columns, split_themes,
+)
 from .text import WORD_RE, fold
 
 KEYNESS_COLUMNS = [

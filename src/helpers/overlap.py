@@ -26,7 +26,6 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
 
 import numpy as np
 import pandas as pd
@@ -34,9 +33,8 @@ import scipy.sparse as sp
 import snowballstemmer
 from sklearn.feature_extraction.text import ENGLISH_STOP_WORDS, TfidfVectorizer
 
-from .frequencies import (
-    ANNOTATED_HINT, body_only, check_choice, check_number, require_columns, theme_frequencies, split_themes,
-)
+from .errors import ParameterError
+from .frequencies import body_only, check_choice, check_number, require_columns, theme_frequencies
 from .text import WORD_RE, fold
 
 PARAGRAPHS_HINT = "Pass a paragraph table (helpers.corpus.load_paragraphs, body paragraphs) or the annotated paragraphs."
@@ -344,8 +342,6 @@ def _check_reuse_params(paragraphs: pd.DataFrame, min_words: int, shingle: int, 
     check_number("shingle", shingle, 2)
     check_number("min_words", min_words, 1)
     if min_words < shingle:
-        from .errors import ParameterError
-
         raise ParameterError(f"`min_words` must be >= `shingle` ({shingle}). Got {min_words!r} instead.")
     check_number("max_gap", max_gap, 0)
     check_number("max_shingle_df", max_shingle_df, 2)
@@ -601,7 +597,7 @@ def reuse_by_document_pair(reuse: pd.DataFrame, paragraphs: pd.DataFrame) -> pd.
     return out.sort_values(["doc_a", "doc_b"], kind="mergesort").reset_index(drop=True)
 
 
-__all__: Sequence[str] = [
+__all__ = [
     "document_similarity", "similar_paragraphs", "stem_tokens", "reuse_tokens", "find_reuse",
-    "find_reuse_bruteforce", "reuse_by_document_pair", "split_themes", "ANNOTATED_HINT",
+    "find_reuse_bruteforce", "reuse_by_document_pair",
 ]
