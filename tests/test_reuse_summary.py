@@ -1,0 +1,124 @@
+"""Reuse at scale: cross- versus self-reuse and the most reused passages, on a hand-made table.
+
+Four documents: d1 (A, 2015), d2 (B, 2016), d3 (C, 2017), d4 (A, 2018). Reuse rows:
+
+1. d1 p1 [0, 50)   <-> d2 p1 [10, 60)   10 words  A -> B  cross
+2. d2 p1 [20, 70)  <-> d3 p1 [0, 50)     9 words  B -> C  cross
+3. d1 p2 [0, 40)   <-> d4 p1 [5, 45)     8 words  A -> A  self
+4. d2 p1 [70, 100) <-> d4 p2 [0, 40)     7 words  B -> A  cross
+
+In d2 p1 the spans [10, 60) and [20, 70) overlap, so rows 1 and 2 are one passage carried by
+d1, d2 and d3 (three organisations); [70, 100) only touches [20, 70), so row 4 stays apart.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from helpers.errors import ParameterError
+from helpers.reuse_summary import (
+    CROSS_SELF_COLUMNS, PASSAGE_COLUMNS, classify_reuse, reuse_between_groups, reuse_cross_vs_self, reuse_kind_totals,
+    reused_passages,
+)
+
+ROOT = Path(__file__).resolve().parents[1]
+
+DOCS = pd.DataFrame({"doc_id": ["d1", "d2", "d3", "d4"], "organization": ["A", "B", "C", "A"],
+                     "date": ["2015-09-01", "2016-09-01", "2017-09-01", "2018-09-01"]})
+
+
+def _row(doc_a, para_a, sa, ea, doc_b, para_b, sb, eb, words, text_a, text_b=None):
+    return {"doc_a": doc_a, "para_a": para_a, "doc_b": doc_b, "para_b": para_b, "words": words, "text_a": text_a,
+            "text_b": text_b or text_a, "start_a": sa, "end_a": ea, "start_b": sb, "end_b": eb}
+
+
+REUSE = pd.DataFrame([
+    _row("d1", "d1-p1", 0, 50, "d2", "d2-p1", 10, 60, 10, "we reaffirm our commitment to the charter of the united nations"),
+    _row("d2", "d2-p1", 20, 70, "d3", "d3-p1", 0, 50, 9, "our commitment to the charter of the united nations today"),
+    _row("d1", "d1-p2", 0, 40, "d4", "d4-p1", 5, 45, 8, "sustainable development goals for all people by 2030"),
+    _row("d2", "d2-p1", 70, 100, "d4", "d4-p2", 0, 40, 7, "climate change is the defining issue now"),
+])
+
+
+def test_classify_marks_cross_and_self():
+    c = classify_reuse(REUSE, DOCS)
+    assert c["kind"].tolist() == ["cross", "cross", "self", "cross"]
+    assert c["organization_a"].tolist() == ["A", "B", "A", "B"]
+    assert c["organization_b"].tolist() == ["B", "C", "A", "A"]
+    assert list(c.columns[:11]) == list(REUSE.columns)
+
+
+def test_cross_vs_self_per_organisation_pair():
+    t = reuse_cross_vs_self(REUSE, DOCS)
+    assert list(t.columns) == CROSS_SELF_COLUMNS
+    assert t.values.tolist() == [
+        ["cross", "A", "B", 1, 1, 10],
+        ["cross", "B", "C", 1, 1, 9],
+        ["cross", "B", "A", 1, 1, 7],
+        ["self", "A", "A", 1, 1, 8],
+    ]
+
+
+def test_kind_totals():
+    t = reuse_kind_totals(REUSE, DOCS).set_index("kind")
+    assert t.loc["cross"].tolist() == [3, 3, 3, 3, 26]
+    assert t.loc["self"].tolist() == [1, 1, 1, 1, 8]
+    empty = reuse_kind_totals(REUSE.iloc[:0], DOCS)
+    assert empty["passages"].tolist() == [0, 0]
+
+
+def test_reused_passages_are_connected_components_of_overlapping_spans():
+    p = reused_passages(REUSE, DOCS)
+    assert list(p.columns) == PASSAGE_COLUMNS
+    assert p["passage"].tolist() == [1, 2, 3]
+    assert p[["documents", "organizations", "rows"]].values.tolist() == [[3, 3, 2], [2, 2, 1], [2, 1, 1]]
+    first = p.iloc[0]
+    assert first["doc_ids"] == "d1;d2;d3" and first["organization_list"] == "A;B;C"
+    assert (first["first_doc"], first["first_organization"], first["first_date"]) == ("d1", "A", "2015-09-01")
+    assert first["text"] == "we reaffirm our commitment to the charter of the united nations"
+    assert first["words"] == 11
+    assert p.iloc[1]["doc_ids"] == "d2;d4" and p.iloc[1]["organization_list"] == "A;B"   # touching spans stay apart
+    assert p.iloc[2]["doc_ids"] == "d1;d4" and p.iloc[2]["organization_list"] == "A"
+
+
+def test_identical_passage_in_many_documents_is_one_passage():
+    text = "the same sentence said again"
+    rows = [_row(a, f"{a}-p1", 0, 28, b, f"{b}-p1", 0, 28, 5, text) for a, b in [("d1", "d2"), ("d1", "d3"), ("d2", "d3"), ("d3", "d4")]]
+    p = reused_passages(pd.DataFrame(rows), DOCS)
+    assert len(p) == 1
+    assert p.iloc[0][["documents", "organizations", "rows"]].tolist() == [4, 3, 4]
+
+
+def test_reuse_between_groups_counts_a_document_in_each_of_its_groups():
+    assignments = pd.DataFrame({"doc_id": ["d1", "d2", "d2", "d3", "d4"], "group": ["G1", "G1", "G2", "G2", "G1"]})
+    t = reuse_between_groups(REUSE, assignments)
+    assert t.values.tolist() == [["G1", "G1", 3, 3, 25], ["G1", "G2", 2, 2, 19], ["G2", "G2", 1, 1, 9], ["G2", "G1", 1, 1, 7]]
+    cross = reuse_between_groups(REUSE, assignments, kind="cross", documents=DOCS)
+    assert cross.values.tolist() == [["G1", "G2", 2, 2, 19], ["G1", "G1", 2, 2, 17], ["G2", "G2", 1, 1, 9], ["G2", "G1", 1, 1, 7]]
+    with pytest.raises(ParameterError, match=r"kind='cross' needs the documents table"):
+        reuse_between_groups(REUSE, assignments, kind="cross")
+
+
+def test_missing_columns_are_named():
+    with pytest.raises(ParameterError, match=r"The reuse table lacks column\(s\) text_a"):
+        reused_passages(REUSE.drop(columns=["text_a"]), DOCS)
+    with pytest.raises(ParameterError, match=r"The documents table lacks column\(s\) organization"):
+        classify_reuse(REUSE, DOCS.drop(columns=["organization"]))
+
+
+def test_seed_corpus_reuse_is_all_the_cstos_own():
+    """The seed corpus: 12 reused passages, all the CSTO repeating itself (the SG's two speeches, two news items)."""
+    reports = ROOT / "reports"
+    if not (reports / "text_reuse.csv").is_file():
+        pytest.skip("reports/text_reuse.csv not built (make report)")
+    reuse = pd.read_csv(reports / "text_reuse.csv", keep_default_na=False)
+    docs = pd.read_csv(reports / "annotated_paragraphs.csv", dtype=str, keep_default_na=False)[["doc_id", "organization", "date"]].drop_duplicates("doc_id")
+    totals = reuse_kind_totals(reuse, docs).set_index("kind")
+    assert totals.loc["cross"].tolist() == [0, 0, 0, 0, 0]
+    assert totals.loc["self", ["passages", "document_pairs", "organizations"]].tolist() == [12, 2, 1]
+    passages = reused_passages(reuse, docs)
+    assert len(passages) == 12 and set(passages["documents"]) == {2} and set(passages["organization_list"]) == {"CSTO"}
+    assert sorted(set(passages["doc_ids"])) == ["csto-news-2024-12-02;csto-news-2024-12-03", "csto-sg-unsc-2024;csto-sg-minsk-2024"]
