@@ -77,8 +77,8 @@ $(PARAGRAPHS): $(CORPUS_FILES) $(CLEANING) $(ORGANIZATIONS) src/helpers/corpus.p
 
 ## annotate: code body paragraphs with themes -> REPORTS/annotated_paragraphs.csv, annotations.csv
 annotate: $(ANNOTATED)
-$(ANNOTATED): $(PARAGRAPHS) $(CODEBOOK) $(OVERRIDES) $(VALIDATION) src/helpers/codebook.py src/helpers/annotate.py | $(ENV_OK)
-	$(PY) -m helpers.annotate --paragraphs $(PARAGRAPHS) --codebook $(CODEBOOK) \
+$(ANNOTATED): $(PARAGRAPHS) $(CODEBOOK) $(OVERRIDES) $(VALIDATION) src/helpers/codebook.py src/helpers/annotate.py src/helpers/text.py src/helpers/parallel.py | $(ENV_OK)
+	$(PY) -m helpers.annotate --paragraphs $(PARAGRAPHS) --build $(BUILD) --workers $(WORKERS) --codebook $(CODEBOOK) \
 	  $(if $(OVERRIDES),--overrides $(OVERRIDES)) $(if $(VALIDATION),--validation $(VALIDATION)) --reports $(REPORTS)
 
 ## analyse: theme frequencies, co-occurrence, overlap, reuse, keyness -> REPORTS/*.csv

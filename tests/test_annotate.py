@@ -6,6 +6,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pandas as pd
+import pyarrow.parquet as pq
 import pytest
 
 from helpers.annotate import (
@@ -470,3 +471,157 @@ def test_project_validation_sample_is_readable(parquet, tmp_path, capsys):
     assert set(agreement["annotation"]) == {"rules", "final"}
     assert len(agreement) == 2 * (21 + 2)
     assert "final (rules + overrides)   precision" in capsys.readouterr().out
+
+
+# --------------------------------------------------------------------------- per-document cache and Dask
+
+def _run(parquet, reports, *extra):
+    return main(["--paragraphs", str(parquet), "--codebook", str(CODEBOOK), "--reports", str(reports),
+                 "--chunk-size", "7", *map(str, extra)])
+
+
+def _same_outputs(a, b):
+    names = sorted(p.name for p in a.glob("*.csv"))
+    assert names == sorted(p.name for p in b.glob("*.csv")) and "annotated_paragraphs.csv" in names
+    for name in names:
+        assert (a / name).read_bytes() == (b / name).read_bytes(), name
+
+
+def _cache_files(build):
+    return sorted(p.name for p in (build / "annotations").iterdir())
+
+
+def test_cache_cold_warm_edited_document_and_codebook_give_the_files_of_an_uncached_run(seed, tmp_path, capsys):
+    build = tmp_path / "build"
+    build.mkdir()
+    seed.to_parquet(build / "paragraphs.parquet", index=False)
+    overrides = write_overrides(tmp_path, ["isw-kazan-2024-p008,world_order,add,ana,test",
+                                           "brics-kazan-2024-p012,terrorism,remove,ana,test"])
+    validation = ROOT / "data" / "annotations" / "validation.csv"
+    common = ["--overrides", overrides, "--validation", validation]
+    _run(build / "paragraphs.parquet", tmp_path / "plain", *common)
+    capsys.readouterr()
+
+    # cold: every document coded and cached; warm: every document read back
+    _run(build / "paragraphs.parquet", tmp_path / "cold", "--build", build, *common)
+    assert "(0 of 8 documents' rule coding unchanged since the last run" in capsys.readouterr().out
+    files = _cache_files(build)
+    assert len(files) == 8 and files[0].startswith("brics-kazan-2024@")
+    _same_outputs(tmp_path / "plain", tmp_path / "cold")
+    main(["--build", str(build), "--codebook", str(CODEBOOK), "--reports", str(tmp_path / "warm"),
+          "--chunk-size", "7", *map(str, common)])  # --paragraphs defaults to BUILD/paragraphs.parquet
+    assert "(8 of 8 documents' rule coding unchanged since the last run" in capsys.readouterr().out
+    assert _cache_files(build) == files
+    _same_outputs(tmp_path / "plain", tmp_path / "warm")
+
+    # overrides are applied after the cache: a new override is never stale
+    overrides2 = write_overrides(tmp_path, ["csto-sg-minsk-2024-p012,sanctions,add,bo,later"], "overrides2.csv")
+    _run(build / "paragraphs.parquet", tmp_path / "warm2", "--build", build, "--overrides", overrides2)
+    assert "(8 of 8 documents' rule coding" in capsys.readouterr().out
+    _run(build / "paragraphs.parquet", tmp_path / "plain2", "--overrides", overrides2)
+    _same_outputs(tmp_path / "plain2", tmp_path / "warm2")
+    ann = pd.read_csv(tmp_path / "warm2" / "annotations.csv", keep_default_na=False)
+    assert ann[ann["para_id"] == "csto-sg-minsk-2024-p012"].query("theme == 'sanctions'")["source"].tolist() == ["manual"]
+
+    # one document edited: only it is coded again, its old cache file is removed
+    edited = seed.copy()
+    row = edited["para_id"] == "csto-news-2024-12-02-p001"
+    edited.loc[row, "text"] = edited.loc[row, "text"] + " Participants discussed cybercrime."
+    edited.to_parquet(build / "paragraphs.parquet", index=False)
+    _run(build / "paragraphs.parquet", tmp_path / "edited", "--build", build, *common)
+    assert "(7 of 8 documents' rule coding unchanged since the last run" in capsys.readouterr().out
+    after = _cache_files(build)
+    changed = sorted(set(files) ^ set(after))
+    assert len(after) == 8 and [n.split("@")[0] for n in changed] == ["csto-news-2024-12-02"] * 2
+    _run(build / "paragraphs.parquet", tmp_path / "plain3", *common)
+    _same_outputs(tmp_path / "plain3", tmp_path / "edited")
+    annotated = pd.read_csv(tmp_path / "edited" / "annotated_paragraphs.csv", keep_default_na=False)
+    assert "cyber_ict" in annotated.loc[annotated["para_id"] == "csto-news-2024-12-02-p001", "themes"].item().split(";")
+
+    # a changed label (or comment) in the codebook: nothing coded again; a new rule: everything
+    text = CODEBOOK.read_text(encoding="utf-8")
+    relabelled = tmp_path / "relabelled.yml"
+    relabelled.write_text(text.replace("label: Terrorism and violent extremism", "label: Terrorism", 1) + "# note\n",
+                          encoding="utf-8")
+    assert relabelled.read_text(encoding="utf-8") != text + "# note\n"
+    main(["--build", str(build), "--codebook", str(relabelled), "--reports", str(tmp_path / "relabel")])
+    assert "(8 of 8 documents' rule coding" in capsys.readouterr().out
+    more = tmp_path / "more.yml"
+    more.write_text(text.replace("      - CTWG", "      - videoconferencing\n      - CTWG", 1), encoding="utf-8")
+    main(["--build", str(build), "--codebook", str(more), "--reports", str(tmp_path / "more"), "--chunk-size", "7"])
+    assert "(0 of 8 documents' rule coding unchanged since the last run" in capsys.readouterr().out
+    assert len(_cache_files(build)) == 8  # the files of the old codebook are gone
+    main(["--paragraphs", str(build / "paragraphs.parquet"), "--codebook", str(more), "--reports", str(tmp_path / "plain4")])
+    _same_outputs(tmp_path / "plain4", tmp_path / "more")
+    annotated = pd.read_csv(tmp_path / "more" / "annotated_paragraphs.csv", keep_default_na=False)
+    assert "terrorism" in annotated.loc[annotated["para_id"] == "csto-news-2024-12-02-p001", "themes"].item().split(";")
+
+
+def test_a_damaged_or_vanished_cache_file_is_coded_again(seed, tmp_path, capsys):
+    build = tmp_path / "build"
+    build.mkdir()
+    seed.to_parquet(build / "paragraphs.parquet", index=False)
+    main(["--build", str(build), "--codebook", str(CODEBOOK), "--reports", str(tmp_path / "a")])
+    files = sorted((build / "annotations").iterdir())
+    files[0].write_bytes(b"not parquet")
+    files[1].unlink()
+    capsys.readouterr()
+    main(["--build", str(build), "--codebook", str(CODEBOOK), "--reports", str(tmp_path / "b")])
+    assert "(6 of 8 documents' rule coding unchanged" in capsys.readouterr().out
+    _same_outputs(tmp_path / "a", tmp_path / "b")
+    assert sorted((build / "annotations").iterdir()) == files
+    assert pq.read_table(files[0]).num_rows > 0
+
+
+def test_cache_needs_each_documents_paragraphs_together(seed, tmp_path):
+    body = seed[seed["kind"] == "body"]
+    mixed = pd.concat([body[body["doc_id"] == "isw-kazan-2024"].iloc[:2], body[body["doc_id"] == "brics-kazan-2024"],
+                       body[body["doc_id"] == "isw-kazan-2024"].iloc[2:]], ignore_index=True)
+    mixed.to_parquet(tmp_path / "paragraphs.parquet", index=False)
+    with pytest.raises(AnnotationError, match=r"paragraphs\.parquet: the body paragraphs of document 'isw-kazan-2024' are "
+                                              r"not consecutive \(again at paragraph isw-kazan-2024-p003\)\. Rebuild"):
+        main(["--build", str(tmp_path), "--codebook", str(CODEBOOK), "--reports", str(tmp_path / "r")])
+    # without the cache the order does not matter
+    assert main(["--paragraphs", str(tmp_path / "paragraphs.parquet"), "--codebook", str(CODEBOOK),
+                 "--reports", str(tmp_path / "r")]) == 0
+
+
+def test_cli_needs_paragraphs_or_build(tmp_path, capsys):
+    with pytest.raises(SystemExit):
+        main(["--codebook", str(CODEBOOK), "--reports", str(tmp_path)])
+    assert "give --paragraphs or --build (the folder of paragraphs.parquet)" in capsys.readouterr().err
+
+
+def test_document_key_and_codebook_fingerprint():
+    from dataclasses import replace
+
+    from helpers.annotate import codebook_fingerprint, document_key
+
+    cb = load_codebook(CODEBOOK)
+    h = codebook_fingerprint(cb)
+    assert codebook_fingerprint(replace(cb, themes=(replace(cb.themes[0], label="x"),) + cb.themes[1:])) == h
+    assert codebook_fingerprint(replace(cb, themes=(replace(cb.themes[0], regex=()),) + cb.themes[1:])) != h
+    assert codebook_fingerprint(replace(cb, themes=cb.themes[::-1])) != h
+    key = document_key("d", ["d-p001", "d-p002"], ["One.", "Two."], h)
+    assert len(key) == 20 and key == document_key("d", ["d-p001", "d-p002"], ["One.", "Two."], h)
+    for other in (document_key("d", ["d-p001", "d-p002"], ["One.", "Two!"], h),
+                  document_key("d", ["d-p001", "d-p003"], ["One.", "Two."], h),
+                  document_key("d", ["d-p001"], ["One.Two."], h),
+                  document_key("d", ["d-p001", "d-p002"], ["One.", "Two."], "0" * 64)):
+        assert other != key
+
+
+def test_two_dask_workers_give_byte_identical_output(seed, tmp_path, capsys):
+    pytest.importorskip("dask.distributed")
+    build1, build2 = tmp_path / "b1", tmp_path / "b2"
+    for b in (build1, build2):
+        b.mkdir()
+        seed.to_parquet(b / "paragraphs.parquet", index=False)
+    common = ["--codebook", str(CODEBOOK), "--overrides", str(OVERRIDES),
+              "--validation", str(ROOT / "data" / "annotations" / "validation.csv"), "--chunk-size", "7"]
+    main(["--build", str(build1), "--reports", str(tmp_path / "one"), *common])
+    main(["--build", str(build2), "--reports", str(tmp_path / "two"), "--workers", "2", *common])
+    _same_outputs(tmp_path / "one", tmp_path / "two")
+    assert _cache_files(build1) == _cache_files(build2)
+    for name in _cache_files(build1):
+        assert pq.read_table(build1 / "annotations" / name).equals(pq.read_table(build2 / "annotations" / name))

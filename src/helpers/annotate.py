@@ -49,9 +49,14 @@ from __future__ import annotations
 
 import argparse
 import csv
+import hashlib
+import json
+import os
 import re
 import sys
+from collections import deque
 from collections.abc import Iterable, Iterator, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import ExitStack
 from dataclasses import dataclass
 from pathlib import Path
@@ -68,6 +73,7 @@ from helpers.agreement import agreement_table, disagreement_table
 from helpers.codebook import Codebook, load_codebook
 from helpers.errors import AnnotationError, run_cli
 from helpers.io import atomic_path, write_csv
+from helpers.parallel import runner
 from helpers.text import fold
 
 ANNOTATED_COLUMNS = [
@@ -570,16 +576,19 @@ def _overrides_by_para(overrides: pd.DataFrame | None) -> dict[str, dict[str, tu
 def _code_columns(
     texts: list[str], pids: list[str], docs: list[str], matcher: Matcher,
     by_para: dict[str, dict[str, tuple[str, str, str]]],
+    matches: tuple[np.ndarray, ...] | None = None,
 ) -> tuple[Columns, Columns, Columns]:
     """Code one chunk of body paragraphs given as lists of texts, para_ids and doc_ids.
 
+    ``matches``: the rule matches of ``texts`` already found (:meth:`Matcher.match_arrays`, e.g.
+    read from the annotation cache); found here when None.
     Returns three column dicts (lists or NumPy arrays): ``themes`` and ``themes_rules`` of each
     paragraph, the annotations (``ANNOTATION_COLUMNS``) and the evidence (``EVIDENCE_COLUMNS``);
     see :func:`code_paragraphs` for their meaning.
     """
     names = matcher.themes
     n_themes = len(names)
-    para, theme, rule, start, end = matcher.match_arrays(texts)
+    para, theme, rule, start, end = matcher.match_arrays(texts) if matches is None else matches
     p_l, s_l, e_l = para.tolist(), start.tolist(), end.tolist()
     terms = [texts[p_][s_:e_] for p_, s_, e_ in zip(p_l, s_l, e_l)]
     labelled = [f"{t} ({s_}-{e_})" for t, s_, e_ in zip(terms, s_l, e_l)]
@@ -745,11 +754,266 @@ def _kinds_of(path: Path, wanted: set[str], chunk_size: int) -> dict[str, str]:
     return found
 
 
+def _iter_units(path: Path, chunk_size: int) -> Iterator[pa.RecordBatch]:
+    """Body paragraphs of a Parquet file in record batches of whole documents.
+
+    Each batch holds at least ``chunk_size`` rows (the last may hold fewer) and ends where a
+    document ends (a run of rows with the same ``doc_id``), so a document is never split
+    across two batches; a document longer than ``chunk_size`` is one batch by itself.
+    """
+    pending: list[pa.RecordBatch] = []
+    n = 0
+    for batch in _iter_body_batches(path, chunk_size):
+        pending.append(batch)
+        n += batch.num_rows
+        if n < chunk_size:
+            continue
+        table = pa.Table.from_batches(pending).combine_chunks()
+        docs = table.column("doc_id").to_numpy(zero_copy_only=False)
+        changes = np.flatnonzero(docs[1:] != docs[:-1])
+        if not len(changes):  # one document so far: read on until it ends
+            pending = table.to_batches()
+            continue
+        cut = int(changes[-1]) + 1  # first row of the last, possibly unfinished, document
+        yield from table.slice(0, cut).combine_chunks().to_batches()
+        pending = table.slice(cut).to_batches()
+        n = table.num_rows - cut
+    if pending:
+        yield from pa.Table.from_batches(pending).combine_chunks().to_batches()
+
+
+# --------------------------------------------------------------------------- annotation cache
+
+#: Bump when the layout or meaning of the cached files changes.
+ANNOTATION_CACHE_VERSION = "1"
+_CACHE_SCHEMA = pa.schema([("position", pa.int32()), ("theme", pa.int32()), ("rule", pa.int32()),
+                           ("start", pa.int64()), ("end", pa.int64())])
+_CODE_FINGERPRINT: str | None = None
+_MAX_PENDING_WRITES = 256
+_MATCHERS: dict[str, Matcher] = {}
+
+
+def codebook_fingerprint(codebook: Codebook) -> str:
+    """Hash of everything in the codebook that decides the rules' matches: the themes in file
+    order with their terms, regular expressions and exclusions (labels, definitions, groups
+    and comments do not change what the rules find)."""
+    rules = [[t.id, [[x.source, list(x.words), x.prefix, x.inflect] for x in t.terms], list(t.regex),
+              [[x.source, list(x.words), x.prefix, x.inflect] for x in t.exclude]] for t in codebook.themes]
+    blob = json.dumps(rules, ensure_ascii=False, separators=(",", ":"))
+    return hashlib.sha256(blob.encode("utf-8")).hexdigest()
+
+
+def _code_fingerprint() -> str:
+    """Hash of the source of the modules that decide the matches (this one, the codebook parser
+    and the text folding), so a change in the matching code never reuses old results."""
+    global _CODE_FINGERPRINT
+    if _CODE_FINGERPRINT is None:
+        import helpers.codebook
+        import helpers.text
+
+        h = hashlib.sha256()
+        for mod in (sys.modules[__name__], helpers.codebook, helpers.text):
+            h.update(Path(mod.__file__).read_bytes())
+        _CODE_FINGERPRINT = h.hexdigest()
+    return _CODE_FINGERPRINT
+
+
+def document_key(doc_id: str, para_ids: Sequence[str], texts: Sequence[str], codebook_hash: str) -> str:
+    """Cache key of one document's rule coding: a hash of the cache version, the matching code,
+    the codebook's rules (:func:`codebook_fingerprint`), the doc_id and the document's body
+    paragraphs (``para_id`` and ``text`` of each, in order). 20 hex digits."""
+    h = hashlib.sha256()
+    h.update(f"{ANNOTATION_CACHE_VERSION}\x1f{_code_fingerprint()}\x1f{codebook_hash}\x1f{doc_id}\x1e".encode("utf-8"))
+    for pid, text in zip(para_ids, texts):
+        h.update(f"{pid}\x1f{text}\x1e".encode("utf-8", "surrogatepass"))
+    return h.hexdigest()[:20]
+
+
+def _matcher_for(codebook: Codebook, codebook_hash: str) -> Matcher:
+    """One :class:`Matcher` per codebook and process (Dask workers build theirs once)."""
+    m = _MATCHERS.get(codebook_hash)
+    if m is None:
+        _MATCHERS.clear()
+        m = _MATCHERS[codebook_hash] = Matcher(codebook)
+    return m
+
+
+def _match_texts(texts: list[str], codebook: Codebook, codebook_hash: str) -> tuple[np.ndarray, ...]:
+    """:meth:`Matcher.match_arrays` of ``texts`` (the task run on a Dask worker)."""
+    if not texts:
+        return tuple(np.empty(0, dtype=np.int64) for _ in range(5))
+    return _matcher_for(codebook, codebook_hash).match_arrays(texts)
+
+
+def _cache_read(path: Path) -> tuple[np.ndarray, ...] | None:
+    """The matches kept in a cache file (paragraph numbers relative to the document), or None
+    when the file has gone (another run removed it) or cannot be read."""
+    try:
+        table = pq.ParquetFile(path).read()
+    except (OSError, pa.ArrowException):
+        return None
+    if table.schema.names != _CACHE_SCHEMA.names:
+        return None
+    return tuple(table.column(i).to_numpy().astype(np.int64) for i in range(5))
+
+
+def _cache_write(path: Path, matches: tuple[np.ndarray, ...]) -> None:
+    """Write one cache file atomically (a temporary name unique to this process, then rename)."""
+    table = pa.Table.from_arrays([pa.array(a, type=f.type) for a, f in zip(matches, _CACHE_SCHEMA)],
+                                 schema=_CACHE_SCHEMA)
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    try:
+        pq.write_table(table, tmp, compression="none")
+        os.replace(tmp, path)
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
+
+
+def _slice_matches(matches: tuple[np.ndarray, ...], lo: int, hi: int, shift: int) -> tuple[np.ndarray, ...]:
+    """The matches of paragraphs ``lo <= para < hi`` (sorted by para), paragraph numbers moved by ``shift``."""
+    para = matches[0]
+    a, b = np.searchsorted(para, [lo, hi])
+    return (para[a:b] + shift,) + tuple(x[a:b] for x in matches[1:])
+
+
+def _concat_matches(parts: list[tuple[np.ndarray, ...]]) -> tuple[np.ndarray, ...]:
+    if not parts:
+        return tuple(np.empty(0, dtype=np.int64) for _ in range(5))
+    return tuple(np.concatenate([p[i] for p in parts]) for i in range(5))
+
+
+@dataclass
+class _Unit:
+    """One batch of whole documents on its way through the coder."""
+
+    batch: pa.RecordBatch
+    pids: list[str]
+    docs: list[str]
+    texts: list[str]
+    spans: list[tuple[str, int, int, str | None]]      # doc_id, first row, end row, cache file name
+    cached: dict[int, tuple[np.ndarray, ...]]          # index in spans -> matches read from the cache
+    todo: list[int]                                    # indexes in spans still to be matched
+
+
+class _DocumentCache:
+    """The per-document cache folder ``build/<corpus>/annotations``: ``<doc_id>@<key>.parquet``
+    (see :func:`document_key`). Each file holds the document's rule matches before overrides:
+    ``position`` (int, 0-based number of the body paragraph within the document), ``theme`` and
+    ``rule`` (int, numbers of the theme and rule in codebook order), ``start``, ``end`` (int,
+    character offsets into that paragraph's text)."""
+
+    def __init__(self, folder: Path, codebook_hash: str) -> None:
+        self.folder = folder
+        self.codebook_hash = codebook_hash
+        folder.mkdir(parents=True, exist_ok=True)
+        self.existing = {f.name for f in os.scandir(folder) if "@" in f.name and f.name.endswith(".parquet")}
+        self.used: set[str] = set()
+        self.hits = 0
+        # files are written by one background thread (Arrow and the file system release the GIL),
+        # at most _MAX_PENDING_WRITES queued so memory stays bounded
+        self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="annotation-cache")
+        self._pending: deque[Future[None]] = deque()
+
+    def name(self, doc_id: str, pids: Sequence[str], texts: Sequence[str]) -> str:
+        return f"{doc_id}@{document_key(doc_id, pids, texts, self.codebook_hash)}.parquet"
+
+    def read(self, name: str) -> tuple[np.ndarray, ...] | None:
+        self.used.add(name)
+        if name not in self.existing:
+            return None
+        found = _cache_read(self.folder / name)
+        self.hits += found is not None
+        return found
+
+    def write(self, name: str, matches: tuple[np.ndarray, ...]) -> None:
+        while len(self._pending) >= _MAX_PENDING_WRITES:
+            self._pending.popleft().result()  # re-raises a failed write
+        self._pending.append(self._pool.submit(_cache_write, self.folder / name, matches))
+
+    def close(self) -> None:
+        """Wait for the queued writes (re-raising the first failure) and stop the writer thread."""
+        try:
+            while self._pending:
+                self._pending.popleft().result()
+        finally:
+            self._pool.shutdown(wait=True, cancel_futures=True)
+
+    def prune(self) -> int:
+        """Remove the files of this folder not used by this run (an older version of a document,
+        an older codebook, a document no longer in the corpus); return how many."""
+        n = 0
+        for f in os.scandir(self.folder):
+            if "@" in f.name and f.name.endswith(".parquet") and f.name not in self.used:
+                Path(f.path).unlink(missing_ok=True)
+                n += 1
+        return n
+
+
+def _plan_units(path: Path, chunk_size: int, cache: _DocumentCache | None) -> Iterator[_Unit]:
+    """Batches of whole documents with, per document, its cached matches or a place in the to-do list."""
+    seen: set[str] = set()
+    last: str | None = None
+    for batch in _iter_units(path, chunk_size):
+        pids = batch.column("para_id").to_pylist()
+        docs = batch.column("doc_id").to_pylist()
+        texts = batch.column("text").to_pylist()
+        bounds = [0] + [i for i in range(1, len(docs)) if docs[i] != docs[i - 1]] + [len(docs)]
+        spans: list[tuple[str, int, int, str | None]] = []
+        cached: dict[int, tuple[np.ndarray, ...]] = {}
+        todo: list[int] = []
+        for k, (lo, hi) in enumerate(zip(bounds[:-1], bounds[1:])):
+            doc = docs[lo]
+            name = None
+            if cache is not None:
+                if doc in seen and doc != last:
+                    raise AnnotationError(
+                        f"{path}: the body paragraphs of document '{doc}' are not consecutive (again at "
+                        f"paragraph {pids[lo]}). Rebuild the table with make ingest (helpers.corpus), which "
+                        "writes each document's paragraphs together."
+                    )
+                seen.add(doc)
+                last = doc
+                name = cache.name(doc, pids[lo:hi], texts[lo:hi])
+                found = cache.read(name)
+                if found is not None:
+                    cached[k] = _slice_matches(found, 0, hi - lo, lo)
+                    spans.append((doc, lo, hi, name))
+                    continue
+            spans.append((doc, lo, hi, name))
+            todo.append(k)
+        yield _Unit(batch, pids, docs, texts, spans, cached, todo)
+
+
+def _unit_texts(unit: _Unit) -> list[str]:
+    if len(unit.todo) == len(unit.spans):
+        return unit.texts
+    return [t for k in unit.todo for t in unit.texts[unit.spans[k][1]:unit.spans[k][2]]]
+
+
+def _unit_matches(unit: _Unit, found: tuple[np.ndarray, ...], cache: _DocumentCache | None) -> tuple[np.ndarray, ...]:
+    """The matches of every paragraph of ``unit``: ``found`` (for the to-do documents, in their
+    order) written to the cache per document and merged with the cached ones."""
+    parts: dict[int, tuple[np.ndarray, ...]] = dict(unit.cached)
+    offset = 0
+    for k in unit.todo:
+        _, lo, hi, name = unit.spans[k]
+        if cache is not None and name is not None:
+            cache.write(name, _slice_matches(found, offset, offset + hi - lo, -offset))
+        if len(unit.todo) != len(unit.spans):
+            parts[k] = _slice_matches(found, offset, offset + hi - lo, lo - offset)
+        offset += hi - lo
+    if len(unit.todo) == len(unit.spans):
+        return found
+    return _concat_matches([parts[k] for k in range(len(unit.spans))])
+
+
 @dataclass
 class RunSummary:
     """Counts and agreement figures of one :func:`annotate_corpus` run: body paragraphs,
     paragraph-theme codes (final), evidence rows, codes added by overrides (``manual``), rule
-    codes removed by overrides, and the agreement tables when a validation sample was given."""
+    codes removed by overrides, the agreement tables when a validation sample was given,
+    documents, documents whose rule coding was read from the cache, and stale cache files removed."""
 
     n_paragraphs: int
     n_annotations: int
@@ -758,15 +1022,21 @@ class RunSummary:
     n_removed: int
     agreement: pd.DataFrame | None
     disagreements: pd.DataFrame | None
+    n_documents: int = 0
+    n_cached: int = 0
+    n_pruned: int = 0
 
 
 def annotate_corpus(
-    paragraphs_path: str | Path,
+    paragraphs_path: str | Path | None,
     codebook: Codebook | str | Path,
     reports: str | Path,
     overrides_path: str | Path | None = None,
     validation_path: str | Path | None = None,
     chunk_size: int = DEFAULT_CHUNK_SIZE,
+    build_dir: str | Path | None = None,
+    workers: int | str | None = 1,
+    scheduler: str | None = None,
 ) -> RunSummary:
     """Stream ``paragraphs.parquet`` through the coder and write the report files.
 
@@ -775,8 +1045,22 @@ def annotate_corpus(
     ``annotations.csv``, ``evidence.csv`` and, with a validation file, ``agreement.csv``
     (:func:`helpers.agreement.agreement_table` for ``annotation`` = ``rules`` and ``final``) and
     ``validation_disagreements.csv`` (:func:`helpers.agreement.disagreement_table` plus
-    ``doc_id`` and ``text``). Memory stays flat: one chunk of ``chunk_size`` rows at a time.
+    ``doc_id`` and ``text``). Memory stays flat: one batch of about ``chunk_size`` rows (whole
+    documents) at a time.
+
+    ``build_dir`` (the folder of ``paragraphs.parquet``; ``paragraphs_path`` defaults to the
+    file there) keeps each document's rule matches, before overrides, in
+    ``build_dir/annotations/<doc_id>@<key>.parquet`` (:class:`_DocumentCache`,
+    :func:`document_key`): a later run matches only the documents whose paragraphs or whose
+    codebook rules changed, applies the overrides afresh, and removes cache files it did not
+    use. ``workers`` > 1 or ``scheduler`` (default: the ``DASK_SCHEDULER`` environment
+    variable) match the batches on Dask (:func:`helpers.parallel.runner`). The files written
+    are byte-identical whichever way the matches were found.
     """
+    if paragraphs_path is None:
+        if build_dir is None:
+            raise AnnotationError("Give the paragraphs file (--paragraphs) or the build folder that holds it (--build).")
+        paragraphs_path = Path(build_dir) / "paragraphs.parquet"
     ppath = Path(paragraphs_path)
     if not ppath.is_file():
         raise AnnotationError(f"{ppath}: paragraphs file not found. Run make ingest (helpers.corpus) first.")
@@ -788,7 +1072,8 @@ def annotate_corpus(
         raise AnnotationError(f"{ppath}: cannot read the Parquet file ({exc}). Rebuild it with make ingest.") from None
     _check_columns(schema_names, str(ppath))
     cb = codebook if isinstance(codebook, Codebook) else load_codebook(codebook)
-    matcher = Matcher(cb)
+    cb_hash = codebook_fingerprint(cb)
+    matcher = _matcher_for(cb, cb_hash)
     overrides = read_overrides(overrides_path, cb) if overrides_path else None
     validation = read_validation(validation_path, cb) if validation_path else None
     wanted: set[str] = set()
@@ -803,9 +1088,10 @@ def annotate_corpus(
     by_para = _overrides_by_para(overrides)
     val_ids = set(validation["para_id"]) if validation is not None else set()
     val_rows: list[tuple[str, str, str, str, str]] = []
+    cache = _DocumentCache(Path(build_dir) / "annotations", cb_hash) if build_dir is not None else None
 
     reports = Path(reports)
-    n_par = n_ann = n_ev = n_manual = n_removed = 0
+    n_par = n_ann = n_ev = n_manual = n_removed = n_docs = 0
     outputs = (
         ("annotated_paragraphs", ANNOTATED_COLUMNS),
         ("annotations", ANNOTATION_COLUMNS),
@@ -821,16 +1107,26 @@ def annotate_corpus(
             tmp = stack.enter_context(atomic_path(reports / f"{name}.csv"))
             schema = annotated_schema if name == "annotated_paragraphs" else _OUTPUT_SCHEMAS[name]
             writers[name] = stack.enter_context(pa_csv.CSVWriter(str(tmp), schema))
-        for batch in _iter_body_batches(ppath, chunk_size):
-            pids = batch.column("para_id").to_pylist()
-            docs = batch.column("doc_id").to_pylist()
-            texts = batch.column("text").to_pylist()
-            par, ann, ev = _code_columns(texts, pids, docs, matcher, by_para)
+        if cache is not None:
+            stack.callback(cache.close)  # runs before the outputs are renamed into place
+        run = stack.enter_context(runner(workers, scheduler))
+        planned: deque[_Unit] = deque()
+
+        def tasks() -> Iterator[list[str]]:
+            for unit in _plan_units(ppath, chunk_size, cache):
+                planned.append(unit)
+                yield _unit_texts(unit) if unit.todo else []
+
+        for found in run.map(_match_texts, tasks(), cb, cb_hash):
+            unit = planned.popleft()
+            batch, pids, docs, texts = unit.batch, unit.pids, unit.docs, unit.texts
+            par, ann, ev = _code_columns(texts, pids, docs, matcher, by_para, _unit_matches(unit, found, cache))
             themes = pa.array(par["themes"], pa.string())
             annotated = pa.RecordBatch.from_arrays(list(batch.columns) + [themes], names=ANNOTATED_COLUMNS)
             writers["annotated_paragraphs"].write(annotated.cast(annotated_schema))
             for name, table in (("annotations", ann), ("evidence", ev)):
                 writers[name].write(pa.RecordBatch.from_pydict(table, schema=_OUTPUT_SCHEMAS[name]))
+            n_docs += len(unit.spans)
             n_par += len(pids)
             n_ann += len(ann["para_id"])
             n_ev += len(ev["para_id"])
@@ -840,6 +1136,7 @@ def annotate_corpus(
                 val_rows.extend(
                     row for row in zip(pids, docs, texts, par["themes"], par["themes_rules"]) if row[0] in val_ids
                 )
+    n_pruned = cache.prune() if cache is not None else 0
 
     agreement = disagreements = None
     if validation is not None:
@@ -857,7 +1154,8 @@ def annotate_corpus(
         disagreements = disagreements[["annotation", "para_id", "doc_id", "theme", "gold", "predicted", "kind", "text"]]
         write_csv(agreement, reports / "agreement.csv")
         write_csv(disagreements, reports / "validation_disagreements.csv")
-    return RunSummary(n_par, n_ann, n_ev, n_manual, n_removed, agreement, disagreements)
+    return RunSummary(n_par, n_ann, n_ev, n_manual, n_removed, agreement, disagreements, n_docs,
+                      cache.hits if cache is not None else 0, n_pruned)
 
 
 def format_agreement(agreement: pd.DataFrame) -> str:
@@ -882,17 +1180,27 @@ def main(argv: Sequence[str] | None = None) -> int:
         description="Code body paragraphs with the codebook's themes; write annotated_paragraphs.csv, "
         "annotations.csv, evidence.csv and, with --validation, agreement figures.",
     )
-    parser.add_argument("--paragraphs", required=True, help="paragraphs.parquet from helpers.corpus")
+    parser.add_argument("--paragraphs", help="paragraphs.parquet from helpers.corpus (default: BUILD/paragraphs.parquet)")
+    parser.add_argument("--build", help="build folder of the corpus (build/<corpus>): each document's rule coding is kept "
+                        "in BUILD/annotations and reused while the document and the codebook's rules are unchanged")
     parser.add_argument("--codebook", required=True, help="YAML codebook (data/codebook.yml)")
     parser.add_argument("--overrides", help="analysts' overrides CSV (para_id,theme,action,coder,note)")
     parser.add_argument("--validation", help="hand-coded validation CSV (para_id,themes,coder)")
     parser.add_argument("--reports", required=True, help="output folder")
     parser.add_argument("--chunk-size", type=int, default=DEFAULT_CHUNK_SIZE,
                         help=f"paragraphs per chunk (default {DEFAULT_CHUNK_SIZE})")
+    parser.add_argument("--workers", default=os.environ.get("WORKERS", "1"),
+                        help="Dask workers for the matching (1 = this process; DASK_SCHEDULER=tcp://... uses a cluster)")
     args = parser.parse_args(argv)
-    s = annotate_corpus(args.paragraphs, args.codebook, args.reports, args.overrides, args.validation, args.chunk_size)
+    if args.paragraphs is None and args.build is None:
+        parser.error("give --paragraphs or --build (the folder of paragraphs.parquet)")
+    workers = int(args.workers) if str(args.workers).isdigit() else args.workers
+    s = annotate_corpus(args.paragraphs, args.codebook, args.reports, args.overrides, args.validation, args.chunk_size,
+                        build_dir=args.build, workers=workers)
+    cached = (f" ({s.n_cached} of {s.n_documents} documents' rule coding unchanged since the last run, "
+              f"read from {args.build}/annotations)" if args.build else "")
     print(
-        f"annotated {s.n_paragraphs} body paragraphs: {s.n_annotations} paragraph-theme codes "
+        f"annotated {s.n_paragraphs} body paragraphs{cached}: {s.n_annotations} paragraph-theme codes "
         f"({s.n_manual} added and {s.n_removed} removed by overrides), "
         f"{s.n_evidence} evidence rows -> {args.reports}/annotated_paragraphs.csv"
     )
