@@ -119,6 +119,10 @@ def test_kazan_paragraph_47_keeps_its_source_number(paragraphs):
     row = row.iloc[0]
     assert row["para_id"] == "brics-kazan-2024-p010"
     assert row["text"].startswith("Paragraph 47. We reiterate our unequivocal condemnation of terrorism")
+    # the numbering label is the digest's, not the declaration's: it is not counted as words
+    assert row["label_chars"] == len("Paragraph 47. ")
+    assert row["text"][row["label_chars"]:].startswith("We reiterate")
+    assert row["n_words"] == 104
     numbered = paragraphs.loc[paragraphs["source_para"].notna(), "source_para"].astype(int).tolist()
     assert numbered == [25, 37, 43, 44, 45, 46, 47, 48, 49, 54, 55, 80]
 
@@ -199,8 +203,8 @@ def test_para_ids_are_stable_when_another_document_changes(tmp_path):
 
 
 def test_paragraph_table_columns(paragraphs):
-    assert list(paragraphs.columns[:10]) == ["para_id", "doc_id", "position", "kind", "source_para", "text",
-                                             "text_norm", "n_words", "char_start", "char_end"]
+    assert list(paragraphs.columns[:11]) == ["para_id", "doc_id", "position", "kind", "source_para", "text",
+                                             "text_norm", "n_words", "char_start", "char_end", "label_chars"]
     for col in ["file", "title", "organization", "genre", "date", "source", "speaker", "language", "notes"]:
         assert col in paragraphs.columns
     assert paragraphs["para_id"].is_unique

@@ -61,7 +61,7 @@ DEFAULT_CLEANING = Path(__file__).resolve().parents[2] / "data" / "cleaning.yml"
 
 PARAGRAPH_COLUMNS = (
     "para_id", "doc_id", "position", "kind", "source_para", "text", "text_norm",
-    "n_words", "char_start", "char_end",
+    "n_words", "char_start", "char_end", "label_chars",
 )
 REMOVED_COLUMNS = ("doc_id", "char_start", "char_end", "rule", "text")
 
@@ -418,12 +418,13 @@ class Document:
 
 
 _ARROW_TYPES = {"position": pa.int64(), "source_para": pa.int64(), "n_words": pa.int64(),
-                "char_start": pa.int64(), "char_end": pa.int64()}
+                "char_start": pa.int64(), "char_end": pa.int64(), "label_chars": pa.int64()}
 _PARAGRAPH_SCHEMA = pa.schema([(c, {"position": pa.int64(), "source_para": pa.int64(), "n_words": pa.int64(),
-                                     "char_start": pa.int64(), "char_end": pa.int64()}.get(c, pa.string()))
+                                     "char_start": pa.int64(), "char_end": pa.int64(), "label_chars": pa.int64()}.get(c, pa.string()))
                                 for c in PARAGRAPH_COLUMNS])
 _DTYPES = {"para_id": "str", "doc_id": "str", "position": "int64", "kind": "str", "source_para": "Int64",
-           "text": "str", "text_norm": "str", "n_words": "int64", "char_start": "int64", "char_end": "int64"}
+           "text": "str", "text_norm": "str", "n_words": "int64", "char_start": "int64", "char_end": "int64",
+           "label_chars": "int64"}
 
 
 def _paragraph_frame(rows: list[dict[str, object]]) -> pd.DataFrame:
@@ -438,7 +439,10 @@ def split_paragraphs(text: str, doc_id: str, rules: CleaningRules, region: tuple
     ``<doc_id>-pNNN``), ``doc_id``, ``position`` (int, 1-based among kept paragraphs),
     ``kind`` (one of :data:`KINDS`), ``source_para`` (Int64, the source's own number or NA),
     ``text`` (str, exactly ``text[char_start:char_end]``), ``text_norm`` (str, NFC and single
-    spaces), ``n_words`` (int), ``char_start``, ``char_end`` (int, offsets into ``text``).
+    spaces), ``n_words`` (int, words after the label), ``char_start``, ``char_end`` (int,
+    offsets into ``text``), ``label_chars`` (int, characters at the start of ``text`` that are the
+    source's numbering label, e.g. 14 for "Paragraph 47. ", 0 when none: analyses of wording
+    read ``text[label_chars:]``).
     ``removed`` columns: ``doc_id``, ``char_start``, ``char_end``, ``rule`` (the cleaning
     rule's name), ``text`` (what was removed, as written).
     """
@@ -482,15 +486,18 @@ def _split_rows(text: str, doc_id: str, rules: CleaningRules, region: tuple[int,
                     break
         if kind == "title":
             titles.append(folded)
-        source_para = None
+        source_para, label_chars = None, 0
         for pat in rules.source_para:
             m = pat.search(folded)
             if m:
                 source_para = int(m.group(1))
+                raw_m = pat.match(fold(raw))  # the same label in the text as written, for its length
+                if raw_m:
+                    label_chars = raw_m.end() + len(raw[raw_m.end():]) - len(raw[raw_m.end():].lstrip(_EDGE_WS))
                 break
         rows.append({
-            "doc_id": doc_id, "kind": kind, "source_para": source_para, "text": raw,
-            "text_norm": text_norm, "n_words": count_words(text_norm), "char_start": start, "char_end": end,
+            "doc_id": doc_id, "kind": kind, "source_para": source_para, "label_chars": label_chars, "text": raw,
+            "text_norm": text_norm, "n_words": count_words(raw[label_chars:]), "char_start": start, "char_end": end,
         })
     numbered = sum(r["source_para"] is not None for r in rows)
     if rules.editorial_when_numbered and numbered >= rules.editorial_when_numbered:
@@ -545,7 +552,7 @@ def iter_documents(corpus_dir: str | Path, cleaning: CleaningRules | str | Path 
                 skipped.append(item)
 
 
-CACHE_VERSION = "1"
+CACHE_VERSION = "2"
 
 
 def _cache_key(row: dict, meta_cols: list[str], sha: str, rules: CleaningRules) -> str:
