@@ -11,13 +11,18 @@ SHELL := /bin/bash
 ##   CORPUS=data                  corpus folder: manifest.csv and the files it names
 ##   CODEBOOK=data/codebook.yml   YAML codebook of themes and rules
 ##   REPORTS=reports              where the briefing and every CSV are written
-##   PARAMS=file.yml              notebook parameters (organizations, themes, date_from, date_to, top_n, title, ...)
+##   PARAMS=file.yml              notebook parameters (organizations, themes, date_from, date_to, top_n, group_by, title, ...)
+##   GROUP_BY=blocs               count per group instead of per organisation: a group or group set of GROUPS
+##   GROUPS=data/groups.yml       member states of the CSTO, SCO, BRICS, NATO and EU, with accession dates
+##   ON_ERROR=skip                skip unreadable documents (listed in the briefing's methods) instead of stopping
 PYTHON   ?= python3
 CORPUS   ?= data
 REPORTS  ?= reports
 CODEBOOK ?= data/codebook.yml
 CLEANING ?= data/cleaning.yml
 ORGANIZATIONS ?= data/organizations.yml
+GROUPS   ?= data/groups.yml
+GROUP_BY ?=
 PARAMS   ?=
 ON_ERROR ?= stop
 WORKERS  ?= 1
@@ -87,7 +92,7 @@ $(ANALYSIS_CSV) &: $(ANNOTATED) $(ANALYSIS_SRC) | $(ENV_OK)
 	$(PY) -m helpers.analysis --reports $(REPORTS)
 
 $(RENDER_ARGS): FORCE
-	@mkdir -p $(@D); printf '%s\n' 'PARAMS=$(PARAMS)' | cmp -s - $@ 2>/dev/null || printf '%s\n' 'PARAMS=$(PARAMS)' > $@
+	@mkdir -p $(@D); printf '%s\n' 'PARAMS=$(PARAMS) GROUP_BY=$(GROUP_BY)' | cmp -s - $@ 2>/dev/null || printf '%s\n' 'PARAMS=$(PARAMS) GROUP_BY=$(GROUP_BY)' > $@
 
 # The renderer writes both files atomically (temporary file, then rename), so a failed run must
 # not delete the last good briefing: .PRECIOUS exempts them from .DELETE_ON_ERROR.
@@ -96,16 +101,16 @@ $(RENDER_ARGS): FORCE
 # The briefing: papermill runs the notebook into $(BUILD)/notebooks/ (kept for audit) on the
 # project kernel, nbconvert + WeasyPrint write HTML and PDF (to temporary files, then renamed).
 $(BRIEFING) &: $(NOTEBOOK) $(ANNOTATED) $(ANALYSIS_CSV) $(HELPERS_SRC) $(TEMPLATE_FILES) $(PARAMS) $(RENDER_ARGS) \
-               $(CODEBOOK) $(CLEANING) $(CORPUS_FILES) $(OVERRIDES) $(VALIDATION) | $(ENV_OK)
+               $(PARAGRAPHS) $(GROUPS) $(CODEBOOK) $(CLEANING) $(CORPUS_FILES) $(OVERRIDES) $(VALIDATION) | $(ENV_OK)
 	@$(PY) -c 'import weasyprint' 2>/dev/null || { echo "error: the PDF needs the system's Pango library (Debian/Ubuntu: apt-get install libpango-1.0-0 libpangoft2-1.0-0)" >&2; exit 1; }
 	$(PY) -m helpers.render --notebook $(NOTEBOOK) --build $(BUILD) --reports $(REPORTS) \
-	  --corpus $(CORPUS) --codebook $(CODEBOOK) $(if $(PARAMS),--params $(PARAMS))
+	  --corpus $(CORPUS) --codebook $(CODEBOOK) --groups $(GROUPS) $(if $(GROUP_BY),--group-by $(GROUP_BY)) $(if $(PARAMS),--params $(PARAMS))
 
 ## notebooks: execute the analysts' notebooks (corpus overview, themes, overlap) into BUILD/notebooks/ for audit
 notebooks: $(EXECUTED_ANALYST)
-$(BUILD)/notebooks/%.ipynb: notebooks/%.ipynb $(ANNOTATED) $(ANALYSIS_CSV) $(HELPERS_SRC) $(PARAMS) $(RENDER_ARGS) | $(ENV_OK)
+$(BUILD)/notebooks/%.ipynb: notebooks/%.ipynb $(ANNOTATED) $(ANALYSIS_CSV) $(HELPERS_SRC) $(PARAMS) $(RENDER_ARGS) $(GROUPS) | $(ENV_OK)
 	$(PY) -m helpers.render --execute-only --notebook $< --build $(BUILD) --reports $(REPORTS) \
-	  --corpus $(CORPUS) --codebook $(CODEBOOK) $(if $(PARAMS),--params $(PARAMS))
+	  --corpus $(CORPUS) --codebook $(CODEBOOK) --groups $(GROUPS) $(if $(GROUP_BY),--group-by $(GROUP_BY)) $(if $(PARAMS),--params $(PARAMS))
 
 ## lab: start JupyterLab on the project kernel (installs JupyterLab into .venv on first use)
 LAB_OK := $(VENV)/.lab-installed

@@ -50,7 +50,7 @@ def test_single_string_becomes_list(paragraphs):
 
 
 def test_unknown_parameter_name():
-    with pytest.raises(ParameterError, match=r"^params.yml: unknown parameter 'organisations'\. Known parameters: codebook, corpus, date_from, date_to, min_reuse_words, organizations, reports, subtitle, themes, title, top_n\.$"):
+    with pytest.raises(ParameterError, match=r"^params.yml: unknown parameter 'organisations'\. Known parameters: build, codebook, corpus, date_from, date_to, group_by, groups, min_reuse_words, organizations, reports, subtitle, themes, title, top_n\.$"):
         check_names_and_types({"organisations": ["CSTO"]}, source="params.yml")
 
 
@@ -62,6 +62,20 @@ def test_unknown_organisation_lists_the_known_ones(paragraphs):
 def test_unknown_theme(paragraphs):
     with pytest.raises(ParameterError, match=r"^parameter 'themes': unknown 'terror'\. Must be among \{cyber_ict, terrorism, un_system\} \(theme ids in the codebook\)\.$"):
         validate_params({"themes": ["terror"]}, paragraphs, THEMES)
+
+
+def test_group_by_takes_organization_a_group_or_a_group_set(paragraphs):
+    assert validate_params({}, paragraphs, THEMES).group_by == "organization"
+    for choice in ("CSTO", "blocs", "eurasian"):
+        s = validate_params({"group_by": choice}, paragraphs, THEMES)
+        assert s.group_by == choice and s.as_dict()["group_by"] == choice
+
+
+def test_unknown_group_by_lists_the_choices(paragraphs):
+    with pytest.raises(ParameterError, match=(
+            r"^parameter 'group_by' must be one of \{'organization', 'CSTO', 'SCO', 'BRICS', 'NATO', 'EU', 'blocs', 'eurasian'\} "
+            r"\(organization, or a group or group set of data/groups\.yml\)\. Got 'bloc' instead\.$")):
+        validate_params({"group_by": "bloc"}, paragraphs, THEMES)
 
 
 def test_empty_selection(paragraphs):
@@ -79,6 +93,8 @@ def test_empty_selection(paragraphs):
         ({"top_n": True}, r"parameter 'top_n' must be a whole number of at least 1\. Got True instead\."),
         ({"organizations": [1]}, r"parameter 'organizations' must be a list of names \(empty for all\)\. Got \[1\] instead\."),
         ({"corpus": ""}, r"parameter 'corpus' must be a non-empty string\. Got '' instead\."),
+        ({"group_by": ""}, r"parameter 'group_by' must be a non-empty string\. Got '' instead\."),
+        ({"build": 3}, r"parameter 'build' must be a folder path or null\. Got 3 instead\."),
         ({"date_from": "2024-12-01", "date_to": "2024-01-01"}, r"date_from 2024-12-01 is after date_to 2024-01-01\. Swap them or widen the range\."),
     ],
 )

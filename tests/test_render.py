@@ -201,7 +201,7 @@ def test_cli_rejects_unknown_parameter_before_running(tmp_path, capsys):
                                         "--reports", str(tmp_path / "r")])
     assert code == 2
     err = capsys.readouterr().err
-    assert err.startswith(f"error: {params}: unknown parameter 'organisations'. Known parameters: codebook, corpus,")
+    assert err.startswith(f"error: {params}: unknown parameter 'organisations'. Known parameters: build, codebook, corpus,")
     assert not (tmp_path / "build").exists() and not (tmp_path / "r").exists()
 
 

@@ -29,6 +29,7 @@ import matplotlib
 matplotlib.use("Agg")
 
 import matplotlib.pyplot as plt  # noqa: E402
+import matplotlib.ticker  # noqa: E402,F401
 import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 from matplotlib.figure import Figure  # noqa: E402
@@ -263,6 +264,73 @@ def interval_dots(
     ax.set_ylabel(ylabel)
     ax.legend(loc="upper left", bbox_to_anchor=(1.0, 1.0))
     return _finish(fig, title, source)
+
+
+def trend_panels(
+    data: pd.DataFrame,
+    *,
+    panel: str,
+    x: str,
+    series: str,
+    value: str,
+    low: str | None,
+    high: str | None,
+    title: str,
+    xlabel: str,
+    ylabel: str,
+    source: str,
+    panel_order: Sequence[str] | None = None,
+    series_order: Sequence[str] | None = None,
+    percent: bool = True,
+    ncols: int = 3,
+) -> Figure:
+    """Lines of ``value`` along ``x`` (e.g. year), one panel per ``panel`` (e.g. theme), one line per ``series``
+    (e.g. group), each with its interval drawn as a shaded band.
+
+    Input: tidy ``data``, one row per (panel, series, x); ``x`` values must be numbers or
+    numeric strings (years). Panels share both axes; the legend sits under the title.
+    Output: the Figure.
+    """
+    apply_style()
+    panels = list(panel_order) if panel_order is not None else sorted(data[panel].astype(str).unique())
+    names = list(series_order) if series_order is not None else sorted(data[series].astype(str).unique())
+    ncols = max(1, min(ncols, len(panels)))
+    nrows = int(np.ceil(len(panels) / ncols)) or 1
+    fig, axes = plt.subplots(nrows, ncols, figsize=(7.2, 2.1 * nrows + 1.3), sharex=True, sharey=True, squeeze=False)
+    scale = 100.0 if percent else 1.0
+    ymax = float((data[high] if high else data[value]).max() or 0) * scale
+    handles = []
+    for i, ax in enumerate(axes.flat):
+        if i >= len(panels):
+            ax.set_visible(False)
+            continue
+        ax.grid(True, axis="y")
+        ax.grid(False, axis="x")
+        sub = data[data[panel].astype(str) == panels[i]]
+        for j, name in enumerate(names):
+            line = sub[sub[series].astype(str) == name].sort_values(x, key=lambda c: c.astype(float))
+            if line.empty:
+                continue
+            xs = line[x].astype(float).to_numpy()
+            colour = PALETTE[j % (len(PALETTE) - 1)]
+            if low and high:
+                ax.fill_between(xs, line[low].to_numpy(float) * scale, line[high].to_numpy(float) * scale, color=colour,
+                                alpha=0.15, linewidth=0)
+            (h,) = ax.plot(xs, line[value].to_numpy(float) * scale, "-o", color=colour, markersize=2.8, linewidth=1.3, label=name)
+            if i == 0:
+                handles.append(h)
+        ax.set_title(_wrap(panels[i], 34), fontsize=8.5)
+        ax.set_ylim(0, max(ymax * 1.05, 1e-9))
+        ax.xaxis.set_major_locator(matplotlib.ticker.MaxNLocator(integer=True, nbins=5))
+        if i % ncols == 0:
+            ax.set_ylabel(ylabel)
+    if len(names) > 1:
+        fig.legend(handles=handles, labels=[h.get_label() for h in handles], loc="upper center", ncols=min(len(names), 6),
+                   bbox_to_anchor=(0.5, 1.0 - 0.55 / fig.get_size_inches()[1] * max(1, len(textwrap.wrap(title, 90)))))
+    _finish(fig, title, source, xlabel=xlabel)
+    if len(names) > 1:  # leave room under the title for the legend
+        fig.subplots_adjust(top=fig.subplotpars.top - 0.28 / fig.get_size_inches()[1])
+    return fig
 
 
 def ranked_bars(

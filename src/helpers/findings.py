@@ -26,11 +26,14 @@ SECTIONS: dict[str, str] = {
     "themes-by-organization": "3.1 Themes by organisation",
     "themes-by-document": "3.2 Themes by document",
     "themes-over-time": "3.3 Change over time",
+    "members-vs-rest": "3.4 Members against the rest",
     "cooccurrence": "4. Co-occurrence",
     "overlap": "5. Overlap",
     "document-similarity": "5.1 Thematic similarity of documents",
     "similar-paragraphs": "5.2 Most similar paragraphs across organisations",
     "reuse": "5.3 Verbatim reuse",
+    "reuse-cross-self": "5.4 Who repeats whose wording",
+    "reused-passages": "5.5 The most reused passages",
     "language": "6. Distinctive language and evidence",
     "distinctive-terms": "6.1 Distinctive words and phrases",
     "framing": "6.2 How the organisations frame a shared theme",
@@ -38,7 +41,8 @@ SECTIONS: dict[str, str] = {
     "methods": "7. Methods and provenance",
     "codebook": "7.1 The codebook",
     "agreement": "7.2 Agreement with hand coding",
-    "provenance": "7.3 Parameters, inputs and software",
+    "data-quality": "7.3 Skipped documents and ingest warnings",
+    "provenance": "7.4 Parameters, inputs and software",
 }
 
 
@@ -49,9 +53,11 @@ class Finding:
     text: str
     section: str
 
-    def html(self) -> str:
-        """``text`` followed by a link to the section: "(see 3. Themes)"; the PDF adds the page number."""
-        title = SECTIONS.get(self.section, self.section)
+    def html(self, titles: Mapping[str, str] | None = None) -> str:
+        """``text`` followed by a link to the section: "(see 3. Themes)"; the PDF adds the page number.
+
+        ``titles`` overrides :data:`SECTIONS` for sections whose heading depends on the run (e.g. "by group")."""
+        title = (titles or {}).get(self.section) or SECTIONS.get(self.section, self.section)
         return f'{self.text} (<a class="see" href="#{html.escape(self.section, quote=True)}">see {html.escape(title)}</a>)'
 
 
@@ -106,16 +112,32 @@ def _lead_phrase(ranked: pd.DataFrame, labels: Mapping[str, str]) -> str:
     return f"{_listing(top, labels, 4)} (of {n} body paragraphs), whose 95% intervals overlap, so none clearly leads"
 
 
-def corpus_finding(documents: pd.DataFrame, n_body: int) -> Finding:
-    """What the briefing covers. ``documents``: one row per document with ``organization``, ``date``."""
+#: Most organisations named one by one in the corpus finding; beyond, a count and the years.
+MAX_NAMED = 8
+
+
+def corpus_finding(documents: pd.DataFrame, n_body: int, groups: pd.DataFrame | None = None) -> Finding:
+    """What the briefing covers. ``documents``: one row per document with ``organization``, ``date``.
+
+    With more than :data:`MAX_NAMED` organisations the sentence gives their number and the
+    documents per year instead of naming them. ``groups`` (``group``, ``documents``; optional)
+    adds how many documents each group of ``group_by`` holds.
+    """
     orgs = documents.groupby("organization").size().sort_values(ascending=False, kind="mergesort")
-    org_text = _names([f"{_e(o)} ({n})" for o, n in orgs.items()])
     dates = documents["date"].astype(str)
-    return Finding(
-        f"The briefing reads {n_body} body paragraphs in {len(documents)} documents by "
-        f"{len(orgs)} organisation{'s' if len(orgs) != 1 else ''} ({org_text} documents), dated {_e(dates.min())} to {_e(dates.max())}.",
-        "corpus",
-    )
+    if len(orgs) <= MAX_NAMED:
+        who = f"{len(orgs)} organisation{'s' if len(orgs) != 1 else ''} ({_names([f'{_e(o)} ({n})' for o, n in orgs.items()])} documents)"
+    else:
+        years = dates.str[:4].value_counts().sort_index()
+        who = (f"{len(orgs)} organisations ({int(years.min())} to {int(years.max())} documents a year over {len(years)} years)"
+               if len(years) > 1 else f"{len(orgs)} organisations")
+    text = (f"The briefing reads {n_body:,} body paragraphs in {len(documents):,} documents by {who}, "
+            f"dated {_e(dates.min())} to {_e(dates.max())}.")
+    if groups is not None and len(groups):
+        named = _names([f"{_e(g)} ({int(n)})" for g, n in zip(groups["group"], groups["documents"])])
+        text += (f" Grouped by membership on each document's date: {named} documents; a speech whose state belongs to "
+                 "several groups counts in each of them.")
+    return Finding(text, "corpus")
 
 
 def overall_lead_finding(ranked_overall: pd.DataFrame, labels: Mapping[str, str]) -> Finding | None:
@@ -242,6 +264,72 @@ def agreement_finding(overall: Mapping[str, float] | None, n_paragraphs: int | N
     )
 
 
+def trend_finding(changes: pd.DataFrame, labels: Mapping[str, str], groups: Sequence[str] | None = None) -> Finding | None:
+    """The theme whose share moved most with a clear trend (Cochran-Armitage, BH q < 0.05) in one of ``groups``.
+
+    ``changes``: :func:`helpers.trends.theme_changes` output. Returns ``None`` when no group
+    has three or more years; says so when no change passes the test.
+    """
+    c = changes[changes["years"] >= 3] if len(changes) else changes
+    if groups is not None and len(c):
+        c = c[c["group"].isin(list(groups))]
+    if c.empty:
+        return None
+    ranked = c.assign(_abs=c["change"].abs()).sort_values(["_abs", "group", "theme"], ascending=[False, True, True], kind="mergesort")
+    clear = ranked[ranked["q_value"] < 0.05]
+    if clear.empty:
+        r = ranked.iloc[0]
+        return Finding(f"No theme's share changed clearly over the years: the largest move, {_label(r['theme'], labels)} in "
+                       f"{_e(r['group'])} texts ({pct(r['share_first'])} in {_e(r['first_year'])} to {pct(r['share_last'])} in "
+                       f"{_e(r['last_year'])}), does not pass the trend test (q = {float(r['q_value']):.2f}).", "themes-over-time")
+    r = clear.iloc[0]
+    word = "rose" if r["change"] > 0 else "fell"
+    return Finding(
+        f"{_label(r['theme'], labels)} {word} most clearly in {_e(r['group'])} texts: from {pct(r['share_first'])} of body "
+        f"paragraphs in {_e(r['first_year'])} to {pct(r['share_last'])} in {_e(r['last_year'])} (change "
+        f"{100 * float(r['change']):+.0f} points, 95% CI {100 * float(r['change_low']):+.0f} to {100 * float(r['change_high']):+.0f}; "
+        f"trend test z = {float(r['trend_z']):.1f}, q = {_q(r['q_value'])}); {len(clear) - 1} other group-theme "
+        f"trend{'s' if len(clear) != 2 else ''} also pass the test.", "themes-over-time")
+
+
+def _q(value: float) -> str:
+    return "< 0.001" if float(value) < 0.001 else f"{float(value):.3f}"
+
+
+def versus_finding(versus: pd.DataFrame, labels: Mapping[str, str]) -> Finding | None:
+    """The largest clear difference between a group's members and everyone else (``members_vs_rest`` output)."""
+    if versus.empty:
+        return None
+    clear = versus[(versus["q_value"] < 0.05) & ((versus["diff_low"] > 0) | (versus["diff_high"] < 0))]
+    if clear.empty:
+        return Finding("No group's members differ clearly from the other speakers on any theme (all 95% intervals of the "
+                       "difference include zero or q ≥ 0.05).", "members-vs-rest")
+    r = clear.assign(_abs=clear["difference"].abs()).sort_values(["_abs", "group", "theme"], ascending=[False, True, True],
+                                                                kind="mergesort").iloc[0]
+    more = "more" if r["difference"] > 0 else "less"
+    return Finding(
+        f"{_e(r['group'])} members raise {_label(r['theme'], labels)} {more} often than the other speakers: "
+        f"{pct(r['members_share'])} of their body paragraphs against {pct(r['rest_share'])} "
+        f"(difference {100 * float(r['difference']):+.0f} points, 95% CI {100 * float(r['diff_low']):+.0f} to "
+        f"{100 * float(r['diff_high']):+.0f}, q = {_q(r['q_value'])}).", "members-vs-rest")
+
+
+def reuse_kind_finding(kinds: pd.DataFrame, passages: pd.DataFrame, min_words: int) -> Finding | None:
+    """Cross-organisation against self-reuse (``reuse_kind_totals``) and the most widely carried passage."""
+    k = kinds.set_index("kind")
+    total = int(k["passages"].sum())
+    if total == 0:
+        return None
+    cross, own = int(k.loc["cross", "passages"]), int(k.loc["self", "passages"])
+    text = (f"Of {total:,} reused passages of at least {min_words} words, {cross:,} ({pct(cross / total)}) repeat another "
+            f"organisation's wording and {own:,} ({pct(own / total)}) are organisations reusing their own earlier texts.")
+    if len(passages):
+        p = passages.iloc[0]
+        text += (f" The most widely carried passage appears in {int(p['documents'])} documents by "
+                 f"{int(p['organizations'])} organisation{'s' if int(p['organizations']) != 1 else ''}.")
+    return Finding(text, "reuse-cross-self")
+
+
 def key_findings(
     *,
     documents: pd.DataFrame,
@@ -258,28 +346,45 @@ def key_findings(
     titles: Mapping[str, str],
     agreement: Mapping[str, float] | None = None,
     agreement_n: int | None = None,
+    groups: pd.DataFrame | None = None,
+    changes: pd.DataFrame | None = None,
+    trend_groups: Sequence[str] | None = None,
+    versus: pd.DataFrame | None = None,
+    reuse_kinds: pd.DataFrame | None = None,
+    reused: pd.DataFrame | None = None,
+    max_named_groups: int = 6,
 ) -> list[Finding]:
     """The briefing's key findings, in reading order (at most eight).
 
     Inputs are the analysis tables of the selection (see each ``*_finding`` function), the
-    codebook's theme labels and the documents' titles by id. Output: the findings; those
-    whose table is empty are left out, except the co-occurrence and reuse findings, which
-    then say that nothing was found.
+    codebook's theme labels and the documents' titles by id; optionally the groups
+    (``group``, ``documents``) of ``group_by``, the trend changes, the members-vs-rest table
+    and the reuse summaries (at scale). Each group's own leading theme is stated only for up to
+    ``max_named_groups`` groups. Output: the findings; those whose table is empty are left
+    out, except the co-occurrence and reuse findings, which then say that nothing was found.
+    When there are more than eight, the thematic similarity of documents is dropped first.
     """
+    n_groups = ranked_by_org["group"].nunique()
+    reuse_kinds_f = reuse_kind_finding(reuse_kinds, reused, min_reuse_words) if reuse_kinds is not None and reused is not None else None
     candidates = [
-        corpus_finding(documents, n_body),
+        corpus_finding(documents, n_body, groups),
         overall_lead_finding(ranked_overall, labels),
-        organization_lead_finding(ranked_by_org, labels) if ranked_by_org["group"].nunique() > 1 else None,
+        organization_lead_finding(ranked_by_org, labels) if 1 < n_groups <= max_named_groups else None,
         contrast_finding(freq_by_org, labels),
+        trend_finding(changes, labels, trend_groups) if changes is not None else None,
+        versus_finding(versus, labels) if versus is not None else None,
         cooccurrence_finding(cooccurrence, labels, min_support),
         similarity_finding(similarity, titles),
-        reuse_finding(reuse_pairs, titles, min_reuse_words),
+        reuse_kinds_f if reuse_kinds_f is not None and int(reuse_kinds["passages"].sum()) > 30 else reuse_finding(reuse_pairs, titles, min_reuse_words),
         agreement_finding(agreement, agreement_n),
     ]
-    return [f for f in candidates if f is not None][:8]
+    kept = [f for f in candidates if f is not None]
+    if len(kept) > 8:
+        kept = [f for f in kept if f.section != "document-similarity"]
+    return kept[:8]
 
 
-def findings_html(findings: Sequence[Finding]) -> str:
-    """The findings as an HTML list (``<ul class="findings">``)."""
-    items = "".join(f"<li>{f.html()}</li>" for f in findings)
+def findings_html(findings: Sequence[Finding], titles: Mapping[str, str] | None = None) -> str:
+    """The findings as an HTML list (``<ul class="findings">``); ``titles`` as in :meth:`Finding.html`."""
+    items = "".join(f"<li>{f.html(titles)}</li>" for f in findings)
     return f'<ul class="findings">{items}</ul>'

@@ -31,6 +31,9 @@ from helpers.errors import ParameterError
 
 #: Every parameter a notebook accepts, with its default. ``organizations`` and ``themes``
 #: default to ``[]``, meaning "all"; ``date_from``/``date_to`` default to ``None`` (no bound).
+#: ``group_by`` is ``organization`` or a group id / group set of the ``groups`` file
+#: (``data/groups.yml``); ``build`` is the ingest folder (``build/<corpus>``, passed by make),
+#: ``None`` to read the corpus in memory.
 DEFAULTS: dict[str, Any] = {
     "corpus": "data",
     "codebook": "data/codebook.yml",
@@ -43,10 +46,14 @@ DEFAULTS: dict[str, Any] = {
     "top_n": 5,
     "title": "International security discourse: CSTO and BRICS",
     "subtitle": "What the organisations say, how often, and where their texts overlap",
+    "group_by": "organization",
+    "groups": "data/groups.yml",
+    "build": None,
 }
 
-_PATH_NAMES = ("corpus", "codebook", "reports")
-_TEXT_NAMES = ("title", "subtitle")
+_PATH_NAMES = ("corpus", "codebook", "reports", "groups")
+_TEXT_NAMES = ("title", "subtitle", "group_by")
+_OPTIONAL_PATH_NAMES = ("build",)
 _LIST_NAMES = ("organizations", "themes")
 _DATE_NAMES = ("date_from", "date_to")
 _INT_NAMES = {"min_reuse_words": 1, "top_n": 1}
@@ -73,6 +80,9 @@ class Selection:
     subtitle: str
     all_organizations: bool
     all_themes: bool
+    group_by: str = "organization"
+    groups: str = "data/groups.yml"
+    build: str | None = None
 
     def as_dict(self) -> dict[str, Any]:
         """The parameters as given to the notebook (lists, not tuples), for the provenance appendix."""
@@ -88,6 +98,9 @@ class Selection:
             "top_n": self.top_n,
             "title": self.title,
             "subtitle": self.subtitle,
+            "group_by": self.group_by,
+            "groups": self.groups,
+            "build": self.build,
         }
 
 
@@ -146,8 +159,13 @@ def check_names_and_types(params: Mapping[str, Any], source: str = "parameters")
         if name in _PATH_NAMES or name in _TEXT_NAMES:
             if isinstance(value, os.PathLike):
                 value = os.fspath(value)
-            if not isinstance(value, str) or (name in _PATH_NAMES and not value.strip()):
+            if not isinstance(value, str) or (name not in ("title", "subtitle") and not value.strip()):
                 raise ParameterError(f"{source}: parameter '{name}' must be a non-empty string. Got {value!r} instead.")
+        elif name in _OPTIONAL_PATH_NAMES:
+            if isinstance(value, os.PathLike):
+                value = os.fspath(value)
+            if value is not None and not (isinstance(value, str) and value.strip()):
+                raise ParameterError(f"{source}: parameter '{name}' must be a folder path or null. Got {value!r} instead.")
         elif name in _LIST_NAMES:
             if value is None or value == "all":
                 value = []
@@ -203,6 +221,7 @@ def validate_params(
     merged = {**DEFAULTS, **check_names_and_types(params)}
     orgs, all_orgs = _resolve("organizations", merged["organizations"], paragraphs["organization"].astype(str), " (organisations in the corpus manifest)")
     themes, all_themes = _resolve("themes", merged["themes"], theme_ids, " (theme ids in the codebook)")
+    check_group_by(merged["group_by"], merged["groups"])
     selection = Selection(
         corpus=str(merged["corpus"]),
         codebook=str(merged["codebook"]),
@@ -217,6 +236,9 @@ def validate_params(
         subtitle=str(merged["subtitle"]),
         all_organizations=all_orgs,
         all_themes=all_themes,
+        group_by=str(merged["group_by"]),
+        groups=str(merged["groups"]),
+        build=None if merged["build"] is None else str(merged["build"]),
     )
     if select_paragraphs(paragraphs, selection).empty:
         span = f"{selection.date_from or 'the beginning'} to {selection.date_to or 'the end'}"
@@ -225,6 +247,23 @@ def validate_params(
             "Widen the dates or choose other organisations."
         )
     return selection
+
+
+def check_group_by(group_by: str, groups: str | os.PathLike[str]) -> None:
+    """Check ``group_by`` against the choices of the groups file (:func:`helpers.groups.load_groups`).
+
+    Valid values: ``organization``, a group id (e.g. ``CSTO``: its members against the rest)
+    or a group set (e.g. ``blocs``). Raises :class:`ParameterError` listing them.
+    """
+    from helpers.groups import load_groups
+
+    path = resolve_path(groups)
+    choices = load_groups(path).choices()
+    if group_by not in choices:
+        raise ParameterError(
+            f"parameter 'group_by' must be one of {{{', '.join(repr(c) for c in choices)}}} (organization, or a group or "
+            f"group set of {groups}). Got {group_by!r} instead."
+        )
 
 
 def select_paragraphs(paragraphs: pd.DataFrame, selection: Selection) -> pd.DataFrame:

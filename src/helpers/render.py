@@ -328,11 +328,11 @@ def render_briefing(
 
 def _parameters(args: argparse.Namespace) -> dict[str, Any]:
     params: dict[str, Any] = load_params_file(args.params) if args.params else {}
-    for name in ("corpus", "codebook", "reports"):
+    for name in ("corpus", "codebook", "reports", "groups", "group_by", "build"):
         given = getattr(args, name)
         if given is None:
             continue
-        if name in params and os.path.normpath(str(params[name])) != os.path.normpath(given):
+        if name in params and params[name] is not None and os.path.normpath(str(params[name])) != os.path.normpath(given):
             raise ParameterError(
                 f"{args.params}: parameter '{name}' is {params[name]!r} but make passes {given!r}. "
                 f"Remove '{name}' from the parameter file and set {name.upper()}=... on the make command line."
@@ -370,11 +370,14 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m helpers.render", description="Execute the briefing notebook and write HTML and PDF.")
     parser.add_argument("--notebook", action="append", required=True,
                         help="notebook to execute (repeatable); the last one is rendered to HTML and PDF")
-    parser.add_argument("--build", required=True, help="folder for the executed notebooks (kept for audit)")
+    parser.add_argument("--build", required=True, help="folder for the executed notebooks (kept for audit); also the ingest folder "
+                        "(documents.csv, cleaning.csv, skipped.csv) the notebooks read")
     parser.add_argument("--reports", help="reports folder (briefing.html, briefing.pdf)")
     parser.add_argument("--corpus", help="corpus folder passed to the notebooks")
     parser.add_argument("--codebook", help="codebook passed to the notebooks")
     parser.add_argument("--params", help="YAML parameter file (papermill parameters)")
+    parser.add_argument("--groups", help="groups file passed to the notebooks (default data/groups.yml)")
+    parser.add_argument("--group-by", dest="group_by", help="group_by passed to the notebooks: organization, a group or a group set")
     parser.add_argument("--kernel", default=KERNEL_NAME, help=f"Jupyter kernel (default {KERNEL_NAME})")
     parser.add_argument("--no-pdf", action="store_true", help="write the HTML only")
     parser.add_argument("--execute-only", action="store_true", help="only execute the notebooks into BUILD/notebooks/ (no HTML/PDF)")
