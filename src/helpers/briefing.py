@@ -57,6 +57,8 @@ TOP_SIMILAR = 3
 KEYNESS_MIN_FREQ = 3
 #: Short name shown for the whole selection when frequencies are pooled.
 ALL = "All organisations"
+#: Labels of :func:`helpers.groups.assign_groups` for speakers outside the chosen group(s).
+OUTSIDE = {"rest": "rest (non-members)", "none": "none (in no group)"}
 #: Most groups drawn as small multiples or listed as columns; beyond this, the top groups by size.
 MAX_GROUPS = 12
 #: Most documents drawn one by one (document x theme and similarity heatmaps); beyond, a group view.
@@ -583,7 +585,7 @@ class Briefing:
         """The key findings of this selection (see :func:`helpers.findings.key_findings`)."""
         t = self.tables
         overall = self.agreement.get("overall") if self.agreement else None
-        shown = self.shown_groups()
+        shown = [g for g in self.shown_groups() if self.by_organization or g not in OUTSIDE]
         freq_shown = t["freq_org"][t["freq_org"]["group"].isin(shown) & (t["freq_org"]["body_paragraphs"] >= (
             MIN_PARAGRAPHS_RANKED if t["freq_org"]["group"].nunique() > MAX_GROUPS else 0))]
         rank_shown = t["rank_org"][t["rank_org"]["group"].isin(shown)]
@@ -736,7 +738,11 @@ class Briefing:
         t = self.tables
         fo = t["freq_org"][t["freq_org"]["theme"].isin(order) & t["freq_org"]["group"].isin(shown)].copy()
         fo["label"] = fo["theme"].map(self.label)
-        lead = findings.organization_lead_finding(t["rank_org"][t["rank_org"]["group"].isin(shown)], dict(self.labels))
+        inside = [g for g in shown if self.by_organization or g not in OUTSIDE]
+        lead = findings.organization_lead_finding(t["rank_org"][t["rank_org"]["group"].isin(inside)], dict(self.labels))
+        if not self.by_organization:
+            fo["group"] = fo["group"].map(lambda g: OUTSIDE.get(g, g))
+            shown = [OUTSIDE.get(g, g) for g in shown]
         title = self._org_chart_title()
         fig = charts.small_multiples(fo, panel="group", category="label", value="share", low="ci_low", high="ci_high",
                                      count="paragraphs", category_order=[self.label(x) for x in order], title=title,
@@ -820,7 +826,7 @@ class Briefing:
     def _org_chart_title(self) -> str:
         """The finding of the small multiples: which organisations have a clear leading theme."""
         r = self.tables["rank_org"]
-        r = r[r["group"].isin(self.shown_groups())]
+        r = r[r["group"].isin([g for g in self.shown_groups() if self.by_organization or g not in OUTSIDE])]
         clear, level = [], []
         for org, g in r.groupby("group", sort=True):
             top = g[g["tie_group"] == 1]
@@ -875,7 +881,7 @@ class Briefing:
         t, s = self.tables, self.selection
         groups = self.trend_groups()
         tr = t["trends"][t["trends"]["group"].isin(groups)]
-        top = order[: min(6, max(3, s.top_n))]
+        top = order[:5]  # five panels in a 2 x 3 grid: the sixth holds the legend
         data = tr[tr["theme"].isin(top)].assign(label=lambda d: d["theme"].map(self.label))
         ch = t["changes"][t["changes"]["group"].isin(groups) & (t["changes"]["years"] >= MIN_TREND_YEARS)]
         ranked = ch.assign(_clear=ch["q_value"] < 0.05, _abs=ch["change"].abs()).sort_values(
@@ -886,7 +892,8 @@ class Briefing:
                  _plain(lead.text).split(":")[0] if ranked["_clear"].any() else "No theme's share changed clearly over the years")
         fig = charts.trend_panels(data, panel="label", x="year", series="group", value="share", low="ci_low", high="ci_high",
                                   title=title, xlabel="Year of the document", ylabel="Share of body ¶ (%)", source=self.source_line,
-                                  panel_order=[self.label(x) for x in top], series_order=groups)
+                                  panel_order=[self.label(x) for x in top], series_order=groups,
+                                  series_title=self.unit.capitalize() if groups != [ALL] else None)
         n_all = self.tables["freq_org"]["group"].nunique()
         aside = ("" if groups != [ALL] else
                  f" (with {n_all} {self.unit}s, one line each would not be readable; every {self.unit} is in <code>theme_trends.csv</code>)")
@@ -1192,7 +1199,7 @@ class Briefing:
         pt["sa"] = [f"{wa}/{na} ({pct(x)})" for wa, na, x in zip(pt["words_reused_a"], pt["words_a"], pt["share_a"])]
         pt["sb"] = [f"{wb}/{nb} ({pct(x)})" for wb, nb, x in zip(pt["words_reused_b"], pt["words_b"], pt["share_b"])]
         n_pairs = len(pt)
-        if n_pairs > MAX_GROUPS:
+        if n_pairs > s.top_n:
             pt = pt.assign(_t=pt["words_reused_a"] + pt["words_reused_b"]).sort_values(
                 ["_t", "doc_a", "doc_b"], ascending=[False, True, True], kind="mergesort").head(s.top_n)
         out.append(html_table(pt, [("a", "Earlier document", "text"), ("b", "Later document", "text"), ("passages", "Passages", "num"),
@@ -1343,7 +1350,7 @@ class Briefing:
         files = getattr(self, "input_hashes", None)
         if files is None:
             files = provenance.file_hashes(self._input_files())
-        if len(files) <= 3 * MAX_GROUPS:
+        if len(files) <= MAX_DOCUMENTS + 6:
             out.append(html_table(files, [("file", "Input file", "text"), ("bytes", "Bytes", "num"), ("sha256", "SHA-256", "text")],
                                   "Every input file with its size and SHA-256.", self.numbered, widths=["35%", "10%", "55%"], css_class="hashes"))
         else:

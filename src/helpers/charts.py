@@ -283,12 +283,14 @@ def trend_panels(
     series_order: Sequence[str] | None = None,
     percent: bool = True,
     ncols: int = 3,
+    series_title: str | None = None,
 ) -> Figure:
     """Lines of ``value`` along ``x`` (e.g. year), one panel per ``panel`` (e.g. theme), one line per ``series``
     (e.g. group), each with its interval drawn as a shaded band.
 
     Input: tidy ``data``, one row per (panel, series, x); ``x`` values must be numbers or
-    numeric strings (years). Panels share both axes; the legend sits under the title.
+    numeric strings (years). Panels share both axes; the legend (titled ``series_title``) fills
+    the first empty panel, or sits in the first panel when every slot is used.
     Output: the Figure.
     """
     apply_style()
@@ -299,7 +301,7 @@ def trend_panels(
     fig, axes = plt.subplots(nrows, ncols, figsize=(7.2, 2.1 * nrows + 1.3), sharex=True, sharey=True, squeeze=False)
     scale = 100.0 if percent else 1.0
     ymax = float((data[high] if high else data[value]).max() or 0) * scale
-    handles = []
+    handles: dict[str, object] = {}
     for i, ax in enumerate(axes.flat):
         if i >= len(panels):
             ax.set_visible(False)
@@ -317,19 +319,22 @@ def trend_panels(
                 ax.fill_between(xs, line[low].to_numpy(float) * scale, line[high].to_numpy(float) * scale, color=colour,
                                 alpha=0.15, linewidth=0)
             (h,) = ax.plot(xs, line[value].to_numpy(float) * scale, "-o", color=colour, markersize=2.8, linewidth=1.3, label=name)
-            if i == 0:
-                handles.append(h)
-        ax.set_title(_wrap(panels[i], 34), fontsize=8.5)
+            handles.setdefault(name, h)
+        ax.set_title(_wrap(panels[i], 28), fontsize=8.5)
         ax.set_ylim(0, max(ymax * 1.05, 1e-9))
         ax.xaxis.set_major_locator(matplotlib.ticker.MaxNLocator(integer=True, nbins=5))
         if i % ncols == 0:
             ax.set_ylabel(ylabel)
-    if len(names) > 1:
-        fig.legend(handles=handles, labels=[h.get_label() for h in handles], loc="upper center", ncols=min(len(names), 6),
-                   bbox_to_anchor=(0.5, 1.0 - 0.55 / fig.get_size_inches()[1] * max(1, len(textwrap.wrap(title, 90)))))
     _finish(fig, title, source, xlabel=xlabel)
-    if len(names) > 1:  # leave room under the title for the legend
-        fig.subplots_adjust(top=fig.subplotpars.top - 0.28 / fig.get_size_inches()[1])
+    handles = [handles[n] for n in names if n in handles]
+    if len(names) > 1:
+        spare = [ax for ax in axes.flat if not ax.get_visible()]
+        if spare:  # the first empty panel holds the legend
+            spare[0].set_visible(True)
+            spare[0].axis("off")
+            spare[0].legend(handles=handles, labels=[h.get_label() for h in handles], loc="center", title=series_title)
+        else:
+            axes.flat[0].legend(handles=handles, labels=[h.get_label() for h in handles], loc="upper right", fontsize=7)
     return fig
 
 
