@@ -459,9 +459,13 @@ class Briefing:
     def shown_groups(self) -> list[str]:
         """The groups drawn and listed one by one: all when there are at most :data:`MAX_GROUPS`, else the
         largest by body paragraphs (ties by name). ``rest``/``none`` come last."""
+        cached = self.__dict__.get("_shown_groups")
+        if cached is not None and cached[0] is self.assignments:
+            return list(cached[1])
         sizes = self.assignments.merge(self.annotated.groupby("doc_id").size().rename("n").reset_index(), on="doc_id")
         sizes = sizes.groupby("group")["n"].sum()
         order = sorted(sizes.index, key=lambda g: (g in ("rest", "none"), -int(sizes[g]) if len(sizes) > MAX_GROUPS else 0, g))
+        self.__dict__["_shown_groups"] = (self.assignments, order[:MAX_GROUPS])
         return order[:MAX_GROUPS]
 
     def write_tables(self) -> dict[str, Path]:

@@ -20,6 +20,8 @@ from __future__ import annotations
 
 import numpy as np
 import pandas as pd
+from scipy.sparse import coo_matrix
+from scipy.sparse.csgraph import connected_components
 
 from .errors import ParameterError
 from .frequencies import check_choice, require_columns
@@ -101,22 +103,6 @@ def reuse_kind_totals(reuse: pd.DataFrame, documents: pd.DataFrame) -> pd.DataFr
     return pd.DataFrame(rows, columns=["kind", "passages", "document_pairs", "organization_pairs", "organizations", "words"])
 
 
-class _UnionFind:
-    def __init__(self, n: int) -> None:
-        self.parent = list(range(n))
-
-    def find(self, i: int) -> int:
-        while self.parent[i] != i:
-            self.parent[i] = self.parent[self.parent[i]]
-            i = self.parent[i]
-        return i
-
-    def union(self, i: int, j: int) -> None:
-        a, b = self.find(i), self.find(j)
-        if a != b:
-            self.parent[max(a, b)] = min(a, b)
-
-
 def _segments(spans: pd.DataFrame) -> pd.DataFrame:
     """Merge overlapping spans per paragraph: ``spans`` (``para``, ``start``, ``end``, ``span``) gets a ``segment`` id.
 
@@ -170,25 +156,29 @@ def reused_passages(reuse: pd.DataFrame, documents: pd.DataFrame) -> pd.DataFram
     spans["span"] = np.arange(len(spans))
     spans = _segments(spans)
     seg = spans["segment"].to_numpy()
-    uf = _UnionFind(int(seg.max()) + 1)
-    for a, b in zip(seg[:n], seg[n:]):
-        uf.union(int(a), int(b))
-    spans["component"] = [uf.find(int(s)) for s in seg]
+    n_seg = int(seg.max()) + 1
+    graph = coo_matrix((np.ones(n), (seg[:n], seg[n:])), shape=(n_seg, n_seg))
+    _, labels = connected_components(graph, directed=False)
+    spans["component"] = labels[seg]
     spans["date"] = spans["doc"].map(dates).fillna("")
     spans["organization"] = spans["doc"].map(orgs).fillna("")
     spans["length"] = spans["end"] - spans["start"]
-    rows = []
-    for comp, g in spans.groupby("component", sort=True):
-        first = g.sort_values(["date", "doc", "length", "start"], ascending=[True, True, False, True], kind="mergesort").iloc[0]
-        docs = g.drop_duplicates("doc").sort_values(["date", "doc"], kind="mergesort")["doc"].tolist()
-        org_list = sorted(set(g["organization"]))
-        rows.append({
-            "documents": len(docs), "organizations": len(org_list), "rows": int(g["row"].nunique()),
-            "words": count_words(first["text"]), "text": first["text"], "first_doc": first["doc"],
-            "first_organization": first["organization"], "first_date": first["date"],
-            "doc_ids": ";".join(docs), "organization_list": ";".join(org_list),
-        })
-    out = pd.DataFrame(rows)
+    first = spans.sort_values(["component", "date", "doc", "length", "start"], ascending=[True, True, True, False, True],
+                              kind="mergesort").drop_duplicates("component").set_index("component")
+    docs = spans.drop_duplicates(["component", "doc"]).sort_values(["component", "date", "doc"], kind="mergesort")
+    doc_ids = docs.groupby("component", sort=True)["doc"].agg(";".join)
+    org_sets = spans.drop_duplicates(["component", "organization"]).sort_values(["component", "organization"], kind="mergesort")
+    org_list = org_sets.groupby("component", sort=True)["organization"].agg(";".join)
+    out = pd.DataFrame({
+        "documents": docs.groupby("component", sort=True).size(),
+        "organizations": org_sets.groupby("component", sort=True).size(),
+        "rows": spans.groupby("component", sort=True)["row"].nunique(),
+    })
+    out["text"] = first["text"]
+    out["words"] = [count_words(t) for t in out["text"]]
+    out["first_doc"], out["first_organization"], out["first_date"] = first["doc"], first["organization"], first["date"]
+    out["doc_ids"], out["organization_list"] = doc_ids, org_list
+    out = out.reset_index(drop=True)
     out = out.sort_values(["documents", "organizations", "words", "first_doc", "text"], ascending=[False, False, False, True, True],
                           kind="mergesort").reset_index(drop=True)
     out.insert(0, "passage", np.arange(1, len(out) + 1))
