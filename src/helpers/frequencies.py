@@ -83,6 +83,24 @@ def body_only(df: pd.DataFrame) -> pd.DataFrame:
     return df[df["kind"].astype(str) == "body"] if "kind" in df.columns else df
 
 
+def analysed_text(df: pd.DataFrame) -> pd.Series:
+    """The text the wording analyses read: ``text`` without the source's numbering label.
+
+    Where the corpus marks a numbering label at the start of a paragraph ("Paragraph 47. "),
+    its length is in ``label_chars`` (0 when none); keyness, TF-IDF similarity and quotes read
+    ``text[label_chars:]`` so the label is never a word of the paragraph. Without the column the
+    text is returned unchanged. Verbatim reuse keeps reading ``text`` (its offsets index it).
+    Returns a str Series aligned with ``df``.
+    """
+    text = df["text"].fillna("").astype(str)
+    if "label_chars" not in df.columns:
+        return text
+    cut = pd.to_numeric(df["label_chars"], errors="coerce").fillna(0).astype(int).to_numpy()
+    if not cut.any():
+        return text
+    return pd.Series([t[c:] if c > 0 else t for t, c in zip(text.tolist(), cut.tolist())], index=df.index, dtype=object)
+
+
 def split_themes(value: object) -> list[str]:
     """Theme ids of one ``themes`` cell (``;``-joined, possibly empty or missing), stripped, in order."""
     if value is None or (isinstance(value, float) and math.isnan(value)) or value is pd.NA:

@@ -34,7 +34,7 @@ import snowballstemmer
 from sklearn.feature_extraction.text import ENGLISH_STOP_WORDS, TfidfVectorizer
 
 from .errors import ParameterError
-from .frequencies import body_only, check_choice, check_number, require_columns, theme_frequencies
+from .frequencies import analysed_text, body_only, check_choice, check_number, require_columns, theme_frequencies
 from .text import WORD_RE, fold
 
 PARAGRAPHS_HINT = "Pass a paragraph table (helpers.corpus.load_paragraphs, body paragraphs) or the annotated paragraphs."
@@ -177,21 +177,22 @@ def similar_paragraphs(
     top_n: int = 3,
     min_similarity: float = 0.1,
     pairs: str = "different_organization_or_date",
-    candidate_max_df: int = 1000,
-    max_candidates: int = 100,
-    block_size: int = 2000,
+    candidate_max_df: int = 200,
+    max_candidates: int = 20,
+    block_size: int = 1000,
+    max_document_pairs: int | None = 1000,
 ) -> pd.DataFrame:
     """The most similar paragraph pairs (TF-IDF cosine over stemmed words) for each pair of documents.
 
     Parameters
     ----------
     paragraphs : body paragraphs with ``para_id, doc_id, text`` (``organization``, ``date``,
-        ``source_para`` used when present).
+        ``source_para`` used when present; with ``label_chars`` the numbering label at the start
+        of ``text`` is not compared, see :func:`helpers.frequencies.analysed_text`).
     top_n : paragraph pairs kept per document pair (>= 1).
     min_similarity : cosine below which a pair is never reported (0-1). The default 0.1 suits
-        a briefing corpus; on tens of thousands of paragraphs almost every document pair has
-        some pair above 0.1, so ask for clearly similar pairs (0.3 or more) to keep the table
-        readable (bench/bench_reuse.py times 100,000 paragraphs at 0.3).
+        a briefing corpus; on tens of thousands of paragraphs ask for clearly similar pairs
+        (0.3 or more) to keep the table readable.
     pairs : which document pairs are compared: ``"different_organization_or_date"`` (default:
         two documents of one organisation on the same date are not compared),
         ``"different_organization"`` or ``"all"`` (any two documents).
@@ -200,10 +201,15 @@ def similar_paragraphs(
     max_candidates : per paragraph, only the partners with the highest cosine over the
         candidate stems (at most this many) get an exact cosine.
     block_size : rows per sparse block product (memory/speed trade-off only).
+    max_document_pairs : report only this many document pairs, those whose best paragraph
+        pair is most similar (ties by ``doc_a``, ``doc_b``); ``None`` reports every document pair.
+        1,938 speeches make 1.9 million document pairs: nobody reads them all.
 
     With fewer paragraphs than ``candidate_max_df`` and ``max_candidates`` the result is
     exact (every eligible pair with a positive cosine is scored); above that, a pair is
     found if it shares rare stems, which is where similar statements differ from chance.
+    Candidate products are computed block by block, so memory grows with
+    ``block_size × candidate_max_df``, not with the square of the corpus.
 
     Returns
     -------
@@ -212,7 +218,7 @@ def similar_paragraphs(
     ``date`` then ``doc_id``), ``rank`` (int, 1 = most similar within the document pair),
     ``similarity`` (float, cosine 0-1), ``shared_terms`` (str: up to five stems contributing most,
     ``;``-joined), ``organization_a/b``, ``date_a/b`` (str), ``source_para_a/b`` (Int64, the
-    source's own paragraph numbers), ``text_a``, ``text_b`` (str).
+    source's own paragraph numbers), ``text_a``, ``text_b`` (str: ``text`` as written).
     """
     check_choice("pairs", pairs, PAIR_RULES)
     check_number("top_n", top_n, 1)
@@ -220,6 +226,8 @@ def similar_paragraphs(
     check_number("max_candidates", max_candidates, 1)
     check_number("block_size", block_size, 1)
     check_number("min_similarity", min_similarity, 0.0, integer=False)
+    if max_document_pairs is not None:
+        check_number("max_document_pairs", max_document_pairs, 1)
     require_columns(paragraphs, ["para_id", "doc_id", "text"], "The paragraphs table", PARAGRAPHS_HINT)
 
     paras = body_only(paragraphs).reset_index(drop=True)
@@ -234,15 +242,13 @@ def similar_paragraphs(
     analyzer = _StemAnalyzer()
     vectorizer = TfidfVectorizer(analyzer=analyzer, sublinear_tf=True, norm="l2", dtype=np.float64)
     try:
-        X = vectorizer.fit_transform(paras["text"].fillna("").astype(str)).tocsr()
+        X = vectorizer.fit_transform(analysed_text(paras)).tocsr()
     except ValueError:  # no paragraph has a single content word
         return empty
     df = np.bincount(X.indices, minlength=X.shape[1])
     rare = df <= candidate_max_df
     Xr = (X @ sp.diags(rare.astype(float))).tocsr()  # the rare stems' part of each vector
     Xr.eliminate_zeros()
-    Xc = (X @ sp.diags((~rare).astype(float))).tocsr()  # the common stems' part
-    Xc.eliminate_zeros()
     XrT = Xr.T.tocsr()
 
     cand_i, cand_j, cand_s = [], [], []
@@ -252,49 +258,55 @@ def similar_paragraphs(
         i = np.repeat(np.arange(start, stop, dtype=np.int64), np.diff(S.indptr))
         j = S.indices.astype(np.int64)
         part = S.data
+        del S
         mask = (key[i] != key[j]) & (doc[i] != doc[j]) & (part > 0)
-        # Keep each paragraph's max_candidates best partial scores (all of them on small corpora).
-        counts = np.add.reduceat(mask, S.indptr[:-1]) if len(mask) else np.zeros(stop - start, dtype=np.int64)
-        counts = np.where(np.diff(S.indptr) > 0, counts, 0)
-        if counts.max(initial=0) > max_candidates:
-            for r in np.flatnonzero(counts > max_candidates):
-                lo, hi = S.indptr[r], S.indptr[r + 1]
-                seg = np.where(mask[lo:hi], part[lo:hi], -np.inf)
-                top = np.argpartition(-seg, max_candidates - 1)[:max_candidates]
-                row_mask = np.zeros(hi - lo, dtype=bool)
-                row_mask[top] = True
-                mask[lo:hi] &= row_mask
         i, j, part = i[mask], j[mask], part[mask]
-        # Exact cosine = rare part + common part (row-wise products over the common stems only).
-        sims = part.copy()
-        if Xc.nnz:
-            for s0 in range(0, len(i), 200_000):
-                sl = slice(s0, s0 + 200_000)
-                sims[sl] += np.asarray(Xc[i[sl]].multiply(Xc[j[sl]]).sum(axis=1)).ravel()
-        ok = sims >= min_similarity
-        cand_i.append(i[ok])
-        cand_j.append(j[ok])
-        cand_s.append(sims[ok])
+        # Keep each paragraph's max_candidates best partial scores (ties by partner index).
+        rank = np.lexsort((j, -part, i))
+        i, j, part = i[rank], j[rank], part[rank]
+        first = np.r_[True, i[1:] != i[:-1]] if len(i) else np.empty(0, dtype=bool)
+        starts = np.flatnonzero(first)
+        pos = np.arange(len(i)) - np.repeat(starts, np.diff(np.r_[starts, len(i)]))
+        keep = pos < max_candidates
+        i, j, part = i[keep], j[keep], part[keep]
+        # Each pair once (it may be seen from both ends, in two blocks): smaller index first.
+        i, j = np.minimum(i, j), np.maximum(i, j)
+        cand_i.append(i)
+        cand_j.append(j)
+        cand_s.append(part)
     I = np.concatenate(cand_i) if cand_i else np.empty(0, dtype=np.int64)
     J = np.concatenate(cand_j) if cand_j else np.empty(0, dtype=np.int64)
-    sims = np.concatenate(cand_s) if cand_s else np.empty(0)
-    # Each pair was seen from both ends: keep it once.
-    once = I < J
-    both = pd.DataFrame({"i": np.where(once, I, J), "j": np.where(once, J, I), "s": sims})
-    both = both.drop_duplicates(["i", "j"])
-    I, J, sims = both["i"].to_numpy(), both["j"].to_numpy(), both["s"].to_numpy()
+    part = np.concatenate(cand_s) if cand_s else np.empty(0)
+    del cand_i, cand_j, cand_s
+    uniq = np.unique(I * np.int64(n) + J)
+    I, J = uniq // n, uniq % n
+    # Exact cosine = rare part + common part (row-wise products, chunk by chunk).
+    sims = np.empty(len(I))
+    for s0 in range(0, len(I), 100_000):
+        sl = slice(s0, s0 + 100_000)
+        sims[sl] = np.asarray(X[I[sl]].multiply(X[J[sl]]).sum(axis=1)).ravel()
+    ok = sims >= min_similarity
+    I, J, sims = I[ok], J[ok], sims[ok]
     # Orient: a = earlier document.
     swap = doc[I] > doc[J]
     A = np.where(swap, J, I)
     Bi = np.where(swap, I, J)
-    cand = pd.DataFrame({"a": A, "b": Bi, "da": doc[A], "db": doc[Bi], "similarity": sims,
-                         "pa": paras["para_id"].astype(str).to_numpy()[A], "pb": paras["para_id"].astype(str).to_numpy()[Bi]})
+    pids = paras["para_id"].astype(str).to_numpy()
+    cand = pd.DataFrame({"a": A, "b": Bi, "da": doc[A], "db": doc[Bi], "similarity": sims.round(12)})
+    # Order by the paragraphs' table positions for ties (same order as by para_id within a document pair
+    # when ids sort like positions; fixed in any case).
+    cand["pa"], cand["pb"] = pids[A], pids[Bi]
     cand = cand.sort_values(["da", "db", "similarity", "pa", "pb"], ascending=[True, True, False, True, True],
                             kind="mergesort")
-    cand["rank"] = cand.groupby(["da", "db"]).cumcount() + 1
+    cand["rank"] = cand.groupby(["da", "db"], sort=False).cumcount() + 1
     cand = cand[cand["rank"] <= top_n].reset_index(drop=True)
     if cand.empty:
         return empty
+    if max_document_pairs is not None:
+        best = cand[cand["rank"] == 1].sort_values(["similarity", "da", "db"], ascending=[False, True, True],
+                                                   kind="mergesort").head(max_document_pairs)
+        chosen = set(zip(best["da"].tolist(), best["db"].tolist()))
+        cand = cand[[p in chosen for p in zip(cand["da"].tolist(), cand["db"].tolist())]].reset_index(drop=True)
 
     terms = np.asarray(vectorizer.get_feature_names_out())
     shared = _top_shared_terms(X, cand["a"].to_numpy(), cand["b"].to_numpy(), terms)
@@ -445,8 +457,13 @@ def _seeds_bruteforce(tokens: list[list[str]], doc_rank: np.ndarray, k: int, max
     return pd.DataFrame(rows, columns=["pa", "i", "pb", "j"], dtype=np.int64)
 
 
-def _chain(seeds: pd.DataFrame, k: int, max_gap: int) -> list[tuple[int, int, int, int, int, int]]:
-    """Seeds -> exact runs on one diagonal -> maximal passages (runs merged across gaps <= max_gap)."""
+def _chain(seeds: pd.DataFrame, k: int, max_gap: int, min_words: int = 0) -> list[tuple[int, int, int, int, int, int]]:
+    """Seeds -> exact runs on one diagonal -> maximal passages (runs merged across gaps <= max_gap).
+
+    Paragraph pairs whose runs span fewer than ``min_words`` words in either text cannot
+    yield a passage that long and are dropped before chaining (most pairs share one stray
+    shingle); pairs with a single run are that run. Only the rest go through the loop.
+    """
     if seeds.empty:
         return []
     s = seeds.assign(d=seeds["i"] - seeds["j"]).sort_values(["pa", "pb", "d", "i"], kind="mergesort")
@@ -456,8 +473,21 @@ def _chain(seeds: pd.DataFrame, k: int, max_gap: int) -> list[tuple[int, int, in
     last = np.r_[first[1:] - 1, len(i) - 1]
     runs = pd.DataFrame({"pa": pa[first], "pb": pb[first], "a0": i[first], "a1": i[last] + k,
                          "b0": j[first], "b1": j[last] + k})
-    runs = runs.sort_values(["pa", "pb", "a0", "b0", "a1", "b1"], kind="mergesort")
-    out = []
+    runs = runs.sort_values(["pa", "pb", "a0", "b0", "a1", "b1"], kind="mergesort").reset_index(drop=True)
+    rp, rq = runs["pa"].to_numpy(), runs["pb"].to_numpy()
+    new_pair = np.r_[True, (rp[1:] != rp[:-1]) | (rq[1:] != rq[:-1])]
+    starts = np.flatnonzero(new_pair)
+    size = np.diff(np.r_[starts, len(runs)])
+    span_a = np.maximum.reduceat(runs["a1"].to_numpy(), starts) - np.minimum.reduceat(runs["a0"].to_numpy(), starts)
+    span_b = np.maximum.reduceat(runs["b1"].to_numpy(), starts) - np.minimum.reduceat(runs["b0"].to_numpy(), starts)
+    pair_ok = (span_a >= min_words) & (span_b >= min_words)
+    gid = np.cumsum(new_pair) - 1
+    single = (pair_ok & (size == 1))[gid]
+    multi = (pair_ok & (size > 1))[gid]
+    out: list[tuple[int, int, int, int, int, int]] = []
+    one = runs[single]
+    out.extend(zip(*(one[c].astype(int).tolist() for c in ("pa", "pb", "a0", "a1", "b0", "b1"))))
+    runs = runs[multi]
     for (p, q), g in runs.groupby(["pa", "pb"], sort=False):
         chains: list[list[int]] = []  # [a0, a1, b0, b1]
         for a0, a1, b0, b1 in zip(g["a0"], g["a1"], g["b0"], g["b1"]):
@@ -539,7 +569,7 @@ def find_reuse(
     _check_reuse_params(paragraphs, min_words, shingle, max_gap, max_shingle_df)
     paras, tokens, doc_rank = _prepare(paragraphs)
     seeds = _seeds_indexed(tokens, doc_rank, shingle, max_shingle_df)
-    return _passages(paras, _chain(seeds, shingle, max_gap), min_words)
+    return _passages(paras, _chain(seeds, shingle, max_gap, min_words), min_words)
 
 
 def find_reuse_bruteforce(
@@ -557,7 +587,7 @@ def find_reuse_bruteforce(
     _check_reuse_params(paragraphs, min_words, shingle, max_gap, max_shingle_df)
     paras, tokens, doc_rank = _prepare(paragraphs)
     seeds = _seeds_bruteforce(tokens, doc_rank, shingle, max_shingle_df)
-    return _passages(paras, _chain(seeds, shingle, max_gap), min_words)
+    return _passages(paras, _chain(seeds, shingle, max_gap, min_words), min_words)
 
 
 def reuse_by_document_pair(reuse: pd.DataFrame, paragraphs: pd.DataFrame) -> pd.DataFrame:
