@@ -6,7 +6,12 @@ What is measured
   --reports DIR`` in a fresh subprocess (interpreter start, imports, reading Parquet, coding,
   writing annotated_paragraphs.csv, annotations.csv and evidence.csv). Paragraphs per second =
   body paragraphs / wall-clock seconds of the subprocess. Peak memory = the subprocess's maximum
-  resident set size (``resource.getrusage(RUSAGE_SELF).ru_maxrss``, read inside it).
+  resident set size (``VmHWM`` of ``/proc/self/status``, read inside it: ``ru_maxrss`` would
+  report this script's own peak, inherited across fork and exec). Three runs
+  per size: without the per-document cache, with ``--build`` and an empty cache (the first
+  ``make annotate``: every document coded and its cache file written; generated documents have
+  100 paragraphs each) and with every document cached (a rebuild after, e.g., an override
+  changed); the three must write byte-identical files.
 - Baseline: the way a notebook would do it: one compiled ``re.search`` per codebook rule per
   paragraph (each term's inflected forms in one pattern with ``\\b`` word boundaries, plus the
   regex rules), run in this process on the first BASELINE_N paragraphs of the smaller corpus;
@@ -68,8 +73,13 @@ try:
 except SystemExit as exc:
     if exc.code not in (0, None):
         raise
-print("BENCH " + json.dumps({"seconds_in_process": time.perf_counter() - t0,
-                              "max_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}))
+# VmHWM is this process's own peak; ru_maxrss would also count the parent's peak before exec
+try:
+    with open("/proc/self/status") as fh:
+        peak = next(int(x.split()[1]) for x in fh if x.startswith("VmHWM:")) / 1024
+except OSError:
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+print("BENCH " + json.dumps({"seconds_in_process": time.perf_counter() - t0, "max_rss_mb": peak}))
 """
 
 
@@ -113,12 +123,13 @@ def generate(path: Path, n: int, sentences: list[str], seed: int = 0) -> None:
     writer.close()
 
 
-def run_cli(parquet: Path, reports: Path) -> dict:
-    """Run the annotate command line in a fresh interpreter; return timing and peak memory."""
+def run_cli(parquet: Path, reports: Path, build: Path | None = None) -> dict:
+    """Run the annotate command line in a fresh interpreter; return timing and peak memory.
+    With ``build``, the per-document cache in ``build/annotations`` is used (as make annotate does)."""
     t0 = time.perf_counter()
     proc = subprocess.run(
         [sys.executable, "-c", WRAPPER, "--paragraphs", str(parquet), "--codebook", str(CODEBOOK),
-         "--reports", str(reports)],
+         "--reports", str(reports)] + (["--build", str(build)] if build else []),
         capture_output=True, text=True, cwd=ROOT,
     )
     wall = time.perf_counter() - t0
@@ -150,19 +161,31 @@ def main() -> int:
         codebook = load_codebook(CODEBOOK)
         results = {}
         for n in SIZES:
-            parquet = tmp / f"p{n}.parquet"
+            build = tmp / f"b{n}"
+            build.mkdir()
+            parquet = build / "paragraphs.parquet"
             t0 = time.perf_counter()
             generate(parquet, n, sentences)
             gen_s = time.perf_counter() - t0
-            stats = run_cli(parquet, tmp / f"r{n}")
-            results[n] = stats
-            print(f"{n:>9,} paragraphs (generated in {gen_s:.1f} s): {stats['wall_seconds']:.1f} s end to end, "
-                  f"{n / stats['wall_seconds']:,.0f} paragraphs/s, peak memory {stats['max_rss_mb']:.0f} MB, "
-                  f"{stats['output_mb']:.0f} MB of CSV written")
-            shutil.rmtree(tmp / f"r{n}")
+            runs = {"no cache": run_cli(parquet, tmp / f"r{n}"),
+                    "cache written": run_cli(parquet, tmp / f"r{n}c", build),
+                    "all cached": run_cli(parquet, tmp / f"r{n}w", build)}
+            for name in ("annotated_paragraphs.csv", "annotations.csv", "evidence.csv"):
+                for other in ("c", "w"):
+                    if (tmp / f"r{n}" / name).read_bytes() != (tmp / f"r{n}{other}" / name).read_bytes():
+                        raise SystemExit(f"{name} differs between the uncached and cached runs at {n:,} paragraphs")
+            results[n] = stats = runs["no cache"]
+            n_docs = len(list((build / "annotations").glob("*.parquet")))
+            print(f"{n:>9,} paragraphs in {n_docs:,} documents (generated in {gen_s:.1f} s), end to end:")
+            for label, st in runs.items():
+                print(f"    {label:<14} {st['wall_seconds']:5.1f} s, {n / st['wall_seconds']:7,.0f} paragraphs/s, "
+                      f"peak memory {st['max_rss_mb']:.0f} MB, {st['output_mb']:.0f} MB of CSV written")
+            for r in ("", "c", "w"):
+                shutil.rmtree(tmp / f"r{n}{r}")
+            shutil.rmtree(build / "annotations")
 
         # baseline vs engine on the same paragraphs, in this process, matching only
-        sample = pq.ParquetFile(tmp / f"p{SIZES[0]}.parquet").read_row_group(0).column("text").to_pylist()[:BASELINE_N]
+        sample = pq.ParquetFile(tmp / f"b{SIZES[0]}" / "paragraphs.parquet").read_row_group(0).column("text").to_pylist()[:BASELINE_N]
         pats = baseline_patterns(codebook)
         t0 = time.perf_counter()
         base = []

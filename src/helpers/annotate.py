@@ -34,15 +34,25 @@ append-only, so later decisions supersede earlier ones). This module only ever r
 
 Command line (``make annotate``)::
 
-    python -m helpers.annotate --paragraphs build/X/paragraphs.parquet --codebook data/codebook.yml \\
-        [--overrides data/annotations/overrides.csv] [--validation data/annotations/validation.csv] \\
-        --reports REPORTS [--chunk-size 2000]
+    python -m helpers.annotate --build build/X [--paragraphs build/X/paragraphs.parquet] \\
+        --codebook data/codebook.yml [--overrides data/annotations/overrides.csv] \\
+        [--validation data/annotations/validation.csv] --reports REPORTS [--chunk-size 2000] [--workers N]
 
 writes ``REPORTS/annotated_paragraphs.csv``, ``annotations.csv`` and ``evidence.csv`` and, with
 ``--validation``, ``agreement.csv`` and ``validation_disagreements.csv``; it prints the agreement
 of the rules alone and of the final annotation. Paragraphs are streamed from the Parquet file in
 record batches and the CSV files are written incrementally (Arrow's CSV writer: every text field
 is quoted), so memory does not grow with the corpus.
+
+Incremental: with ``--build`` each document's rule matches (before overrides) are kept in
+``build/X/annotations/<doc_id>@<key>.parquet``, the key hashing the document's body paragraphs
+(``para_id`` and ``text``), the codebook's rules (not its labels or comments), this module's
+matching code and a cache version. A rebuild matches only the documents whose paragraphs or
+rules changed; overrides are applied afresh on every run, so they are never stale; files of
+older versions of a document, older codebooks and removed documents are deleted at the end of
+a successful run. ``--workers N`` (or ``DASK_SCHEDULER=tcp://host:8786``) matches the batches of
+whole documents on Dask (:mod:`helpers.parallel`); results are consumed in input order, so the
+files written are byte-identical to a run in one process, cached or not.
 """
 
 from __future__ import annotations
@@ -56,7 +66,6 @@ import re
 import sys
 from collections import deque
 from collections.abc import Iterable, Iterator, Sequence
-from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import ExitStack
 from dataclasses import dataclass
 from pathlib import Path
@@ -789,7 +798,6 @@ ANNOTATION_CACHE_VERSION = "1"
 _CACHE_SCHEMA = pa.schema([("position", pa.int32()), ("theme", pa.int32()), ("rule", pa.int32()),
                            ("start", pa.int64()), ("end", pa.int64())])
 _CODE_FINGERPRINT: str | None = None
-_MAX_PENDING_WRITES = 256
 _MATCHERS: dict[str, Matcher] = {}
 
 
@@ -812,8 +820,8 @@ def _code_fingerprint() -> str:
         import helpers.text
 
         h = hashlib.sha256()
-        for mod in (sys.modules[__name__], helpers.codebook, helpers.text):
-            h.update(Path(mod.__file__).read_bytes())
+        for path in (__file__, helpers.codebook.__file__, helpers.text.__file__):  # __file__, not __name__: also under -m
+            h.update(Path(path).read_bytes())
         _CODE_FINGERPRINT = h.hexdigest()
     return _CODE_FINGERPRINT
 
@@ -822,11 +830,9 @@ def document_key(doc_id: str, para_ids: Sequence[str], texts: Sequence[str], cod
     """Cache key of one document's rule coding: a hash of the cache version, the matching code,
     the codebook's rules (:func:`codebook_fingerprint`), the doc_id and the document's body
     paragraphs (``para_id`` and ``text`` of each, in order). 20 hex digits."""
-    h = hashlib.sha256()
-    h.update(f"{ANNOTATION_CACHE_VERSION}\x1f{_code_fingerprint()}\x1f{codebook_hash}\x1f{doc_id}\x1e".encode("utf-8"))
-    for pid, text in zip(para_ids, texts):
-        h.update(f"{pid}\x1f{text}\x1e".encode("utf-8", "surrogatepass"))
-    return h.hexdigest()[:20]
+    blob = json.dumps([ANNOTATION_CACHE_VERSION, _code_fingerprint(), codebook_hash, doc_id, list(para_ids), list(texts)],
+                      ensure_ascii=False, separators=(",", ":"))
+    return hashlib.sha256(blob.encode("utf-8", "surrogatepass")).hexdigest()[:20]
 
 
 def _matcher_for(codebook: Codebook, codebook_hash: str) -> Matcher:
@@ -848,8 +854,8 @@ def _match_texts(texts: list[str], codebook: Codebook, codebook_hash: str) -> tu
 def _cache_read(path: Path) -> tuple[np.ndarray, ...] | None:
     """The matches kept in a cache file (paragraph numbers relative to the document), or None
     when the file has gone (another run removed it) or cannot be read."""
-    try:
-        table = pq.ParquetFile(path).read()
+    try:  # small files: no read-ahead, no thread pool (each costs more than the read)
+        table = pq.ParquetFile(path, pre_buffer=False).read(use_threads=False)
     except (OSError, pa.ArrowException):
         return None
     if table.schema.names != _CACHE_SCHEMA.names:
@@ -910,10 +916,6 @@ class _DocumentCache:
         self.existing = {f.name for f in os.scandir(folder) if "@" in f.name and f.name.endswith(".parquet")}
         self.used: set[str] = set()
         self.hits = 0
-        # files are written by one background thread (Arrow and the file system release the GIL),
-        # at most _MAX_PENDING_WRITES queued so memory stays bounded
-        self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="annotation-cache")
-        self._pending: deque[Future[None]] = deque()
 
     def name(self, doc_id: str, pids: Sequence[str], texts: Sequence[str]) -> str:
         return f"{doc_id}@{document_key(doc_id, pids, texts, self.codebook_hash)}.parquet"
@@ -927,17 +929,8 @@ class _DocumentCache:
         return found
 
     def write(self, name: str, matches: tuple[np.ndarray, ...]) -> None:
-        while len(self._pending) >= _MAX_PENDING_WRITES:
-            self._pending.popleft().result()  # re-raises a failed write
-        self._pending.append(self._pool.submit(_cache_write, self.folder / name, matches))
-
-    def close(self) -> None:
-        """Wait for the queued writes (re-raising the first failure) and stop the writer thread."""
-        try:
-            while self._pending:
-                self._pending.popleft().result()
-        finally:
-            self._pool.shutdown(wait=True, cancel_futures=True)
+        # written here, not on a background thread: measured slower (the GIL is shared)
+        _cache_write(self.folder / name, matches)
 
     def prune(self) -> int:
         """Remove the files of this folder not used by this run (an older version of a document,
@@ -1107,8 +1100,6 @@ def annotate_corpus(
             tmp = stack.enter_context(atomic_path(reports / f"{name}.csv"))
             schema = annotated_schema if name == "annotated_paragraphs" else _OUTPUT_SCHEMAS[name]
             writers[name] = stack.enter_context(pa_csv.CSVWriter(str(tmp), schema))
-        if cache is not None:
-            stack.callback(cache.close)  # runs before the outputs are renamed into place
         run = stack.enter_context(runner(workers, scheduler))
         planned: deque[_Unit] = deque()
 
