@@ -63,6 +63,8 @@ OUTSIDE = {"rest": "rest (non-members)", "none": "none (in no group)"}
 MAX_GROUPS = 12
 #: Most documents drawn one by one (document x theme and similarity heatmaps); beyond, a group view.
 MAX_DOCUMENTS = 20
+#: Most rows of a listing in the analysts' notebooks (the full tables are in the reports folder).
+ANALYST_ROWS = 100
 #: Fewest distinct years for the trend statistics (Cochran-Armitage across years).
 MIN_TREND_YEARS = 3
 #: Fewest body paragraphs for an organisation or document to be ranked by share at scale.
@@ -1453,11 +1455,20 @@ class Briefing:
         p = self.all_paragraphs
         kinds = p.pivot_table(index="doc_id", columns="kind", values="para_id", aggfunc="count", fill_value=0).reset_index()
         cols = [("doc_id", "Document", "text")] + [(k, k, "num") for k in kinds.columns if k != "doc_id"]
-        out = [html_table(kinds, cols, "Paragraphs per document and kind (only body paragraphs are coded).", self.numbered)]
+        total = len(kinds)
+        if total > ANALYST_ROWS:
+            other = kinds.drop(columns=["doc_id", "body"], errors="ignore").sum(axis=1)
+            kinds = kinds.assign(_o=other).sort_values(["_o", "doc_id"], ascending=[False, True], kind="mergesort").head(ANALYST_ROWS).drop(columns="_o")
+        out = [html_table(kinds, cols, "Paragraphs per document and kind (only body paragraphs are coded)"
+                          + (", the documents with the most paragraphs that are not body text." if total > len(kinds) else "."), self.numbered),
+               more_rows(len(kinds), total, "briefing_documents.csv", "documents")]
         a = self.annotated
         none = a[a["themes"].fillna("") == ""].copy()
+        n_none = len(none)
+        none = none.head(ANALYST_ROWS)
         none["cite"] = [cite(t, d, s, q) for t, d, s, q in zip(none["title"], none["date"], none["source_para"], none["position"])]
-        out.append(f"<p>{len(none)} of {len(a)} body paragraphs carry none of the selected themes.</p>")
+        out.append(f"<p>{n_none:,} of {len(a):,} body paragraphs carry none of the selected themes"
+                   + (f"; the first {len(none)} are listed, all are in annotated_paragraphs.csv (empty themes)." if n_none > len(none) else ".") + "</p>")
         if len(none):
             out.append(html_table(none, [("para_id", "Paragraph", "text"), ("cite", "Citation", "html"), ("text", "Text", "text")],
                                   "Body paragraphs with no theme: check whether the codebook misses something.", self.numbered,
@@ -1471,6 +1482,7 @@ class Briefing:
     def ranking_html(self) -> str:
         """Each organisation's themes ranked, with the tie groups of :func:`helpers.frequencies.rank_themes`."""
         r = self.tables["rank_org"].copy()
+        r = r[r["group"].isin(self.shown_groups())]
         if r.empty:
             return "<p>No theme is carried by any paragraph of the selection.</p>"
         r["label"] = r["theme"].map(self.label)
@@ -1486,4 +1498,4 @@ class Briefing:
         if reuse.empty:
             return f"<p>No passage of {self.selection.min_reuse_words} or more words is shared across documents.</p>"
         ordered = reuse.sort_values(["words", "para_a", "start_a"], ascending=[False, True, True], kind="mergesort")
-        return self._side_by_side(ordered, "reuse")
+        return self._side_by_side(ordered.head(ANALYST_ROWS), "reuse") + more_rows(min(len(ordered), ANALYST_ROWS), len(ordered), "text_reuse.csv", "passages")
