@@ -29,7 +29,7 @@ import pandas as pd
 
 from .errors import ParameterError
 from .frequencies import (
-    ANNOTATED_HINT, BY_LEVELS, body_only, check_choice, check_number, group_key, require_columns, split_themes,
+    ANNOTATED_HINT, BY_LEVELS, body_only, label_offsets, check_choice, check_number, group_key, require_columns, split_themes,
     usable_evidence,
 )
 from .text import WORD_RE, fold
@@ -143,6 +143,7 @@ def evidence_quotes(
 
     paras = body_only(annotated).reset_index(drop=True)
     texts = dict(zip(paras["para_id"].astype(str), paras["text"].fillna("").astype(str)))
+    labels = dict(zip(paras["para_id"].astype(str), label_offsets(paras).tolist()))
     carried = {(p, t) for p, cell in zip(paras["para_id"].astype(str), paras["themes"]) for t in split_themes(cell)}
     matches = _match_spans(evidence, texts)
     matches = matches[[(p, t) in carried for p, t in zip(matches["para_id"], matches["theme"])]]
@@ -151,21 +152,44 @@ def evidence_quotes(
     group = dict(zip(paras["para_id"].astype(str), group_key(paras, by)))
     meta = paras.set_index(paras["para_id"].astype(str))
 
-    rows = []
-    for pid, g in matches.groupby("para_id", sort=True):
-        text = texts[pid]
-        for s, e in sentence_spans(text):
-            sent = text[s:e]
-            if not is_complete_sentence(sent):
-                continue
-            inside = g[(g["start"] >= s) & (g["end"] <= e)]
-            for theme, h in inside.groupby("theme", sort=True):
-                rows.append((theme, group[pid], pid, sent, s, e, len(h), ";".join(sorted(set(h["term"]))),
-                             len(WORD_RE.findall(sent)), len(set(h["term"]))))
-    cand = pd.DataFrame(rows, columns=["theme", "group", "para_id", "quote", "start", "end", "matches", "terms",
-                                       "words", "distinct"])
-    if cand.empty:
+    # Complete sentences of the paragraphs with matches (after any numbering label), in one table.
+    pids = sorted(set(matches["para_id"]))
+    sp_pid, sp_s, sp_e = [], [], []
+    for pid in pids:
+        text, cut = texts[pid], labels.get(pid, 0)
+        for s, e in sentence_spans(text[cut:]):
+            if is_complete_sentence(text[cut + s:cut + e]):
+                sp_pid.append(pid)
+                sp_s.append(cut + s)
+                sp_e.append(cut + e)
+    if not sp_pid:
         return pd.DataFrame(columns=QUOTE_COLUMNS)
+    code = {p: k for k, p in enumerate(pids)}
+    big = np.int64(1) << np.int64(32)
+    sent_key = np.array([code[p] for p in sp_pid], dtype=np.int64) * big + np.array(sp_s, dtype=np.int64)
+    sent_end = np.array(sp_e, dtype=np.int64)
+    # Each match -> the sentence that starts at or before it; kept if it also ends inside that sentence.
+    m_code = matches["para_id"].map(code).to_numpy(dtype=np.int64)
+    m_start = matches["start"].to_numpy(dtype=np.int64)
+    m_end = matches["end"].to_numpy(dtype=np.int64)
+    idx = np.searchsorted(sent_key, m_code * big + m_start, side="right") - 1
+    ok = idx >= 0
+    ok[ok] &= (sent_key[idx[ok]] // big == m_code[ok]) & (m_end[ok] <= sent_end[idx[ok]])
+    inside = pd.DataFrame({"sent": idx[ok], "theme": matches["theme"].to_numpy()[ok],
+                           "term": matches["term"].to_numpy()[ok]})
+    if inside.empty:
+        return pd.DataFrame(columns=QUOTE_COLUMNS)
+    counted = inside.groupby(["sent", "theme"], sort=True).agg(matches=("term", "size"), distinct=("term", "nunique"))
+    terms = (inside.drop_duplicates(["sent", "theme", "term"]).sort_values(["sent", "theme", "term"], kind="mergesort")
+             .groupby(["sent", "theme"], sort=True)["term"].agg(";".join))
+    cand = counted.join(terms.rename("terms")).reset_index()
+    sent = cand["sent"].to_numpy()
+    cand["para_id"] = np.asarray(sp_pid, dtype=object)[sent]
+    cand["start"] = np.asarray(sp_s, dtype=np.int64)[sent]
+    cand["end"] = np.asarray(sp_e, dtype=np.int64)[sent]
+    cand["quote"] = [texts[p][s:e] for p, s, e in zip(cand["para_id"], cand["start"], cand["end"])]
+    cand["words"] = [len(WORD_RE.findall(q)) for q in cand["quote"]]
+    cand["group"] = cand["para_id"].map(group)
     for col in ("doc_id", "title", "date", "source_para"):
         cand[col] = cand["para_id"].map(meta[col]) if col in meta.columns else None
     cand["date"] = cand["date"].fillna("").astype(str)

@@ -83,6 +83,14 @@ def body_only(df: pd.DataFrame) -> pd.DataFrame:
     return df[df["kind"].astype(str) == "body"] if "kind" in df.columns else df
 
 
+def label_offsets(df: pd.DataFrame) -> pd.Series:
+    """Characters at the start of each ``text`` that are the source's numbering label: the
+    ``label_chars`` column (int), 0 where it is missing or empty, all 0 without the column."""
+    if "label_chars" not in df.columns:
+        return pd.Series(0, index=df.index, dtype=np.int64)
+    return pd.to_numeric(df["label_chars"], errors="coerce").fillna(0).astype(np.int64)
+
+
 def analysed_text(df: pd.DataFrame) -> pd.Series:
     """The text the wording analyses read: ``text`` without the source's numbering label.
 
@@ -93,9 +101,7 @@ def analysed_text(df: pd.DataFrame) -> pd.Series:
     Returns a str Series aligned with ``df``.
     """
     text = df["text"].fillna("").astype(str)
-    if "label_chars" not in df.columns:
-        return text
-    cut = pd.to_numeric(df["label_chars"], errors="coerce").fillna(0).astype(int).to_numpy()
+    cut = label_offsets(df).to_numpy()
     if not cut.any():
         return text
     return pd.Series([t[c:] if c > 0 else t for t, c in zip(text.tolist(), cut.tolist())], index=df.index, dtype=object)

@@ -18,15 +18,15 @@ a letter, and phrases containing either, are not reported (they still count in `
 from __future__ import annotations
 
 import re
-from collections import Counter
 
 import numpy as np
 import pandas as pd
+import scipy.sparse as sp
 from scipy.stats import chi2
-from sklearn.feature_extraction.text import ENGLISH_STOP_WORDS
+from sklearn.feature_extraction.text import ENGLISH_STOP_WORDS, CountVectorizer
 
 from .frequencies import (
-    ANNOTATED_HINT, BY_LEVELS, body_only, check_choice, check_number, group_key, require_columns, split_themes,
+    ANNOTATED_HINT, BY_LEVELS, analysed_text, body_only, check_choice, check_number, group_key, require_columns, split_themes,
 )
 from .text import WORD_RE, fold
 
@@ -102,48 +102,75 @@ def keyness(
         require_columns(annotated, ["themes"], "The annotated paragraphs table", ANNOTATED_HINT)
         data = data[data["themes"].map(lambda c: theme in split_themes(c))]
     keys = group_key(data, by)
-
-    counts: dict[str, Counter[tuple[str, int]]] = {}
-    sizes: dict[str, int] = {}
-    for group, text in zip(keys, data["text"].fillna("").astype(str)):
-        toks = _tokens(text)
-        cnt = counts.setdefault(group, Counter())
-        sizes[group] = sizes.get(group, 0) + len(toks)
-        keep = [_content(t, stop_words) for t in toks]
-        if ngrams in ("words", "both"):
-            cnt.update((t, 1) for t, k in zip(toks, keep) if k)
-        if ngrams in ("phrases", "both"):
-            cnt.update((f"{toks[i]} {toks[i + 1]}", 2) for i in range(len(toks) - 1) if keep[i] and keep[i + 1])
-    total: Counter[tuple[str, int]] = Counter()
-    for cnt in counts.values():
-        total.update(cnt)
-    all_words = sum(sizes.values())
-
-    parts = []
-    for group in sorted(counts):
-        cnt = counts[group]
-        terms = [k for k, v in cnt.items() if v >= min_freq]
-        if not terms:
-            continue
-        a = np.array([cnt[k] for k in terms], dtype=float)
-        b = np.array([total[k] for k in terms], dtype=float) - a
-        c, d = float(sizes[group]), float(all_words - sizes[group])
-        if d == 0:
-            continue  # a single group: nothing to compare with
-        ll = log_likelihood(a, b, c, d)
-        ratio = np.log2((np.where(a > 0, a, 0.5) / c) / (np.where(b > 0, b, 0.5) / d))
-        over = a / c > b / d
-        df = pd.DataFrame({
-            "by": by, "group": group, "term": [k[0] for k in terms], "n": [k[1] for k in terms],
-            "freq_group": a.astype(int), "freq_rest": b.astype(int), "words_group": int(c), "words_rest": int(d),
-            "per_10k_group": a / c * 10_000, "per_10k_rest": b / d * 10_000, "ll": ll, "p_value": chi2.sf(ll, 1),
-            "log_ratio": ratio, "direction": np.where(over, "over", "under"),
-        })
-        if direction != "both":
-            df = df[df["direction"] == direction]
-        df = df.sort_values(["ll", "term"], ascending=[False, True], kind="mergesort")
-        df["rank"] = np.arange(1, len(df) + 1)
-        parts.append(df if top is None else df.head(top))
-    if not parts:
+    if data.empty:
         return pd.DataFrame(columns=KEYNESS_COLUMNS)
-    return pd.concat(parts, ignore_index=True)[KEYNESS_COLUMNS]
+
+    sizes_per_para: list[int] = []
+    content = _ContentCache(stop_words)
+
+    def analyzer(text: str) -> list[str]:
+        toks = _tokens(text)
+        sizes_per_para.append(len(toks))
+        keep = [content(t) for t in toks]
+        out: list[str] = []
+        if ngrams in ("words", "both"):
+            out.extend(t for t, k in zip(toks, keep) if k)
+        if ngrams in ("phrases", "both"):
+            out.extend(f"{toks[i]} {toks[i + 1]}" for i in range(len(toks) - 1) if keep[i] and keep[i + 1])
+        return out
+
+    vectorizer = CountVectorizer(analyzer=analyzer, dtype=np.int64)
+    try:
+        X = vectorizer.fit_transform(analysed_text(data).tolist()).tocsr()
+    except ValueError:  # not a single term anywhere
+        return pd.DataFrame(columns=KEYNESS_COLUMNS)
+    groups, codes = np.unique(keys.to_numpy(dtype=str), return_inverse=True)
+    codes = np.asarray(codes).ravel()
+    G = sp.csr_matrix((np.ones(len(codes), dtype=np.int64), (codes, np.arange(len(codes)))),
+                      shape=(len(groups), len(codes)))
+    GX = (G @ X).tocoo()
+    sizes = np.bincount(codes, weights=np.asarray(sizes_per_para, dtype=float), minlength=len(groups))
+    total = np.asarray(X.sum(axis=0)).ravel().astype(float)
+    all_words = float(sizes.sum())
+    sel = GX.data >= min_freq
+    g, t, a = GX.row[sel], GX.col[sel], GX.data[sel].astype(float)
+    c = sizes[g]
+    d = all_words - c
+    ok = d > 0  # a single group: nothing to compare with
+    g, t, a, c, d = g[ok], t[ok], a[ok], c[ok], d[ok]
+    b = total[t] - a
+    if not len(g):
+        return pd.DataFrame(columns=KEYNESS_COLUMNS)
+    ll = log_likelihood(a, b, c, d)
+    ratio = np.log2((np.where(a > 0, a, 0.5) / c) / (np.where(b > 0, b, 0.5) / d))
+    names = np.asarray(vectorizer.get_feature_names_out(), dtype=object)[t]
+    out = pd.DataFrame({
+        "by": by, "group": groups[g].astype(object), "term": names,
+        "n": [1 + s.count(" ") for s in names],
+        "freq_group": a.astype(int), "freq_rest": b.astype(int), "words_group": c.astype(int), "words_rest": d.astype(int),
+        "per_10k_group": a / c * 10_000, "per_10k_rest": b / d * 10_000, "ll": ll, "p_value": chi2.sf(ll, 1),
+        "log_ratio": ratio, "direction": np.where(a / c > b / d, "over", "under"),
+    })
+    if direction != "both":
+        out = out[out["direction"] == direction]
+    out = out.sort_values(["group", "ll", "term"], ascending=[True, False, True], kind="mergesort")
+    out["rank"] = out.groupby("group", sort=False).cumcount() + 1
+    if top is not None:
+        out = out[out["rank"] <= top]
+    if out.empty:
+        return pd.DataFrame(columns=KEYNESS_COLUMNS)
+    return out[KEYNESS_COLUMNS].reset_index(drop=True)
+
+
+class _ContentCache:
+    """:func:`_content` with a per-call cache (the same few thousand words recur millions of times)."""
+
+    def __init__(self, stop_words: bool) -> None:
+        self.stop_words = stop_words
+        self.seen: dict[str, bool] = {}
+
+    def __call__(self, tok: str) -> bool:
+        k = self.seen.get(tok)
+        if k is None:
+            k = self.seen[tok] = _content(tok, self.stop_words)
+        return k
