@@ -26,6 +26,7 @@ from pypdf import PdfReader
 
 from helpers import render
 from helpers.analysis import read_annotated, read_evidence, write_analysis_tables
+from helpers.briefing import group_paragraphs, more_rows, text_window, trend_unit
 from helpers.annotate import annotate_corpus
 from helpers.corpus import ingest
 from helpers.provenance import PROJECT_ROOT
@@ -35,6 +36,45 @@ CODEBOOK = PROJECT_ROOT / "data" / "codebook.yml"
 STATES = ["RUS", "BLR", "KAZ", "KGZ", "TJK", "ARM", "CHN", "IND", "BRA", "ZAF"]
 SESSIONS = ["71_2016", "75_2020", "79_2024"]
 TOP_N = 3
+
+
+# ------------------------------------------------------------------ small functions, hand-checked
+
+def test_group_paragraphs_counts_a_document_in_each_of_its_groups():
+    a = pd.DataFrame({"para_id": ["r-p1", "r-p2", "k-p1"], "doc_id": ["r", "r", "k"], "organization": ["Russia", "Russia", "Kenya"],
+                      "date": ["2024-09-24"] * 3, "themes": ["terrorism", "", "terrorism"], "text": ["x", "y", "z"]})
+    ev = pd.DataFrame({"para_id": ["r-p1", "k-p1"], "theme": ["terrorism", "terrorism"]})
+    assign = pd.DataFrame({"doc_id": ["r", "r", "k"], "group": ["BRICS", "CSTO", "none"]})
+    grouped, gev = group_paragraphs(a, ev, assign)
+    assert grouped["para_id"].tolist() == ["r-p1@BRICS", "r-p1@CSTO", "r-p2@BRICS", "r-p2@CSTO", "k-p1@none"]
+    assert grouped["organization"].tolist() == ["BRICS", "CSTO", "BRICS", "CSTO", "none"]
+    assert list(grouped.columns) == list(a.columns)
+    assert sorted(gev["para_id"]) == ["k-p1@none", "r-p1@BRICS", "r-p1@CSTO"]
+    single, sev = group_paragraphs(a, ev, pd.DataFrame({"doc_id": ["r", "k"], "group": ["CSTO", "rest"]}))
+    assert single["para_id"].tolist() == ["r-p1", "r-p2", "k-p1"] and single["organization"].tolist() == ["CSTO", "CSTO", "rest"]
+    assert sev is ev
+
+
+def test_text_window_keeps_short_text_and_cuts_long_text_around_the_spans():
+    assert text_window("short text", [(0, 5)]) == (0, 10)
+    text = " ".join(f"w{i:03d}" for i in range(1000))            # 5 characters a word: word i starts at 5 * i
+    start, end = text_window(text, [(2500, 2504)], max_chars=400, context=100)
+    assert (start, end) == (2400, 2604)                           # whole words, 100 characters either side
+    assert text[start:end].startswith("w480") and text[start:end].endswith("w520")
+
+
+def test_trend_unit_switches_to_documents_when_paragraph_lengths_differ_by_year():
+    a = pd.DataFrame({"date": ["2016-09-20", "2017-09-19", "2018-09-25"], "n_words": [100, 90, 30]})
+    unit, lengths = trend_unit(a)
+    assert unit == "document" and lengths.to_dict() == {"2016": 100.0, "2017": 90.0, "2018": 30.0}
+    assert trend_unit(a.assign(n_words=[100, 90, 60]))[0] == "paragraph"
+    assert trend_unit(a.iloc[:2])[0] == "paragraph"               # two years: no trend test anyway
+
+
+def test_more_rows_says_how_many_and_where():
+    assert more_rows(5, 5, "x.csv") == ""
+    assert more_rows(5, 1938, "briefing_documents.csv", "documents") == (
+        '<p class="note">Showing 5 of 1,938 documents; the other 1,933 are in <code>briefing_documents.csv</code> in the reports folder.</p>')
 
 
 def _build(corpus: Path, reports: Path, build: Path, on_error: str = "stop") -> None:

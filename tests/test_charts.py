@@ -103,3 +103,20 @@ def test_figures_are_numbered_with_escaped_alt_and_caption(freq):
     svg = base64.b64decode(re.search(r'base64,([^"]+)"', first).group(1))
     assert svg.startswith(b"<?xml") and b"<svg" in svg
     assert figs.captions == [(1, "Shares <b>bold</b>"), (2, "Second")]
+
+
+def test_trend_panels_one_panel_per_theme_legend_in_the_spare_panel():
+    rows = [{"theme": t, "group": g, "year": y, "share": s, "lo": s - 0.05, "hi": s + 0.05}
+            for t in ("a", "b", "c", "d") for g, s in (("CSTO", 0.4), ("SCO", 0.2)) for y in ("2016", "2020", "2024")]
+    data = pd.DataFrame(rows)
+    fig = charts.trend_panels(data, panel="theme", x="year", series="group", value="share", low="lo", high="hi", title="a fell",
+                              xlabel="Year", ylabel="Share (%)", source="s", series_title="Group")
+    visible = [ax for ax in fig.axes if ax.get_visible()]
+    panels = [ax for ax in visible if ax.axison]
+    assert [ax.get_title(loc="left") for ax in panels] == ["a", "b", "c", "d"]
+    assert [round(v, 6) for v in panels[0].lines[0].get_ydata()] == [40.0, 40.0, 40.0]
+    assert list(panels[0].lines[0].get_xdata()) == [2016.0, 2020.0, 2024.0]
+    assert len(panels[0].collections) == 2                    # one shaded 95% band per series
+    legend = [ax for ax in visible if not ax.axison][0].get_legend()
+    assert [t.get_text() for t in legend.get_texts()] == ["CSTO", "SCO"] and legend.get_title().get_text() == "Group"
+    assert panels[0].get_ylabel() == "Share (%)"

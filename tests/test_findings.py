@@ -90,3 +90,63 @@ def test_agreement_finding_warns_when_kappa_is_low():
 def test_findings_html_is_a_list():
     html = findings.findings_html([findings.Finding("A <b>", "themes")])
     assert html == '<ul class="findings"><li>A <b> (<a class="see" href="#themes">see 3. Themes</a>)</li></ul>'
+
+
+def _changes(q: float, group: str = "G", years: int = 3) -> pd.DataFrame:
+    return pd.DataFrame([{"group": group, "theme": "terrorism", "first_year": "2016", "last_year": "2024", "share_first": 0.5,
+                          "share_last": 0.1, "change": -0.4, "change_low": -0.6, "change_high": -0.2, "trend_z": -3.24,
+                          "p_value": q / 2, "q_value": q, "years": years, "total": 300},
+                         {"group": group, "theme": "drugs", "first_year": "2016", "last_year": "2024", "share_first": 0.1,
+                          "share_last": 0.15, "change": 0.05, "change_low": -0.05, "change_high": 0.15, "trend_z": 0.8,
+                          "p_value": 0.4, "q_value": 0.4, "years": years, "total": 300}])
+
+
+def test_trend_finding_states_the_change_its_interval_and_test():
+    f = findings.trend_finding(_changes(0.01), LABELS)
+    assert f.section == "themes-over-time"
+    assert f.text == ("<em>Terrorism</em> fell most clearly in G texts: from 50% of body paragraphs in 2016 to 10% in 2024 "
+                      "(change -40 points, 95% CI -60 to -20; trend test z = -3.2, q = 0.010); no other group-theme trend passes the test.")
+    pooled = findings.trend_finding(_changes(0.0001, group="All organisations"), LABELS, unit="documents")
+    assert "fell most clearly across all organisations: from 50% of documents in 2016" in pooled.text
+    assert "q &lt; 0.001" in pooled.text
+
+
+def test_trend_finding_without_a_clear_change_or_without_three_years():
+    f = findings.trend_finding(_changes(0.3), LABELS)
+    assert f.text.startswith("No theme's share changed clearly over the years: the largest move, <em>Terrorism</em> in G texts (50% in 2016 "
+                             "to 10% in 2024), does not pass the trend test (q = 0.30).")
+    assert findings.trend_finding(_changes(0.01, years=2), LABELS) is None
+    assert findings.trend_finding(_changes(0.01), LABELS, groups=["other"]) is None
+
+
+def test_versus_finding_names_the_clearest_difference():
+    v = pd.DataFrame([{"group": "CSTO", "theme": "drugs", "members_carrying": 30, "members_total": 100, "members_share": 0.3,
+                       "rest_carrying": 20, "rest_total": 200, "rest_share": 0.1, "difference": 0.2, "diff_low": 0.1, "diff_high": 0.3,
+                       "z": 4.5, "p_value": 0.0005, "q_value": 0.001},
+                      {"group": "CSTO", "theme": "cyber", "members_carrying": 40, "members_total": 100, "members_share": 0.4,
+                       "rest_carrying": 20, "rest_total": 200, "rest_share": 0.1, "difference": 0.3, "diff_low": -0.01, "diff_high": 0.5,
+                       "z": 1.5, "p_value": 0.1, "q_value": 0.1}])
+    f = findings.versus_finding(v, LABELS)
+    assert f.text == ("CSTO members raise <em>Drugs</em> more often than the other speakers: 30% of their body paragraphs against 10% "
+                      "(difference +20 points, 95% CI +10 to +30, q = 0.001).")
+    assert findings.versus_finding(v.iloc[1:], LABELS).text.startswith("No group's members differ clearly")
+    assert findings.versus_finding(v.iloc[:0], LABELS) is None
+
+
+def test_reuse_kind_finding_splits_cross_and_self():
+    kinds = pd.DataFrame({"kind": ["cross", "self"], "passages": [30, 90], "document_pairs": [10, 40], "organization_pairs": [8, 20],
+                          "organizations": [12, 20], "words": [500, 2000]})
+    passages = pd.DataFrame({"documents": [7], "organizations": [5]})
+    f = findings.reuse_kind_finding(kinds, passages, 12)
+    assert f.text == ("Of 120 reused passages of at least 12 words, 30 (25%) repeat another organisation's wording and 90 (75%) are "
+                      "organisations reusing their own earlier texts. The most widely carried passage appears in 7 documents by 5 organisations.")
+    assert findings.reuse_kind_finding(kinds.assign(passages=0), passages, 12) is None
+
+
+def test_corpus_finding_at_scale_counts_instead_of_naming():
+    docs = pd.DataFrame({"doc_id": [f"d{i}" for i in range(20)], "organization": [f"Org {i % 10}" for i in range(20)],
+                         "date": ["2016-09-20"] * 10 + ["2017-09-19"] * 9 + ["2018-09-25"]})
+    f = findings.corpus_finding(docs, 1234, groups=pd.DataFrame({"group": ["CSTO", "none"], "documents": [4, 16]}))
+    assert f.text == ("The briefing reads 1,234 body paragraphs in 20 documents by 10 organisations (1 to 10 documents a year over 3 years), "
+                      "dated 2016-09-20 to 2018-09-25. Grouped by membership on each document's date: CSTO (4) and none (16) documents; "
+                      "a speech whose state belongs to several groups counts in each of them.")

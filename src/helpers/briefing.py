@@ -59,6 +59,8 @@ KEYNESS_MIN_FREQ = 3
 ALL = "All organisations"
 #: Labels of :func:`helpers.groups.assign_groups` for speakers outside the chosen group(s).
 OUTSIDE = {"rest": "rest (non-members)", "none": "none (in no group)"}
+#: Organisation given by the ingest to documents whose manifest row has none (see helpers.organizations).
+UNKNOWN = "unknown"
 #: Most groups drawn as small multiples or listed as columns; beyond this, the top groups by size.
 MAX_GROUPS = 12
 #: Most documents drawn one by one (document x theme and similarity heatmaps); beyond, a group view.
@@ -149,6 +151,43 @@ def _words_marked(text: str, keep: Iterable[tuple[int, int]]) -> str:
         pos = e
     out.append(esc(text[pos:]))
     return "".join(out)
+
+
+#: Longest paragraph shown whole beside another; longer ones are cut to a window around the highlights.
+WINDOW_CHARS = 1400
+#: Context kept before the first and after the last highlighted span of a cut paragraph, in characters.
+WINDOW_CONTEXT = 300
+
+
+def text_window(text: str, spans: Sequence[tuple[int, int]], max_chars: int = WINDOW_CHARS,
+                context: int = WINDOW_CONTEXT) -> tuple[int, int]:
+    """The part of ``text`` to show around the character ``spans``: ``(start, end)``.
+
+    Texts up to ``max_chars`` are shown whole. Longer ones (a source that puts a whole speech in
+    one paragraph) keep ``context`` characters before the first span and after the last (at
+    most ``max_chars`` in all, cut at spaces), so a reused passage is shown with its context,
+    not with four pages of speech.
+    """
+    if len(text) <= max_chars:
+        return 0, len(text)
+    first = min((s for s, _ in spans), default=0)
+    last = max((e for _, e in spans), default=0)
+    start = max(0, first - context)
+    end = min(len(text), max(last + context, start + 1), start + max_chars)
+    if start > 0 and not text[start - 1].isspace():  # mid-word: move to the next word
+        space = text.find(" ", start)
+        start = space + 1 if 0 <= space < first else start
+    if end < len(text) and not text[end].isspace():  # mid-word: back to the end of the previous word
+        space = text.rfind(" ", max(last, start), end)
+        end = space if space > start else end
+    return start, end
+
+
+def _windowed_marked(text: str, spans: Sequence[tuple[int, int]]) -> str:
+    """``_words_marked`` of the :func:`text_window` of ``text``, with "…" where it was cut."""
+    start, end = text_window(text, spans)
+    kept = [(max(s, start) - start, min(e, end) - start) for s, e in spans if e > start and s < end]
+    return ("… " if start > 0 else "") + _words_marked(text[start:end], kept) + (" …" if end < len(text) else "")
 
 
 def shared_word_spans(a: str, b: str) -> tuple[list[tuple[int, int]], list[tuple[int, int]]]:
@@ -252,6 +291,27 @@ def _documents_from_corpus(corpus: Path, selected: set[str]) -> tuple[pd.DataFra
     allp_df = pd.concat(allp, ignore_index=True) if allp else pd.DataFrame(columns=["para_id", "doc_id", "kind"])
     skipped_df = pd.DataFrame(skipped, columns=["doc_id", "file", "line", "error"]).astype(str)
     return _finish_documents(pd.DataFrame(docs, columns=list(_DOC_COLUMNS)), allp_df, removed_df), removed_df, allp_df, skipped_df
+
+
+#: Largest ratio between the years' mean words per body paragraph for which paragraph shares are compared across years.
+MAX_PARAGRAPH_LENGTH_RATIO = 2.0
+
+
+def trend_unit(annotated: pd.DataFrame) -> tuple[str, pd.Series]:
+    """The unit trends are counted in, and the mean words per body paragraph of each year.
+
+    ``"paragraph"`` unless the years' mean paragraph lengths differ by more than
+    :data:`MAX_PARAGRAPH_LENGTH_RATIO` (a source that splits speeches differently from year to
+    year, as the UN General Debate corpus does): then a share of paragraphs would move with the
+    splitting, not with what is said, and trends count ``"document"`` (share of documents that
+    raise the theme at least once). Returns the unit and the mean words per paragraph by year
+    (float, index year as str).
+    """
+    words = annotated["n_words"] if "n_words" in annotated.columns else annotated["text"].astype(str).str.split().str.len()
+    lengths = pd.Series(words.to_numpy(float), index=annotated["date"].astype(str).str[:4].to_numpy()).groupby(level=0).mean()
+    if len(lengths) >= MIN_TREND_YEARS and lengths.min() > 0 and lengths.max() / lengths.min() > MAX_PARAGRAPH_LENGTH_RATIO:
+        return "document", lengths
+    return "paragraph", lengths
 
 
 def more_rows(shown: int, total: int, csv: str, what: str = "rows") -> str:
@@ -427,7 +487,8 @@ class Briefing:
         t["quotes"] = evidence_quotes(grouped, grouped_ev, per_group=1) if grouped_ev is not None and len(grouped_ev) else pd.DataFrame()
         # Trends: per group, plus the whole selection pooled.
         trend_assign = pd.concat([self.assignments, pd.DataFrame({"doc_id": self.documents["doc_id"], "group": ALL})], ignore_index=True)
-        t["trends"] = theme_trends(a, trend_assign, unit="paragraph", themes=themes)
+        self.trend_unit, self.paragraph_lengths = trend_unit(a)
+        t["trends"] = theme_trends(a, trend_assign, unit=self.trend_unit, themes=themes)
         t["changes"] = theme_changes(t["trends"])
         t["versus"] = (members_vs_rest(a, self.assignments, unit="paragraph", themes=themes) if not self.by_organization
                        else pd.DataFrame(columns=["group", "theme", "members_carrying", "members_total", "members_share",
@@ -466,6 +527,8 @@ class Briefing:
             return list(cached[1])
         sizes = self.assignments.merge(self.annotated.groupby("doc_id").size().rename("n").reset_index(), on="doc_id")
         sizes = sizes.groupby("group")["n"].sum()
+        if len(sizes) > MAX_GROUPS:  # at scale, the catch-all of documents with no organisation is not one speaker
+            sizes = sizes.drop(index=UNKNOWN, errors="ignore")
         order = sorted(sizes.index, key=lambda g: (g in ("rest", "none"), -int(sizes[g]) if len(sizes) > MAX_GROUPS else 0, g))
         self.__dict__["_shown_groups"] = (self.assignments, order[:MAX_GROUPS])
         return order[:MAX_GROUPS]
@@ -603,6 +666,7 @@ class Briefing:
             groups=None if self.by_organization else self._group_sizes(),
             changes=t["changes"], trend_groups=self.trend_groups(), versus=t["versus"] if not self.by_organization else None,
             reuse_kinds=t["reuse_kinds"], reused=t["reused_passages"],
+            trend_unit="documents" if self.trend_unit == "document" else "body paragraphs",
         )
 
     def trend_groups(self) -> list[str]:
@@ -779,7 +843,7 @@ class Briefing:
                self.figures.html(fig, caption=f"Share of body paragraphs carrying each theme (%), for the {len(shown)} {self.unit}s with the "
                                  f"most body paragraphs and for all {n_groups}.",
                                  alt=f"Heatmap of {len(shown)} {self.unit}s by {len(order)} themes; overall, {self.label(top)} leads at {pct(pooled[top])}.")]
-        eligible = fo[(fo["body_paragraphs"] >= MIN_PARAGRAPHS_RANKED) & fo["theme"].isin(order)]
+        eligible = fo[(fo["body_paragraphs"] >= MIN_PARAGRAPHS_RANKED) & fo["theme"].isin(order) & (fo["group"] != UNKNOWN)]
         rows = []
         for theme in order:
             g = eligible[eligible["theme"] == theme].sort_values(["share", "group"], ascending=[False, True], kind="mergesort").head(s.top_n)
@@ -787,7 +851,8 @@ class Briefing:
                          "top": "; ".join(f"{r['group']} {pct(r['share'])} ({100 * r['ci_low']:.0f}–{100 * r['ci_high']:.0f})" for _, r in g.iterrows())})
         out.append(html_table(pd.DataFrame(rows), [("theme", "Theme", "text"), ("all", "All", "num"), ("top", f"Highest shares (95% CI), top {s.top_n}", "text")],
                               f"For each theme, the {s.top_n} {self.unit}s with the highest share of body paragraphs carrying it "
-                              f"(among {int(eligible['group'].nunique())} with at least {MIN_PARAGRAPHS_RANKED} body paragraphs).",
+                              f"(among {int(eligible['group'].nunique())} with at least {MIN_PARAGRAPHS_RANKED} body paragraphs; documents with no "
+                              "organisation in the manifest, counted as 'unknown', are left out).",
                               self.numbered, widths=["30%", "8%", "62%"]))
         return "".join(out)
 
@@ -892,22 +957,33 @@ class Briefing:
         ch = t["changes"][t["changes"]["group"].isin(groups) & (t["changes"]["years"] >= MIN_TREND_YEARS)]
         ranked = ch.assign(_clear=ch["q_value"] < 0.05, _abs=ch["change"].abs()).sort_values(
             ["_clear", "_abs", "group", "theme"], ascending=[False, False, True, True], kind="mergesort")
-        lead = findings.trend_finding(t["changes"], self.labels, groups)
+        by_doc = self.trend_unit == "document"
+        share_of = "documents raising the theme" if by_doc else "body paragraphs carrying the theme"
+        lead = findings.trend_finding(t["changes"], self.labels, groups, unit="documents" if by_doc else "body paragraphs")
         who = "the whole selection" if groups == [ALL] else f"each {self.unit}"
         title = (f"Theme shares by year for {who}" if lead is None else
                  _plain(lead.text).split(":")[0] if ranked["_clear"].any() else "No theme's share changed clearly over the years")
         fig = charts.trend_panels(data, panel="label", x="year", series="group", value="share", low="ci_low", high="ci_high",
-                                  title=title, xlabel="Year of the document", ylabel="Share of body ¶ (%)", source=self.source_line,
+                                  title=title, xlabel="Year of the document", ylabel="Share of documents (%)" if by_doc else "Share of body ¶ (%)",
+                                  source=self.source_line,
                                   panel_order=[self.label(x) for x in top], series_order=groups,
                                   series_title=self.unit.capitalize() if groups != [ALL] else None)
         n_all = self.tables["freq_org"]["group"].nunique()
         aside = ("" if groups != [ALL] else
                  f" (with {n_all} {self.unit}s, one line each would not be readable; every {self.unit} is in <code>theme_trends.csv</code>)")
-        out = [f"<p>Share of body paragraphs carrying the {len(top)} most frequent themes, year by year ({years[0]}–{years[-1]}), "
-               f"for {esc(who)}{aside}; shaded bands are 95% Wilson intervals.</p>"]
+        out = []
+        if by_doc:
+            lengths = self.paragraph_lengths
+            lo, hi = lengths.idxmin(), lengths.idxmax()
+            out.append(f"<p>The source splits its documents into paragraphs differently from year to year: a body paragraph averages "
+                       f"{lengths[lo]:.0f} words in {esc(lo)} and {lengths[hi]:.0f} in {esc(hi)}. A share of paragraphs would move with "
+                       "that splitting rather than with what is said, so the trends below count documents: the share of each year's "
+                       "documents that raise a theme at least once.</p>")
+        out.append(f"<p>Share of {share_of} for the {len(top)} most frequent themes, year by year ({years[0]}–{years[-1]}), "
+                   f"for {esc(who)}{aside}; shaded bands are 95% Wilson intervals.</p>")
         if lead is not None:
             out.append(f"<p>{lead.text}</p>")
-        out.append(self.figures.html(fig, caption=f"Theme shares by year with 95% intervals, {who}.",
+        out.append(self.figures.html(fig, caption=f"Share of {share_of} by year with 95% intervals, {who}.",
                                      alt="Line charts by theme of the yearly share of body paragraphs; " + "; ".join(
                                          f"{self.label(r['theme'])} in {r['group']}: {pct(r['share_first'])} in {r['first_year']}, {pct(r['share_last'])} in {r['last_year']}"
                                          for _, r in ranked.head(4).iterrows())))
@@ -927,8 +1003,9 @@ class Briefing:
                                   "themes, Benjamini-Hochberg). Changes that pass the test (q < 0.05) come first.",
                                   self.numbered, widths=["14%", "26%", "11%", "13%", "18%", "8%", "10%"]))
             out.append(more_rows(len(shown), len(ch), "theme_changes.csv", f"{self.unit}-theme changes"))
-        out.append("<p>Paragraphs of one speech are not independent, so the test treats each speech's paragraphs as separate "
-                   "draws: read small q-values as worth a look rather than as proof.</p>")
+        if not by_doc:
+            out.append("<p>Paragraphs of one speech are not independent, so the test treats each speech's paragraphs as separate "
+                       "draws: read small q-values as worth a look rather than as proof.</p>")
         return "".join(out)
 
     def _versus_html(self) -> str:
@@ -1179,9 +1256,9 @@ class Briefing:
                 sb = [(s + s_b, e + s_b) for s, e in pb]
                 head = f"{int(r['words'])} words"
             cell_a = (f'<p class="note">{esc(ma["organization"])} · {cite(ma["title"], ma["date"], ma["source_para"], ma.get("position"))}</p>'
-                      f"<p>{_words_marked(ta, sa)}</p>")
+                      f"<p>{_windowed_marked(ta, sa)}</p>")
             cell_b = (f'<p class="note">{esc(mb["organization"])} · {cite(mb["title"], mb["date"], mb["source_para"], mb.get("position"))}</p>'
-                      f"<p>{_words_marked(tb, sb)}</p>")
+                      f"<p>{_windowed_marked(tb, sb)}</p>")
             rows.append({"a": cell_a, "b": cell_b, "head": head})
         df = pd.DataFrame(rows)
         parts = []
@@ -1240,7 +1317,8 @@ class Briefing:
             others = "the other organisations" if self.by_organization else "all speakers outside the group"
             if not self.by_organization:
                 out.append("<p>For groups, each group's paragraphs are compared with those of every speaker outside it.</p>")
-            out.append(self._keyness_tables(k[k["direction"] == "over"], max(s.top_n, 8), "Terms most distinctive of {org} against " + others + ".",
+            n_terms = max(s.top_n, 8) if k["group"].nunique() <= 6 else s.top_n
+            out.append(self._keyness_tables(k[k["direction"] == "over"], n_terms, "Terms most distinctive of {org} against " + others + ".",
                                             csv="keyness.csv" if self.by_organization else None))
         out.append(_h(3, "framing"))
         out.append(self._framing_html())
@@ -1254,13 +1332,13 @@ class Briefing:
         many = n_groups > 3
         if many:
             out.append(f"<p>One quote per theme and {self.unit} would make {n_groups} quotes a theme: shown are the {s.top_n} "
-                       f"most frequent themes with up to {min(s.top_n, 4)} quotes each, from the {self.unit}s shown above, the quote "
+                       f"most frequent themes with up to {min(s.top_n, 3)} quotes each, from the {self.unit}s shown above, the quote "
                        "with the most rule matches first; <code>evidence_quotes.csv</code> holds quotes for every organisation.</p>")
         shown_groups = set(self.shown_groups())
         for theme in self._theme_order()[: (s.top_n if many else max(s.top_n * 2, 6))]:
             sub = q[q["theme"] == theme].sort_values(["group", "rank"], kind="mergesort")
             if many:
-                sub = sub[sub["group"].isin(shown_groups)].sort_values(["matches", "group"], ascending=[False, True], kind="mergesort").head(min(s.top_n, 4))
+                sub = sub[sub["group"].isin(shown_groups)].sort_values(["matches", "group"], ascending=[False, True], kind="mergesort").head(min(s.top_n, 3))
             if sub.empty:
                 continue
             out.append(f"<h4>{esc(self.label(theme))}</h4>")
@@ -1270,12 +1348,11 @@ class Briefing:
                            f'{cite(r["title"], r["date"], r["source_para"], m.get("position"))}</cite></blockquote>')
         return "".join(out)
 
-    def _keyness_tables(self, k: pd.DataFrame, top: int, caption: str, csv: str | None = None) -> str:
-        """One table of distinctive terms per group; with more than six groups, the six largest shown (:meth:`shown_groups`)."""
+    def _keyness_tables(self, k: pd.DataFrame, top: int, caption: str, csv: str | None = None, limit: int = 6) -> str:
+        """One table of distinctive terms per group; with more than ``limit`` groups, the largest shown (:meth:`shown_groups`)."""
         out = []
         present = set(k["group"])
         order = [g for g in self.shown_groups() if g in present] + sorted(present - set(self.shown_groups()))
-        limit = 6
         if len(order) > limit:
             out.append(f"<p>Shown: the {limit} {self.unit}s with the most text of {len(order)}"
                        + (f"; every {self.unit} is in <code>{esc(csv)}</code>" if csv else "") + ".</p>")
@@ -1326,7 +1403,8 @@ class Briefing:
                  f"(raised by {esc(named)}), the words each {self.unit} uses more than the others (at least 2 occurrences).</p>")
         if k.empty:
             return intro + "<p>No word occurs often enough in these paragraphs to be distinctive.</p>"
-        return intro + self._keyness_tables(k, 6, f"How {{org}} words {self.label(theme)} differently from the other organisations.")
+        return intro + self._keyness_tables(k, 6 if k["group"].nunique() <= 6 else min(self.selection.top_n, 6),
+                                            f"How {{org}} words {self.label(theme)} differently from the other {self.unit}s.", limit=4)
 
     def methods_html(self) -> str:
         from helpers import provenance

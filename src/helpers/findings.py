@@ -264,11 +264,18 @@ def agreement_finding(overall: Mapping[str, float] | None, n_paragraphs: int | N
     )
 
 
-def trend_finding(changes: pd.DataFrame, labels: Mapping[str, str], groups: Sequence[str] | None = None) -> Finding | None:
+def _in_group(group: object) -> str:
+    """'in CSTO texts', or 'across all organisations' for the pooled selection."""
+    return "across all organisations" if str(group) == "All organisations" else f"in {_e(group)} texts"
+
+
+def trend_finding(changes: pd.DataFrame, labels: Mapping[str, str], groups: Sequence[str] | None = None,
+                  unit: str = "body paragraphs") -> Finding | None:
     """The theme whose share moved most with a clear trend (Cochran-Armitage, BH q < 0.05) in one of ``groups``.
 
-    ``changes``: :func:`helpers.trends.theme_changes` output. Returns ``None`` when no group
-    has three or more years; says so when no change passes the test.
+    ``changes``: :func:`helpers.trends.theme_changes` output; ``unit`` names what the shares
+    are of ("body paragraphs" or "documents"). Returns ``None`` when no group has three or
+    more years; says so when no change passes the test.
     """
     c = changes[changes["years"] >= 3] if len(changes) else changes
     if groups is not None and len(c):
@@ -279,21 +286,23 @@ def trend_finding(changes: pd.DataFrame, labels: Mapping[str, str], groups: Sequ
     clear = ranked[ranked["q_value"] < 0.05]
     if clear.empty:
         r = ranked.iloc[0]
-        return Finding(f"No theme's share changed clearly over the years: the largest move, {_label(r['theme'], labels)} in "
-                       f"{_e(r['group'])} texts ({pct(r['share_first'])} in {_e(r['first_year'])} to {pct(r['share_last'])} in "
+        return Finding(f"No theme's share changed clearly over the years: the largest move, {_label(r['theme'], labels)} "
+                       f"{_in_group(r['group'])} ({pct(r['share_first'])} in {_e(r['first_year'])} to {pct(r['share_last'])} in "
                        f"{_e(r['last_year'])}), does not pass the trend test (q = {float(r['q_value']):.2f}).", "themes-over-time")
     r = clear.iloc[0]
     word = "rose" if r["change"] > 0 else "fell"
     return Finding(
-        f"{_label(r['theme'], labels)} {word} most clearly in {_e(r['group'])} texts: from {pct(r['share_first'])} of body "
-        f"paragraphs in {_e(r['first_year'])} to {pct(r['share_last'])} in {_e(r['last_year'])} (change "
+        f"{_label(r['theme'], labels)} {word} most clearly {_in_group(r['group'])}: from {pct(r['share_first'])} of {_e(unit)} "
+        f"in {_e(r['first_year'])} to {pct(r['share_last'])} in {_e(r['last_year'])} (change "
         f"{100 * float(r['change']):+.0f} points, 95% CI {100 * float(r['change_low']):+.0f} to {100 * float(r['change_high']):+.0f}; "
-        f"trend test z = {float(r['trend_z']):.1f}, q = {_q(r['q_value'])}); {len(clear) - 1} other group-theme "
-        f"trend{'s' if len(clear) != 2 else ''} also pass the test.", "themes-over-time")
+        f"trend test z = {float(r['trend_z']):.1f}, {_q(r['q_value'])}); "
+        + (f"{len(clear) - 1} other group-theme trend{'s' if len(clear) != 2 else ''} also pass{'es' if len(clear) == 2 else ''} the test."
+           if len(clear) > 1 else "no other group-theme trend passes the test."), "themes-over-time")
 
 
 def _q(value: float) -> str:
-    return "< 0.001" if float(value) < 0.001 else f"{float(value):.3f}"
+    """'q = 0.012' or 'q &lt; 0.001' (HTML)."""
+    return "q &lt; 0.001" if float(value) < 0.001 else f"q = {float(value):.3f}"
 
 
 def versus_finding(versus: pd.DataFrame, labels: Mapping[str, str]) -> Finding | None:
@@ -311,7 +320,7 @@ def versus_finding(versus: pd.DataFrame, labels: Mapping[str, str]) -> Finding |
         f"{_e(r['group'])} members raise {_label(r['theme'], labels)} {more} often than the other speakers: "
         f"{pct(r['members_share'])} of their body paragraphs against {pct(r['rest_share'])} "
         f"(difference {100 * float(r['difference']):+.0f} points, 95% CI {100 * float(r['diff_low']):+.0f} to "
-        f"{100 * float(r['diff_high']):+.0f}, q = {_q(r['q_value'])}).", "members-vs-rest")
+        f"{100 * float(r['diff_high']):+.0f}, {_q(r['q_value'])}).", "members-vs-rest")
 
 
 def reuse_kind_finding(kinds: pd.DataFrame, passages: pd.DataFrame, min_words: int) -> Finding | None:
@@ -353,6 +362,7 @@ def key_findings(
     reuse_kinds: pd.DataFrame | None = None,
     reused: pd.DataFrame | None = None,
     max_named_groups: int = 6,
+    trend_unit: str = "body paragraphs",
 ) -> list[Finding]:
     """The briefing's key findings, in reading order (at most eight).
 
@@ -371,7 +381,7 @@ def key_findings(
         overall_lead_finding(ranked_overall, labels),
         organization_lead_finding(ranked_by_org, labels) if 1 < n_groups <= max_named_groups else None,
         contrast_finding(freq_by_org, labels),
-        trend_finding(changes, labels, trend_groups) if changes is not None else None,
+        trend_finding(changes, labels, trend_groups, trend_unit) if changes is not None else None,
         versus_finding(versus, labels) if versus is not None else None,
         cooccurrence_finding(cooccurrence, labels, min_support),
         similarity_finding(similarity, titles),
