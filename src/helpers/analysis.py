@@ -18,16 +18,26 @@ writes (through :func:`helpers.io.write_csv`: temporary file then rename, fixed 
 
 Command line (used by ``make analyse``)::
 
-    python -m helpers.analysis --reports REPORTS [--min-reuse-words 12]
+    python -m helpers.analysis --reports REPORTS [--min-reuse-words 12] [--build BUILD] [--workers N]
 
 reads ``REPORTS/annotated_paragraphs.csv`` and, if present, ``REPORTS/evidence.csv`` (one
-row per rule match), else ``REPORTS/annotations.csv``.
+row per rule match), else ``REPORTS/annotations.csv``. ``--build`` keeps each document's
+reuse shingles in ``BUILD/shingles/<doc_id>@<key>.parquet`` (key: the document's paragraph
+ids and texts and the shingle length), so a rebuild after one speech changed re-shingles
+that speech only; ``--workers N`` (or ``DASK_SCHEDULER=tcp://host:8786``) runs the
+shingling and the reuse join on Dask. The files written are byte-identical either way.
+
+At scale the long tables are capped to what a reader can use: ``document_similarity.csv``
+keeps the ``max_document_pairs`` (default 10,000) pairs with the most similar theme
+profiles (all pairs up to 141 documents) and ``similar_paragraphs.csv`` the 1,000 document
+pairs whose best paragraph pair is most similar.
 """
 
 from __future__ import annotations
 
 import argparse
-from collections.abc import Sequence
+import time
+from collections.abc import Callable, Sequence
 from pathlib import Path
 
 import pandas as pd
@@ -38,6 +48,7 @@ from .evidence import QUOTE_COLUMNS, evidence_quotes
 from .frequencies import ANNOTATED_HINT, check_number, rank_themes, require_columns, theme_frequencies
 from .io import write_csv
 from .keyness import keyness
+from .parallel import runner
 from .overlap import document_similarity, find_reuse, reuse_by_document_pair, similar_paragraphs
 
 ANALYSIS_FILES = (
@@ -55,37 +66,63 @@ def write_analysis_tables(
     top_similar: int = 3,
     keyness_min_freq: int = 3,
     themes: Sequence[str] | None = None,
+    build_dir: str | Path | None = None,
+    workers: int | str = 1,
+    scheduler: str | None = None,
+    max_document_pairs: int = 10_000,
+    max_similar_document_pairs: int = 1_000,
+    log: Callable[[str], None] | None = None,
 ) -> dict[str, Path]:
     """Compute the analysis tables from ``annotated`` (and ``evidence``) and write them under ``reports_dir``.
 
     ``annotated`` is the annotated body paragraphs table; ``evidence`` the annotation stage's
     match table (or ``None``: occurrences then count paragraphs and no quotes are chosen).
     ``themes`` lists every codebook theme so absent themes appear with zero counts.
+    ``build_dir`` caches reuse shingles per document in ``build_dir/shingles`` (``None``: no
+    cache); ``workers``/``scheduler`` run shingling and the reuse join on Dask
+    (:func:`helpers.parallel.runner`). ``max_document_pairs`` caps ``document_similarity.csv``
+    (most similar pairs first), ``max_similar_document_pairs`` the document pairs of
+    ``similar_paragraphs.csv``. ``log`` receives one line per table with its size and time.
     Returns ``{file name: path written}``.
     """
     check_number("min_reuse_words", min_reuse_words, 5)  # at least one 5-word shingle
     require_columns(annotated, ["para_id", "doc_id", "title", "organization", "genre", "date", "text", "themes"],
                     "The annotated paragraphs table", ANNOTATED_HINT)
+    check_number("max_document_pairs", max_document_pairs, 1)
+    check_number("max_similar_document_pairs", max_similar_document_pairs, 1)
     reports = Path(reports_dir)
-    freq = pd.concat(
-        [theme_frequencies(annotated, by=level, evidence=evidence, themes=themes)
-         for level in ("document", "organization", "genre", "year")], ignore_index=True)
-    ranking = pd.concat([rank_themes(freq[freq["by"] == level], top=None) for level in ("document", "organization")],
-                        ignore_index=True)
-    reuse = find_reuse(annotated, min_words=min_reuse_words)
-    tables = {
-        "theme_frequencies.csv": freq,
-        "theme_ranking.csv": ranking,
-        "cooccurrence.csv": theme_cooccurrence(annotated, min_support=min_support),
-        "document_similarity.csv": document_similarity(annotated),
-        "similar_paragraphs.csv": similar_paragraphs(annotated, top_n=top_similar),
-        "text_reuse.csv": reuse,
-        "reuse_by_document_pair.csv": reuse_by_document_pair(reuse, annotated),
-        "keyness.csv": keyness(annotated, by="organization", min_freq=keyness_min_freq),
-        "evidence_quotes.csv": (evidence_quotes(annotated, evidence) if evidence is not None
-                                else pd.DataFrame(columns=QUOTE_COLUMNS)),
-    }
-    return {name: write_csv(df, reports / name) for name, df in tables.items()}
+    cache_dir = Path(build_dir) / "shingles" if build_dir is not None else None
+    written: dict[str, Path] = {}
+
+    def emit(name: str, compute: Callable[[], pd.DataFrame]) -> pd.DataFrame:
+        t0 = time.perf_counter()
+        df = compute()
+        written[name] = write_csv(df, reports / name)
+        if log is not None:
+            log(f"wrote {written[name]} ({len(df):,} rows, {time.perf_counter() - t0:.1f} s)")
+        return df
+
+    def frequencies() -> pd.DataFrame:
+        return pd.concat([theme_frequencies(annotated, by=level, evidence=evidence, themes=themes)
+                          for level in ("document", "organization", "genre", "year")], ignore_index=True)
+
+    def reuse_table() -> pd.DataFrame:
+        with runner(workers, scheduler) as run:
+            return find_reuse(annotated, min_words=min_reuse_words, cache_dir=cache_dir, run=run)
+
+    freq = emit("theme_frequencies.csv", frequencies)
+    emit("theme_ranking.csv", lambda: pd.concat(
+        [rank_themes(freq[freq["by"] == level], top=None) for level in ("document", "organization")], ignore_index=True))
+    emit("cooccurrence.csv", lambda: theme_cooccurrence(annotated, min_support=min_support))
+    emit("document_similarity.csv", lambda: document_similarity(annotated, top=max_document_pairs))
+    emit("similar_paragraphs.csv", lambda: similar_paragraphs(annotated, top_n=top_similar,
+                                                              max_document_pairs=max_similar_document_pairs))
+    reuse = emit("text_reuse.csv", reuse_table)
+    emit("reuse_by_document_pair.csv", lambda: reuse_by_document_pair(reuse, annotated))
+    emit("keyness.csv", lambda: keyness(annotated, by="organization", min_freq=keyness_min_freq))
+    emit("evidence_quotes.csv", lambda: (evidence_quotes(annotated, evidence) if evidence is not None
+                                         else pd.DataFrame(columns=QUOTE_COLUMNS)))
+    return {name: written[name] for name in ANALYSIS_FILES}
 
 
 def read_annotated(path: str | Path) -> pd.DataFrame:
@@ -94,7 +131,7 @@ def read_annotated(path: str | Path) -> pd.DataFrame:
     if not path.is_file():
         raise ParameterError(f"{path}: annotated paragraphs not found. Run `make annotate` first (or pass --reports).")
     df = pd.read_csv(path, dtype=str, keep_default_na=False)
-    for col in ("source_para", "position", "n_words"):
+    for col in ("source_para", "position", "n_words", "label_chars"):
         if col in df.columns:
             df[col] = pd.array(pd.to_numeric(df[col].replace("", None), errors="coerce"), dtype="Int64")
     return df
@@ -118,12 +155,17 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--reports", required=True, help="reports folder holding annotated_paragraphs.csv")
     parser.add_argument("--min-reuse-words", type=int, default=12, help="shortest reused passage reported (words)")
     parser.add_argument("--min-support", type=int, default=2, help="minimum paragraphs for a co-occurring pair")
+    parser.add_argument("--build", help="build folder: cache each document's reuse shingles in BUILD/shingles")
+    parser.add_argument("--workers", default="1",
+                        help="Dask workers for shingling and the reuse join (1: this process; DASK_SCHEDULER: a cluster)")
     args = parser.parse_args(argv)
+    t0 = time.perf_counter()
     annotated = read_annotated(Path(args.reports) / "annotated_paragraphs.csv")
-    written = write_analysis_tables(annotated, read_evidence(args.reports), args.reports,
-                                    min_reuse_words=args.min_reuse_words, min_support=args.min_support)
-    for name, path in written.items():
-        print(f"wrote {path}")
+    evidence = read_evidence(args.reports)
+    print(f"read {len(annotated):,} annotated paragraphs ({time.perf_counter() - t0:.1f} s)", flush=True)
+    write_analysis_tables(annotated, evidence, args.reports, min_reuse_words=args.min_reuse_words,
+                          min_support=args.min_support, build_dir=args.build, workers=args.workers,
+                          log=lambda line: print(line, flush=True))
     return 0
 
 

@@ -307,21 +307,29 @@ def rank_themes(frequencies: pd.DataFrame, top: int | None = 5) -> pd.DataFrame:
         check_number("top", top, 1)
     require_columns(frequencies, ["by", "group", "doc_id", "theme", "paragraphs", "body_paragraphs", "share",
                                   "ci_low", "ci_high"], "The frequencies table", "Pass the output of theme_frequencies().")
-    parts = []
     present = frequencies[frequencies["paragraphs"] > 0]
-    for _, g in present.groupby("group", sort=True):
-        g = g.sort_values(["share", "theme"], ascending=[False, True], kind="mergesort").reset_index(drop=True)
-        low, high = g["ci_low"].to_numpy(), g["ci_high"].to_numpy()
-        tie_group, leader, current = [], 0, 1
-        for k in range(len(g)):
-            if high[k] < low[leader]:  # separated from the leader of the current tie group
-                leader, current = k, current + 1
-            tie_group.append(current)
-        g["rank"] = np.arange(1, len(g) + 1)
-        g["tie_group"] = tie_group
-        g["tied"] = g.groupby("tie_group")["theme"].transform("size") > 1
-        g["clearly_ahead_of_next"] = np.r_[low[:-1] > high[1:], False]
-        parts.append(g if top is None else g[g["rank"] <= top])
-    if not parts:
+    if present.empty:
         return pd.DataFrame(columns=RANK_COLUMNS)
-    return pd.concat(parts, ignore_index=True)[RANK_COLUMNS]
+    g = present.assign(_group=present["group"].astype(str)).sort_values(
+        ["_group", "share", "theme"], ascending=[True, False, True], kind="mergesort").reset_index(drop=True)
+    groups = g["_group"].to_numpy()
+    low, high = g["ci_low"].to_numpy(dtype=float), g["ci_high"].to_numpy(dtype=float)
+    first = np.r_[True, groups[1:] != groups[:-1]]
+    rank = np.empty(len(g), dtype=np.int64)
+    tie_group = np.empty(len(g), dtype=np.int64)
+    leader = current = r = 0
+    for k in range(len(g)):  # one pass: a theme joins its leader's tie group while the intervals overlap
+        if first[k]:
+            leader, current, r = k, 1, 0
+        elif high[k] < low[leader]:  # separated from the leader of the current tie group
+            leader, current = k, current + 1
+        r += 1
+        rank[k], tie_group[k] = r, current
+    g["rank"] = rank
+    g["tie_group"] = tie_group
+    g["tied"] = g.groupby(["_group", "tie_group"], sort=False)["theme"].transform("size").to_numpy() > 1
+    last = np.r_[first[1:], True]
+    g["clearly_ahead_of_next"] = np.r_[low[:-1] > high[1:], False] & ~last
+    if top is not None:
+        g = g[g["rank"] <= top]
+    return g[RANK_COLUMNS].reset_index(drop=True)

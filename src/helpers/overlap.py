@@ -782,24 +782,46 @@ def reuse_by_document_pair(reuse: pd.DataFrame, paragraphs: pd.DataFrame) -> pd.
     paragraphs = body_only(paragraphs)
     if reuse.empty:
         return pd.DataFrame(columns=REUSE_PAIR_COLUMNS)
-    text = dict(zip(paragraphs["para_id"].astype(str), paragraphs["text"].fillna("").astype(str)))
-    doc_words: dict[str, int] = {}
-    for d, t in zip(paragraphs["doc_id"].astype(str), paragraphs["text"].fillna("").astype(str)):
-        doc_words[d] = doc_words.get(d, 0) + len(WORD_RE.findall(fold(t)))
-    rows = []
-    for (da, db), g in reuse.groupby(["doc_a", "doc_b"], sort=False):
-        counts = []
-        for side in ("a", "b"):
-            covered: dict[str, set[int]] = {}
-            for pid, s, e in zip(g[f"para_{side}"], g[f"start_{side}"], g[f"end_{side}"]):
-                _, starts, ends = reuse_tokens(text[pid])
-                covered.setdefault(pid, set()).update(
-                    k for k, (ts, te) in enumerate(zip(starts, ends)) if ts >= s and te <= e)
-            counts.append(sum(len(v) for v in covered.values()))
-        wa, wb = doc_words.get(da, 0), doc_words.get(db, 0)
-        rows.append((da, db, len(g), counts[0], wa, counts[0] / wa if wa else np.nan,
-                     counts[1], wb, counts[1] / wb if wb else np.nan))
-    out = pd.DataFrame(rows, columns=REUSE_PAIR_COLUMNS)
+    pids = paragraphs["para_id"].astype(str).to_numpy()
+    texts = paragraphs["text"].fillna("").astype(str).to_numpy()
+    doc_words = pd.Series([len(WORD_RE.findall(fold(t))) for t in texts]).groupby(
+        paragraphs["doc_id"].astype(str).to_numpy()).sum().to_dict()
+    row_of = {p: k for k, p in enumerate(pids)}
+    pair = pd.factorize(pd.Series(list(zip(reuse["doc_a"].astype(str), reuse["doc_b"].astype(str)))), sort=False)[0]
+    counts = []
+    for side in ("a", "b"):
+        # Each passage as the token range [t0, t1) it covers in its paragraph ...
+        para = reuse[f"para_{side}"].astype(str).to_numpy()
+        start = reuse[f"start_{side}"].to_numpy(dtype=np.int64)
+        end = reuse[f"end_{side}"].to_numpy(dtype=np.int64)
+        t0 = np.empty(len(reuse), dtype=np.int64)
+        t1 = np.empty(len(reuse), dtype=np.int64)
+        spans: dict[str, tuple[np.ndarray, np.ndarray]] = {}
+        for r, (pid, s, e) in enumerate(zip(para, start, end)):
+            if pid not in spans:
+                _, st, en = reuse_tokens(texts[row_of[pid]])
+                spans[pid] = (np.asarray(st, dtype=np.int64), np.asarray(en, dtype=np.int64))
+            st, en = spans[pid]
+            t0[r] = np.searchsorted(st, s, side="left")  # first token starting at or after s
+            t1[r] = np.searchsorted(en, e, side="right")  # tokens ending at or before e
+        # ... and the length of the union of the ranges per (document pair, paragraph).
+        iv = pd.DataFrame({"pair": pair, "para": pd.factorize(para)[0], "t0": t0, "t1": np.maximum(t0, t1)})
+        iv = iv.sort_values(["pair", "para", "t0", "t1"], kind="mergesort")
+        reach = iv.groupby(["pair", "para"], sort=False)["t1"].cummax()
+        before = reach.groupby([iv["pair"], iv["para"]], sort=False).shift(1).fillna(-1).astype(np.int64)
+        covered = np.maximum(0, iv["t1"].to_numpy() - np.maximum(iv["t0"].to_numpy(), before.to_numpy()))
+        counts.append(np.bincount(iv["pair"].to_numpy(), weights=covered, minlength=pair.max() + 1).astype(np.int64))
+    first = pd.Series(np.arange(len(reuse))).groupby(pair, sort=True).first().to_numpy()
+    da = reuse["doc_a"].astype(str).to_numpy()[first]
+    db = reuse["doc_b"].astype(str).to_numpy()[first]
+    wa = np.array([doc_words.get(d, 0) for d in da], dtype=np.int64)
+    wb = np.array([doc_words.get(d, 0) for d in db], dtype=np.int64)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        out = pd.DataFrame({
+            "doc_a": da, "doc_b": db, "passages": np.bincount(pair).astype(np.int64),
+            "words_reused_a": counts[0], "words_a": wa, "share_a": np.where(wa > 0, counts[0] / wa, np.nan),
+            "words_reused_b": counts[1], "words_b": wb, "share_b": np.where(wb > 0, counts[1] / wb, np.nan),
+        })
     return out.sort_values(["doc_a", "doc_b"], kind="mergesort").reset_index(drop=True)
 
 
