@@ -92,6 +92,17 @@ def test_stop_words_are_not_reported_but_count_in_totals() -> None:
     assert with_stop["term"].tolist() == ["the"] and with_stop["group"].tolist() == ["A"]
 
 
+def test_numbering_labels_are_neither_terms_nor_words() -> None:
+    # "Paragraph 1. " (13 characters) opens each of A's paragraphs: without label_chars it is A's key word.
+    a = make_annotated([("a", "A", "speech", "2024-01-01", "", 3, "Paragraph 1. Treaty union."),
+                        ("a", "A", "speech", "2024-01-01", "", 3, "Paragraph 2. Treaty pact."),
+                        ("b", "B", "speech", "2024-01-01", "", 2, "Union pact.")])
+    assert "paragraph" in set(keyness(a, min_freq=2)["term"])
+    k = keyness(a.assign(label_chars=13), min_freq=1, direction="both")
+    assert "paragraph" not in set(k["term"])
+    assert k[k["group"] == "A"].iloc[0]["words_group"] == 4  # labels are not counted in c either
+
+
 def test_bad_parameters(annotated: pd.DataFrame) -> None:
     with pytest.raises(ParameterError, match=r"^`ngrams` must be one of \{'words', 'phrases', 'both'\}\. "
                                              r"Got 'trigrams' instead\.$"):

@@ -17,7 +17,7 @@ import pytest
 from helpers.corpus import load_paragraphs
 from helpers.errors import ParameterError
 from helpers.overlap import (
-    REUSE_COLUMNS, document_similarity, find_reuse, find_reuse_bruteforce, reuse_by_document_pair, reuse_tokens,
+    REUSE_COLUMNS, document_shingles, document_similarity, find_reuse, find_reuse_bruteforce, reuse_by_document_pair, reuse_tokens,
     similar_paragraphs, stem_tokens,
 )
 from helpers.text import count_words
@@ -146,6 +146,38 @@ def test_max_candidates_keeps_each_paragraphs_best_partners() -> None:
     assert {tuple(sorted((idx[r.para_a], idx[r.para_b]))) for r in got.itertuples()} == expected
 
 
+def test_only_the_most_similar_document_pairs_are_kept() -> None:
+    # Three documents; best paragraph pair per document pair: (a, b) 1.0, (a, c) and (b, c) lower.
+    rows = [("a", "A", "2024-01-01", "Cyber threats and information security."),
+            ("b", "B", "2024-01-02", "Information security and cyber threats."),
+            ("c", "C", "2024-01-03", "Cyber attacks on critical infrastructure.")]
+    p = paras(rows)
+    every = similar_paragraphs(p, min_similarity=0.0, max_document_pairs=None)
+    assert every[["doc_a", "doc_b"]].values.tolist() == [["a", "b"], ["a", "c"], ["b", "c"]]
+    top1 = similar_paragraphs(p, min_similarity=0.0, max_document_pairs=1)
+    assert top1[["doc_a", "doc_b", "similarity"]].values.tolist() == [["a", "b", 1.0]]
+    pd.testing.assert_frame_equal(similar_paragraphs(p, min_similarity=0.0, max_document_pairs=3), every)
+    with pytest.raises(ParameterError, match=r"^`max_document_pairs` must be an integer >= 1\. Got 0 instead\.$"):
+        similar_paragraphs(p, max_document_pairs=0)
+
+
+def test_numbering_label_is_not_compared() -> None:
+    # "Paragraph 1." / "Paragraph 2." labels alone would make the two paragraphs similar (stem "paragraph").
+    p = paras([("x", "X", "2024-01-01", "Paragraph 1. Cyber threats."), ("y", "Y", "2024-01-01", "Paragraph 2. Drug trafficking.")])
+    assert similar_paragraphs(p, min_similarity=0.0)["shared_terms"].tolist() == ["paragraph"]
+    assert similar_paragraphs(p.assign(label_chars=13), min_similarity=0.0).empty
+
+
+def test_document_similarity_top_keeps_the_most_similar_pairs_in_document_order() -> None:
+    themes = ["t1;t2", "t1", "", "t2;t3", "t1", "t1;t3", "t3", "t2;t3", "t2", ""]
+    docs = ["d1"] * 4 + ["d2"] * 2 + ["d3"] * 4
+    dates = ["2024-01-10"] * 4 + ["2023-05-01"] * 2 + ["2024-06-01"] * 4
+    a = make_annotated([(d, "A", "speech", dt, t, 10, "x") for d, dt, t in zip(docs, dates, themes)])
+    top = document_similarity(a, top=2)  # cosines .745356 (d2, d1) and .707107 (d1, d3); .316228 dropped
+    assert top[["doc_a", "doc_b"]].values.tolist() == [["d2", "d1"], ["d1", "d3"]]
+    pd.testing.assert_frame_equal(document_similarity(a, top=3), document_similarity(a))
+
+
 def test_seed_corpus_kazan_54_pairs_with_csto_information_security(seed_body: pd.DataFrame) -> None:
     s = similar_paragraphs(seed_body, top_n=3)
     kazan54 = seed_body[(seed_body["doc_id"] == "brics-kazan-2024") & (seed_body["source_para"] == 54)]
@@ -261,6 +293,25 @@ def test_boilerplate_shingles_above_max_df_seed_nothing() -> None:
     assert find_reuse(p)["words"].eq(14).all()
     assert find_reuse(p, max_shingle_df=3).empty
     pd.testing.assert_frame_equal(find_reuse(p, max_shingle_df=3), find_reuse_bruteforce(p, max_shingle_df=3))
+
+
+def test_shingles_depend_only_on_the_words() -> None:
+    one = document_shingles(["The “Collective” Security Treaty Organization met today."], 5)
+    two = document_shingles(["Yesterday, the collective security treaty organization met today"], 5)
+    assert one[["p", "i"]].values.tolist() == [[0, 0], [0, 1], [0, 2]]  # 7 tokens: 3 shingles of 5
+    assert two["i"].tolist() == [0, 1, 2, 3]
+    # Quotes, case and punctuation are folded: the shingles of "the ... today" are the same words.
+    assert one[["h", "g"]].values.tolist() == two[["h", "g"]].values.tolist()[1:]
+    assert one["h"].nunique() == 3 and one["h"].dtype == np.uint64 and one["g"].dtype == np.uint64
+
+
+def test_shingle_cache_gives_the_same_reuse(seed_body: pd.DataFrame, tmp_path: Path) -> None:
+    plain = find_reuse(seed_body)
+    pd.testing.assert_frame_equal(find_reuse(seed_body, cache_dir=tmp_path), plain)
+    names = sorted(f.name for f in tmp_path.glob("*.parquet"))
+    assert len(names) == seed_body["doc_id"].nunique()
+    pd.testing.assert_frame_equal(find_reuse(seed_body, cache_dir=tmp_path), plain)  # read back
+    assert sorted(f.name for f in tmp_path.glob("*.parquet")) == names
 
 
 def test_reuse_parameters_are_checked_first() -> None:

@@ -826,6 +826,6 @@ def reuse_by_document_pair(reuse: pd.DataFrame, paragraphs: pd.DataFrame) -> pd.
 
 
 __all__ = [
-    "document_similarity", "similar_paragraphs", "stem_tokens", "reuse_tokens", "find_reuse",
-    "find_reuse_bruteforce", "reuse_by_document_pair",
+    "document_similarity", "similar_paragraphs", "stem_tokens", "reuse_tokens", "document_shingles",
+    "corpus_shingles", "find_reuse", "find_reuse_bruteforce", "reuse_by_document_pair",
 ]
