@@ -98,7 +98,7 @@ def test_numbering_labels_are_neither_terms_nor_words() -> None:
                         ("a", "A", "speech", "2024-01-01", "", 3, "Paragraph 2. Treaty pact."),
                         ("b", "B", "speech", "2024-01-01", "", 2, "Union pact.")])
     assert "paragraph" in set(keyness(a, min_freq=2)["term"])
-    k = keyness(a.assign(label_chars=13), min_freq=1, direction="both")
+    k = keyness(a.assign(label_chars=[13, 13, 0]), min_freq=1, direction="both")
     assert "paragraph" not in set(k["term"])
     assert k[k["group"] == "A"].iloc[0]["words_group"] == 4  # labels are not counted in c either
 
