@@ -7,8 +7,9 @@ Four documents: d1 (A, 2015), d2 (B, 2016), d3 (C, 2017), d4 (A, 2018). Reuse ro
 3. d1 p2 [0, 40)   <-> d4 p1 [5, 45)     8 words  A -> A  self
 4. d2 p1 [70, 100) <-> d4 p2 [0, 40)     7 words  B -> A  cross
 
-In d2 p1 the spans [10, 60) and [20, 70) overlap, so rows 1 and 2 are one passage carried by
-d1, d2 and d3 (three organisations); [70, 100) only touches [20, 70), so row 4 stays apart.
+In d2 p1 the spans [10, 60) and [20, 70) overlap by 40 of 50 characters (at least half), so rows
+1 and 2 are one passage carried by d1, d2 and d3 (three organisations); [70, 100) only touches
+[20, 70), so row 4 stays apart.
 """
 
 from __future__ import annotations
@@ -82,6 +83,14 @@ def test_reused_passages_are_connected_components_of_overlapping_spans():
     assert first["words"] == 11
     assert p.iloc[1]["doc_ids"] == "d2;d4" and p.iloc[1]["organization_list"] == "A;B"   # touching spans stay apart
     assert p.iloc[2]["doc_ids"] == "d1;d4" and p.iloc[2]["organization_list"] == "A"
+
+
+def test_spans_that_only_graze_each_other_are_not_chained():
+    # d2 p1: [0, 40) and [30, 80): the second span has 10 of its 50 characters inside the first (less than half)
+    rows = [_row("d1", "d1-p1", 0, 40, "d2", "d2-p1", 0, 40, 6, "alpha beta gamma delta epsilon zeta"),
+            _row("d2", "d2-p1", 30, 80, "d3", "d3-p1", 0, 50, 8, "zeta eta theta iota kappa lambda mu nu")]
+    p = reused_passages(pd.DataFrame(rows), DOCS)
+    assert sorted(p["doc_ids"]) == ["d1;d2", "d2;d3"]
 
 
 def test_identical_passage_in_many_documents_is_one_passage():

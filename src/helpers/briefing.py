@@ -69,6 +69,8 @@ MAX_DOCUMENTS = 20
 ANALYST_ROWS = 100
 #: Fewest distinct years for the trend statistics (Cochran-Armitage across years).
 MIN_TREND_YEARS = 3
+#: Shortest paragraph (words) shown among the most similar pairs at scale.
+MIN_SIMILAR_WORDS = 30
 #: Fewest body paragraphs for an organisation or document to be ranked by share at scale.
 MIN_PARAGRAPHS_RANKED = 30
 #: Tables written to the reports folder by the briefing (see :meth:`Briefing.write_tables`).
@@ -839,7 +841,9 @@ class Briefing:
                              source=self.source_line, vmax=float(max(matrix.max().max(), 0.01)))
         out = [f"<p>With {n_groups} {self.unit}s in the selection, the chart shows the {len(shown)} with the most body paragraphs "
                f"and the whole selection; the table after it names, for each theme, the {self.unit}s with the highest share among "
-               f"those with at least {MIN_PARAGRAPHS_RANKED} body paragraphs. Every {self.unit} is in <code>group_frequencies.csv</code>.</p>",
+               f"those with at least {MIN_PARAGRAPHS_RANKED} body paragraphs. Every {self.unit} is in <code>group_frequencies.csv</code>."
+               + (" To compare blocs of states (CSTO, SCO, BRICS, NATO and EU members and everyone else) instead, render with "
+                  "<code>group_by: blocs</code> (<code>make report GROUP_BY=blocs</code>)." if self.by_organization else "") + "</p>",
                self.figures.html(fig, caption=f"Share of body paragraphs carrying each theme (%), for the {len(shown)} {self.unit}s with the "
                                  f"most body paragraphs and for all {n_groups}.",
                                  alt=f"Heatmap of {len(shown)} {self.unit}s by {len(order)} themes; overall, {self.label(top)} leads at {pct(pooled[top])}.")]
@@ -921,22 +925,28 @@ class Briefing:
         fa = self.tables["freq_all"]
         all_groups = fo["group"].nunique()
         orgs = self.shown_groups()[:6] if all_groups > 6 else sorted(fo["group"].unique())
+        # Many columns or large counts: the body-paragraph total goes into the header, each cell keeps its count.
+        compact = len(orgs) > 3 or int(fa["body_paragraphs"].max()) >= 1000
+        totals = {o: int((fa if o == ALL else fo).query("group == @o")["body_paragraphs"].iloc[0]) for o in orgs + [ALL]}
         rows = []
         for theme in order:
             row = {"theme": f"{esc(self.label(theme))}<br><code>{esc(theme)}</code>"}
             for org in orgs + [ALL]:
                 src = fa if org == ALL else fo
                 r = src[(src["group"] == org) & (src["theme"] == theme)].iloc[0]
-                row[org] = (f"{int(r['paragraphs'])}/{int(r['body_paragraphs'])}<br>"
+                count = f"{int(r['paragraphs']):,}" if compact else f"{int(r['paragraphs'])}/{int(r['body_paragraphs'])}"
+                row[org] = (f"{count}<br>"
                             f"<span class=\"note\">{pct(r['share'])} ({100 * r['ci_low']:.0f}–{100 * r['ci_high']:.0f})</span>")
             rows.append(row)
         df = pd.DataFrame(rows)
-        cols = [("theme", "Theme", "html")] + [(o, o if o != ALL else "All", "html") for o in orgs + [ALL]]
+        head = (lambda o: f"{o if o != ALL else 'All'} (of {totals[o]:,})") if compact else (lambda o: o if o != ALL else "All")
+        cols = [("theme", "Theme", "html")] + [(o, head(o), "html") for o in orgs + [ALL]]
         width = f"{70 / (len(orgs) + 1):.3f}%"
         which = (f"the {len(orgs)} {self.unit}s with the most body paragraphs and all {all_groups}" if all_groups > len(orgs)
                  else f"{self.unit}")
         csv = "theme_frequencies.csv (by = organization)" if self.by_organization else "group_frequencies.csv"
-        return html_table(df, cols, f"Body paragraphs carrying each theme per {which}: paragraphs/body paragraphs, "
+        layout = "paragraphs (of the body paragraphs in the header)" if compact else "paragraphs/body paragraphs"
+        return html_table(df, cols, f"Body paragraphs carrying each theme per {which}: {layout}, "
                           f"share and 95% Wilson interval (%). Same counts as {csv}.",
                           self.numbered, widths=["30%"] + [width] * (len(orgs) + 1), css_class="counts") + (
                               more_rows(len(orgs), all_groups, csv, f"{self.unit}s") if all_groups > len(orgs) else "")
@@ -1126,9 +1136,19 @@ class Briefing:
         if sp.empty:
             out.append("<p>No paragraph pairs from different organisations reach the minimum similarity.</p>")
         else:
-            top = sp.sort_values(["similarity", "para_a", "para_b"], ascending=[False, True, True], kind="mergesort").head(s.top_n)
+            ranked = sp.sort_values(["similarity", "para_a", "para_b"], ascending=[False, True, True], kind="mergesort")
+            note = ""
+            if len(self.documents) > MAX_DOCUMENTS:  # at scale, the top is full of one-line formulas (greetings to a chair)
+                words = self.annotated.set_index("para_id")["n_words"]
+                long_enough = (ranked["para_a"].map(words).fillna(0) >= MIN_SIMILAR_WORDS) & (ranked["para_b"].map(words).fillna(0) >= MIN_SIMILAR_WORDS)
+                if long_enough.sum() >= s.top_n:
+                    note = (f" Only paragraphs of at least {MIN_SIMILAR_WORDS} words are shown: with {len(self.documents):,} documents "
+                            f"the most similar pairs are otherwise one-line formulas ({int((~long_enough).sum()):,} of the {len(ranked):,} "
+                            "pairs in similar_paragraphs.csv involve a shorter paragraph).")
+                    ranked = ranked[long_enough]
+            top = ranked.head(s.top_n)
             out.append(f"<p>The {len(top)} most similar paragraph pairs from different organisations (TF-IDF cosine over stemmed words, "
-                       "stop words out); words sharing a stem are highlighted.</p>")
+                       f"stop words out); words sharing a stem are highlighted.{esc(note)}</p>")
             out.append(self._side_by_side(top, "similarity"))
         out.append(_h(3, "reuse"))
         out.append(self._reuse_html())
@@ -1226,13 +1246,13 @@ class Briefing:
         top["passage_s"] = [f"“{esc(short(x))}”" for x in top["text"]]
         top["first"] = [f"{esc(o)}, {esc(d)}" for o, d in zip(top["first_organization"], top["first_date"])]
         top["who"] = [esc(names(x)) for x in top["organization_list"]]
-        out = [f"<p>Overlapping and identical reused spans are merged into passages; each passage below is carried by the number of "
+        out = [f"<p>Identical reused spans, and spans that overlap by at least half, are merged into passages; each passage below is carried by the number of "
                f"documents and organisations shown (the text is that of its earliest document). {len(p):,} passages in all; "
                f"{int((p['documents'] >= 3).sum()):,} are carried by three or more documents.</p>"]
         out.append(html_table(top, [("passage_s", "Passage (earliest wording)", "html"), ("documents", "Documents", "num"),
                                     ("organizations", "Organisations", "num"), ("first", "First", "html"), ("who", "Carried by", "html")],
                               "The most reused passages, by the number of documents that carry them.", self.numbered,
-                              widths=["42%", "10%", "11%", "14%", "23%"]))
+                              widths=["36%", "12%", "15%", "14%", "23%"]))
         out.append(more_rows(len(top), len(p), "reused_passages.csv", "passages"))
         return "".join(out)
 
@@ -1344,7 +1364,8 @@ class Briefing:
             out.append(f"<h4>{esc(self.label(theme))}</h4>")
             for _, r in sub.iterrows():
                 m = meta.loc[str(r["para_id"]).split("@", 1)[0]]
-                out.append(f'<blockquote class="quote"><p>“{esc(r["quote"])}”</p><cite>{esc(r["group"])} · '
+                group = r["group"] if self.by_organization else OUTSIDE.get(r["group"], r["group"])
+                out.append(f'<blockquote class="quote"><p>“{esc(r["quote"])}”</p><cite>{esc(group)} · '
                            f'{cite(r["title"], r["date"], r["source_para"], m.get("position"))}</cite></blockquote>')
         return "".join(out)
 

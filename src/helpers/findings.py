@@ -101,7 +101,7 @@ def _lead_phrase(ranked: pd.DataFrame, labels: Mapping[str, str]) -> str:
     top = ranked[ranked["tie_group"] == 1]
     if len(top) == 1:
         r = top.iloc[0]
-        phrase = (f"{_label(r['theme'], labels)} ({int(r['paragraphs'])} of {int(r['body_paragraphs'])} body paragraphs, "
+        phrase = (f"{_label(r['theme'], labels)} ({int(r['paragraphs']):,} of {int(r['body_paragraphs']):,} body paragraphs, "
                   f"{pct(r['share'])}, {interval(r['ci_low'], r['ci_high'])})")
         rest = ranked[ranked["tie_group"] > 1]
         if len(rest):
@@ -109,7 +109,7 @@ def _lead_phrase(ranked: pd.DataFrame, labels: Mapping[str, str]) -> str:
             phrase += f", clearly ahead of {_label(nxt['theme'], labels)} ({pct(nxt['share'])})"
         return phrase
     n = int(top.iloc[0]["body_paragraphs"])
-    return f"{_listing(top, labels, 4)} (of {n} body paragraphs), whose 95% intervals overlap, so none clearly leads"
+    return f"{_listing(top, labels, 4)} (of {n:,} body paragraphs), whose 95% intervals overlap, so none clearly leads"
 
 
 #: Most organisations named one by one in the corpus finding; beyond, a count and the years.
@@ -161,7 +161,7 @@ def organization_lead_finding(ranked_by_org: pd.DataFrame, labels: Mapping[str, 
             lead = f"{_label(r['theme'], labels)} leads ({pct(r['share'])}, {interval(r['ci_low'], r['ci_high'])})"
         else:
             lead = f"{_listing(top, labels, 3)} are level within their intervals"
-        parts.append(f"in {_e(org)} texts ({int(g.iloc[0]['body_paragraphs'])} paragraphs), {lead}")
+        parts.append(f"in {_e(org)} texts ({int(g.iloc[0]['body_paragraphs']):,} paragraphs), {lead}")
     text = "; ".join(parts)
     return Finding(text[0].upper() + text[1:] + ".", "themes-by-organization")
 
@@ -187,8 +187,8 @@ def contrast_finding(freq_by_org: pd.DataFrame, labels: Mapping[str, str]) -> Fi
         return None
     (clear, _, theme), hi, lo = best
     text = (f"{_label(theme, labels)} separates the organisations most: {pct(hi['share'])} of {_e(hi['group'])} paragraphs "
-            f"({int(hi['paragraphs'])} of {int(hi['body_paragraphs'])}) against {pct(lo['share'])} of {_e(lo['group'])} paragraphs "
-            f"({int(lo['paragraphs'])} of {int(lo['body_paragraphs'])})")
+            f"({int(hi['paragraphs']):,} of {int(hi['body_paragraphs']):,}) against {pct(lo['share'])} of {_e(lo['group'])} paragraphs "
+            f"({int(lo['paragraphs']):,} of {int(lo['body_paragraphs']):,})")
     text += "; the 95% intervals do not overlap." if clear else "; but the 95% intervals overlap, so even this difference may be noise."
     return Finding(text, "themes-by-organization")
 
@@ -200,7 +200,7 @@ def cooccurrence_finding(cooc: pd.DataFrame, labels: Mapping[str, str], min_supp
     r = cooc.sort_values(["lift", "paragraphs", "theme_a", "theme_b"], ascending=[False, False, True, True], kind="mergesort").iloc[0]
     return Finding(
         f"{_label(r['theme_a'], labels)} and {_label(r['theme_b'], labels)} travel together most: they share "
-        f"{int(r['paragraphs'])} paragraphs where independence predicts {float(r['expected']):.1f} "
+        f"{int(r['paragraphs']):,} paragraphs where independence predicts {float(r['expected']):.1f} "
         f"(lift {float(r['lift']):.1f}).",
         "cooccurrence",
     )

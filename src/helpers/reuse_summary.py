@@ -9,8 +9,8 @@ organization``, optionally ``date``).
   the later one repeats the earlier one's wording) or ``self`` (an organisation reusing its
   own earlier text), and :func:`reuse_cross_vs_self` counts them per pair of organisations.
 - :func:`reused_passages` groups the reuse rows into passages: two rows belong to the same
-  passage when their spans overlap in a paragraph (connected components of overlapping
-  character spans, so a sentence that five speeches share is one passage, not ten pairs),
+  passage when their spans overlap by at least half in a paragraph (connected components of
+  overlapping character spans, so a sentence that five speeches share is one passage, not ten pairs),
   and counts the distinct documents and organisations that carry each passage.
 
 All functions are pure and return new DataFrames in a fixed order.
@@ -103,17 +103,24 @@ def reuse_kind_totals(reuse: pd.DataFrame, documents: pd.DataFrame) -> pd.DataFr
     return pd.DataFrame(rows, columns=["kind", "passages", "document_pairs", "organization_pairs", "organizations", "words"])
 
 
-def _segments(spans: pd.DataFrame) -> pd.DataFrame:
+#: Share of a span that must overlap a segment for the span to join it (see :func:`_segments`).
+MIN_OVERLAP = 0.5
+
+
+def _segments(spans: pd.DataFrame, min_overlap: float = MIN_OVERLAP) -> pd.DataFrame:
     """Merge overlapping spans per paragraph: ``spans`` (``para``, ``start``, ``end``, ``span``) gets a ``segment`` id.
 
-    Two spans of one paragraph are in the same segment when they overlap by at least one
-    character (touching spans, end == start, stay apart).
+    Spans are taken in order of their start; a span joins the current segment of its paragraph
+    when at least ``min_overlap`` of its characters fall inside the segment, so spans that only
+    graze each other (touching, or a few shared words of a formula) are not chained into one
+    passage.
     """
     s = spans.sort_values(["para", "start", "end", "span"], kind="mergesort")
     seg = np.empty(len(s), dtype=np.int64)
     current, last_para, reach = -1, None, -1
     for i, (para, start, end) in enumerate(zip(s["para"], s["start"], s["end"])):
-        if para != last_para or start >= reach:
+        inside = max(0, min(end, reach) - start)
+        if para != last_para or inside < min_overlap * max(end - start, 1):
             current += 1
             last_para, reach = para, end
         else:
@@ -127,9 +134,10 @@ def reused_passages(reuse: pd.DataFrame, documents: pd.DataFrame) -> pd.DataFram
     """The reused passages, each with how many speeches and organisations carry it.
 
     Every reuse row links a span of ``para_a`` (``start_a``-``end_a``) to a span of
-    ``para_b``. Overlapping spans within one paragraph are merged into one segment, and
-    segments linked by a reuse row form one passage (connected components), so identical or
-    overlapping wording shared by many documents is counted once with all its documents.
+    ``para_b``. Spans within one paragraph that overlap by at least :data:`MIN_OVERLAP` of their
+    length are merged into one segment, and segments linked by a reuse row form one passage
+    (connected components), so identical or overlapping wording shared by many documents is
+    counted once with all its documents.
 
     Inputs: ``reuse`` (see the module docstring), ``documents`` (``doc_id``,
     ``organization``; ``date`` YYYY-MM-DD orders them, else ``doc_id``).
