@@ -214,8 +214,16 @@ def test_paragraph_table_columns(paragraphs):
 
 def test_split_spans_blank_lines_single_lines_and_wrapped_lines():
     assert split_spans("One.\n\nTwo\nstill two.\n\n \n\nThree.") == [(0, 4), (6, 20), (25, 31)]
-    # a line holding only a no-break space counts as blank, so this text is in blank-line mode
-    assert split_spans("A.\nB.\n\u00a0\nC.") == [(0, 5), (8, 10)]
+    # a line holding only a no-break space is blank; lines ending a sentence still end a paragraph
+    assert split_spans("A.\nB.\n\u00a0\nC.") == [(0, 2), (3, 5), (8, 10)]
+    # one paragraph per line with a stray blank line (UN General Debate files): every line is a paragraph
+    text = "Line one.\nLine two.\n\nLine three.\nLine four.\nLine five.\nLine six"
+    assert [text[a:b] for a, b in split_spans(text)] == ["Line one.", "Line two.", "Line three.", "Line four.",
+                                                          "Line five.", "Line six"]
+    # blank-line layout with hard-wrapped lines and a Markdown line break (two trailing spaces)
+    text = "Mr President,  \nLadies and Gentlemen,\n\nThe **Millennium**\nSummit said so.\n\nEnd."
+    assert [text[a:b] for a, b in split_spans(text)] == ["Mr President,  \nLadies and Gentlemen,",
+                                                          "The **Millennium**\nSummit said so.", "End."]
     # a line ending in a space was broken mid-sentence (OCR): it continues on the next line
     text = "The first line \ncontinues here.\nSecond."
     assert [text[a:b] for a, b in split_spans(text)] == ["The first line \ncontinues here.", "Second."]

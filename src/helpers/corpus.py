@@ -326,36 +326,60 @@ _BLANK_LINE_RE = re.compile(r"\n[ \t\u00a0\u3000\r\f\v]*\n")
 _EDGE_WS = " \t\r\n\f\v\u00a0\u2007\u202f\u3000\ufeff"
 
 
+_SENTENCE_END = tuple(".!?:;\"'”’)»…")
+
+
+def _line_blocks(region: str, a: int, b: int, wrapped_only: bool) -> list[tuple[int, int]]:
+    """Cut ``region[a:b]`` at line ends into paragraph spans.
+
+    A line ending in white space (a line broken mid-sentence, as in OCR'd text or a Markdown
+    line break) always continues. Otherwise, with ``wrapped_only`` False every line ends a
+    paragraph; with ``wrapped_only`` True (inside a blank-line-separated block) a line ends a
+    paragraph only if it ends a sentence, so hard-wrapped text stays one paragraph.
+    """
+    out = []
+    block_start = a
+    pos = a
+    for line in region[a:b].splitlines(keepends=True):
+        pos += len(line)
+        body = line.rstrip("\r\n")
+        if pos >= b or not line.endswith(("\n", "\r")):
+            break
+        if body and body[-1] in " \t":
+            continue  # the paragraph goes on
+        if wrapped_only and not body.rstrip().endswith(_SENTENCE_END):
+            continue  # a hard-wrapped line inside a paragraph
+        out.append((block_start, pos))
+        block_start = pos
+    out.append((block_start, b))
+    return out
+
+
 def split_spans(text: str, start: int = 0, end: int | None = None) -> list[tuple[int, int]]:
     """Split ``text[start:end]`` into paragraph spans ``(char_start, char_end)`` into ``text``.
 
-    Paragraphs are separated by blank lines when the region has any; otherwise every line is
-    a paragraph, except that a line ending in white space (a line broken mid-sentence, as
-    in OCR'd text) continues on the next line. Spans exclude leading/trailing white space;
-    white-space-only stretches give no paragraph.
+    Blank lines always separate paragraphs. A line break separates paragraphs too, unless the
+    line ends in white space (a line broken mid-sentence, as in OCR'd text) or, where the
+    region uses blank lines between paragraphs, the line does not end a sentence (hard-wrapped
+    text). So "one paragraph per line" files with a stray blank line, blank-line-separated
+    files and hard-wrapped Markdown all split as a reader would. Spans exclude
+    leading/trailing white space; white-space-only stretches give no paragraph.
     """
     end = len(text) if end is None else end
     region = text[start:end]
-    if _BLANK_LINE_RE.search(region):
-        raw = []
-        pos = 0
-        for m in _BLANK_LINE_RE.finditer(region):
-            raw.append((pos, m.start()))
-            pos = m.end()
-        raw.append((pos, len(region)))
-    else:
-        raw = []
-        pos = 0
-        block_start = 0
-        for line in region.splitlines(keepends=True):
-            body = line.rstrip("\r\n")
-            pos += len(line)
-            if body and body[-1] in " \t" and pos < len(region):
-                continue  # wrapped line: the paragraph goes on
-            raw.append((block_start, pos))
-            block_start = pos
-        if block_start < len(region):
-            raw.append((block_start, len(region)))
+    blocks = []
+    pos = 0
+    for m in _BLANK_LINE_RE.finditer(region):
+        blocks.append((pos, m.start()))
+        pos = m.end()
+    blocks.append((pos, len(region)))
+    # Blank-line layout: most paragraphs are followed by a blank line; then single line
+    # breaks inside a block are wraps unless they end a sentence.
+    n_lines = sum(1 for line in region.splitlines() if line.strip(_EDGE_WS))
+    blank_layout = len(blocks) > 1 and len(blocks) >= n_lines / 2
+    raw = []
+    for a, b in blocks:
+        raw.extend(_line_blocks(region, a, b, wrapped_only=blank_layout))
     spans = []
     for a, b in raw:
         chunk = region[a:b]
@@ -552,7 +576,7 @@ def iter_documents(corpus_dir: str | Path, cleaning: CleaningRules | str | Path 
                 skipped.append(item)
 
 
-CACHE_VERSION = "2"
+CACHE_VERSION = "3"
 
 
 def _cache_key(row: dict, meta_cols: list[str], sha: str, rules: CleaningRules) -> str:
