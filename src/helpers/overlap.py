@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 import re
 from collections.abc import Sequence
 from pathlib import Path
@@ -482,18 +483,24 @@ def _shingle_chunk(docs: list[tuple[str, list[str], list[str]]], shingle: int,
     """
     out = []
     token_cache: dict[str, int] = {}
+    present: dict[str, list[str]] = {}  # doc_id -> its cache files (one directory listing per chunk)
+    if cache_dir and Path(cache_dir).is_dir():
+        wanted = {d for d, _, _ in docs}
+        for name in os.listdir(cache_dir):
+            doc = name.split("@", 1)[0]
+            if doc in wanted and name.endswith(".parquet"):
+                present.setdefault(doc, []).append(name)
     for doc_id, pids, texts in docs:
         path = Path(cache_dir) / f"{doc_id}@{_shingle_key(pids, texts, shingle)}.parquet" if cache_dir else None
-        if path is not None and path.is_file():
+        if path is not None and path.name in present.get(doc_id, ()):
             table = pq.read_table(path)
             out.append({c: table.column(c).to_numpy() for c in SHINGLE_COLUMNS})
             continue
         arrays = _shingle_arrays(texts, shingle, token_cache)
         if path is not None:
             path.parent.mkdir(parents=True, exist_ok=True)
-            for stale in path.parent.glob(f"{doc_id}@*.parquet"):
-                if stale != path:
-                    stale.unlink(missing_ok=True)
+            for stale in present.get(doc_id, ()):
+                (path.parent / stale).unlink(missing_ok=True)
             with atomic_path(path) as tmp:
                 pq.write_table(pa.Table.from_arrays([arrays[c] for c in SHINGLE_COLUMNS], schema=_SHINGLE_SCHEMA), tmp)
         out.append(arrays)
@@ -653,9 +660,13 @@ def _chain(seeds: pd.DataFrame, k: int, max_gap: int, min_words: int = 0) -> lis
     one = runs[single]
     out.extend(zip(*(one[c].astype(int).tolist() for c in ("pa", "pb", "a0", "a1", "b0", "b1"))))
     runs = runs[multi]
-    for (p, q), g in runs.groupby(["pa", "pb"], sort=False):
+    RP, RQ, A0, A1, B0, B1 = (runs[c].astype(int).tolist() for c in ("pa", "pb", "a0", "a1", "b0", "b1"))
+    cuts = np.flatnonzero(np.r_[True, (np.diff(runs["pa"].to_numpy()) != 0) | (np.diff(runs["pb"].to_numpy()) != 0)])
+    cuts = cuts[:0] if not RP else cuts
+    for lo, hi in zip(cuts.tolist(), np.r_[cuts[1:], len(RP)].tolist()):
+        p, q = RP[lo], RQ[lo]
         chains: list[list[int]] = []  # [a0, a1, b0, b1]
-        for a0, a1, b0, b1 in zip(g["a0"], g["a1"], g["b0"], g["b1"]):
+        for a0, a1, b0, b1 in zip(A0[lo:hi], A1[lo:hi], B0[lo:hi], B1[lo:hi]):
             best = None
             best_key = None
             for c in chains:
@@ -673,7 +684,7 @@ def _chain(seeds: pd.DataFrame, k: int, max_gap: int, min_words: int = 0) -> lis
                 chains.append([a0, a1, b0, b1])
             elif best_key is not None:
                 best[1], best[3] = max(best[1], a1), max(best[3], b1)
-        out.extend((int(p), int(q), *map(int, c)) for c in chains)
+        out.extend((p, q, *c) for c in chains)
     return out
 
 

@@ -1,0 +1,139 @@
+"""Benchmark: ``make report`` on the UN General Debate corpus 2015-2024, stage by stage.
+
+The environment (.venv) must already be installed. The corpus
+(``../shared/corpora/ungdc-2015-2024``, 1,938 speeches) is copied to a temporary folder so
+one speech can be edited; reports and build products go there too (``REPORTS=`` and
+``BUILD=`` on the make command line), so neither ``../shared`` nor the project's own
+``reports/`` and ``build/`` are touched. Three runs, each in a fresh process so its peak
+memory is its own:
+
+1. full ``make report`` from a clean build (target: under 5 minutes, peak memory under 4 GB);
+2. a no-op rebuild (target: under 2 s);
+3. a rebuild after one speech changed (one sentence added to one paragraph; target: under 30 s).
+
+For each run: wall time, peak memory (max RSS of the largest child process) and the time of
+each stage (ingest, annotate, analysis, render), taken from when make starts each recipe.
+Prints the figures and exits non-zero when a target is missed (``--no-fail`` to only report).
+
+Usage: ``python bench/bench_ungdc.py [--workers N] [--corpus DIR] [--keep DIR] [--no-fail]``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import re
+import resource
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+UNGDC = ROOT.parent / "shared" / "corpora" / "ungdc-2015-2024"
+TARGETS = {"full": 300.0, "noop": 2.0, "one_changed": 30.0}
+MEMORY_TARGET_GB = 4.0
+STAGE = re.compile(r"-m helpers\.(\w+)")
+ADDED = " This sentence was added by bench_ungdc.py to measure an incremental rebuild."
+
+
+def step(corpus: str, reports: str, build: str, workers: str) -> None:
+    """Child process: run make, time each recipe from make's echo of it, print one JSON line."""
+    cmd = ["make", "report", f"CORPUS={corpus}", f"REPORTS={reports}", f"BUILD={build}", f"WORKERS={workers}"]
+    start = time.perf_counter()
+    stages: list[list] = []
+    lines: list[str] = []
+    with subprocess.Popen(cmd, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, bufsize=1) as proc:
+        assert proc.stdout is not None
+        for line in proc.stdout:
+            now = time.perf_counter() - start
+            lines.append(line.rstrip("\n"))
+            m = STAGE.search(line)
+            if m and not line.startswith(" "):
+                stages.append([m.group(1), now])
+    elapsed = time.perf_counter() - start
+    if proc.returncode != 0:
+        sys.stderr.write("\n".join(lines[-60:]) + "\n")
+        sys.exit(f"make report failed ({proc.returncode})")
+    ends = [s[1] for s in stages[1:]] + [elapsed]
+    timed = [(name, round(end - begin, 1)) for (name, begin), end in zip(stages, ends)]
+    peak_gb = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024 / 1024
+    print(json.dumps({"seconds": elapsed, "peak_gb": peak_gb, "stages": timed, "nothing_to_do": not stages}))
+
+
+def run(corpus: Path, reports: Path, build: Path, workers: str) -> dict:
+    proc = subprocess.run([sys.executable, __file__, "--step", str(corpus), str(reports), str(build), "--workers", workers],
+                          capture_output=True, text=True)
+    if proc.returncode != 0:
+        sys.exit(proc.stderr[-6000:])
+    return json.loads(proc.stdout.strip().splitlines()[-1])
+
+
+def edit_one_speech(corpus: Path) -> str:
+    """Add one sentence to the longest line (a paragraph) of the first speech in the manifest; return its doc_id."""
+    import csv
+
+    with open(corpus / "manifest.csv", newline="", encoding="utf-8") as f:
+        first = next(csv.DictReader(f))
+    path = corpus / first["file"]
+    lines = path.read_text(encoding="utf-8").split("\n")
+    longest = max(range(len(lines)), key=lambda i: len(lines[i]))
+    lines[longest] = lines[longest].rstrip() + ADDED
+    path.write_text("\n".join(lines), encoding="utf-8")
+    return first["doc_id"]
+
+
+def show(name: str, r: dict, target: float, check_memory: bool) -> bool:
+    ok = r["seconds"] < target and (not check_memory or r["peak_gb"] < MEMORY_TARGET_GB)
+    stages = ", ".join(f"{s} {t:.1f} s" for s, t in r["stages"]) or "nothing to do"
+    mem = f"peak memory {r['peak_gb']:.2f} GB" + (f" (target < {MEMORY_TARGET_GB:.0f} GB)" if check_memory else "")
+    print(f"{name}: {r['seconds']:.1f} s (target < {target:g} s: {'OK' if r['seconds'] < target else 'OVER'}), {mem}; "
+          f"stages: {stages}", flush=True)
+    return ok
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--corpus", default=str(UNGDC), help="the UNGDC corpus folder (copied, never edited)")
+    parser.add_argument("--workers", default="1", help="WORKERS for make (Dask workers; 1 = one process)")
+    parser.add_argument("--keep", help="use this folder instead of a temporary one and keep it")
+    parser.add_argument("--no-fail", action="store_true", help="exit 0 even when a target is missed")
+    parser.add_argument("--step", nargs=3, help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.step:
+        step(*args.step, args.workers)
+        return 0
+    source = Path(args.corpus)
+    if not (source / "manifest.csv").is_file():
+        print(f"skipped: {source}/manifest.csv not found (the UNGDC corpus is not on this machine)")
+        return 0
+    tmp = Path(args.keep) if args.keep else Path(tempfile.mkdtemp(prefix="bench_ungdc_"))
+    try:
+        corpus, reports, build = tmp / "ungdc-2015-2024", tmp / "reports", tmp / "build"
+        for p in (corpus, reports, build):
+            shutil.rmtree(p, ignore_errors=True)
+        shutil.copytree(source, corpus)
+        print(f"corpus copied to {corpus}; WORKERS={args.workers}", flush=True)
+        ok = show("full make report, clean build", full := run(corpus, reports, build, args.workers), TARGETS["full"], True)
+        noop = run(corpus, reports, build, args.workers)
+        ok &= show("no-op rebuild", noop, TARGETS["noop"], False)
+        doc = edit_one_speech(corpus)
+        one = run(corpus, reports, build, args.workers)
+        ok &= show(f"rebuild after one speech changed ({doc})", one, TARGETS["one_changed"], False)
+        shingles = len(list((build / "shingles").glob("*.parquet")))
+        print(f"shingle cache: {shingles} files in {build / 'shingles'}" if shingles else
+              "shingle cache: none (the analysis rule runs without --build)")
+        if not ok:
+            slow = max(one["stages"], key=lambda s: s[1]) if one["stages"] else ("-", 0)
+            print(f"targets missed; the incremental rebuild is dominated by {slow[0]} ({slow[1]:.1f} s); "
+                  f"full build {full['seconds']:.0f} s")
+        return 0 if ok or args.no_fail else 1
+    finally:
+        if not args.keep:
+            shutil.rmtree(tmp, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
