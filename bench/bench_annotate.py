@@ -30,7 +30,9 @@ paragraphs per second end to end, with peak memory flat in corpus size.
 from __future__ import annotations
 
 import json
+import os
 import re
+import resource
 import shutil
 import subprocess
 import sys
@@ -126,6 +128,7 @@ def generate(path: Path, n: int, sentences: list[str], seed: int = 0) -> None:
 def run_cli(parquet: Path, reports: Path, build: Path | None = None) -> dict:
     """Run the annotate command line in a fresh interpreter; return timing and peak memory.
     With ``build``, the per-document cache in ``build/annotations`` is used (as make annotate does)."""
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
     t0 = time.perf_counter()
     proc = subprocess.run(
         [sys.executable, "-c", WRAPPER, "--paragraphs", str(parquet), "--codebook", str(CODEBOOK),
@@ -133,10 +136,13 @@ def run_cli(parquet: Path, reports: Path, build: Path | None = None) -> dict:
         capture_output=True, text=True, cwd=ROOT,
     )
     wall = time.perf_counter() - t0
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
     if proc.returncode != 0:
         raise SystemExit(f"annotate failed:\n{proc.stderr}")
     stats = json.loads(next(x for x in proc.stdout.splitlines() if x.startswith("BENCH "))[6:])
     stats["wall_seconds"] = wall
+    # CPU time (user + system) of the subprocess: less sensitive than wall time to other jobs on a shared machine
+    stats["cpu_seconds"] = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
     stats["output_mb"] = sum(f.stat().st_size for f in reports.glob("*.csv")) / 2**20
     return stats
 
@@ -176,10 +182,12 @@ def main() -> int:
                         raise SystemExit(f"{name} differs between the uncached and cached runs at {n:,} paragraphs")
             results[n] = stats = runs["no cache"]
             n_docs = len(list((build / "annotations").glob("*.parquet")))
-            print(f"{n:>9,} paragraphs in {n_docs:,} documents (generated in {gen_s:.1f} s), end to end:")
+            print(f"{n:>9,} paragraphs in {n_docs:,} documents (generated in {gen_s:.1f} s), end to end "
+                  f"(load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} CPUs):")
             for label, st in runs.items():
-                print(f"    {label:<14} {st['wall_seconds']:5.1f} s, {n / st['wall_seconds']:7,.0f} paragraphs/s, "
-                      f"peak memory {st['max_rss_mb']:.0f} MB, {st['output_mb']:.0f} MB of CSV written")
+                print(f"    {label:<14} {st['wall_seconds']:5.1f} s, {n / st['wall_seconds']:7,.0f} paragraphs/s "
+                      f"({n / st['cpu_seconds']:,.0f} per CPU second), peak memory {st['max_rss_mb']:.0f} MB, "
+                      f"{st['output_mb']:.0f} MB of CSV written")
             for r in ("", "c", "w"):
                 shutil.rmtree(tmp / f"r{n}{r}")
             shutil.rmtree(build / "annotations")

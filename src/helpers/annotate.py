@@ -869,7 +869,10 @@ def _cache_write(path: Path, matches: tuple[np.ndarray, ...]) -> None:
                                  schema=_CACHE_SCHEMA)
     tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
     try:
-        pq.write_table(table, tmp, compression="none")
+        # a native file and no dictionary, statistics or Arrow schema: these cost more than the data here
+        with pa.OSFile(str(tmp), "wb") as sink:
+            pq.write_table(table, sink, compression="none", use_dictionary=False, write_statistics=False,
+                           store_schema=False)
         os.replace(tmp, path)
     except BaseException:
         tmp.unlink(missing_ok=True)
