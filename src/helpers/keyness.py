@@ -21,9 +21,8 @@ import re
 
 import numpy as np
 import pandas as pd
-import scipy.sparse as sp
 from scipy.stats import chi2
-from sklearn.feature_extraction.text import ENGLISH_STOP_WORDS, CountVectorizer
+from sklearn.feature_extraction.text import ENGLISH_STOP_WORDS
 
 from .frequencies import (
     ANNOTATED_HINT, BY_LEVELS, analysed_text, body_only, check_choice, check_number, group_key, require_columns, split_themes,
@@ -105,48 +104,57 @@ def keyness(
     if data.empty:
         return pd.DataFrame(columns=KEYNESS_COLUMNS)
 
-    sizes_per_para: list[int] = []
-    content = _ContentCache(stop_words)
-
-    def analyzer(text: str) -> list[str]:
-        toks = _tokens(text)
-        sizes_per_para.append(len(toks))
-        keep = [content(t) for t in toks]
-        out: list[str] = []
-        if ngrams in ("words", "both"):
-            out.extend(t for t, k in zip(toks, keep) if k)
-        if ngrams in ("phrases", "both"):
-            out.extend(f"{toks[i]} {toks[i + 1]}" for i in range(len(toks) - 1) if keep[i] and keep[i + 1])
-        return out
-
-    vectorizer = CountVectorizer(analyzer=analyzer, dtype=np.int64)
-    try:
-        X = vectorizer.fit_transform(analysed_text(data).tolist()).tocsr()
-    except ValueError:  # not a single term anywhere
-        return pd.DataFrame(columns=KEYNESS_COLUMNS)
-    groups, codes = np.unique(keys.to_numpy(dtype=str), return_inverse=True)
-    codes = np.asarray(codes).ravel()
-    G = sp.csr_matrix((np.ones(len(codes), dtype=np.int64), (codes, np.arange(len(codes)))),
-                      shape=(len(groups), len(codes)))
-    GX = (G @ X).tocoo()
-    sizes = np.bincount(codes, weights=np.asarray(sizes_per_para, dtype=float), minlength=len(groups))
-    total = np.asarray(X.sum(axis=0)).ravel().astype(float)
+    # Tokens of every paragraph, as integer codes (one factorisation of the whole table).
+    toks = [_tokens(t) for t in analysed_text(data).tolist()]
+    lengths = np.fromiter((len(t) for t in toks), dtype=np.int64, count=len(toks))
+    groups, gcode = np.unique(keys.to_numpy(dtype=str), return_inverse=True)
+    gcode = np.asarray(gcode, dtype=np.int64).ravel()
+    sizes = np.bincount(gcode, weights=lengths, minlength=len(groups)).astype(float)
     all_words = float(sizes.sum())
-    sel = GX.data >= min_freq
-    g, t, a = GX.row[sel], GX.col[sel], GX.data[sel].astype(float)
+    flat = [w for t in toks for w in t]
+    del toks
+    if not flat:
+        return pd.DataFrame(columns=KEYNESS_COLUMNS)
+    codes, vocab = pd.factorize(pd.Series(flat, dtype=object), sort=False)
+    del flat
+    codes = codes.astype(np.int64)
+    vocab = np.asarray(vocab, dtype=object)
+    V = np.int64(len(vocab))
+    span = V + V * V  # term keys: a word is its code, a phrase V + first * V + second
+    content = np.array([_content(w, stop_words) for w in vocab], dtype=bool)
+    para = np.repeat(np.arange(len(lengths), dtype=np.int64), lengths)
+    group_of = gcode[para]
+    parts = []
+    if ngrams in ("words", "both"):
+        keep = content[codes]
+        parts.append(group_of[keep] * span + codes[keep])
+    if ngrams in ("phrases", "both"):
+        nxt = np.r_[para[1:] == para[:-1], False]  # token i and i + 1 are in one paragraph
+        keep = nxt & content[codes] & np.r_[content[codes[1:]], False]
+        first = codes[keep]
+        second = codes[1:][keep[:-1]]
+        parts.append(group_of[keep] * span + V + first * V + second)
+    found, counts = np.unique(np.concatenate(parts), return_counts=True)
+    g_all, t_all = found // span, found % span
+    term_ids, inverse = np.unique(t_all, return_inverse=True)
+    total = np.bincount(np.asarray(inverse).ravel(), weights=counts).astype(float)
+    sel = counts >= min_freq
+    g, t, a = g_all[sel], t_all[sel], counts[sel].astype(float)
+    b = total[np.asarray(inverse).ravel()[sel]] - a
     c = sizes[g]
     d = all_words - c
     ok = d > 0  # a single group: nothing to compare with
-    g, t, a, c, d = g[ok], t[ok], a[ok], c[ok], d[ok]
-    b = total[t] - a
+    g, t, a, b, c, d = g[ok], t[ok], a[ok], b[ok], c[ok], d[ok]
     if not len(g):
         return pd.DataFrame(columns=KEYNESS_COLUMNS)
     ll = log_likelihood(a, b, c, d)
     ratio = np.log2((np.where(a > 0, a, 0.5) / c) / (np.where(b > 0, b, 0.5) / d))
-    names = np.asarray(vectorizer.get_feature_names_out(), dtype=object)[t]
+    is_word = t < V
+    pair = np.where(is_word, 0, t - V)
+    names = np.where(is_word, vocab[np.where(is_word, t, 0)],
+                     vocab[pair // V] + " " + vocab[pair % V])
     out = pd.DataFrame({
-        "by": by, "group": groups[g].astype(object), "term": names,
-        "n": [1 + s.count(" ") for s in names],
+        "by": by, "group": groups[g].astype(object), "term": names, "n": np.where(is_word, 1, 2),
         "freq_group": a.astype(int), "freq_rest": b.astype(int), "words_group": c.astype(int), "words_rest": d.astype(int),
         "per_10k_group": a / c * 10_000, "per_10k_rest": b / d * 10_000, "ll": ll, "p_value": chi2.sf(ll, 1),
         "log_ratio": ratio, "direction": np.where(a / c > b / d, "over", "under"),
@@ -160,17 +168,3 @@ def keyness(
     if out.empty:
         return pd.DataFrame(columns=KEYNESS_COLUMNS)
     return out[KEYNESS_COLUMNS].reset_index(drop=True)
-
-
-class _ContentCache:
-    """:func:`_content` with a per-call cache (the same few thousand words recur millions of times)."""
-
-    def __init__(self, stop_words: bool) -> None:
-        self.stop_words = stop_words
-        self.seen: dict[str, bool] = {}
-
-    def __call__(self, tok: str) -> bool:
-        k = self.seen.get(tok)
-        if k is None:
-            k = self.seen[tok] = _content(tok, self.stop_words)
-        return k
