@@ -7,7 +7,16 @@ evidence come from :mod:`helpers.frequencies`, :mod:`helpers.cooccurrence`,
 :mod:`helpers.overlap`, :mod:`helpers.keyness` and :mod:`helpers.evidence`, called with
 the same arguments as :func:`helpers.analysis.write_analysis_tables`, so every number in the
 briefing can be checked against the CSV files in the reports folder (for the default
-selection they are equal).
+selection they are read from them). Trends and members-versus-rest come from
+:mod:`helpers.trends`, cross/self reuse and the most reused passages from
+:mod:`helpers.reuse_summary`; the briefing writes those tables to the reports folder too.
+
+Scale: measures are per organisation or per group of speakers (``group_by``, see
+:mod:`helpers.groups`; a document counts in every group its speaker belongs to). Past
+:data:`MAX_GROUPS` groups the small multiples become a heatmap of the largest groups and a
+top-N table per theme; past :data:`MAX_DOCUMENTS` documents the document tables and maps
+become summaries per year and group; long tables are cut to ``top_n`` rows with a sentence
+naming the CSV file that holds the rest.
 
 Security: every piece of document text, title, organisation, theme label or metadata goes
 through :func:`esc` (``html.escape``) before it is placed in HTML. Nothing is emitted as
@@ -359,6 +368,14 @@ class Briefing:
     counts by paragraph kind), ``removed`` (cleaning log), ``freq_doc``, ``freq_org``,
     ``freq_all``, ``freq_year``, ``rank_org``, ``rank_all``, ``cooc``, ``similarity``,
     ``similar``, ``reuse``, ``reuse_pairs``, ``keyness``, ``quotes``, ``agreement``.
+
+    At scale and per group: ``assignments`` (:func:`helpers.groups.assign_groups` for
+    ``group_by``; ``freq_org``, ``rank_org`` and ``keyness`` are then per group), ``grouped``
+    and ``grouped_evidence`` (:func:`group_paragraphs`), ``skipped`` (documents the ingest
+    skipped), and the tables ``trends``, ``changes``, ``versus`` (:mod:`helpers.trends`,
+    counted in ``trend_unit``, see :func:`trend_unit`), ``reuse_kinds``, ``reuse_cross_self``,
+    ``reused_passages``, ``reuse_groups`` (:mod:`helpers.reuse_summary`) and
+    ``group_similarity`` (more than :data:`MAX_DOCUMENTS` documents).
     """
 
     selection: Selection
@@ -636,8 +653,8 @@ class Briefing:
         groups = load_groups(resolve_path(s.groups))
         ids = groups.sets.get(s.group_by, (s.group_by,))
         other = "rest" if s.group_by in groups.groups else "none"
-        return (f"group_by = {s.group_by}: {', '.join(ids)} members on each document's date, and '{other}' for the other speakers; "
-                "a speech whose state belongs to several groups counts in each")
+        several = "; a speech whose state belongs to several groups counts in each" if s.group_by in groups.sets else ""
+        return f"group_by = {s.group_by}: {', '.join(ids)} members on each document's date, and '{other}' for the other speakers{several}"
 
     @property
     def section_titles(self) -> dict[str, str]:
@@ -668,7 +685,7 @@ class Briefing:
             groups=None if self.by_organization else self._group_sizes(),
             changes=t["changes"], trend_groups=self.trend_groups(), versus=t["versus"] if not self.by_organization else None,
             reuse_kinds=t["reuse_kinds"], reused=t["reused_passages"],
-            trend_unit="documents" if self.trend_unit == "document" else "body paragraphs",
+            trend_unit="documents" if self.trend_unit == "document" else "body paragraphs", multi_membership=self.multi_membership,
         )
 
     def trend_groups(self) -> list[str]:

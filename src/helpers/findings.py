@@ -116,12 +116,13 @@ def _lead_phrase(ranked: pd.DataFrame, labels: Mapping[str, str]) -> str:
 MAX_NAMED = 8
 
 
-def corpus_finding(documents: pd.DataFrame, n_body: int, groups: pd.DataFrame | None = None) -> Finding:
+def corpus_finding(documents: pd.DataFrame, n_body: int, groups: pd.DataFrame | None = None, multi: bool = True) -> Finding:
     """What the briefing covers. ``documents``: one row per document with ``organization``, ``date``.
 
     With more than :data:`MAX_NAMED` organisations the sentence gives their number and the
     documents per year instead of naming them. ``groups`` (``group``, ``documents``; optional)
-    adds how many documents each group of ``group_by`` holds.
+    adds how many documents each group of ``group_by`` holds; ``multi`` says whether some
+    document counts in several groups (then the sentence says so).
     """
     orgs = documents.groupby("organization").size().sort_values(ascending=False, kind="mergesort")
     dates = documents["date"].astype(str)
@@ -129,14 +130,15 @@ def corpus_finding(documents: pd.DataFrame, n_body: int, groups: pd.DataFrame | 
         who = f"{len(orgs)} organisation{'s' if len(orgs) != 1 else ''} ({_names([f'{_e(o)} ({n})' for o, n in orgs.items()])} documents)"
     else:
         years = dates.str[:4].value_counts().sort_index()
-        who = (f"{len(orgs)} organisations ({int(years.min())} to {int(years.max())} documents a year over {len(years)} years)"
+        per_year = f"{int(years.min())}" if years.min() == years.max() else f"{int(years.min())} to {int(years.max())}"
+        who = (f"{len(orgs)} organisations ({per_year} documents a year over {len(years)} years)"
                if len(years) > 1 else f"{len(orgs)} organisations")
     text = (f"The briefing reads {n_body:,} body paragraphs in {len(documents):,} documents by {who}, "
             f"dated {_e(dates.min())} to {_e(dates.max())}.")
     if groups is not None and len(groups):
         named = _names([f"{_e(g)} ({int(n)})" for g, n in zip(groups["group"], groups["documents"])])
-        text += (f" Grouped by membership on each document's date: {named} documents; a speech whose state belongs to "
-                 "several groups counts in each of them.")
+        text += f" Grouped by membership on each document's date: {named} documents" + (
+            "; a speech whose state belongs to several groups counts in each of them." if multi else ".")
     return Finding(text, "corpus")
 
 
@@ -363,6 +365,7 @@ def key_findings(
     reused: pd.DataFrame | None = None,
     max_named_groups: int = 6,
     trend_unit: str = "body paragraphs",
+    multi_membership: bool = True,
 ) -> list[Finding]:
     """The briefing's key findings, in reading order (at most eight).
 
@@ -377,7 +380,7 @@ def key_findings(
     n_groups = ranked_by_org["group"].nunique()
     reuse_kinds_f = reuse_kind_finding(reuse_kinds, reused, min_reuse_words) if reuse_kinds is not None and reused is not None else None
     candidates = [
-        corpus_finding(documents, n_body, groups),
+        corpus_finding(documents, n_body, groups, multi_membership),
         overall_lead_finding(ranked_overall, labels),
         organization_lead_finding(ranked_by_org, labels) if 1 < n_groups <= max_named_groups else None,
         contrast_finding(freq_by_org, labels),
