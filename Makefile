@@ -45,7 +45,7 @@ PARAGRAPHS := $(BUILD)/paragraphs.parquet
 ANNOTATED  := $(REPORTS)/annotated_paragraphs.csv
 ANALYSIS_CSV := $(addprefix $(REPORTS)/,theme_frequencies.csv theme_ranking.csv cooccurrence.csv document_similarity.csv \
                   similar_paragraphs.csv text_reuse.csv reuse_by_document_pair.csv keyness.csv evidence_quotes.csv)
-ANALYSIS_SRC := $(wildcard $(addprefix src/helpers/,analysis.py frequencies.py cooccurrence.py overlap.py keyness.py evidence.py text.py))
+ANALYSIS_SRC := $(wildcard $(addprefix src/helpers/,analysis.py frequencies.py cooccurrence.py overlap.py keyness.py evidence.py text.py io.py parallel.py))
 NOTEBOOK   := notebooks/briefing.ipynb
 ANALYST_NOTEBOOKS := $(filter-out $(NOTEBOOK),$(wildcard notebooks/*.ipynb))
 EXECUTED_ANALYST := $(patsubst notebooks/%,$(BUILD)/notebooks/%,$(ANALYST_NOTEBOOKS))
@@ -89,7 +89,7 @@ $(ANNOTATED): $(PARAGRAPHS) $(CODEBOOK) $(OVERRIDES) $(VALIDATION) src/helpers/c
 ## analyse: theme frequencies, co-occurrence, overlap, reuse, keyness -> REPORTS/*.csv
 analyse: $(ANALYSIS_CSV)
 $(ANALYSIS_CSV) &: $(ANNOTATED) $(ANALYSIS_SRC) | $(ENV_OK)
-	$(PY) -m helpers.analysis --reports $(REPORTS)
+	$(PY) -m helpers.analysis --reports $(REPORTS) --build $(BUILD) --workers $(WORKERS)
 
 $(RENDER_ARGS): FORCE
 	@mkdir -p $(@D); printf '%s\n' 'PARAMS=$(PARAMS) GROUP_BY=$(GROUP_BY)' | cmp -s - $@ 2>/dev/null || printf '%s\n' 'PARAMS=$(PARAMS) GROUP_BY=$(GROUP_BY)' > $@
