@@ -87,7 +87,7 @@ from helpers.text import fold
 
 ANNOTATED_COLUMNS = [
     "para_id", "doc_id", "title", "organization", "genre", "date", "source_para",
-    "position", "n_words", "text", "themes",
+    "position", "n_words", "text", "label_chars", "themes",
 ]
 ANNOTATION_COLUMNS = ["para_id", "doc_id", "theme", "source", "evidence"]
 EVIDENCE_COLUMNS = ["para_id", "doc_id", "theme", "rule", "rule_kind", "term", "start", "end", "status"]

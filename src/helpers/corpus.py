@@ -580,7 +580,9 @@ CACHE_VERSION = "3"
 
 
 def _cache_key(row: dict, meta_cols: list[str], sha: str, rules: CleaningRules) -> str:
-    fields = {c: str(row.get(c, "")) for c in (*meta_cols, "start_line", "end_line", "warnings")}
+    # Only what shapes the paragraphs: the warnings text names the manifest's path and line, so
+    # it would re-split documents whenever the corpus folder moves.
+    fields = {c: str(row.get(c, "")) for c in (*meta_cols, "start_line", "end_line")}
     blob = json.dumps([CACHE_VERSION, sha, rules.fingerprint, fields], sort_keys=True, ensure_ascii=False)
     return hashlib.sha256(blob.encode("utf-8")).hexdigest()[:20]
 
