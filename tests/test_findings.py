@@ -150,3 +150,13 @@ def test_corpus_finding_at_scale_counts_instead_of_naming():
     assert f.text == ("The briefing reads 1,234 body paragraphs in 20 documents by 10 organisations (1 to 10 documents a year over 3 years), "
                       "dated 2016-09-20 to 2018-09-25. Grouped by membership on each document's date: CSTO (4) and none (16) documents; "
                       "a speech whose state belongs to several groups counts in each of them.")
+
+
+def test_organization_lead_finding_says_once_when_every_group_has_the_same_lead():
+    rows = [{"group": g, "theme": "terrorism", "tie_group": 1, "share": 0.3, "ci_low": 0.25, "ci_high": 0.35, "body_paragraphs": 100}
+            for g in ("BRICS", "CSTO", "SCO")]
+    rows += [{"group": g, "theme": "drugs", "tie_group": 2, "share": 0.1, "ci_low": 0.05, "ci_high": 0.15, "body_paragraphs": 100}
+             for g in ("BRICS", "CSTO", "SCO")]
+    f = findings.organization_lead_finding(pd.DataFrame(rows), LABELS, "groups")
+    assert f.text == ("<em>Terrorism</em> clearly leads in the texts of all 3 groups: BRICS 30% (95% CI 25–35%); "
+                      "CSTO 30% (95% CI 25–35%); SCO 30% (95% CI 25–35%).")

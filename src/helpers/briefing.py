@@ -503,7 +503,7 @@ class Briefing:
         t["reuse"] = self._analysis_csv("text_reuse.csv", lambda: find_reuse(a, min_words=s.min_reuse_words))
         t["reuse_pairs"] = self._analysis_csv("reuse_by_document_pair.csv", lambda: reuse_by_document_pair(t["reuse"], a))
         t["keyness"] = self._keyness()
-        t["quotes"] = evidence_quotes(grouped, grouped_ev, per_group=1) if grouped_ev is not None and len(grouped_ev) else pd.DataFrame()
+        t["quotes"] = self._quotes(grouped, grouped_ev)
         # Trends: per group, plus the whole selection pooled.
         trend_assign = pd.concat([self.assignments, pd.DataFrame({"doc_id": self.documents["doc_id"], "group": ALL})], ignore_index=True)
         self.trend_unit, self.paragraph_lengths = trend_unit(a)
@@ -520,6 +520,18 @@ class Briefing:
         t["reuse_groups"] = (reuse_between_groups(t["reuse"], self.assignments, kind="cross", documents=docs)
                              if not self.by_organization else pd.DataFrame())
         self.tables = t
+
+    def _quotes(self, grouped: pd.DataFrame, grouped_ev: pd.DataFrame | None) -> pd.DataFrame:
+        """One evidence quote per theme and organisation or group (the first of ``evidence_quotes.csv`` for the whole corpus
+        by organisation: the same ranking, already computed by ``make analyse``)."""
+        if grouped_ev is None or not len(grouped_ev):
+            return pd.DataFrame()
+        if self.by_organization:
+            q = self._analysis_csv("evidence_quotes.csv", lambda: None)
+            if q is not None and {"rank", "para_id", "group", "theme", "quote"} <= set(q.columns):
+                q = q[q["rank"].astype(int) == 1].reset_index(drop=True)
+                return q.astype({"para_id": str, "group": str, "theme": str, "quote": str})
+        return evidence_quotes(grouped, grouped_ev, per_group=1)
 
     def _keyness(self) -> pd.DataFrame:
         """Distinctive terms per organisation (as ``make analyse``) or per group against non-members."""
@@ -686,6 +698,7 @@ class Briefing:
             changes=t["changes"], trend_groups=self.trend_groups(), versus=t["versus"] if not self.by_organization else None,
             reuse_kinds=t["reuse_kinds"], reused=t["reused_passages"],
             trend_unit="documents" if self.trend_unit == "document" else "body paragraphs", multi_membership=self.multi_membership,
+            unit=f"{self.unit}s",
         )
 
     def trend_groups(self) -> list[str]:
@@ -777,6 +790,7 @@ class Briefing:
         multi = self.multi_membership
         note = (" A document whose speaker belongs to several groups counts in each, so the rows add up to more than the "
                 "selection." if multi else "")
+        g["body"] = g["body"].map(lambda v: f"{int(v):,}")
         return (f"<p>Documents are grouped by {esc(self.grouping_text())}.{esc(note)}</p>"
                 + html_table(g, [("group", "Group", "text"), ("documents", "Documents", "num"), ("body", "Body ¶", "num"),
                                  ("members", "Speakers in the selection", "text")],
@@ -828,7 +842,7 @@ class Briefing:
         fo = t["freq_org"][t["freq_org"]["theme"].isin(order) & t["freq_org"]["group"].isin(shown)].copy()
         fo["label"] = fo["theme"].map(self.label)
         inside = [g for g in shown if self.by_organization or g not in OUTSIDE]
-        lead = findings.organization_lead_finding(t["rank_org"][t["rank_org"]["group"].isin(inside)], dict(self.labels))
+        lead = findings.organization_lead_finding(t["rank_org"][t["rank_org"]["group"].isin(inside)], dict(self.labels), f"{self.unit}s")
         if not self.by_organization:
             fo["group"] = fo["group"].map(lambda g: OUTSIDE.get(g, g))
             shown = [OUTSIDE.get(g, g) for g in shown]

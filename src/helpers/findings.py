@@ -151,10 +151,17 @@ def overall_lead_finding(ranked_overall: pd.DataFrame, labels: Mapping[str, str]
     return Finding(verb + _lead_phrase(ranked_overall, labels) + ".", "themes")
 
 
-def organization_lead_finding(ranked_by_org: pd.DataFrame, labels: Mapping[str, str]) -> Finding | None:
+def organization_lead_finding(ranked_by_org: pd.DataFrame, labels: Mapping[str, str], unit: str = "organisations") -> Finding | None:
     """Each organisation's leading theme(s), from ``rank_themes`` on ``by="organization"`` frequencies."""
     if ranked_by_org.empty:
         return None
+    leads = {org: g[g["tie_group"] == 1] for org, g in ranked_by_org.groupby("group", sort=True)}
+    single = {org: top.iloc[0]["theme"] for org, top in leads.items() if len(top) == 1}
+    if len(leads) > 2 and len(single) == len(leads) and len(set(single.values())) == 1:
+        theme = next(iter(single.values()))
+        each = "; ".join(f"{_e(org)} {pct(top.iloc[0]['share'])} ({interval(top.iloc[0]['ci_low'], top.iloc[0]['ci_high'])})"
+                         for org, top in leads.items())
+        return Finding(f"{_label(theme, labels)} clearly leads in the texts of all {len(leads)} {_e(unit)}: {each}.", "themes-by-organization")
     parts = []
     for org, g in ranked_by_org.groupby("group", sort=True):
         top = g[g["tie_group"] == 1]
@@ -366,6 +373,7 @@ def key_findings(
     max_named_groups: int = 6,
     trend_unit: str = "body paragraphs",
     multi_membership: bool = True,
+    unit: str = "organisations",
 ) -> list[Finding]:
     """The briefing's key findings, in reading order (at most eight).
 
@@ -382,7 +390,7 @@ def key_findings(
     candidates = [
         corpus_finding(documents, n_body, groups, multi_membership),
         overall_lead_finding(ranked_overall, labels),
-        organization_lead_finding(ranked_by_org, labels) if 1 < n_groups <= max_named_groups else None,
+        organization_lead_finding(ranked_by_org, labels, unit) if 1 < n_groups <= max_named_groups else None,
         contrast_finding(freq_by_org, labels),
         trend_finding(changes, labels, trend_groups, trend_unit) if changes is not None else None,
         versus_finding(versus, labels) if versus is not None else None,
