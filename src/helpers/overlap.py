@@ -4,16 +4,21 @@
    the theme-share vectors) and theme sets (Jaccard).
 2. :func:`similar_paragraphs`: for each pair of documents from different organisations or
    dates, the paragraph pairs that say the most similar things in any words: TF-IDF over
-   Snowball-stemmed words with English stop words removed, cosine similarity. To scale
-   to ~100k paragraphs the all-pairs product is never formed: candidate pairs are the
-   pairs sharing at least one stem that occurs in at most ``candidate_max_df`` paragraphs
-   (a sparse product, block by block); each paragraph's ``max_candidates`` best candidates
-   get an exact cosine. On corpora smaller than both limits this is exact.
+   Snowball-stemmed words with English stop words removed (numbering labels such as
+   "Paragraph 47." left out), cosine similarity. To scale to ~100k paragraphs the
+   all-pairs product is never formed: candidate pairs are the pairs sharing at least one
+   stem that occurs in at most ``candidate_max_df`` paragraphs (a sparse product, block by
+   block); each paragraph's ``max_candidates`` best candidates get an exact cosine, the
+   ``top_n`` best pairs of each document pair are kept, and only the ``max_document_pairs``
+   document pairs whose best pair is most similar are reported. On corpora smaller than
+   both candidate limits this is exact.
 3. :func:`find_reuse`: passages one document shares with another almost word for word.
    Paragraphs are tokenised (quotes, dashes and case folded, punctuation ignored), every
-   run of ``shingle`` consecutive tokens is hashed, and an inverted index (a sort of all
-   shingle hashes) yields the paragraph pairs and positions sharing a shingle, with no
-   all-pairs comparison. Seeds on one diagonal become exact runs; runs of the same
+   run of ``shingle`` consecutive tokens is hashed (:func:`document_shingles`: two stable
+   64-bit hashes, cached per document as Parquet when a cache folder is given), and an
+   inverted index (a sort of all shingle hashes, bucket by bucket on Dask workers when
+   asked) yields the paragraph pairs and positions sharing a shingle, with no all-pairs
+   comparison. Seeds on one diagonal become exact runs; runs of the same
    paragraph pair separated by at most ``max_gap`` words in both texts (a changed,
    inserted or dropped word) are merged into maximal aligned passages; passages shorter
    than ``min_words`` (default 12) are dropped, which keeps stock phrases such as
