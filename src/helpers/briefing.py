@@ -594,8 +594,12 @@ class Briefing:
 
         s = self.selection
         corpus = resolve_path(s.corpus)
-        extra = [corpus / "cleaning.yml", corpus / "annotations" / "overrides.csv", corpus / "annotations" / "validation.csv",
-                 resolve_path(s.groups)]
+        from helpers.corpus import DEFAULT_CLEANING
+        from helpers.organizations import DEFAULT_ORGANIZATIONS
+
+        # The cleaning rules and organisation names are the project's (make's defaults), whatever the corpus.
+        extra = [DEFAULT_CLEANING, DEFAULT_ORGANIZATIONS, corpus / "annotations" / "overrides.csv",
+                 corpus / "annotations" / "validation.csv", resolve_path(s.groups)]
         return provenance.input_files(corpus, resolve_path(s.codebook), extra)
 
     def _load_agreement(self, corpus_path: Path) -> None:
