@@ -14,7 +14,6 @@ data/groups.yml and the manifest (membership on each speech's date):
 
 from __future__ import annotations
 
-import csv
 import re
 import shutil
 from pathlib import Path
@@ -31,10 +30,9 @@ from helpers.annotate import annotate_corpus
 from helpers.corpus import ingest
 from helpers.provenance import PROJECT_ROOT
 
-UNGDC = PROJECT_ROOT.parent / "shared" / "corpora" / "ungdc-2015-2024"
+from conftest import UNGDC, write_ungdc_sample
+
 CODEBOOK = PROJECT_ROOT / "data" / "codebook.yml"
-STATES = ["RUS", "BLR", "KAZ", "KGZ", "TJK", "ARM", "CHN", "IND", "BRA", "ZAF"]
-SESSIONS = ["71_2016", "75_2020", "79_2024"]
 TOP_N = 3
 
 
@@ -102,18 +100,7 @@ def sample(tmp_path_factory):
         pytest.skip(f"{UNGDC} not present")
     tmp = tmp_path_factory.mktemp("ungdc-briefing")
     corpus, reports, build = tmp / "corpus", tmp / "reports", tmp / "build"
-    corpus.mkdir()
-    wanted = {f"{s}_{n}" for s in STATES for n in SESSIONS}
-    with (UNGDC / "manifest.csv").open(encoding="utf-8", newline="") as fh:
-        reader = csv.DictReader(fh)
-        rows = [r for r in reader if r["doc_id"] in wanted]
-        fields = reader.fieldnames
-    for r in rows:
-        r["file"] = str((UNGDC / r["file"]).resolve())
-    with (corpus / "manifest.csv").open("w", encoding="utf-8", newline="") as fh:
-        writer = csv.DictWriter(fh, fieldnames=fields)
-        writer.writeheader()
-        writer.writerows(rows)
+    write_ungdc_sample(corpus)
     _build(corpus, reports, build)
     params = {"corpus": str(corpus), "codebook": str(CODEBOOK), "reports": str(reports), "build": str(build),
               "group_by": "blocs", "top_n": TOP_N, "title": "UNGDC sample by bloc"}

@@ -14,9 +14,6 @@ Checked by reading the files (grep, then the sentences):
 
 from __future__ import annotations
 
-import csv
-from pathlib import Path
-
 import pandas as pd
 import pytest
 
@@ -25,28 +22,14 @@ from helpers.corpus import ingest, read_paragraphs
 from helpers.groups import assign_groups
 from helpers.trends import members_vs_rest
 
-ROOT = Path(__file__).resolve().parents[1]
-UNGDC = ROOT.parent / "shared" / "corpora" / "ungdc-2015-2024"
-STATES = ["RUS", "BLR", "KAZ", "KGZ", "TJK", "ARM", "CHN", "IND", "BRA", "ZAF"]
-SESSIONS = ["71_2016", "75_2020", "79_2024"]
+from conftest import ROOT, UNGDC, write_ungdc_sample
 
 pytestmark = pytest.mark.skipif(not (UNGDC / "manifest.csv").is_file(), reason=f"{UNGDC} not present")
 
 
 @pytest.fixture(scope="module")
 def sample(tmp_path_factory):
-    folder = tmp_path_factory.mktemp("ungdc-sample")
-    wanted = {f"{s}_{n}" for s in STATES for n in SESSIONS}
-    with (UNGDC / "manifest.csv").open(encoding="utf-8", newline="") as fh:
-        reader = csv.DictReader(fh)
-        rows = [r for r in reader if r["doc_id"] in wanted]
-        fields = reader.fieldnames
-    for r in rows:
-        r["file"] = str((UNGDC / r["file"]).resolve())
-    with (folder / "manifest.csv").open("w", encoding="utf-8", newline="") as fh:
-        writer = csv.DictWriter(fh, fieldnames=fields)
-        writer.writeheader()
-        writer.writerows(rows)
+    folder = write_ungdc_sample(tmp_path_factory.mktemp("ungdc-sample"))
     build = tmp_path_factory.mktemp("ungdc-build")
     counts = ingest(folder, build)
     paragraphs = read_paragraphs(build / "paragraphs.parquet")
