@@ -19,7 +19,9 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
+from helpers.corpus import load_paragraphs
 from helpers.errors import ParameterError
+from helpers.overlap import find_reuse
 from helpers.reuse_summary import (
     CROSS_SELF_COLUMNS, PASSAGE_COLUMNS, classify_reuse, reuse_between_groups, reuse_cross_vs_self, reuse_kind_totals,
     reused_passages,
@@ -120,11 +122,9 @@ def test_missing_columns_are_named():
 
 def test_seed_corpus_reuse_is_all_the_cstos_own():
     """The seed corpus: 12 reused passages, all the CSTO repeating itself (the SG's two speeches, two news items)."""
-    reports = ROOT / "reports"
-    if not (reports / "text_reuse.csv").is_file():
-        pytest.skip("reports/text_reuse.csv not built (make report)")
-    reuse = pd.read_csv(reports / "text_reuse.csv", keep_default_na=False)
-    docs = pd.read_csv(reports / "annotated_paragraphs.csv", dtype=str, keep_default_na=False)[["doc_id", "organization", "date"]].drop_duplicates("doc_id")
+    paragraphs = load_paragraphs(ROOT / "data")
+    reuse = find_reuse(paragraphs[paragraphs["kind"] == "body"], min_words=12)
+    docs = paragraphs[["doc_id", "organization", "date"]].drop_duplicates("doc_id")
     totals = reuse_kind_totals(reuse, docs).set_index("kind")
     assert totals.loc["cross"].tolist() == [0, 0, 0, 0, 0]
     assert totals.loc["self", ["passages", "document_pairs", "organizations"]].tolist() == [12, 2, 1]
