@@ -15,6 +15,7 @@ SHELL := /bin/bash
 ##   GROUP_BY=blocs               count per group instead of per organisation: a group or group set of GROUPS
 ##   GROUPS=data/groups.yml       member states of the CSTO, SCO, BRICS, NATO and EU, with accession dates
 ##   ON_ERROR=skip                skip unreadable documents (listed in the briefing's methods) instead of stopping
+##   WORKERS=4                    run the per-document stages on a local Dask cluster (DASK_SCHEDULER=tcp://host:8786: a running one)
 PYTHON   ?= python3
 CORPUS   ?= data
 REPORTS  ?= reports
