@@ -160,3 +160,16 @@ def test_organization_lead_finding_says_once_when_every_group_has_the_same_lead(
     f = findings.organization_lead_finding(pd.DataFrame(rows), LABELS, "groups")
     assert f.text == ("<em>Terrorism</em> clearly leads in the texts of all 3 groups: BRICS 30% (95% CI 25–35%); "
                       "CSTO 30% (95% CI 25–35%); SCO 30% (95% CI 25–35%).")
+
+
+def test_similarity_finding_prefers_profiles_with_several_shared_themes():
+    from helpers.findings import similarity_finding
+
+    sim = pd.DataFrame({
+        "doc_a": ["a", "c"], "doc_b": ["b", "d"], "organization_a": ["X", "X"], "organization_b": ["Y", "Z"],
+        "cosine": [1.0, 0.9], "shared_themes": ["terrorism", "terrorism;un_system;world_order"],
+    })
+    f = similarity_finding(sim, {})
+    assert "“c” (X) and “d” (Z): cosine 0.90, 3 themes in common." in f.text
+    one = similarity_finding(sim.iloc[:1], {})
+    assert one.text.endswith("cosine 1.00, 1 theme in common.")

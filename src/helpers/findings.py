@@ -215,6 +215,10 @@ def cooccurrence_finding(cooc: pd.DataFrame, labels: Mapping[str, str], min_supp
     )
 
 
+#: Themes two documents must share before their profiles are called the closest (when any pair does).
+MIN_SHARED_THEMES = 3
+
+
 def similarity_finding(similarity: pd.DataFrame, titles: Mapping[str, str]) -> Finding | None:
     """The most similar pair of documents from different organisations by theme profile (cosine)."""
     if similarity.empty:
@@ -223,12 +227,20 @@ def similarity_finding(similarity: pd.DataFrame, titles: Mapping[str, str]) -> F
     pool = cross if len(cross) else similarity.dropna(subset=["cosine"])
     if pool.empty:
         return None
-    r = pool.sort_values(["cosine", "doc_a", "doc_b"], ascending=[False, True, True], kind="mergesort").iloc[0]
+    shared = pool["shared_themes"].fillna("").astype(str).map(lambda v: len(v.split(";")) if v else 0)
+    # Two documents that each raise a single theme have cosine 1 and say little: prefer pairs
+    # whose profiles share at least MIN_SHARED_THEMES themes when there are any.
+    rich = pool[shared >= MIN_SHARED_THEMES]
+    if len(rich):
+        pool, shared = rich, shared[rich.index]
+    pool = pool.assign(_shared=shared)
+    r = pool.sort_values(["cosine", "_shared", "doc_a", "doc_b"], ascending=[False, False, True, True], kind="mergesort").iloc[0]
     scope = "Across organisations, the" if len(cross) else "The"
+    n_shared = int(r["_shared"])
     return Finding(
         f"{scope} closest theme profiles are those of “{_e(titles.get(r['doc_a'], r['doc_a']))}” ({_e(r['organization_a'])}) and "
         f"“{_e(titles.get(r['doc_b'], r['doc_b']))}” ({_e(r['organization_b'])}): cosine {float(r['cosine']):.2f}, "
-        f"{int(len(str(r['shared_themes']).split(';')) if str(r['shared_themes']) else 0)} themes in common.",
+        f"{n_shared} theme{'s' if n_shared != 1 else ''} in common.",
         "document-similarity",
     )
 
