@@ -997,11 +997,14 @@ class Briefing:
         t, s = self.tables, self.selection
         groups = self.trend_groups()
         tr = t["trends"][t["trends"]["group"].isin(groups)]
-        top = order[:5]  # five panels in a 2 x 3 grid: the sixth holds the legend
-        data = tr[tr["theme"].isin(top)].assign(label=lambda d: d["theme"].map(self.label))
         ch = t["changes"][t["changes"]["group"].isin(groups) & (t["changes"]["years"] >= MIN_TREND_YEARS)]
         ranked = ch.assign(_clear=ch["q_value"] < 0.05, _abs=ch["change"].abs()).sort_values(
             ["_clear", "_abs", "group", "theme"], ascending=[False, False, True, True], kind="mergesort")
+        # The chart's title states the clearest change, so that theme gets the first panel; the most
+        # frequent themes fill the rest (five panels in a 2 x 3 grid: the sixth holds the legend).
+        moved = [ranked.iloc[0]["theme"]] if len(ranked) and bool(ranked.iloc[0]["_clear"]) else []
+        top = (moved + [x for x in order if x not in moved])[:5]
+        data = tr[tr["theme"].isin(top)].assign(label=lambda d: d["theme"].map(self.label))
         by_doc = self.trend_unit == "document"
         share_of = "documents raising the theme" if by_doc else "body paragraphs carrying the theme"
         lead = findings.trend_finding(t["changes"], self.labels, groups, unit="documents" if by_doc else "body paragraphs")
@@ -1024,7 +1027,9 @@ class Briefing:
                        f"{lengths[lo]:.0f} words in {esc(lo)} and {lengths[hi]:.0f} in {esc(hi)}. A share of paragraphs would move with "
                        "that splitting rather than with what is said, so the trends below count documents: the share of each year's "
                        "documents that raise a theme at least once.</p>")
-        out.append(f"<p>Share of {share_of} for the {len(top)} most frequent themes, year by year ({years[0]}–{years[-1]}), "
+        which = (f"the theme that changed most clearly and the {len(top) - 1} most frequent others" if moved
+                 else f"the {len(top)} most frequent themes")
+        out.append(f"<p>Share of {share_of} for {which}, year by year ({years[0]}–{years[-1]}), "
                    f"for {esc(who)}{aside}; shaded bands are 95% Wilson intervals.</p>")
         if lead is not None:
             out.append(f"<p>{lead.text}</p>")
