@@ -64,3 +64,10 @@ def test_bad_groups_files(tmp_path, text, message):
     path.write_text(text, encoding="utf-8")
     with pytest.raises(GroupsError, match=message):
         load_groups(path)
+
+
+def test_groups_file_that_is_not_a_mapping(tmp_path):
+    path = tmp_path / "groups.yml"
+    path.write_text("- CSTO\n- SCO\n", encoding="utf-8")
+    with pytest.raises(GroupsError, match=r"groups.yml: expected a mapping with keys groups, group_sets\."):
+        load_groups(path)

@@ -57,3 +57,13 @@ def test_unknown_code_in_the_names_file(tmp_path):
     bad.write_text("aliases:\n  RUX: [Russland]\n", encoding="utf-8")
     with pytest.raises(CorpusError, match=r"orgs.yml: aliases: 'RUX' is not an ISO 3166-1 alpha-3 country code"):
         load_organizations(bad)
+
+
+def test_names_file_that_is_not_a_mapping_or_not_utf8(tmp_path):
+    bad = tmp_path / "orgs.yml"
+    bad.write_text("- Russia\n", encoding="utf-8")
+    with pytest.raises(CorpusError, match=r"orgs.yml: expected a mapping with keys names, aliases\."):
+        load_organizations(bad)
+    bad.write_bytes(b"aliases:\n  RUS: [Russie \xe9]\n")
+    with pytest.raises(CorpusError, match=r"orgs.yml: not valid UTF-8 at byte offset 24\. Re-save the file as UTF-8\."):
+        load_organizations(bad)

@@ -42,10 +42,9 @@ from pathlib import Path
 import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
-import yaml
 
 from .errors import CorpusError, run_cli
-from .io import atomic_path, write_csv
+from .io import atomic_path, read_yaml_mapping, write_csv
 from .parallel import Runner, chunked, runner
 from .organizations import OrganizationResolver, canonicalize_manifest, load_organizations
 from .text import count_words, fold, normalize
@@ -94,14 +93,8 @@ def _compile(pattern: object, path: Path, where: str) -> re.Pattern[str]:
 def load_cleaning(path: str | Path | None = None) -> CleaningRules:
     """Read and compile the cleaning rules YAML at ``path`` (default ``data/cleaning.yml``)."""
     path = Path(path) if path else DEFAULT_CLEANING
-    if not path.is_file():
-        raise CorpusError(f"{path}: cleaning rules file not found. Pass --cleaning <file> or restore data/cleaning.yml.")
-    try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
-    except yaml.YAMLError as exc:
-        raise CorpusError(f"{path}: not valid YAML ({exc}).") from None
-    if not isinstance(data, dict):
-        raise CorpusError(f"{path}: expected a mapping with keys boilerplate, prefixes, kinds, source_para.")
+    data = read_yaml_mapping(path, CorpusError, "cleaning rules file not found. Pass --cleaning <file> or restore data/cleaning.yml.",
+                             "boilerplate, prefixes, kinds, source_para")
 
     def named(key: str) -> tuple[tuple[str, re.Pattern[str]], ...]:
         out = []

@@ -17,6 +17,7 @@ import pandas as pd
 import yaml
 
 from .errors import GroupsError
+from .io import read_yaml_mapping
 
 DEFAULT_GROUPS = Path(__file__).resolve().parents[2] / "data" / "groups.yml"
 REST = "rest"
@@ -81,12 +82,8 @@ def load_groups(path: str | Path | None = None) -> Groups:
     left before it joined, or a set naming an unknown group.
     """
     path = Path(path) if path else DEFAULT_GROUPS
-    try:
-        data = yaml.load(path.read_text(encoding="utf-8"), Loader=_Loader) or {}
-    except FileNotFoundError:
-        raise GroupsError(f"{path}: groups file not found. Restore data/groups.yml or pass GROUPS=<file>.") from None
-    except yaml.YAMLError as exc:
-        raise GroupsError(f"{path}: not valid YAML ({exc}).") from None
+    data = read_yaml_mapping(path, GroupsError, "groups file not found. Restore data/groups.yml or pass GROUPS=<file>.",
+                             "groups, group_sets", loader=_Loader)
     groups: dict[str, Group] = {}
     for gid, spec in (data.get("groups") or {}).items():
         where = f"{path}: group '{gid}'"

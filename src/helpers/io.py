@@ -15,6 +15,7 @@ from contextlib import contextmanager
 from pathlib import Path
 
 import pandas as pd
+import yaml
 
 
 @contextmanager
@@ -57,3 +58,27 @@ def write_parquet(df: pd.DataFrame, target: str | os.PathLike[str]) -> Path:
     with atomic_path(target) as tmp:
         df.to_parquet(tmp, index=False)
     return Path(target)
+
+
+def read_yaml_mapping(path: str | os.PathLike[str], error: type[Exception], missing: str, keys: str,
+                      loader: type = yaml.SafeLoader) -> dict:
+    """Read a project YAML file whose top level is a mapping; raise ``error`` with one clear message.
+
+    ``missing`` says what the file is and what to do when it does not exist (e.g. "groups
+    file not found. Restore data/groups.yml."); ``keys`` names the expected top-level keys for
+    the message when the file holds something else. An empty file gives ``{}``.
+    """
+    path = Path(path)
+    try:
+        data = yaml.load(path.read_text(encoding="utf-8"), Loader=loader)
+    except FileNotFoundError:
+        raise error(f"{path}: {missing}") from None
+    except UnicodeDecodeError as exc:
+        raise error(f"{path}: not valid UTF-8 at byte offset {exc.start}. Re-save the file as UTF-8.") from None
+    except yaml.YAMLError as exc:
+        raise error(f"{path}: not valid YAML ({exc}).") from None
+    if data is None:
+        return {}
+    if not isinstance(data, dict):
+        raise error(f"{path}: expected a mapping with keys {keys}.")
+    return data

@@ -14,9 +14,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pandas as pd
-import yaml
-
 from .errors import CorpusError
+from .io import read_yaml_mapping
 
 DEFAULT_ORGANIZATIONS = Path(__file__).resolve().parents[2] / "data" / "organizations.yml"
 
@@ -49,12 +48,8 @@ def load_organizations(path: str | Path | None = None) -> OrganizationResolver:
     import pycountry
 
     path = Path(path) if path else DEFAULT_ORGANIZATIONS
-    try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
-    except FileNotFoundError:
-        raise CorpusError(f"{path}: organisation names file not found. Restore data/organizations.yml or pass another.") from None
-    except yaml.YAMLError as exc:
-        raise CorpusError(f"{path}: not valid YAML ({exc}).") from None
+    data = read_yaml_mapping(path, CorpusError, "organisation names file not found. Restore data/organizations.yml or pass another.",
+                             "names, aliases")
     names = data.get("names") or {}
     aliases = data.get("aliases") or {}
     for section, mapping in (("names", names), ("aliases", aliases)):
