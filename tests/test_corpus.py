@@ -449,3 +449,8 @@ def test_dask_workers_report_a_bad_document_like_one_process(tmp_path):
                            HEADER + "d1,a.txt,T,O,g,2024-01-01\nd2,b.txt,T,O,g,2024-01-01\n")
     with pytest.raises(CorpusError, match=r"b.txt: not valid UTF-8 at byte offset 0"):
         ingest(corpus, tmp_path / "build", workers=2)
+
+
+def test_manifest_saved_with_a_byte_order_mark(tmp_path):
+    corpus = _write_corpus(tmp_path / "c", {"a.txt": "Text."}, "\ufeff" + HEADER + "d1,a.txt,T,O,g,2024-01-01\n")
+    assert read_manifest(corpus)["doc_id"].tolist() == ["d1"]

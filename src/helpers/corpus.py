@@ -164,7 +164,8 @@ def read_manifest(corpus_dir: str | Path, on_error: str = "stop") -> pd.DataFram
     if not path.is_file():
         raise CorpusError(f"{path}: manifest not found. A corpus folder needs a manifest.csv with columns {', '.join(REQUIRED_COLUMNS)}.")
     try:
-        with path.open(encoding="utf-8", newline="") as fh:
+        # utf-8-sig: spreadsheets save CSV with a byte-order mark, which would hide the first column's name
+        with path.open(encoding="utf-8-sig", newline="") as fh:
             reader = csv.DictReader(fh)
             header = reader.fieldnames or []
             missing = [c for c in REQUIRED_COLUMNS if c not in header]
