@@ -146,6 +146,9 @@ THEME = "  - id: {id}\n    label: L\n    definition: D.\n    group: {group}\n{ru
         # a regex that does not compile
         ("groups:\n  g: G\nthemes:\n" + THEME.format(id="x", group="g", rules="    regex: ['(unclosed']\n"),
          r"cb\.yml, line 4, theme 'x': regex '\(unclosed' does not compile: missing \), unterminated subpattern"),
+        # the pattern is shown as written in the file, backslashes not doubled
+        ("groups:\n  g: G\nthemes:\n" + THEME.format(id="x", group="g", rules="    regex: ['\\bRA(TS']\n"),
+         r"theme 'x': regex '\\bRA\(TS' does not compile: missing \)"),
         # a regex with a capturing group
         ("groups:\n  g: G\nthemes:\n" + THEME.format(id="x", group="g", rules="    regex: ['(a|b)c']\n"),
          r"theme 'x': regex '\(a\|b\)c' has a capturing group; write \(\?:\.\.\.\) instead of \(\.\.\.\)\."),

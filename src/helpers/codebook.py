@@ -294,13 +294,13 @@ def _parse_theme(raw: dict, path: str, groups: dict[str, str]) -> Theme:
                     compiled = re.compile(item, re.IGNORECASE)
                     re.compile(f"(?:{item})|x", re.IGNORECASE)  # must also work inside the combined pattern
                 except re.error as exc:
-                    raise CodebookError(f"{where}: regex {item!r} does not compile: {exc}.") from None
+                    raise CodebookError(f"{where}: regex '{item}' does not compile: {exc}.") from None
                 if compiled.groups:
                     raise CodebookError(
-                        f"{where}: regex {item!r} has a capturing group; write (?:...) instead of (...)."
+                        f"{where}: regex '{item}' has a capturing group; write (?:...) instead of (...)."
                     )
                 if compiled.match(""):
-                    raise CodebookError(f"{where}: regex {item!r} matches the empty text; it must match a word.")
+                    raise CodebookError(f"{where}: regex '{item}' matches the empty text; it must match a word.")
                 parsed[kind].append(item)
             else:
                 try:

@@ -87,7 +87,7 @@ def _compile(pattern: object, path: Path, where: str) -> re.Pattern[str]:
     try:
         return re.compile(pattern)
     except re.error as exc:
-        raise CorpusError(f"{path}: {where}: the pattern {pattern!r} does not compile ({exc}). Fix the regular expression.") from None
+        raise CorpusError(f"{path}: {where}: the pattern '{pattern}' does not compile ({exc}). Fix the regular expression.") from None
 
 
 def load_cleaning(path: str | Path | None = None) -> CleaningRules:
