@@ -13,7 +13,9 @@ import pandas as pd
 import pytest
 
 from helpers.errors import ParameterError
-from helpers.trends import benjamini_hochberg, cochran_armitage, members_vs_rest, newcombe_interval, theme_changes, theme_trends
+from helpers.trends import (
+    benjamini_hochberg, cochran_armitage, cochran_armitage_rows, members_vs_rest, newcombe_interval, theme_changes, theme_trends,
+)
 
 ROWS = [("A", "2020-09-20", "t1"), ("A", "2020-09-20", "t1"), ("A", "2020-09-20", ""), ("A", "2020-09-20", "t2"),
         ("B", "2021-09-21", "t1;t2"), ("B", "2021-09-21", "t2"),
@@ -56,6 +58,44 @@ def test_cochran_armitage_by_hand():
     assert z == pytest.approx(math.sqrt(3))
     assert p == pytest.approx(0.083265, abs=1e-6)
     assert all(math.isnan(v) for v in cochran_armitage(np.array([0, 0]), np.array([3, 3]), np.array([1, 2])))
+
+
+def test_cochran_armitage_rows_equal_the_scalar_test_bit_for_bit():
+    # Row 1 is the hand-worked case above (z = sqrt(3)); row 2 has no variation (NaN); row 3 has no units (NaN);
+    # the random rows (10 years, as the UN General Debate 2015-2024) must equal the scalar function exactly.
+    z, p = cochran_armitage_rows(np.array([[1, 2], [0, 0], [0, 0]]), np.array([[4, 2], [3, 3], [0, 0]]),
+                                 np.array([[2020, 2021]] * 3))
+    assert z[0] == pytest.approx(math.sqrt(3)) and p[0] == pytest.approx(0.083265, abs=1e-6)
+    assert np.isnan(z[1:]).all() and np.isnan(p[1:]).all()
+    rng = np.random.default_rng(7)
+    total = rng.integers(1, 3000, size=(200, 10))
+    carrying = rng.integers(0, total + 1)
+    years = np.tile(np.arange(2015, 2025), (200, 1))
+    z, p = cochran_armitage_rows(carrying, total, years)
+    scalar = [cochran_armitage(carrying[i], total[i], years[i]) for i in range(200)]
+    assert z.tolist() == [s[0] for s in scalar] and p.tolist() == [s[1] for s in scalar]
+
+
+def test_theme_changes_skips_single_year_groups_and_adjusts_within_each_group():
+    # Group H has one year only (no change to test); G has three themes over three years.
+    trends = pd.DataFrame([
+        {"group": g, "year": y, "theme": t, "carrying": k, "total": n}
+        for g, y, t, k, n in [("G", "2019", "a", 1, 10), ("G", "2020", "a", 5, 10), ("G", "2021", "a", 9, 10),
+                              ("G", "2019", "b", 2, 10), ("G", "2020", "b", 2, 10), ("G", "2021", "b", 3, 10),
+                              ("G", "2019", "c", 0, 10), ("G", "2020", "c", 0, 10), ("G", "2021", "c", 0, 10),
+                              ("H", "2020", "a", 1, 4)]])
+    trends["share"] = trends["carrying"] / trends["total"]
+    trends["ci_low"] = trends["ci_high"] = 0.0
+    trends["documents"] = 1
+    c = theme_changes(trends)
+    assert c["group"].tolist() == ["G", "G", "G"] and c["theme"].tolist() == ["a", "b", "c"]
+    assert c["years"].tolist() == [3, 3, 3] and c["total"].tolist() == [30, 30, 30]
+    z_a, p_a = cochran_armitage(np.array([1, 5, 9]), np.array([10, 10, 10]), np.array([2019, 2020, 2021]))
+    z_b, p_b = cochran_armitage(np.array([2, 2, 3]), np.array([10, 10, 10]), np.array([2019, 2020, 2021]))
+    assert c["trend_z"].tolist()[:2] == [z_a, z_b] and np.isnan(c["trend_z"].iloc[2])
+    assert c["q_value"].tolist()[:2] == benjamini_hochberg(np.array([p_a, p_b])).tolist()
+    assert np.isnan(c["q_value"].iloc[2])
+    assert theme_changes(trends[trends["group"] == "H"]).empty
 
 
 def test_theme_changes(annotated, assignments):

@@ -135,6 +135,35 @@ def cochran_armitage(carrying: np.ndarray, total: np.ndarray, scores: np.ndarray
     return z, float(2 * norm.sf(abs(z)))
 
 
+def cochran_armitage_rows(carrying: np.ndarray, total: np.ndarray, scores: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """:func:`cochran_armitage` on every row of the 2-D arrays at once; ``(z, two-sided p)``, one value per row.
+
+    Each row is one series (e.g. one theme in one group, one column per year). The
+    arithmetic is :func:`cochran_armitage`'s in the same order (numpy sums along a row as it
+    sums a 1-D array), so each value equals the scalar function's to the last bit. NaN where
+    a row has no units or no variation.
+    """
+    x, n, t = (np.asarray(a, dtype=float) for a in (carrying, total, scores))
+    with np.errstate(divide="ignore", invalid="ignore"):
+        big_n = n.sum(axis=1)
+        p = x.sum(axis=1) / big_n
+        var = p * (1 - p) * ((n * t * t).sum(axis=1) - (n * t).sum(axis=1) ** 2 / big_n)
+        z = (t * (x - n * p[:, None])).sum(axis=1) / np.sqrt(var)
+    z = np.where((big_n != 0) & (var > 0), z, np.nan)
+    return z, np.where(np.isnan(z), np.nan, 2 * norm.sf(np.abs(z)))
+
+
+def _q_values_by_group(groups: np.ndarray, p: np.ndarray) -> np.ndarray:
+    """Benjamini-Hochberg q-values of ``p`` within each run of equal ``groups`` (rows sorted by group)."""
+    q = np.full(len(p), np.nan)
+    if not len(p):
+        return q
+    starts = np.flatnonzero(np.r_[True, groups[1:] != groups[:-1]])
+    for lo, hi in zip(starts, np.r_[starts[1:], len(p)]):
+        q[lo:hi] = benjamini_hochberg(p[lo:hi])
+    return q
+
+
 def theme_changes(trends: pd.DataFrame) -> pd.DataFrame:
     """How each theme's share moved within each group, with a test of the trend.
 
@@ -145,24 +174,41 @@ def theme_changes(trends: pd.DataFrame) -> pd.DataFrame:
     0-1), ``change_low``, ``change_high`` (Newcombe 95 % interval of ``change``),
     ``trend_z``, ``p_value`` (Cochran-Armitage across all years), ``q_value``
     (Benjamini-Hochberg within the group), ``years`` (int), ``total`` (int, units).
+
+    All (group, theme) series are tested at once: series with the same number of years
+    form one 2-D array (:func:`cochran_armitage_rows`).
     """
     require_columns(trends, TREND_COLUMNS, "The trends table", "Pass the output of theme_trends().")
-    rows = []
-    for (group, theme), g in trends.groupby(["group", "theme"], sort=True):
-        g = g.sort_values("year")
-        if len(g) < 2:
-            continue
-        first, last = g.iloc[0], g.iloc[-1]
-        z, p = cochran_armitage(g["carrying"].to_numpy(), g["total"].to_numpy(), g["year"].astype(int).to_numpy())
-        low, high = newcombe_interval(last["carrying"], last["total"], first["carrying"], first["total"])
-        rows.append({"group": group, "theme": theme, "first_year": first["year"], "last_year": last["year"],
-                     "share_first": first["share"], "share_last": last["share"], "change": last["share"] - first["share"],
-                     "change_low": float(low), "change_high": float(high), "trend_z": z, "p_value": p,
-                     "years": len(g), "total": int(g["total"].sum())})
-    out = pd.DataFrame(rows, columns=[c for c in CHANGE_COLUMNS if c != "q_value"])
-    out["q_value"] = np.nan
-    for group, idx in out.groupby("group").groups.items():
-        out.loc[idx, "q_value"] = benjamini_hochberg(out.loc[idx, "p_value"].to_numpy())
+    rows = trends[["group", "theme", "year", "carrying", "total", "share"]].sort_values(["group", "theme", "year"], kind="mergesort")
+    group = rows["group"].to_numpy(dtype=object)
+    theme = rows["theme"].to_numpy(dtype=object)
+    new = np.r_[True, (group[1:] != group[:-1]) | (theme[1:] != theme[:-1])] if len(rows) else np.zeros(0, dtype=bool)
+    starts = np.flatnonzero(new)
+    lengths = np.diff(np.r_[starts, len(rows)])
+    keep = lengths >= 2
+    starts, lengths = starts[keep], lengths[keep]
+    if not len(starts):
+        out = pd.DataFrame(columns=[c for c in CHANGE_COLUMNS if c != "q_value"])
+        out["q_value"] = np.nan
+        return out[CHANGE_COLUMNS]
+    last = starts + lengths - 1
+    year = rows["year"].to_numpy(dtype=object)
+    carrying, total = rows["carrying"].to_numpy(), rows["total"].to_numpy()
+    share = rows["share"].to_numpy(dtype=float)
+    scores = rows["year"].astype(int).to_numpy()
+    z, p = np.empty(len(starts)), np.empty(len(starts))
+    for length in np.unique(lengths):  # series of equal length: one (series x year) array each
+        which = np.flatnonzero(lengths == length)
+        cells = starts[which][:, None] + np.arange(length)
+        z[which], p[which] = cochran_armitage_rows(carrying[cells], total[cells], scores[cells])
+    low, high = newcombe_interval(carrying[last], total[last], carrying[starts], total[starts])
+    out = pd.DataFrame({
+        "group": group[starts], "theme": theme[starts], "first_year": year[starts], "last_year": year[last],
+        "share_first": share[starts], "share_last": share[last], "change": share[last] - share[starts],
+        "change_low": low, "change_high": high, "trend_z": z, "p_value": p,
+        "years": lengths.astype(np.int64), "total": np.add.reduceat(total.astype(np.int64), np.flatnonzero(new))[keep],
+    })
+    out["q_value"] = _q_values_by_group(out["group"].to_numpy(), out["p_value"].to_numpy())
     out = out.assign(_abs=out["change"].abs()).sort_values(["group", "_abs", "theme"], ascending=[True, False, True], kind="mergesort")
     return out[CHANGE_COLUMNS].reset_index(drop=True)
 
