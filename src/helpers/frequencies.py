@@ -117,12 +117,20 @@ def split_themes(value: object) -> list[str]:
 def theme_long(annotated: pd.DataFrame) -> pd.DataFrame:
     """One row per (paragraph, theme) carried: columns ``para_id`` (str), ``doc_id`` (str), ``theme`` (str)."""
     require_columns(annotated, ["para_id", "doc_id", "themes"], "The annotated paragraphs table", ANNOTATED_HINT)
-    rows = [
-        (p, d, t)
-        for p, d, cell in zip(annotated["para_id"], annotated["doc_id"], annotated["themes"])
-        for t in dict.fromkeys(split_themes(cell))
-    ]
-    return pd.DataFrame(rows, columns=["para_id", "doc_id", "theme"]).astype(str)
+    # A corpus has few distinct ``themes`` cells: split each distinct cell once, then repeat.
+    codes, cells = pd.factorize(annotated["themes"].to_numpy(dtype=object), use_na_sentinel=False)
+    split = [list(dict.fromkeys(split_themes(cell))) for cell in cells]
+    per_cell = np.fromiter((len(t) for t in split), dtype=np.int64, count=len(split))
+    first = np.r_[0, np.cumsum(per_cell)[:-1]] if len(split) else np.zeros(0, dtype=np.int64)
+    flat = np.array([t for themes in split for t in themes], dtype=object)
+    counts = per_cell[codes]
+    row = np.repeat(np.arange(len(codes)), counts)
+    within = np.arange(len(row)) - np.repeat(np.cumsum(counts) - counts, counts)
+    return pd.DataFrame({
+        "para_id": annotated["para_id"].to_numpy(dtype=object)[row],
+        "doc_id": annotated["doc_id"].to_numpy(dtype=object)[row],
+        "theme": flat[np.repeat(first[codes], counts) + within] if len(row) else np.array([], dtype=object),
+    }).astype(str)
 
 
 def paragraph_words(annotated: pd.DataFrame) -> pd.Series:
@@ -233,7 +241,7 @@ def theme_frequencies(
         body_paragraphs=("para_id", "size"), words=("words", "sum"), documents=("doc_id", "nunique"))
 
     long = theme_long(annotated).merge(base[["para_id", "group"]], on="para_id", how="left")
-    theme_ids = sorted(set(long["theme"]) | set(themes or []))
+    theme_ids = sorted(set(long["theme"].unique().tolist()) | set(themes or []))
     carried = long.groupby(["group", "theme"]).size().rename("paragraphs")
 
     if evidence is not None:
