@@ -398,3 +398,22 @@ def test_seed_corpus_share_of_words_reused(seed_body: pd.DataFrame) -> None:
     assert sp["words_reused_a"] == sum(count_words(t) for t in unsc["text_a"]) == 365
     assert sp["share_a"] == pytest.approx(365 / words["csto-sg-unsc-2024"])
     assert np.isclose(sp["share_b"], sp["words_reused_b"] / sp["words_b"])
+
+
+@pytest.mark.parametrize("seed", range(20))
+def test_top_per_row_equals_sorting_each_row(seed: int) -> None:
+    from helpers.overlap import top_per_row
+
+    rng = np.random.default_rng(seed)
+    counts = rng.integers(1, 60, size=40)
+    rows = np.repeat(np.arange(40), counts)
+    cols = np.concatenate([rng.permutation(200)[:c] for c in counts])
+    values = rng.integers(1, 6, size=len(rows)) / 7.0  # few distinct values: many ties at the k-th place
+    k = int(rng.integers(1, 25))
+    order = np.lexsort((cols, -values, rows))
+    first = np.flatnonzero(np.r_[True, rows[order][1:] != rows[order][:-1]])
+    pos = np.arange(len(order)) - np.repeat(first, np.diff(np.r_[first, len(order)]))
+    want = np.zeros(len(rows), dtype=bool)
+    want[order[pos < k]] = True
+    got = top_per_row(rows, cols, values, k)
+    assert (got == want).all() and got.sum() == np.minimum(counts, k).sum()

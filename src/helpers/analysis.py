@@ -10,8 +10,8 @@ writes (through :func:`helpers.io.write_csv`: temporary file then rename, fixed 
 ``cooccurrence.csv``              :func:`helpers.cooccurrence.theme_cooccurrence` (corpus, min support)
 ``document_similarity.csv``       :func:`helpers.overlap.document_similarity`
 ``similar_paragraphs.csv``        :func:`helpers.overlap.similar_paragraphs`
-``text_reuse.csv``                :func:`helpers.overlap.find_reuse`
-``reuse_by_document_pair.csv``    :func:`helpers.overlap.reuse_by_document_pair`
+``text_reuse.csv``                :func:`helpers.overlap.find_reuse` (through :func:`helpers.reuse_index.reuse_tables`)
+``reuse_by_document_pair.csv``    :func:`helpers.overlap.reuse_by_document_pair` (idem)
 ``keyness.csv``                   :func:`helpers.keyness.keyness` per organisation
 ``evidence_quotes.csv``           :func:`helpers.evidence.evidence_quotes` (only with an evidence table)
 ================================  ==============================================================
@@ -23,8 +23,9 @@ Command line (used by ``make analyse``)::
 reads ``REPORTS/annotated_paragraphs.csv`` and, if present, ``REPORTS/evidence.csv`` (one
 row per rule match), else ``REPORTS/annotations.csv``. ``--build`` keeps each document's
 reuse shingles in ``BUILD/shingles/<doc_id>@<key>.parquet`` (key: the document's paragraph
-ids and texts and the shingle length), so a rebuild after one speech changed re-shingles
-that speech only; ``--workers N`` (or ``DASK_SCHEDULER=tcp://host:8786``) runs the
+ids and texts and the shingle length) and the corpus shingle index with the last reuse tables in
+``BUILD/reuse/`` (:mod:`helpers.reuse_index`), so a rebuild after one speech changed re-shingles
+and re-joins that speech only; ``--workers N`` (or ``DASK_SCHEDULER=tcp://host:8786``) runs the
 shingling and the reuse join on Dask. The files written are byte-identical either way.
 
 At scale the long tables are capped to what a reader can use: ``document_similarity.csv``
@@ -49,7 +50,8 @@ from .frequencies import ANNOTATED_HINT, check_number, rank_themes, require_colu
 from .io import write_csv
 from .keyness import keyness
 from .parallel import runner
-from .overlap import document_similarity, find_reuse, reuse_by_document_pair, similar_paragraphs
+from .overlap import document_similarity, similar_paragraphs
+from .reuse_index import reuse_tables
 
 ANALYSIS_FILES = (
     "theme_frequencies.csv", "theme_ranking.csv", "cooccurrence.csv", "document_similarity.csv",
@@ -106,9 +108,15 @@ def write_analysis_tables(
         return pd.concat([theme_frequencies(annotated, by=level, evidence=evidence, themes=themes)
                           for level in ("document", "organization", "genre", "year")], ignore_index=True)
 
+    pair_table: list[pd.DataFrame] = []
+
     def reuse_table() -> pd.DataFrame:
         with runner(workers, scheduler) as run:
-            return find_reuse(annotated, min_words=min_reuse_words, cache_dir=cache_dir, run=run)
+            reuse, pairs = reuse_tables(annotated, min_words=min_reuse_words, cache_dir=cache_dir,
+                                        state_dir=Path(build_dir) / "reuse" if build_dir is not None else None,
+                                        run=run, log=log)
+        pair_table.append(pairs)
+        return reuse
 
     freq = emit("theme_frequencies.csv", frequencies)
     emit("theme_ranking.csv", lambda: pd.concat(
@@ -116,10 +124,11 @@ def write_analysis_tables(
     emit("cooccurrence.csv", lambda: theme_cooccurrence(annotated, min_support=min_support))
     emit("document_similarity.csv", lambda: document_similarity(annotated, top=max_document_pairs))
     emit("similar_paragraphs.csv", lambda: similar_paragraphs(annotated, top_n=top_similar,
-                                                              max_document_pairs=max_similar_document_pairs))
-    reuse = emit("text_reuse.csv", reuse_table)
-    emit("reuse_by_document_pair.csv", lambda: reuse_by_document_pair(reuse, annotated))
-    emit("keyness.csv", lambda: keyness(annotated, by="organization", min_freq=keyness_min_freq))
+                                                              max_document_pairs=max_similar_document_pairs,
+                                                              cache_dir=build_dir))
+    emit("text_reuse.csv", reuse_table)
+    emit("reuse_by_document_pair.csv", lambda: pair_table[0])
+    emit("keyness.csv", lambda: keyness(annotated, by="organization", min_freq=keyness_min_freq, cache_dir=build_dir))
     emit("evidence_quotes.csv", lambda: (evidence_quotes(annotated, evidence) if evidence is not None
                                          else pd.DataFrame(columns=QUOTE_COLUMNS)))
     return {name: written[name] for name in ANALYSIS_FILES}

@@ -18,6 +18,7 @@ a letter, and phrases containing either, are not reported (they still count in `
 from __future__ import annotations
 
 import re
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -27,6 +28,7 @@ from sklearn.feature_extraction.text import ENGLISH_STOP_WORDS
 from .frequencies import (
     ANNOTATED_HINT, BY_LEVELS, analysed_text, body_only, check_choice, check_number, group_key, require_columns, split_themes,
 )
+from .paragraph_cache import cached_strings
 from .text import WORD_RE, fold
 
 KEYNESS_COLUMNS = [
@@ -34,6 +36,10 @@ KEYNESS_COLUMNS = [
     "per_10k_rest", "ll", "p_value", "log_ratio", "direction", "rank",
 ]
 _HAS_LETTER = re.compile(r"[^\W\d_]")
+
+
+#: Names the tokenisation in the token cache: change it whenever _tokens changes.
+TOKENS_VERSION = "word-lower-1"
 
 
 def _tokens(text: str) -> list[str]:
@@ -65,6 +71,7 @@ def keyness(
     theme: str | None = None,
     stop_words: bool = True,
     top: int | None = None,
+    cache_dir: str | Path | None = None,
 ) -> pd.DataFrame:
     """Log-likelihood keyness of each group's words and phrases against all other paragraphs.
 
@@ -79,6 +86,8 @@ def keyness(
         frame the same theme.
     stop_words : leave out stop words and phrases containing them.
     top : keep the ``top`` terms per group (by LL), all if ``None``.
+    cache_dir : folder keeping each paragraph's tokens (``keyness_tokens.parquet``, see
+        :func:`helpers.paragraph_cache.cached_strings`); ``None`` (default) caches nothing.
 
     Returns
     -------
@@ -105,7 +114,8 @@ def keyness(
         return pd.DataFrame(columns=KEYNESS_COLUMNS)
 
     # Tokens of every paragraph, as integer codes (one factorisation of the whole table).
-    toks = [_tokens(t) for t in analysed_text(data).tolist()]
+    toks = [t.split() for t in cached_strings(data, analysed_text(data).tolist(), "keyness_tokens",
+                                              lambda t: " ".join(_tokens(t)), TOKENS_VERSION, cache_dir)]
     lengths = np.fromiter((len(t) for t in toks), dtype=np.int64, count=len(toks))
     groups, gcode = np.unique(keys.to_numpy(dtype=str), return_inverse=True)
     gcode = np.asarray(gcode, dtype=np.int64).ravel()

@@ -47,6 +47,7 @@ from sklearn.feature_extraction.text import ENGLISH_STOP_WORDS, TfidfVectorizer
 
 from .errors import ParameterError
 from .io import atomic_path
+from .paragraph_cache import cached_strings
 from .parallel import Runner, chunked
 from .frequencies import analysed_text, body_only, check_choice, check_number, require_columns, theme_frequencies
 from .text import WORD_RE, fold
@@ -174,6 +175,10 @@ class _StemAnalyzer:
         return out
 
 
+#: Names the stemming in the stem cache: change it whenever _StemAnalyzer changes.
+STEM_VERSION = "snowball-english-1"
+
+
 def stem_tokens(text: str) -> list[str]:
     """The stems :func:`similar_paragraphs` compares: lower-cased words, stop words out, Snowball-stemmed."""
     return _StemAnalyzer()(text)
@@ -214,6 +219,55 @@ def _top_shared_terms(X: sp.csr_matrix, a: np.ndarray, b: np.ndarray, terms: np.
     return out
 
 
+def top_per_row(rows: np.ndarray, cols: np.ndarray, values: np.ndarray, k: int) -> np.ndarray:
+    """Boolean mask of the ``k`` largest ``values`` of each row (ties: smaller ``cols`` first).
+
+    ``rows`` must be sorted (each row's entries contiguous). The same entries as ordering
+    by ``(row, -value, col)`` and keeping each row's first ``k``, without sorting: the k-th
+    largest value of every long row comes from ``np.partition`` on rows of similar length,
+    so the cost is linear in the number of entries.
+    """
+    n = len(rows)
+    keep = np.ones(n, dtype=bool)
+    if n == 0:
+        return keep
+    starts = np.flatnonzero(np.r_[True, rows[1:] != rows[:-1]])
+    counts = np.diff(np.r_[starts, n])
+    long_rows = np.flatnonzero(counts > k)
+    if not len(long_rows):
+        return keep
+    kth = np.empty(len(long_rows))
+    lengths = counts[long_rows]
+    size_class = np.ceil(np.log2(lengths)).astype(np.int64)  # rows padded at most to twice their length
+    for c in np.unique(size_class):
+        sel = np.flatnonzero(size_class == c)
+        width = int(lengths[sel].max())
+        offsets = np.arange(width)
+        valid = offsets[None, :] < lengths[sel][:, None]
+        dense = np.full((len(sel), width), -np.inf)
+        dense[valid] = values[(starts[long_rows[sel]][:, None] + offsets[None, :])[valid]]
+        kth[sel] = -np.partition(-dense, k - 1, axis=1)[:, k - 1]
+    threshold = np.full(len(starts), -np.inf)
+    threshold[long_rows] = kth
+    is_long = np.zeros(len(starts), dtype=bool)
+    is_long[long_rows] = True
+    entry_row = np.repeat(np.arange(len(starts)), counts)
+    entry_thr = threshold[entry_row]
+    entry_long = is_long[entry_row]
+    above = values > entry_thr
+    keep[entry_long] = above[entry_long]
+    # Ties at the k-th value: the smallest columns fill the places left in the row.
+    tied = np.flatnonzero(entry_long & (values == entry_thr))
+    if len(tied):
+        room = k - np.bincount(entry_row[above & entry_long], minlength=len(starts))
+        tied = tied[np.lexsort((cols[tied], entry_row[tied]))]
+        t_row = entry_row[tied]
+        first = np.flatnonzero(np.r_[True, t_row[1:] != t_row[:-1]])
+        rank = np.arange(len(tied)) - np.repeat(first, np.diff(np.r_[first, len(tied)]))
+        keep[tied[rank < room[t_row]]] = True
+    return keep
+
+
 def similar_paragraphs(
     paragraphs: pd.DataFrame,
     top_n: int = 3,
@@ -223,6 +277,7 @@ def similar_paragraphs(
     max_candidates: int = 20,
     block_size: int = 1000,
     max_document_pairs: int | None = 1000,
+    cache_dir: str | Path | None = None,
 ) -> pd.DataFrame:
     """The most similar paragraph pairs (TF-IDF cosine over stemmed words) for each pair of documents.
 
@@ -246,6 +301,9 @@ def similar_paragraphs(
     max_document_pairs : report only this many document pairs, those whose best paragraph
         pair is most similar (ties by ``doc_a``, ``doc_b``); ``None`` reports every document pair.
         1,938 speeches make 1.9 million document pairs: nobody reads them all.
+    cache_dir : folder keeping each paragraph's stems (``stems.parquet``, see
+        :func:`helpers.paragraph_cache.cached_strings`), so only changed documents are
+        stemmed again; ``None`` (default) caches nothing. Same result either way.
 
     With fewer paragraphs than ``candidate_max_df`` and ``max_candidates`` the result is
     exact (every eligible pair with a positive cosine is scored); above that, a pair is
@@ -282,9 +340,11 @@ def similar_paragraphs(
     key = _pair_keys(paras, doc, pairs)
 
     analyzer = _StemAnalyzer()
-    vectorizer = TfidfVectorizer(analyzer=analyzer, sublinear_tf=True, norm="l2", dtype=np.float64)
+    stems = cached_strings(paras, analysed_text(paras).tolist(), "stems", lambda t: " ".join(analyzer(t)),
+                           STEM_VERSION, cache_dir)
+    vectorizer = TfidfVectorizer(analyzer=str.split, sublinear_tf=True, norm="l2", dtype=np.float64)
     try:
-        X = vectorizer.fit_transform(analysed_text(paras)).tocsr()
+        X = vectorizer.fit_transform(stems).tocsr()
     except ValueError:  # no paragraph has a single content word
         return empty
     df = np.bincount(X.indices, minlength=X.shape[1])
@@ -304,12 +364,7 @@ def similar_paragraphs(
         mask = (key[i] != key[j]) & (doc[i] != doc[j]) & (part > 0)
         i, j, part = i[mask], j[mask], part[mask]
         # Keep each paragraph's max_candidates best partial scores (ties by partner index).
-        rank = np.lexsort((j, -part, i))
-        i, j, part = i[rank], j[rank], part[rank]
-        first = np.r_[True, i[1:] != i[:-1]] if len(i) else np.empty(0, dtype=bool)
-        starts = np.flatnonzero(first)
-        pos = np.arange(len(i)) - np.repeat(starts, np.diff(np.r_[starts, len(i)]))
-        keep = pos < max_candidates
+        keep = top_per_row(i, j, part, max_candidates)
         i, j, part = i[keep], j[keep], part[keep]
         # Each pair once (it may be seen from both ends, in two blocks): smaller index first.
         i, j = np.minimum(i, j), np.maximum(i, j)
@@ -714,8 +769,13 @@ def _passages(paras: pd.DataFrame, chains: list[tuple[int, int, int, int, int, i
     out = pd.DataFrame(rows, columns=REUSE_COLUMNS)
     if out.empty:
         return out.astype({c: "int64" for c in ("words", "start_a", "end_a", "start_b", "end_b")})
+    return _sort_passages(out, pids)
+
+
+def _sort_passages(out: pd.DataFrame, pids: np.ndarray) -> pd.DataFrame:
+    """Passages ordered by paragraph a, paragraph b (positions in the table whose ids are ``pids``), then offsets."""
     pos = {p: k for k, p in enumerate(pids)}
-    out["_a"], out["_b"] = out["para_a"].map(pos), out["para_b"].map(pos)
+    out = out.assign(_a=out["para_a"].map(pos), _b=out["para_b"].map(pos))
     out = out.sort_values(["_a", "_b", "start_a", "start_b"], kind="mergesort").drop(columns=["_a", "_b"])
     return out.reset_index(drop=True)
 

@@ -1,0 +1,56 @@
+"""Tests for helpers.paragraph_cache: derived text is recomputed for changed documents only."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pandas as pd
+
+from helpers.paragraph_cache import cached_strings, document_keys
+from test_overlap import paras
+
+
+def rows() -> list[tuple[str, str, str, str]]:
+    return [("d1", "A", "2024-01-01", "One two."), ("d1", "A", "2024-01-01", "Three."),
+            ("d2", "B", "2024-01-02", "Four five six."), ("d3", "B", "2024-01-03", "Seven.")]
+
+
+def test_only_changed_documents_are_recomputed(tmp_path: Path) -> None:
+    calls: list[str] = []
+
+    def upper(text: str) -> str:
+        calls.append(text)
+        return text.upper()
+
+    p = paras(rows())
+    assert cached_strings(p, p["text"], "upper", upper, "v1", tmp_path) == ["ONE TWO.", "THREE.", "FOUR FIVE SIX.", "SEVEN."]
+    assert len(calls) == 4 and (tmp_path / "upper.parquet").is_file()
+    calls.clear()
+    assert cached_strings(p, p["text"], "upper", upper, "v1", tmp_path)[2] == "FOUR FIVE SIX."
+    assert calls == []  # everything read back
+    edited = rows()
+    edited[2] = ("d2", "B", "2024-01-02", "Four, five.")
+    p2 = paras(edited)
+    assert cached_strings(p2, p2["text"], "upper", upper, "v1", tmp_path) == ["ONE TWO.", "THREE.", "FOUR, FIVE.", "SEVEN."]
+    assert calls == ["Four, five."]  # only d2
+    calls.clear()
+    cached_strings(p2, p2["text"], "upper", upper, "v2", tmp_path)  # a new version recomputes all
+    assert len(calls) == 4
+
+
+def test_no_cache_folder_writes_nothing(tmp_path: Path) -> None:
+    p = paras(rows())
+    assert cached_strings(p, p["text"], "x", str.lower, "v", None)[0] == "one two."
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_document_keys_change_with_text_ids_and_extra_column() -> None:
+    p = paras(rows())
+    base = document_keys(p)
+    assert list(base) == ["d1", "d2", "d3"] and all(len(k) == 20 for k in base.values())
+    moved = p.assign(date=["2024-01-01", "2024-01-01", "2025-01-01", "2024-01-03"])
+    assert document_keys(moved) == base  # the date counts only when asked for
+    with_date = document_keys(moved, extra="date")
+    assert with_date["d2"] != document_keys(p, extra="date")["d2"] and with_date["d1"] == document_keys(p, extra="date")["d1"]
+    renamed = p.assign(para_id=pd.Series(["x1", "d1-p002", "d2-p001", "d3-p001"]))
+    assert document_keys(renamed)["d1"] != base["d1"] and document_keys(renamed)["d2"] == base["d2"]
