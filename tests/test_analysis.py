@@ -130,6 +130,42 @@ def test_two_dask_workers_write_byte_identical_tables(tmp_path: Path, coding) ->
     assert len(list((tmp_path / "build" / "shingles").glob("*.parquet"))) == coding.paragraphs["doc_id"].nunique()
 
 
+def test_a_second_process_for_the_similarity_tables_writes_the_same_bytes(tmp_path: Path, coding, monkeypatch,
+                                                                          capsys) -> None:
+    import helpers.analysis
+
+    one, two = tmp_path / "one", tmp_path / "two"
+    for folder in (one, two):
+        write_csv(coding.paragraphs, folder / "annotated_paragraphs.csv")
+        write_csv(coding.evidence, folder / "evidence.csv")
+    assert main(["--reports", str(one), "--jobs", "1"]) == 0
+    assert "second process" not in capsys.readouterr().out
+    monkeypatch.setattr(helpers.analysis, "PARALLEL_MIN_PARAGRAPHS", 1)  # the seed corpus is small
+    assert main(["--reports", str(two), "--jobs", "2"]) == 0
+    assert "similar_paragraphs.csv (54 rows, computed in a second process)" in capsys.readouterr().out
+    assert _tables(two) == _tables(one)
+
+
+def test_incremental_reuse_after_an_edit_matches_a_fresh_build(tmp_path: Path, coding, capsys) -> None:
+    fresh, kept = tmp_path / "fresh", tmp_path / "kept"
+    for folder in (fresh, kept):
+        write_csv(coding.paragraphs, folder / "annotated_paragraphs.csv")
+        write_csv(coding.evidence, folder / "evidence.csv")
+    assert main(["--reports", str(kept), "--build", str(tmp_path / "build")]) == 0
+    edited = coding.paragraphs.copy()
+    row = edited.index[edited["para_id"] == "csto-sg-minsk-2024-p004"][0]
+    unsc = edited.loc[edited["doc_id"] == "csto-sg-unsc-2024", "text"].iloc[5]
+    edited.loc[row, "text"] = edited.loc[row, "text"] + " " + unsc  # a new verbatim passage
+    for folder in (fresh, kept):
+        write_csv(edited, folder / "annotated_paragraphs.csv")
+    capsys.readouterr()
+    assert main(["--reports", str(kept), "--build", str(tmp_path / "build")]) == 0
+    assert "reuse: 1 changed and 0 removed of 8 documents; incremental join" in capsys.readouterr().out
+    assert main(["--reports", str(fresh)]) == 0
+    assert _tables(kept) == _tables(fresh)
+    assert len(pd.read_csv(kept / "text_reuse.csv")) > 12  # the planted passage is found
+
+
 def test_bad_workers_are_refused(reports: Path) -> None:
     with pytest.raises(ParameterError, match=r"^`workers` must be a whole number >= 0\. Got 'two' instead\.$"):
         main(["--reports", str(reports), "--workers", "two"])

@@ -37,7 +37,11 @@ pairs whose best paragraph pair is most similar.
 from __future__ import annotations
 
 import argparse
+import multiprocessing
+import os
 import time
+from concurrent.futures import ProcessPoolExecutor
+from contextlib import ExitStack
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
@@ -58,6 +62,9 @@ ANALYSIS_FILES = (
     "similar_paragraphs.csv", "text_reuse.csv", "reuse_by_document_pair.csv", "keyness.csv", "evidence_quotes.csv",
 )
 
+#: From this many paragraphs on, the similarity tables are computed in a second process (``jobs`` > 1).
+PARALLEL_MIN_PARAGRAPHS = 10_000
+
 
 def write_analysis_tables(
     annotated: pd.DataFrame,
@@ -74,6 +81,7 @@ def write_analysis_tables(
     max_document_pairs: int = 10_000,
     max_similar_document_pairs: int = 1_000,
     log: Callable[[str], None] | None = None,
+    jobs: int | None = None,
 ) -> dict[str, Path]:
     """Compute the analysis tables from ``annotated`` (and ``evidence``) and write them under ``reports_dir``.
 
@@ -85,6 +93,9 @@ def write_analysis_tables(
     (:func:`helpers.parallel.runner`). ``max_document_pairs`` caps ``document_similarity.csv``
     (most similar pairs first), ``max_similar_document_pairs`` the document pairs of
     ``similar_paragraphs.csv``. ``log`` receives one line per table with its size and time.
+    ``jobs`` (default :func:`default_jobs`) > 1 computes the two similarity tables in a second
+    process while this one computes the rest, from :data:`PARALLEL_MIN_PARAGRAPHS` paragraphs
+    on (below that a process costs more than it saves); the files are the same either way.
     Returns ``{file name: path written}``.
     """
     check_number("min_reuse_words", min_reuse_words, 5)  # at least one 5-word shingle
@@ -96,12 +107,12 @@ def write_analysis_tables(
     cache_dir = Path(build_dir) / "shingles" if build_dir is not None else None
     written: dict[str, Path] = {}
 
-    def emit(name: str, compute: Callable[[], pd.DataFrame]) -> pd.DataFrame:
+    def emit(name: str, compute: Callable[[], pd.DataFrame], where: str = "") -> pd.DataFrame:
         t0 = time.perf_counter()
         df = compute()
         written[name] = write_csv(df, reports / name)
         if log is not None:
-            log(f"wrote {written[name]} ({len(df):,} rows, {time.perf_counter() - t0:.1f} s)")
+            log(f"wrote {written[name]} ({len(df):,} rows, {where or f'{time.perf_counter() - t0:.1f} s'})")
         return df
 
     def frequencies() -> pd.DataFrame:
@@ -122,16 +133,39 @@ def write_analysis_tables(
     emit("theme_ranking.csv", lambda: pd.concat(
         [rank_themes(freq[freq["by"] == level], top=None) for level in ("document", "organization")], ignore_index=True))
     emit("cooccurrence.csv", lambda: theme_cooccurrence(annotated, min_support=min_support))
-    emit("document_similarity.csv", lambda: document_similarity(annotated, top=max_document_pairs))
-    emit("similar_paragraphs.csv", lambda: similar_paragraphs(annotated, top_n=top_similar,
-                                                              max_document_pairs=max_similar_document_pairs,
-                                                              cache_dir=build_dir))
-    emit("text_reuse.csv", reuse_table)
-    emit("reuse_by_document_pair.csv", lambda: pair_table[0])
-    emit("keyness.csv", lambda: keyness(annotated, by="organization", min_freq=keyness_min_freq, cache_dir=build_dir))
-    emit("evidence_quotes.csv", lambda: (evidence_quotes(annotated, evidence) if evidence is not None
-                                         else pd.DataFrame(columns=QUOTE_COLUMNS)))
+    similarity_args = (annotated, max_document_pairs, top_similar, max_similar_document_pairs, build_dir)
+    jobs = default_jobs() if jobs is None else jobs
+    check_number("jobs", jobs, 1)
+    with ExitStack() as stack:
+        side = None
+        if jobs > 1 and len(annotated) >= PARALLEL_MIN_PARAGRAPHS:
+            # The similarity tables share nothing with the rest: a second process computes them meanwhile.
+            pool = stack.enter_context(ProcessPoolExecutor(1, mp_context=multiprocessing.get_context("spawn")))
+            side = pool.submit(similarity_tables, *similarity_args)
+        emit("text_reuse.csv", reuse_table)
+        emit("reuse_by_document_pair.csv", lambda: pair_table[0])
+        emit("keyness.csv", lambda: keyness(annotated, by="organization", min_freq=keyness_min_freq, cache_dir=build_dir))
+        emit("evidence_quotes.csv", lambda: (evidence_quotes(annotated, evidence) if evidence is not None
+                                             else pd.DataFrame(columns=QUOTE_COLUMNS)))
+        tables = side.result() if side is not None else similarity_tables(*similarity_args)
+        for name in ("document_similarity.csv", "similar_paragraphs.csv"):
+            emit(name, lambda name=name: tables[name], "computed in a second process" if side is not None else "")
     return {name: written[name] for name in ANALYSIS_FILES}
+
+
+def default_jobs() -> int:
+    """Processes the analysis uses by default: two when the machine has two CPUs or more."""
+    return min(2, os.cpu_count() or 1)
+
+
+def similarity_tables(annotated: pd.DataFrame, max_document_pairs: int, top_similar: int,
+                      max_similar_document_pairs: int, build_dir: str | Path | None) -> dict[str, pd.DataFrame]:
+    """``document_similarity.csv`` and ``similar_paragraphs.csv`` as DataFrames (run in a second process at scale)."""
+    return {
+        "document_similarity.csv": document_similarity(annotated, top=max_document_pairs),
+        "similar_paragraphs.csv": similar_paragraphs(annotated, top_n=top_similar, max_document_pairs=max_similar_document_pairs,
+                                                     cache_dir=build_dir),
+    }
 
 
 def read_annotated(path: str | Path) -> pd.DataFrame:
@@ -167,6 +201,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--build", help="build folder: cache each document's reuse shingles in BUILD/shingles")
     parser.add_argument("--workers", default="1",
                         help="Dask workers for shingling and the reuse join (1: this process; DASK_SCHEDULER: a cluster)")
+    parser.add_argument("--jobs", type=int, default=None,
+                        help="processes for the analysis tables (default: 2 on a machine with 2 CPUs or more)")
     args = parser.parse_args(argv)
     t0 = time.perf_counter()
     annotated = read_annotated(Path(args.reports) / "annotated_paragraphs.csv")
@@ -174,7 +210,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     print(f"read {len(annotated):,} annotated paragraphs ({time.perf_counter() - t0:.1f} s)", flush=True)
     write_analysis_tables(annotated, evidence, args.reports, min_reuse_words=args.min_reuse_words,
                           min_support=args.min_support, build_dir=args.build, workers=args.workers,
-                          log=lambda line: print(line, flush=True))
+                          log=lambda line: print(line, flush=True), jobs=args.jobs)
     return 0
 
 

@@ -582,7 +582,7 @@ def _cache_key(row: dict, meta_cols: list[str], sha: str, rules: CleaningRules) 
 
 
 def _cache_read(path: Path, meta: dict, meta_cols: list[str]) -> Document:
-    table = pq.read_table(path)
+    table = pq.ParquetFile(path).read(use_threads=False)  # half the time of read_table on small files
     extra = json.loads(table.schema.metadata[b"helpers"].decode("utf-8"))
     return Document(meta=meta, text="", rows=table.to_pylist(), removed_rows=extra["removed"],
                     meta_columns=tuple(c for c in meta_cols if c not in PARAGRAPH_COLUMNS))

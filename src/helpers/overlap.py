@@ -553,7 +553,7 @@ def _shingle_chunk(docs: list[tuple[str, list[str], list[str]]], shingle: int,
     for doc_id, pids, texts in docs:
         path = Path(cache_dir) / f"{doc_id}@{_shingle_key(pids, texts, shingle)}.parquet" if cache_dir else None
         if path is not None and path.name in present.get(doc_id, ()):
-            table = pq.read_table(path)
+            table = pq.ParquetFile(path).read(use_threads=False)
             out.append({c: table.column(c).to_numpy() for c in SHINGLE_COLUMNS})
             continue
         arrays = _shingle_arrays(texts, shingle, token_cache)
