@@ -49,6 +49,28 @@ def test_sentences_split_at_stops_and_elisions() -> None:
     assert is_complete_sentence("“We act.”") and not is_complete_sentence("and then it ended.")
 
 
+def test_sentence_spans_closing_marks_elisions_and_edge_space() -> None:
+    # Closing quote and bracket stay with their sentence; "[...]" and "<...>" split without being kept; leading,
+    # trailing and no-break spaces are stripped; a stop followed by no space ("3.5") does not split.
+    text = "\u00a0 He said: \u201cNo.\u201d Then (it rose 3.5 %.) [...] It fell!\u2003<...>  Yes? "
+    got = [text[s:e] for s, e in sentence_spans(text)]
+    assert got == ["He said: \u201cNo.\u201d", "Then (it rose 3.5 %.)", "It fell!", "Yes?"]
+    assert sentence_spans("") == [] and sentence_spans(" \n ") == [] and sentence_spans("[\u2026]") == []
+
+
+def test_terms_are_the_distinct_matched_terms_of_each_sentence_and_theme() -> None:
+    text = "Terrorism and terrorism financing. Terrorism is terrorism."
+    a = make_annotated([("d1", "A", "speech", "2024-01-01", "finance;terrorism", 0, text)])
+    ev = pd.DataFrame([("d1-p001", "terrorism", s, e) for s, e in spans(text, "terrorism")]
+                      + [("d1-p001", "finance", s, e) for s, e in spans(text, "financing", "terrorism financing")],
+                      columns=["para_id", "theme", "start", "end"])
+    q = evidence_quotes(a, ev).set_index("theme")
+    assert q.loc["finance", ["quote", "matches", "terms"]].tolist() == [
+        "Terrorism and terrorism financing.", 2, "financing;terrorism financing"]
+    # Both sentences have 2 matches of one term for terrorism: the shorter wins.
+    assert q.loc["terrorism", ["quote", "matches", "terms"]].tolist() == ["Terrorism is terrorism.", 2, "terrorism"]
+
+
 def test_strongest_evidence_then_shortest_sentence(annotated: pd.DataFrame, evidence: pd.DataFrame) -> None:
     q = evidence_quotes(annotated, evidence)
     assert list(q.columns) == ["theme", "group", "rank", "doc_id", "para_id", "quote", "start", "end", "matches",

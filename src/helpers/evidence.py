@@ -42,16 +42,21 @@ QUOTE_COLUMNS = [
 TEXT_COLUMNS = ("match", "matched", "matched_text", "term", "evidence")
 
 _SPAN_SUFFIX = re.compile(r"\s*[\[(]\d+\s*[-:]\s*\d+[\])]$")
-_BOUNDARY = re.compile(r"(?<=[.!?])(?P<close>[\"'”’)\]]*)\s+|\s*(?P<elision><…>|<\.\.\.>|\[…\]|\[\.\.\.\])\s*")
+# A boundary starts with a closing mark or white space after .!? or with white space, "<" or "[" before an
+# elision mark; the leading lookahead only lets the regex engine skip every other position faster.
+_BOUNDARY = re.compile(r"(?=[\s\"'”’)\]<\[])(?:(?<=[.!?])(?P<close>[\"'”’)\]]*)\s+|\s*(?P<elision><…>|<\.\.\.>|\[…\]|\[\.\.\.\])\s*)")
 _ELISION = re.compile(r"<…>|<\.\.\.>|\[…\]|\[\.\.\.\]|…|\.\.\.")
 _COMPLETE = re.compile(r"^[\"'“‘(]?[A-Z0-9][\s\S]*[.!?][\"'”’)\]]*$")
+_PARAGRAPH_LABEL = re.compile(r"^Paragraph \d+\.$")
 
 
 def sentence_spans(text: str) -> list[tuple[int, int]]:
     """``[start, end)`` spans of the sentences of ``text`` (split after ``.!?`` + space and at elision marks)."""
     spans, pos = [], 0
     for m in _BOUNDARY.finditer(text):
-        end = m.start() if m.group("elision") else m.start() + len(m.group("close"))
+        end = m.end("close")  # -1 when the boundary is an elision mark: the sentence ends where the mark starts
+        if end < 0:
+            end = m.start()
         if end > pos:
             spans.append((pos, end))
         pos = m.end()
@@ -59,6 +64,9 @@ def sentence_spans(text: str) -> list[tuple[int, int]]:
         spans.append((pos, len(text)))
     out = []
     for s, e in spans:
+        if not text[s].isspace() and not text[e - 1].isspace():  # nothing to strip (isspace is what strip removes)
+            out.append((s, e))
+            continue
         seg = text[s:e]
         lead = len(seg) - len(seg.lstrip())
         trail = len(seg) - len(seg.rstrip())
@@ -69,8 +77,12 @@ def sentence_spans(text: str) -> list[tuple[int, int]]:
 
 def is_complete_sentence(sentence: str) -> bool:
     """True if ``sentence`` starts like a sentence, ends with ``.!?`` and has no elision mark."""
-    s = fold(sentence.strip())
-    return bool(_COMPLETE.match(s)) and not _ELISION.search(sentence) and not re.match(r"^Paragraph \d+\.$", s)
+    return _is_complete(fold(sentence.strip()), sentence)
+
+
+def _is_complete(folded: str, sentence: str) -> bool:
+    """:func:`is_complete_sentence` given ``folded = fold(sentence.strip())`` already (a slice of the folded paragraph)."""
+    return bool(_COMPLETE.match(folded)) and not _ELISION.search(sentence) and not _PARAGRAPH_LABEL.match(folded)
 
 
 def _match_spans(evidence: pd.DataFrame, texts: dict[str, str]) -> pd.DataFrame:
@@ -78,8 +90,10 @@ def _match_spans(evidence: pd.DataFrame, texts: dict[str, str]) -> pd.DataFrame:
     ev = usable_evidence(evidence)
     rows = []
     if {"start", "end"} <= set(ev.columns):
-        for pid, theme, s, e in zip(ev["para_id"].astype(str), ev["theme"].astype(str), ev["start"], ev["end"]):
-            if pid in texts and pd.notna(s) and pd.notna(e):
+        starts, ends = pd.notna(ev["start"]).to_numpy(), pd.notna(ev["end"]).to_numpy()
+        for pid, theme, s, e, ok in zip(ev["para_id"].astype(str).tolist(), ev["theme"].astype(str).tolist(),
+                                        ev["start"].tolist(), ev["end"].tolist(), (starts & ends).tolist()):
+            if ok and pid in texts:
                 s, e = int(s), int(e)
                 rows.append((pid, theme, s, e, fold(texts[pid][s:e]).lower()))
     else:
@@ -88,7 +102,7 @@ def _match_spans(evidence: pd.DataFrame, texts: dict[str, str]) -> pd.DataFrame:
             raise ParameterError(
                 f"The evidence table has neither start, end (match offsets) nor a matched-text column "
                 f"({', '.join(TEXT_COLUMNS)}); it has {', '.join(map(str, evidence.columns))}. {EVIDENCE_HINT}")
-        for pid, theme, cell in zip(ev["para_id"].astype(str), ev["theme"].astype(str), ev[col]):
+        for pid, theme, cell in zip(ev["para_id"].astype(str).tolist(), ev["theme"].astype(str).tolist(), ev[col].tolist()):
             if pid not in texts or pd.isna(cell):
                 continue
             hay = fold(texts[pid]).lower()
@@ -142,23 +156,25 @@ def evidence_quotes(
     require_columns(evidence, ["para_id", "theme"], "The evidence table", EVIDENCE_HINT)
 
     paras = body_only(annotated).reset_index(drop=True)
-    texts = dict(zip(paras["para_id"].astype(str), paras["text"].fillna("").astype(str)))
-    labels = dict(zip(paras["para_id"].astype(str), label_offsets(paras).tolist()))
-    carried = {(p, t) for p, cell in zip(paras["para_id"].astype(str), paras["themes"]) for t in split_themes(cell)}
+    para_ids = paras["para_id"].astype(str).tolist()
+    texts = dict(zip(para_ids, paras["text"].fillna("").astype(str).tolist()))
+    labels = dict(zip(para_ids, label_offsets(paras).tolist()))
+    carried = {(p, t) for p, cell in zip(para_ids, paras["themes"].tolist()) for t in split_themes(cell)}
     matches = _match_spans(evidence, texts)
-    matches = matches[[(p, t) in carried for p, t in zip(matches["para_id"], matches["theme"])]]
+    matches = matches[[(p, t) in carried for p, t in zip(matches["para_id"].tolist(), matches["theme"].tolist())]]
     if matches.empty:
         return pd.DataFrame(columns=QUOTE_COLUMNS)
-    group = dict(zip(paras["para_id"].astype(str), group_key(paras, by)))
+    group = dict(zip(para_ids, group_key(paras, by).tolist()))
     meta = paras.set_index(paras["para_id"].astype(str))
 
     # Complete sentences of the paragraphs with matches (after any numbering label), in one table.
-    pids = sorted(set(matches["para_id"]))
+    pids = sorted(set(matches["para_id"].tolist()))
     sp_pid, sp_s, sp_e = [], [], []
     for pid in pids:
         text, cut = texts[pid], labels.get(pid, 0)
         for s, e in sentence_spans(text[cut:]):
-            if is_complete_sentence(text[cut + s:cut + e]):
+            sentence = text[cut + s:cut + e]  # spans are stripped already: fold(sentence.strip()) is fold(sentence)
+            if _is_complete(fold(sentence), sentence):
                 sp_pid.append(pid)
                 sp_s.append(cut + s)
                 sp_e.append(cut + e)
@@ -180,15 +196,23 @@ def evidence_quotes(
     if inside.empty:
         return pd.DataFrame(columns=QUOTE_COLUMNS)
     counted = inside.groupby(["sent", "theme"], sort=True).agg(matches=("term", "size"), distinct=("term", "nunique"))
-    terms = (inside.drop_duplicates(["sent", "theme", "term"]).sort_values(["sent", "theme", "term"], kind="mergesort")
-             .groupby(["sent", "theme"], sort=True)["term"].agg(";".join))
-    cand = counted.join(terms.rename("terms")).reset_index()
+    # The distinct terms of each (sentence, theme), sorted and joined: one str.join per run of the sorted table
+    # (same rows and order as counted, whose groups are sorted the same way).
+    distinct = inside.drop_duplicates(["sent", "theme", "term"]).sort_values(["sent", "theme", "term"], kind="mergesort")
+    d_sent, d_theme = distinct["sent"].to_numpy(), distinct["theme"].to_numpy(dtype=object)
+    d_term = distinct["term"].tolist()
+    bounds = np.flatnonzero(np.r_[True, (d_sent[1:] != d_sent[:-1]) | (d_theme[1:] != d_theme[:-1]), True]).tolist()
+    cand = counted.reset_index()
+    cand["terms"] = [";".join(d_term[lo:hi]) for lo, hi in zip(bounds[:-1], bounds[1:])]
     sent = cand["sent"].to_numpy()
     cand["para_id"] = np.asarray(sp_pid, dtype=object)[sent]
     cand["start"] = np.asarray(sp_s, dtype=np.int64)[sent]
     cand["end"] = np.asarray(sp_e, dtype=np.int64)[sent]
-    cand["quote"] = [texts[p][s:e] for p, s, e in zip(cand["para_id"], cand["start"], cand["end"])]
-    cand["words"] = [len(WORD_RE.findall(q)) for q in cand["quote"]]
+    # A sentence that is a candidate for several themes is cut and counted once.
+    sents, sent_code = np.unique(sent, return_inverse=True)
+    cut = [texts[sp_pid[k]][sp_s[k]:sp_e[k]] for k in sents.tolist()]
+    cand["quote"] = np.asarray(cut, dtype=object)[sent_code]
+    cand["words"] = np.array([len(WORD_RE.findall(q)) for q in cut], dtype=np.int64)[sent_code]
     cand["group"] = cand["para_id"].map(group)
     for col in ("doc_id", "title", "date", "source_para"):
         cand[col] = cand["para_id"].map(meta[col]) if col in meta.columns else None
