@@ -18,6 +18,7 @@ from helpers.annotate import (
     code_paragraphs,
     main,
     read_validation,
+    speaker_kinds,
 )
 from helpers.codebook import load_codebook
 from helpers.corpus import load_paragraphs
@@ -626,3 +627,39 @@ def test_two_dask_workers_give_byte_identical_output(seed, tmp_path, capsys):
     assert _cache_files(build1) == _cache_files(build2)
     for name in _cache_files(build1):
         assert pq.read_table(build1 / "annotations" / name).equals(pq.read_table(build2 / "annotations" / name))
+
+
+# --------------------------------------------------------------------------- rules scoped to the speaker
+
+def test_speaker_kinds():
+    assert speaker_kinds(["CSTO", "Armenia", "unknown", "", "EU"], ["", "ARM", "", "", None]).tolist() == \
+        ["organizations", "states", "", "", "organizations"]
+    assert speaker_kinds(["CSTO"], None).tolist() == [""]  # no iso3 column: the speaker's kind is unknown
+
+
+def test_the_organization_counts_for_an_organisation_speaking_not_for_a_state(seed, tmp_path):
+    # "the Organization" is the CSTO in the Secretary General's speech; the same words in a
+    # state's speech (here the speech relabelled as Armenia's) mean the UN and must not count.
+    as_state = seed.copy()
+    minsk = as_state["doc_id"] == "csto-sg-minsk-2024"
+    as_state.loc[minsk, "organization"] = "Armenia"
+    as_state.loc[minsk, "iso3"] = "ARM"
+    scoped = r"(?-i:\b(?:[Tt]he|[Oo]ur|[Ii]ts)\s{1,3}Organization\b)"
+    for table, counted in ((seed, True), (as_state, False)):
+        coding = code_paragraphs(table, CODEBOOK)
+        ev = coding.evidence
+        assert (ev.loc[ev["doc_id"] == "csto-sg-minsk-2024", "rule"] == scoped).sum() == (5 if counted else 0)
+        assert (ev.loc[ev["doc_id"] == "csto-sg-unsc-2024", "rule"] == scoped).sum() == 10  # still the CSTO speaking
+        # p014 is coded regional_organizations by that rule alone
+        assert ("regional_organizations" in themes_of(coding, "csto-sg-minsk-2024-p014")) is counted
+        assert "regional_organizations" in themes_of(coding, "csto-sg-unsc-2024-p016")
+    # The streaming command, cold and with the per-document cache warm, codes the same way.
+    build = tmp_path / "build"
+    build.mkdir()
+    as_state.to_parquet(build / "paragraphs.parquet", index=False)
+    plain = code_paragraphs(as_state, CODEBOOK).paragraphs
+    for run in ("cold", "warm"):
+        reports = tmp_path / run
+        assert main(["--build", str(build), "--codebook", str(CODEBOOK), "--reports", str(reports)]) == 0
+        streamed = pd.read_csv(reports / "annotated_paragraphs.csv", dtype=str, keep_default_na=False)
+        assert streamed["themes"].tolist() == plain["themes"].tolist()

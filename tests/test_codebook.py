@@ -74,6 +74,20 @@ def test_good_codebook_parses(tmp_path):
         cb.theme("nope")
 
 
+def test_regex_rules_may_be_scoped_to_organisations_or_states(tmp_path):
+    text = GOOD.replace("    regex: ['\\binternational\\s+law\\b']\n",
+                        "    regex:\n      - '\\binternational\\s+law\\b'\n"
+                        "      - pattern: '(?-i:\\bour\\s+Organization\\b)'\n        speakers: organizations\n")
+    assert text != GOOD
+    cb = load_codebook(write(tmp_path, text))
+    law = cb.theme("law")
+    assert law.regex == ("\\binternational\\s+law\\b", "(?-i:\\bour\\s+Organization\\b)")
+    assert [law.speakers_of(k) for k in range(2)] == ["", "organizations"]
+    assert cb.theme("terrorism").regex_speakers == ()  # unscoped themes carry no scope at all
+    project = load_codebook(PROJECT_CODEBOOK).theme("regional_organizations")
+    assert [project.speakers_of(k) for k in range(len(project.regex))] == ["organizations"]
+
+
 @pytest.mark.parametrize(
     "word, forms",
     [
@@ -179,6 +193,14 @@ THEME = "  - id: {id}\n    label: L\n    definition: D.\n    group: {group}\n{ru
         # a bad id
         ("groups:\n  g: G\nthemes:\n" + THEME.format(id="Bad-Id", group="g", rules="    terms: [a]\n"),
          r"theme 'Bad-Id': id must be lower-case letters, digits and '_', starting with a letter\."),
+        # a speaker-scoped regex with an unknown scope, or with a key missing or misspelt
+        ("groups:\n  g: G\nthemes:\n" + THEME.format(id="x", group="g", rules="    regex:\n      - pattern: 'abc'\n        speakers: everyone\n"),
+         r"cb\.yml, line 4, theme 'x': regex item 1 \(line 9\): speakers must be one of organizations, states\. Got 'everyone' instead\."),
+        ("groups:\n  g: G\nthemes:\n" + THEME.format(id="x", group="g", rules="    regex:\n      - patern: 'abc'\n        speakers: states\n"),
+         r"theme 'x': regex item 1 \(line 9\) must be a pattern, or a mapping with exactly 'pattern' and 'speakers'\. "
+         r"Got keys 'patern', 'speakers' instead\."),
+        ("groups:\n  g: G\nthemes:\n" + THEME.format(id="x", group="g", rules="    regex:\n      - pattern: '(a'\n        speakers: states\n"),
+         r"theme 'x': regex '\(a' does not compile"),
         # top level problems
         ("- just\n- a list\n", r"cb\.yml: a codebook must be a mapping with 'groups' and 'themes'\. Got list instead\."),
         ("themes: []\n", r"cb\.yml: field 'groups' is missing\. Expected mapping of group id -> label\."),

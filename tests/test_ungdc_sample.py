@@ -84,3 +84,13 @@ def test_csto_members_against_the_rest(sample):
     assert (row["members_total"], row["rest_total"]) == (18, 12)
     assert row["members_carrying"] + row["rest_carrying"] == coding.annotations.query(
         "theme == 'regional_organizations'")["doc_id"].nunique()
+
+
+def test_the_organization_in_a_state_speech_is_not_a_regional_organisation(sample):
+    # 'the Organization' / 'our Organization' means the UN in these speeches: the codebook's
+    # rule for it is scoped to organisations speaking, so none of the 30 states' uses count.
+    _, paragraphs, coding, _ = sample
+    uses = paragraphs["text"].str.count(r"\b(?:[Tt]he|[Oo]ur|[Ii]ts)\s{1,3}Organization\b").sum()
+    assert uses >= 20  # the phrase is common in the sample ...
+    ev = coding.evidence
+    assert not ev["term"].str.fullmatch(r"(?:[Tt]he|[Oo]ur|[Ii]ts)\s{1,3}Organization").any()  # ... and never coded

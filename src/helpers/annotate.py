@@ -112,11 +112,27 @@ _KIND_TERM, _KIND_EXCLUDE, _KIND_ANCHOR = 0, 1, 2
 
 @dataclass(frozen=True)
 class Rule:
-    """One rule of the codebook: its theme, kind (``term``/``regex``/``exclude``) and text."""
+    """One rule of the codebook: its theme, kind (``term``/``regex``/``exclude``), text and
+    speaker scope ("" any, ``organizations`` or ``states``; see :mod:`helpers.codebook`)."""
 
     theme: str
     kind: str
     source: str
+    speakers: str = ""
+
+
+def speaker_kinds(organization: Sequence[object], iso3: Sequence[object] | None) -> np.ndarray:
+    """Per paragraph: ``"states"`` when its document's organisation is a country (``iso3`` set),
+    ``"organizations"`` when it is named but not a country, ``""`` when unknown (empty or
+    ``unknown``, or no ``iso3`` column to tell). Compared with a rule's ``speakers`` scope."""
+    if iso3 is None:
+        return np.full(len(organization), "", dtype=object)
+    out = []
+    for org, code in zip(organization, iso3):
+        code = "" if code is None or (isinstance(code, float) and code != code) else str(code)
+        org = "" if org is None or (isinstance(org, float) and org != org) else str(org).strip()
+        out.append("states" if code else ("organizations" if org and org.lower() != "unknown" else ""))
+    return np.asarray(out, dtype=object)
 
 
 def _build_luts() -> tuple[np.ndarray, np.ndarray]:
@@ -265,9 +281,9 @@ class Matcher:
         self.unanchored: list[int] = []
         widths: list[int] = []
         for ti, theme in enumerate(codebook.themes):
-            for pattern in theme.regex:
+            for k, pattern in enumerate(theme.regex):
                 rid = len(self.rules)
-                self.rules.append(Rule(theme.id, "regex", pattern))
+                self.rules.append(Rule(theme.id, "regex", pattern, theme.speakers_of(k)))
                 j = len(self.regex_rules)
                 self.regex_rules.append((ti, rid, re.compile(pattern, re.IGNORECASE)))
                 widths.append(_max_width(pattern))
@@ -284,6 +300,8 @@ class Matcher:
         self.theme_names = np.asarray(self.themes, dtype=object)
         self.rule_sources = np.asarray([r.source for r in self.rules], dtype=object)
         self.rule_kinds = np.asarray([r.kind for r in self.rules], dtype=object)
+        self.rule_speakers = np.asarray([r.speakers for r in self.rules], dtype=object)
+        self.scoped = bool(any(self.rule_speakers))
         self.automaton = ahocorasick.Automaton()
         n_keys = len(keys)
         self._klen = np.zeros(n_keys, dtype=np.int64)
@@ -586,11 +604,14 @@ def _code_columns(
     texts: list[str], pids: list[str], docs: list[str], matcher: Matcher,
     by_para: dict[str, dict[str, tuple[str, str, str]]],
     matches: tuple[np.ndarray, ...] | None = None,
+    speakers: np.ndarray | None = None,
 ) -> tuple[Columns, Columns, Columns]:
     """Code one chunk of body paragraphs given as lists of texts, para_ids and doc_ids.
 
     ``matches``: the rule matches of ``texts`` already found (:meth:`Matcher.match_arrays`, e.g.
-    read from the annotation cache); found here when None.
+    read from the annotation cache); found here when None. ``speakers``: each paragraph's
+    :func:`speaker_kinds`; matches of a rule scoped to other speakers are dropped (with
+    ``None``, every scoped rule is out of scope).
     Returns three column dicts (lists or NumPy arrays): ``themes`` and ``themes_rules`` of each
     paragraph, the annotations (``ANNOTATION_COLUMNS``) and the evidence (``EVIDENCE_COLUMNS``);
     see :func:`code_paragraphs` for their meaning.
@@ -598,6 +619,12 @@ def _code_columns(
     names = matcher.themes
     n_themes = len(names)
     para, theme, rule, start, end = matcher.match_arrays(texts) if matches is None else matches
+    if matcher.scoped and len(rule):
+        scope = matcher.rule_speakers[rule]
+        kinds = speakers if speakers is not None else np.full(len(texts), "", dtype=object)
+        ok = (scope == "") | (scope == kinds[para])
+        if not ok.all():
+            para, theme, rule, start, end = para[ok], theme[ok], rule[ok], start[ok], end[ok]
     p_l, s_l, e_l = para.tolist(), start.tolist(), end.tolist()
     terms = [texts[p_][s_:e_] for p_, s_, e_ in zip(p_l, s_l, e_l)]
     labelled = [f"{t} ({s_}-{e_})" for t, s_, e_ in zip(terms, s_l, e_l)]
@@ -715,12 +742,20 @@ def code_paragraphs(
         check_para_ids(table, dict(zip(paragraphs["para_id"], paragraphs["kind"])),
                        overrides if not isinstance(overrides, pd.DataFrame) else "overrides", "overrides")
     par, ann, ev = _code_columns(body["text"].tolist(), body["para_id"].tolist(), body["doc_id"].tolist(),
-                                 Matcher(cb), _overrides_by_para(table))
+                                 Matcher(cb), _overrides_by_para(table), speakers=_speakers_of(body))
     out = body[[c for c in ANNOTATED_COLUMNS if c != "themes"]].copy()
     out["themes"] = par["themes"]
     out["themes_rules"] = par["themes_rules"]
     return Coding(out, _frame(ann, ANNOTATION_COLUMNS),
                   _frame(ev, EVIDENCE_COLUMNS).astype({"start": "int64", "end": "int64"}))
+
+
+def _speakers_of(table: pd.DataFrame | pa.RecordBatch) -> np.ndarray:
+    """:func:`speaker_kinds` of a paragraph table or record batch (``organization``, ``iso3`` if present)."""
+    names = table.column_names if isinstance(table, pa.RecordBatch) else list(table.columns)
+    def col(name: str) -> list:
+        return table.column(name).to_pylist() if isinstance(table, pa.RecordBatch) else table[name].tolist()
+    return speaker_kinds(col("organization"), col("iso3") if "iso3" in names else None)
 
 
 def annotate_paragraphs(
@@ -742,10 +777,11 @@ def _iter_body_batches(path: Path, chunk_size: int) -> Iterator[pa.RecordBatch]:
     """Body paragraphs of a Parquet file, ``chunk_size`` rows at a time (Arrow record batches
     with the columns of ``ANNOTATED_COLUMNS`` but ``themes``)."""
     pf = pq.ParquetFile(path, pre_buffer=False)  # pre-buffering keeps every row group read: memory would grow
-    for batch in pf.iter_batches(batch_size=chunk_size, columns=REQUIRED_PARAGRAPH_COLUMNS):
+    extra = ["iso3"] if "iso3" in pf.schema_arrow.names else []  # the speaker's kind, for scoped rules
+    for batch in pf.iter_batches(batch_size=chunk_size, columns=REQUIRED_PARAGRAPH_COLUMNS + extra):
         body = batch.filter(pc.equal(batch.column("kind"), "body"))
         if body.num_rows:
-            yield body.select([c for c in ANNOTATED_COLUMNS if c != "themes"])
+            yield body.select([c for c in ANNOTATED_COLUMNS if c != "themes"] + extra)
 
 
 def _kinds_of(path: Path, wanted: set[str], chunk_size: int) -> dict[str, str]:
@@ -1114,9 +1150,11 @@ def annotate_corpus(
         for found in run.map(_match_texts, tasks(), cb, cb_hash):
             unit = planned.popleft()
             batch, pids, docs, texts = unit.batch, unit.pids, unit.docs, unit.texts
-            par, ann, ev = _code_columns(texts, pids, docs, matcher, by_para, _unit_matches(unit, found, cache))
+            par, ann, ev = _code_columns(texts, pids, docs, matcher, by_para, _unit_matches(unit, found, cache),
+                                         speakers=_speakers_of(batch))
             themes = pa.array(par["themes"], pa.string())
-            annotated = pa.RecordBatch.from_arrays(list(batch.columns) + [themes], names=ANNOTATED_COLUMNS)
+            columns = [batch.column(c) for c in ANNOTATED_COLUMNS if c != "themes"]
+            annotated = pa.RecordBatch.from_arrays(columns + [themes], names=ANNOTATED_COLUMNS)
             writers["annotated_paragraphs"].write(annotated.cast(annotated_schema))
             for name, table in (("annotations", ann), ("evidence", ev)):
                 writers[name].write(pa.RecordBatch.from_pydict(table, schema=_OUTPUT_SCHEMAS[name]))

@@ -30,6 +30,13 @@ quotes and all dashes treated alike):
 - ``regex``: Python regular expressions, matched case-insensitively on the text with quotes
   and dashes folded to ASCII (``'``, ``"``, ``-``); write ``(?-i:WHO)`` for a case-sensitive
   part. A match that starts or ends inside a word is ignored.
+  A ``regex`` item may also be a mapping ``{pattern: '...', speakers: organizations}``
+  (or ``states``): the rule then counts only in documents whose speaker is an
+  organisation (the manifest's ``organization`` is not a country) or a state (it is one,
+  see :mod:`helpers.organizations`). "The Organization" means the CSTO in the CSTO's own
+  texts but the United Nations in a state's General Assembly speech. Documents whose
+  speaker is unknown match neither. Write scoped patterns that do not overlap the theme's
+  other rules: an out-of-scope match is dropped after overlapping matches were resolved.
 - ``exclude``: phrases in the ``terms`` syntax; a match of this theme that lies inside an
   occurrence of an excluded phrase does not count (``war`` inside ``Great Patriotic War``).
 
@@ -58,6 +65,9 @@ from helpers.errors import CodebookError, run_cli
 from helpers.io import write_text
 
 ID_RE = re.compile(r"^[a-z][a-z0-9_]*$")
+#: Speaker scopes a regex rule may have: value -> what it means.
+SPEAKER_SCOPES = {"organizations": "the speaker is an organisation, not a state",
+                  "states": "the speaker is a state (its organization is a country)"}
 TERM_RE = re.compile(r"^=?[\w][\w '/\-]*\*?$")
 
 #: Fields of a theme: name -> (required, expected type, description).
@@ -67,7 +77,7 @@ THEME_FIELDS: dict[str, tuple[bool, type | tuple[type, ...], str]] = {
     "definition": (True, str, "one sentence saying what the theme covers"),
     "group": (True, str, "one of the ids declared under 'groups'"),
     "terms": (False, list, "list of words or phrases (see the rule syntax)"),
-    "regex": (False, list, "list of Python regular expressions"),
+    "regex": (False, list, "list of Python regular expressions (each may be {pattern: ..., speakers: organizations|states})"),
     "exclude": (False, list, "list of phrases whose occurrences do not count"),
 }
 TOP_FIELDS: dict[str, tuple[bool, type | tuple[type, ...], str]] = {
@@ -115,6 +125,12 @@ class Theme:
     regex: tuple[str, ...]
     exclude: tuple[Term, ...]
     line: int = 0
+    #: per ``regex`` item: "" (any speaker), "organizations" or "states" (see the rule syntax)
+    regex_speakers: tuple[str, ...] = ()
+
+    def speakers_of(self, k: int) -> str:
+        """Speaker scope of the theme's ``k``-th regex: "", "organizations" or "states"."""
+        return self.regex_speakers[k] if k < len(self.regex_speakers) else ""
 
 
 @dataclass(frozen=True)
@@ -285,8 +301,12 @@ def _parse_theme(raw: dict, path: str, groups: dict[str, str]) -> Theme:
             "Use one of them or declare the group under 'groups'."
         )
     parsed: dict[str, list] = {"terms": [], "regex": [], "exclude": []}
+    speakers: list[str] = []
     for kind in ("terms", "regex", "exclude"):
         for i, item in enumerate(raw.get(kind) or [], start=1):
+            scope = ""
+            if kind == "regex" and isinstance(item, dict):
+                item, scope = _scoped_regex(item, i, where)
             if not isinstance(item, str) or not item.strip():
                 raise CodebookError(f"{where}: {kind} item {i} must be non-empty text. Got {item!r} instead.")
             if kind == "regex":
@@ -302,6 +322,7 @@ def _parse_theme(raw: dict, path: str, groups: dict[str, str]) -> Theme:
                 if compiled.match(""):
                     raise CodebookError(f"{where}: regex '{item}' matches the empty text; it must match a word.")
                 parsed[kind].append(item)
+                speakers.append(scope)
             else:
                 try:
                     parsed[kind].append(parse_term(item))
@@ -318,7 +339,22 @@ def _parse_theme(raw: dict, path: str, groups: dict[str, str]) -> Theme:
         regex=tuple(parsed["regex"]),
         exclude=tuple(parsed["exclude"]),
         line=line,
+        regex_speakers=tuple(speakers) if any(speakers) else (),
     )
+
+
+def _scoped_regex(item: dict, i: int, where: str) -> tuple[object, str]:
+    """A regex item written as a mapping ``{pattern: ..., speakers: ...}`` -> (pattern, scope)."""
+    fields = {k: v for k, v in item.items() if k != "__line__"}
+    at = f"{where}: regex item {i}" + (f" (line {item['__line__']})" if "__line__" in item else "")
+    unknown = sorted(set(fields) - {"pattern", "speakers"})
+    if unknown or "pattern" not in fields or "speakers" not in fields:
+        raise CodebookError(f"{at} must be a pattern, or a mapping with exactly 'pattern' and 'speakers'. "
+                            f"Got keys {', '.join(map(repr, fields)) or 'none'} instead.")
+    scope = fields["speakers"]
+    if scope not in SPEAKER_SCOPES:
+        raise CodebookError(f"{at}: speakers must be one of {', '.join(SPEAKER_SCOPES)}. Got {scope!r} instead.")
+    return fields["pattern"], scope
 
 
 def parse_codebook(data: object, path: str = "<codebook>") -> Codebook:
