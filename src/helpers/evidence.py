@@ -170,14 +170,19 @@ def evidence_quotes(
     # Complete sentences of the paragraphs with matches (after any numbering label), in one table.
     pids = sorted(set(matches["para_id"].tolist()))
     sp_pid, sp_s, sp_e = [], [], []
+    complete: dict[tuple[str, int], list[tuple[int, int]]] = {}  # a paragraph copied into several groups is split once
     for pid in pids:
         text, cut = texts[pid], labels.get(pid, 0)
-        for s, e in sentence_spans(text[cut:]):
-            sentence = text[cut + s:cut + e]  # spans are stripped already: fold(sentence.strip()) is fold(sentence)
-            if _is_complete(fold(sentence), sentence):
-                sp_pid.append(pid)
-                sp_s.append(cut + s)
-                sp_e.append(cut + e)
+        found = complete.get((text, cut))
+        if found is None:
+            found = complete[(text, cut)] = [
+                (cut + s, cut + e) for s, e in sentence_spans(text[cut:])
+                # spans are stripped already: fold(sentence.strip()) is fold(sentence)
+                if _is_complete(fold(text[cut + s:cut + e]), text[cut + s:cut + e])]
+        for s, e in found:
+            sp_pid.append(pid)
+            sp_s.append(s)
+            sp_e.append(e)
     if not sp_pid:
         return pd.DataFrame(columns=QUOTE_COLUMNS)
     code = {p: k for k, p in enumerate(pids)}
