@@ -57,10 +57,12 @@ def input_files(corpus: str | os.PathLike[str], codebook: str | os.PathLike[str]
         with manifest.open(encoding="utf-8", newline="") as handle:
             names = sorted({row["file"] for row in csv.DictReader(handle) if row.get("file")})
         files += [corpus / n for n in names if (corpus / n).is_file()]
+    seen = {f.resolve() for f in files}  # once, not once per extra file (thousands of documents)
     for p in (codebook, *extra):
         p = Path(p)
-        if p.is_file() and p.resolve() not in {f.resolve() for f in files}:
+        if p.is_file() and p.resolve() not in seen:
             files.append(p)
+            seen.add(p.resolve())
     return files
 
 
