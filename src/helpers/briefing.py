@@ -35,6 +35,7 @@ from __future__ import annotations
 
 import difflib
 import html
+import tempfile
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -538,17 +539,31 @@ class Briefing:
         a = self.annotated
         if self.by_organization:
             return self._analysis_csv("keyness.csv", lambda: keyness(a, by="organization", min_freq=KEYNESS_MIN_FREQ))
-        frames = []
-        for group in self.shown_groups():
-            if group in ("rest", "none"):
-                continue
-            members = set(self.assignments.loc[self.assignments["group"] == group, "doc_id"])
-            if not members or members >= set(a["doc_id"]):
-                continue
-            labelled = a.assign(organization=[group if d in members else "\x1fothers" for d in a["doc_id"]])
-            k = keyness(labelled, by="organization", min_freq=KEYNESS_MIN_FREQ)
-            frames.append(k[k["group"] == group])
+        frames = self._group_keyness(KEYNESS_MIN_FREQ)
         return pd.concat(frames, ignore_index=True) if frames else pd.DataFrame(columns=["group", "term", "direction", "ll"])
+
+    def _group_keyness(self, min_freq: int, theme: str | None = None) -> list[pd.DataFrame]:
+        """Keyness of each shown group (not ``rest``/``none``) against every speaker outside it: one
+        :func:`helpers.keyness.keyness` table per group, its own rows only, in :meth:`shown_groups` order.
+
+        The calls share one token cache (a temporary folder, removed on return), so the paragraphs are
+        tokenised once instead of once per group; the tables are those of uncached calls.
+        """
+        a = self.annotated
+        docs = a["doc_id"].tolist()
+        all_docs = set(docs)
+        frames = []
+        with tempfile.TemporaryDirectory(prefix="briefing-keyness-") as tokens:
+            for group in self.shown_groups():
+                if group in ("rest", "none"):
+                    continue
+                members = set(self.assignments.loc[self.assignments["group"] == group, "doc_id"])
+                if not members or members >= all_docs:
+                    continue
+                labelled = a.assign(organization=[group if d in members else "\x1fothers" for d in docs])
+                k = keyness(labelled, by="organization", min_freq=min_freq, theme=theme, cache_dir=tokens)
+                frames.append(k[k["group"] == group])
+        return frames
 
     def shown_groups(self) -> list[str]:
         """The groups drawn and listed one by one: all when there are at most :data:`MAX_GROUPS`, else the
@@ -720,11 +735,13 @@ class Briefing:
         d = self.documents.copy()
         body = self.annotated.groupby("doc_id").agg(body=("para_id", "size"), words=("n_words", "sum"))
         d = d.join(body, on="doc_id")
+        kinds = ("title", "dateline", "salutation", "closing", "editorial")
         d["kinds"] = [
-            "; ".join(f"{r[f'kind_{k}']} {k}" for k in ("title", "dateline", "salutation", "closing", "editorial") if r[f"kind_{k}"])
-            or "none" for _, r in d.iterrows()
+            "; ".join(f"{n} {k}" for k, n in zip(kinds, counts) if n) or "none"
+            for counts in zip(*(d[f"kind_{k}"].astype(object).tolist() for k in kinds))
         ]
-        d["document"] = [f"<strong>{esc(r['title'])}</strong><br><span class=\"note\">{esc(r['doc_id'])}</span>" for _, r in d.iterrows()]
+        d["document"] = [f"<strong>{esc(title)}</strong><br><span class=\"note\">{esc(doc)}</span>"
+                         for title, doc in zip(d["title"].astype(object).tolist(), d["doc_id"].astype(object).tolist())]
         n_orgs = d["organization"].nunique()
         intro = (f"<p>The selection holds {len(d):,} documents from {n_orgs} organisation{'s' if n_orgs != 1 else ''}, "
                  f"{int(d['body'].sum()):,} body paragraphs and {int(d['words'].sum()):,} words of body text. "
@@ -963,12 +980,13 @@ class Briefing:
         # Many columns or large counts: the body-paragraph total goes into the header, each cell keeps its count.
         compact = len(orgs) > 3 or int(fa["body_paragraphs"].max()) >= 1000
         totals = {o: int((fa if o == ALL else fo).query("group == @o")["body_paragraphs"].iloc[0]) for o in orgs + [ALL]}
+        cells = {org: (fa if org == ALL else fo) for org in orgs + [ALL]}
+        cells = {org: src[src["group"] == org].drop_duplicates("theme").set_index("theme") for org, src in cells.items()}
         rows = []
         for theme in order:
             row = {"theme": f"{esc(self.label(theme))}<br><code>{esc(theme)}</code>"}
             for org in orgs + [ALL]:
-                src = fa if org == ALL else fo
-                r = src[(src["group"] == org) & (src["theme"] == theme)].iloc[0]
+                r = cells[org].loc[theme]
                 count = f"{int(r['paragraphs']):,}" if compact else f"{int(r['paragraphs'])}/{int(r['body_paragraphs'])}"
                 row[org] = (f"{count}<br>"
                             f"<span class=\"note\">{pct(r['share'])} ({100 * r['ci_low']:.0f}–{100 * r['ci_high']:.0f})</span>")
@@ -1412,12 +1430,13 @@ class Briefing:
     def _keyness_tables(self, k: pd.DataFrame, top: int, caption: str, csv: str | None = None, limit: int = 6) -> str:
         """One table of distinctive terms per group; with more than ``limit`` groups, the largest shown (:meth:`shown_groups`)."""
         out = []
-        present = set(k["group"])
+        present = set(k["group"].unique().tolist())
         order = [g for g in self.shown_groups() if g in present] + sorted(present - set(self.shown_groups()))
         if len(order) > limit:
             out.append(f"<p>Shown: the {limit} {self.unit}s with the most text of {len(order)}"
                        + (f"; every {self.unit} is in <code>{esc(csv)}</code>" if csv else "") + ".</p>")
             order = order[:limit]
+        k = k[k["group"].isin(order)]
         for org in order:
             g = k[k["group"] == org]
             g = g.sort_values(["ll", "term"], ascending=[False, True], kind="mergesort").head(top).copy()
@@ -1448,14 +1467,7 @@ class Briefing:
         if self.by_organization:
             k = keyness(self.annotated, by="organization", min_freq=2, theme=theme)
         else:
-            frames = []
-            for group in self.shown_groups():
-                members = set(self.assignments.loc[self.assignments["group"] == group, "doc_id"])
-                if group in ("rest", "none") or not members or members >= set(self.annotated["doc_id"]):
-                    continue
-                labelled = self.annotated.assign(organization=[group if d in members else "\x1fothers" for d in self.annotated["doc_id"]])
-                kk = keyness(labelled, by="organization", min_freq=2, theme=theme)
-                frames.append(kk[kk["group"] == group])
+            frames = self._group_keyness(2, theme=theme)
             k = pd.concat(frames, ignore_index=True) if frames else pd.DataFrame(columns=["group", "direction"])
         k = k[k["direction"] == "over"]
         orgs = sorted(self.tables["freq_org"].query("theme == @theme and paragraphs >= 2")["group"])
