@@ -47,11 +47,19 @@ def _base(annotated: pd.DataFrame, unit: str) -> pd.DataFrame:
     base = pd.DataFrame({
         "doc_id": annotated["doc_id"].astype(str).to_numpy(),
         "year": annotated["date"].astype(str).str.slice(0, 4).to_numpy(),
-        "themes": [frozenset(split_themes(t)) for t in annotated["themes"]],
+        "themes": _theme_sets(annotated["themes"]),
     })
     if unit == "document":
         base = base.groupby(["doc_id", "year"], sort=False)["themes"].agg(lambda s: frozenset().union(*s)).reset_index()
     return base
+
+
+def _theme_sets(cells: pd.Series) -> np.ndarray:
+    """``frozenset(split_themes(cell))`` of each cell (object array), splitting each distinct cell once."""
+    codes, distinct = pd.factorize(cells.to_numpy(dtype=object), use_na_sentinel=False)
+    sets = np.empty(len(distinct), dtype=object)
+    sets[:] = [frozenset(split_themes(cell)) for cell in distinct]
+    return sets[codes]
 
 
 def _units(annotated: pd.DataFrame, assignments: pd.DataFrame, unit: str) -> pd.DataFrame:
@@ -253,8 +261,6 @@ def members_vs_rest(annotated: pd.DataFrame, assignments: pd.DataFrame, unit: st
     df["diff_low"], df["diff_high"] = newcombe_interval(k1, n1, k2, n2)
     df["z"] = z
     df["p_value"] = np.where(np.isnan(z), np.nan, 2 * norm.sf(np.abs(z)))
-    df["q_value"] = np.nan
-    for group, idx in df.groupby("group").groups.items():
-        df.loc[idx, "q_value"] = benjamini_hochberg(df.loc[idx, "p_value"].to_numpy())
+    df["q_value"] = _q_values_by_group(df["group"].to_numpy(dtype=object), df["p_value"].to_numpy(dtype=float))  # rows are in group order
     df = df.assign(_abs=df["difference"].abs()).sort_values(["group", "_abs", "theme"], ascending=[True, False, True], kind="mergesort")
     return df[VERSUS_COLUMNS].reset_index(drop=True)
