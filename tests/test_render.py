@@ -226,3 +226,26 @@ def test_cli_checks_organisations_against_the_data_before_running(tmp_path, caps
     assert capsys.readouterr().err == (f"error: {params}: parameter 'organizations': unknown 'NATO'. Must be among {{CSTO}} "
                                        "(organisations in the corpus manifest).\n")
     assert not (tmp_path / "build").exists()
+
+
+def test_the_pdf_prints_each_chart_from_its_png_twin(tmp_path):
+    import matplotlib.pyplot as plt
+    from pypdf import PdfReader
+
+    from helpers import charts
+    from helpers.render import _prune_print_images, html_to_pdf
+
+    fig, ax = plt.subplots(figsize=(4, 3))
+    ax.bar(["a", "b"], [1, 2])
+    figures = charts.Figures(print_dir=tmp_path / "figures")
+    page = f"<html><body>{figures.html(fig, caption='Two bars.', alt='Two bars')}</body></html>"
+    (png,) = (tmp_path / "figures").glob("*.png")
+    assert png.read_bytes().startswith(b"\x89PNG")
+    html_to_pdf(page, tmp_path / "twin.pdf", print_images=tmp_path / "figures")
+    html_to_pdf(page, tmp_path / "svg.pdf")
+    assert len(PdfReader(tmp_path / "twin.pdf").pages[0].images) == 1  # the PNG, a raster image
+    assert len(PdfReader(tmp_path / "svg.pdf").pages[0].images) == 0  # the SVG, drawn as vectors
+    _prune_print_images(page, tmp_path / "figures")
+    assert png.is_file()  # still shown: kept
+    _prune_print_images("<html></html>", tmp_path / "figures")
+    assert not png.exists()

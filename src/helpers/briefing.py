@@ -437,7 +437,8 @@ class Briefing:
                 removed=removed, all_paragraphs=allp, skipped=skipped)
         groups = load_groups(resolve_path(selection.groups))
         b.assignments = assign_groups(documents[["doc_id", "organization", "date", "iso3"]], selection.group_by, groups)
-        b.figures = charts.Figures(source=b.source_line)
+        # With an ingest folder (make report), each chart's PNG twin goes there for the PDF.
+        b.figures = charts.Figures(source=b.source_line, print_dir=build / "figures" if build is not None else None)
         b._compute()
         b._load_agreement(corpus_path)
         b.write_tables()

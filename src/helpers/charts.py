@@ -18,11 +18,13 @@ DejaVu Sans font that ships with matplotlib.
 from __future__ import annotations
 
 import base64
+import hashlib
 import html
 import io
 import textwrap
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from pathlib import Path
 
 import matplotlib
 
@@ -33,6 +35,8 @@ import matplotlib.ticker  # noqa: E402,F401
 import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 from matplotlib.figure import Figure  # noqa: E402
+
+from .io import atomic_path  # noqa: E402
 
 #: Okabe-Ito colour-blind-safe palette (black last: kept for text and reference lines).
 PALETTE: tuple[str, ...] = ("#0072B2", "#E69F00", "#009E73", "#CC79A7", "#56B4E9", "#D55E00", "#F0E442", "#000000")
@@ -376,13 +380,31 @@ def ranked_bars(
     return _finish(fig, title, source)
 
 
-def svg_bytes(fig: Figure) -> bytes:
-    """The figure as reproducible SVG bytes (no date, fixed ids); closes the figure."""
+def svg_bytes(fig: Figure, close: bool = True) -> bytes:
+    """The figure as reproducible SVG bytes (no date, fixed ids); closes the figure unless ``close=False``."""
     apply_style()
     buffer = io.BytesIO()
     fig.savefig(buffer, format="svg", metadata={"Date": None, "Creator": None})
-    plt.close(fig)
+    if close:
+        plt.close(fig)
     return buffer.getvalue()
+
+
+#: Resolution of the PNG twins the PDF prints (see :attr:`Figures.print_dir`).
+PRINT_DPI = 200
+
+
+def write_print_image(fig: Figure, svg: bytes, folder: str | Path) -> Path:
+    """Write ``fig`` as a PNG at :data:`PRINT_DPI` to ``folder/<sha256 of svg>.png`` (atomic); return the path.
+
+    :func:`helpers.render.html_to_pdf` prints this twin instead of the SVG it is named after.
+    """
+    target = Path(folder) / f"{hashlib.sha256(svg).hexdigest()}.png"
+    if not target.is_file():
+        target.parent.mkdir(parents=True, exist_ok=True)
+        with atomic_path(target) as tmp:
+            fig.savefig(tmp, format="png", dpi=PRINT_DPI, metadata={"Software": None})
+    return target
 
 
 @dataclass
@@ -395,6 +417,8 @@ class Figures:
     source: str = ""
     count: int = 0
     captions: list[tuple[int, str]] = field(default_factory=list)
+    #: When set, each chart is also written there as a PNG for the PDF (:func:`write_print_image`).
+    print_dir: Path | None = None
 
     def html(self, fig: Figure, *, caption: str, alt: str, anchor: str | None = None) -> str:
         """Return ``<figure>`` HTML: the SVG as an ``<img>`` with ``alt``, then "Figure N. caption".
@@ -408,7 +432,11 @@ class Figures:
         # A chart narrower than FULL_WIDTH_IN keeps that proportion of the page width, so all charts
         # are drawn at the same type size.
         share = min(100.0, 100.0 * float(fig.get_size_inches()[0]) / FULL_WIDTH_IN)
-        data = base64.b64encode(svg_bytes(fig)).decode("ascii")
+        svg = svg_bytes(fig, close=False)
+        if self.print_dir is not None:
+            write_print_image(fig, svg, self.print_dir)
+        plt.close(fig)
+        data = base64.b64encode(svg).decode("ascii")
         ident = html.escape(anchor or f"figure-{number}", quote=True)
         return (
             f'<figure class="chart" id="{ident}">'
