@@ -32,10 +32,16 @@ def test_only_changed_documents_are_recomputed(tmp_path: Path) -> None:
     edited[2] = ("d2", "B", "2024-01-02", "Four, five.")
     p2 = paras(edited)
     assert cached_strings(p2, p2["text"], "upper", upper, "v1", tmp_path) == ["ONE TWO.", "THREE.", "FOUR, FIVE.", "SEVEN."]
-    assert calls == ["Four, five."]  # only d2
+    assert calls == ["Four, five."]  # only the edited paragraph
     calls.clear()
     cached_strings(p2, p2["text"], "upper", upper, "v2", tmp_path)  # a new version recomputes all
     assert len(calls) == 4
+    calls.clear()
+    # A subset (here d2 alone) reads the cache without rewriting it when update=False.
+    before = (tmp_path / "upper.parquet").read_bytes()
+    subset = p2[p2["doc_id"] == "d2"]
+    assert cached_strings(subset, subset["text"], "upper", upper, "v2", tmp_path, update=False) == ["FOUR, FIVE."]
+    assert calls == [] and (tmp_path / "upper.parquet").read_bytes() == before
 
 
 def test_no_cache_folder_writes_nothing(tmp_path: Path) -> None:

@@ -16,3 +16,12 @@ def test_normalize_is_nfc_with_single_spaces():
 
 def test_count_words_keeps_inner_apostrophes_and_hyphens():
     assert count_words("Russia’s counter-terrorism efforts, 2024.") == 4
+
+
+def test_english_stop_words_are_scikit_learns_list():
+    from sklearn.feature_extraction.text import ENGLISH_STOP_WORDS
+
+    from helpers.text import english_stop_words
+
+    assert english_stop_words() == ENGLISH_STOP_WORDS and len(english_stop_words()) == 318
+    assert {"the", "and", "of"} <= english_stop_words() and "security" not in english_stop_words()

@@ -36,7 +36,8 @@ from __future__ import annotations
 import difflib
 import html
 import tempfile
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -547,14 +548,14 @@ class Briefing:
         """Keyness of each shown group (not ``rest``/``none``) against every speaker outside it: one
         :func:`helpers.keyness.keyness` table per group, its own rows only, in :meth:`shown_groups` order.
 
-        The calls share one token cache (a temporary folder, removed on return), so the paragraphs are
-        tokenised once instead of once per group; the tables are those of uncached calls.
+        The calls share one token cache (:meth:`_token_cache`), so the paragraphs are tokenised once
+        instead of once per group; the tables are those of uncached calls.
         """
         a = self.annotated
         docs = a["doc_id"].tolist()
         all_docs = set(docs)
         frames = []
-        with tempfile.TemporaryDirectory(prefix="briefing-keyness-") as tokens:
+        with self._token_cache() as (tokens, update):
             for group in self.shown_groups():
                 if group in ("rest", "none"):
                     continue
@@ -562,9 +563,21 @@ class Briefing:
                 if not members or members >= all_docs:
                     continue
                 labelled = a.assign(organization=[group if d in members else "\x1fothers" for d in docs])
-                k = keyness(labelled, by="organization", min_freq=min_freq, theme=theme, cache_dir=tokens)
+                k = keyness(labelled, by="organization", min_freq=min_freq, theme=theme, cache_dir=tokens,
+                            update_cache=update)
                 frames.append(k[k["group"] == group])
         return frames
+
+    @contextmanager
+    def _token_cache(self) -> Iterator[tuple[str, bool]]:
+        """``(folder, update)`` for keyness's token cache: the ingest folder's, read only (``make
+        analyse`` keeps it), or a temporary folder removed on exit when there is none."""
+        build = resolve_path(self.selection.build) if self.selection.build else None
+        if build is not None and build.is_dir():
+            yield str(build), False
+            return
+        with tempfile.TemporaryDirectory(prefix="briefing-keyness-") as tokens:
+            yield tokens, True
 
     def shown_groups(self) -> list[str]:
         """The groups drawn and listed one by one: all when there are at most :data:`MAX_GROUPS`, else the
@@ -1466,7 +1479,8 @@ class Briefing:
         if theme is None:
             return "<p>No theme is raised in at least two paragraphs by two or more organisations of the selection.</p>"
         if self.by_organization:
-            k = keyness(self.annotated, by="organization", min_freq=2, theme=theme)
+            with self._token_cache() as (tokens, update):
+                k = keyness(self.annotated, by="organization", min_freq=2, theme=theme, cache_dir=tokens, update_cache=update)
         else:
             frames = self._group_keyness(2, theme=theme)
             k = pd.concat(frames, ignore_index=True) if frames else pd.DataFrame(columns=["group", "direction"])

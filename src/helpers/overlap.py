@@ -43,14 +43,13 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import scipy.sparse as sp
 import snowballstemmer
-from sklearn.feature_extraction.text import ENGLISH_STOP_WORDS, TfidfVectorizer
 
 from .errors import ParameterError
 from .io import atomic_path
 from .paragraph_cache import cached_strings
 from .parallel import Runner, chunked
 from .frequencies import analysed_text, body_only, check_choice, check_number, require_columns, theme_frequencies
-from .text import WORD_RE, fold
+from .text import WORD_RE, english_stop_words, fold
 
 PARAGRAPHS_HINT = "Pass a paragraph table (helpers.corpus.load_paragraphs, body paragraphs) or the annotated paragraphs."
 
@@ -149,7 +148,7 @@ SIMILAR_COLUMNS = [
 ]
 
 _STEMMER = snowballstemmer.stemmer("english")
-_STOP = frozenset(ENGLISH_STOP_WORDS)
+_STOP = english_stop_words()
 _HAS_LETTER = re.compile(r"[^\W\d_]")
 
 
@@ -342,6 +341,8 @@ def similar_paragraphs(
     analyzer = _StemAnalyzer()
     stems = cached_strings(paras, analysed_text(paras).tolist(), "stems", lambda t: " ".join(analyzer(t)),
                            STEM_VERSION, cache_dir)
+    from sklearn.feature_extraction.text import TfidfVectorizer  # imported here: 1.2 s most callers do not need
+
     vectorizer = TfidfVectorizer(analyzer=str.split, sublinear_tf=True, norm="l2", dtype=np.float64)
     try:
         X = vectorizer.fit_transform(stems).tocsr()

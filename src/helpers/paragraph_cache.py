@@ -1,11 +1,12 @@
-"""Per-paragraph derived text (e.g. the stems TF-IDF compares), cached document by document.
+"""Per-paragraph derived text (e.g. the stems TF-IDF compares), cached paragraph by paragraph.
 
 Tokenising and stemming tens of thousands of paragraphs costs seconds of pure Python on
 every run, although after one speech changed only that speech's paragraphs are new.
 :func:`cached_strings` keeps one Parquet file per kind of derived text
-(``<cache_dir>/<name>.parquet``: ``doc_id``, ``key``, ``value`` per paragraph, in table
-order) and recomputes only the documents whose key changed (:func:`document_keys`: a hash
-of the document's paragraph ids and texts, and of the function's version string).
+(``<cache_dir>/<name>.parquet``: ``key``, ``value`` per paragraph, in table order) and
+recomputes only the paragraphs whose key (:func:`paragraph_keys`: a hash of the
+computation's version, the paragraph's id and its text) is not there.
+:func:`document_keys` hashes whole documents (used by :mod:`helpers.reuse_index`).
 """
 
 from __future__ import annotations
@@ -37,41 +38,41 @@ def document_keys(paras: pd.DataFrame, texts: Sequence[str] | None = None, extra
     return keys
 
 
-def cached_strings(paras: pd.DataFrame, texts: Sequence[str], name: str, compute: Callable[[str], str],
-                   version: str, cache_dir: str | Path | None) -> list[str]:
-    """``[compute(t) for t in texts]``, reading unchanged documents from ``cache_dir/<name>.parquet``.
+def paragraph_keys(paras: pd.DataFrame, texts: Sequence[str], salt: str = "") -> list[str]:
+    """Per paragraph: a 16-byte BLAKE2 hash (hex) of ``salt``, its ``para_id`` and its text."""
+    return [hashlib.blake2b(f"{salt}\x00{pid}\x00{text}".encode("utf-8", "surrogatepass"), digest_size=16).hexdigest()
+            for pid, text in zip(paras["para_id"].astype(str).tolist(), texts)]
 
-    ``paras`` gives each text's ``doc_id`` and ``para_id`` (same length and order as ``texts``);
-    ``version`` names the computation (change it when ``compute`` changes). With
-    ``cache_dir=None`` nothing is read or written. The file is rewritten (temporary file, then
-    rename) only when some document was recomputed.
+
+def cached_strings(paras: pd.DataFrame, texts: Sequence[str], name: str, compute: Callable[[str], str],
+                   version: str, cache_dir: str | Path | None, update: bool = True) -> list[str]:
+    """``[compute(t) for t in texts]``, reading paragraphs already done from ``cache_dir/<name>.parquet``.
+
+    ``paras`` gives each text's ``para_id`` (same length and order as ``texts``); a paragraph
+    is found again when its id, its text and ``version`` (name the computation; change it when
+    ``compute`` changes) are unchanged, so any subset of a corpus can read the cache. With
+    ``update`` the file is rewritten (temporary file, then rename) to hold exactly these
+    paragraphs whenever it held anything else; ``update=False`` only reads (e.g. for a
+    subset). ``cache_dir=None``: nothing is read or written.
     """
     texts = list(texts)
     if cache_dir is None:
         return [compute(t) for t in texts]
     path = Path(cache_dir) / f"{name}.parquet"
-    keys = document_keys(paras, texts, salt=version)
-    cached: dict[str, list[str]] = {}
+    keys = paragraph_keys(paras, texts, salt=version)
     try:
-        old = pd.read_parquet(path)
-        for (doc, key), g in old.groupby(["doc_id", "key"], sort=False):
-            if keys.get(doc) == key:
-                cached[doc] = g["value"].tolist()
+        old = pd.read_parquet(path, columns=["key", "value"])
+        cached = dict(zip(old["key"].tolist(), old["value"].tolist()))
     except (OSError, ValueError, KeyError):
         cached = {}
-    docs = paras["doc_id"].astype(str).tolist()
     out: list[str] = []
-    seen: dict[str, int] = {}
-    fresh = False
-    for doc, text in zip(docs, texts):
-        k = seen.get(doc, 0)
-        seen[doc] = k + 1
-        values = cached.get(doc)
-        if values is not None and k < len(values):
-            out.append(values[k])
-        else:
-            fresh = True
-            out.append(compute(text))
-    if fresh or len(cached) != len(keys):
-        write_parquet(pd.DataFrame({"doc_id": docs, "key": [keys[d] for d in docs], "value": out}), path)
+    fresh = 0
+    for key, text in zip(keys, texts):
+        value = cached.get(key)
+        if value is None:
+            fresh += 1
+            value = compute(text)
+        out.append(value)
+    if update and (fresh or len(cached) != len(keys)):
+        write_parquet(pd.DataFrame({"key": keys, "value": out}), path)
     return out

@@ -12,8 +12,12 @@ Two views of a paragraph's text are used:
 
 from __future__ import annotations
 
+import functools
+import importlib.util
 import re
+import runpy
 import unicodedata
+from pathlib import Path
 
 _SPACE_RE = re.compile(r"\s+")
 WORD_RE = re.compile(r"\w+(?:['’\-]\w+)*")
@@ -49,3 +53,17 @@ def fold(text: str) -> str:
 def count_words(text: str) -> int:
     """Number of word tokens (letters/digits, with inner apostrophes or hyphens) in ``text``."""
     return len(WORD_RE.findall(text))
+
+
+@functools.cache
+def english_stop_words() -> frozenset[str]:
+    """scikit-learn's English stop-word list (``sklearn.feature_extraction.text.ENGLISH_STOP_WORDS``).
+
+    Read from its source file without importing scikit-learn, whose import (1.2 s, with
+    SciPy's statistics) the briefing's kernel and the analysis's main process do not otherwise need.
+    """
+    spec = importlib.util.find_spec("sklearn")  # locates the package without running it
+    if spec is None or spec.origin is None:  # pragma: no cover - scikit-learn is a pinned dependency
+        raise ImportError("scikit-learn is not installed; run make env")
+    source = Path(spec.origin).parent / "feature_extraction" / "_stop_words.py"
+    return frozenset(runpy.run_path(str(source))["ENGLISH_STOP_WORDS"])

@@ -23,7 +23,7 @@ from collections.abc import Sequence
 
 import numpy as np
 import pandas as pd
-from scipy.stats import norm
+from scipy.special import ndtr  # the normal cdf: norm.sf(x) is ndtr(-x), without importing scipy.stats (0.7 s)
 
 from .frequencies import check_choice, require_columns, split_themes, wilson_interval
 
@@ -140,7 +140,7 @@ def cochran_armitage(carrying: np.ndarray, total: np.ndarray, scores: np.ndarray
     if var <= 0:
         return float("nan"), float("nan")
     z = float((t * (x - n * p)).sum() / np.sqrt(var))
-    return z, float(2 * norm.sf(abs(z)))
+    return z, float(2 * ndtr(-abs(z)))
 
 
 def cochran_armitage_rows(carrying: np.ndarray, total: np.ndarray, scores: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -158,7 +158,7 @@ def cochran_armitage_rows(carrying: np.ndarray, total: np.ndarray, scores: np.nd
         var = p * (1 - p) * ((n * t * t).sum(axis=1) - (n * t).sum(axis=1) ** 2 / big_n)
         z = (t * (x - n * p[:, None])).sum(axis=1) / np.sqrt(var)
     z = np.where((big_n != 0) & (var > 0), z, np.nan)
-    return z, np.where(np.isnan(z), np.nan, 2 * norm.sf(np.abs(z)))
+    return z, np.where(np.isnan(z), np.nan, 2 * ndtr(-np.abs(z)))
 
 
 def _q_values_by_group(groups: np.ndarray, p: np.ndarray) -> np.ndarray:
@@ -260,7 +260,7 @@ def members_vs_rest(annotated: pd.DataFrame, assignments: pd.DataFrame, unit: st
     df["members_share"], df["rest_share"], df["difference"] = p1, p2, p1 - p2
     df["diff_low"], df["diff_high"] = newcombe_interval(k1, n1, k2, n2)
     df["z"] = z
-    df["p_value"] = np.where(np.isnan(z), np.nan, 2 * norm.sf(np.abs(z)))
+    df["p_value"] = np.where(np.isnan(z), np.nan, 2 * ndtr(-np.abs(z)))
     df["q_value"] = _q_values_by_group(df["group"].to_numpy(dtype=object), df["p_value"].to_numpy(dtype=float))  # rows are in group order
     df = df.assign(_abs=df["difference"].abs()).sort_values(["group", "_abs", "theme"], ascending=[True, False, True], kind="mergesort")
     return df[VERSUS_COLUMNS].reset_index(drop=True)
