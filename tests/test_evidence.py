@@ -133,3 +133,18 @@ def test_bad_parameters(annotated: pd.DataFrame, evidence: pd.DataFrame) -> None
                                              r"matched-text column \(match, matched, matched_text, term, evidence\); "
                                              r"it has para_id, theme\. Pass the evidence table"):
         evidence_quotes(annotated, evidence[["para_id", "theme"]])
+
+
+def test_sentence_cache_gives_the_same_quotes_and_a_selection_only_reads_it(tmp_path: Path) -> None:
+    coding = code_paragraphs(load_paragraphs(Path(__file__).resolve().parents[1] / "data"),
+                             Path(__file__).resolve().parents[1] / "data" / "codebook.yml")
+    a, ev = coding.paragraphs, coding.evidence
+    plain = evidence_quotes(a, ev)
+    assert len(plain) > 50
+    pd.testing.assert_frame_equal(evidence_quotes(a, ev, cache_dir=tmp_path), plain)  # cold: written
+    cache = tmp_path / "sentences.parquet"
+    before = cache.read_bytes()
+    pd.testing.assert_frame_equal(evidence_quotes(a, ev, cache_dir=tmp_path), plain)  # warm: read back
+    csto = a[a["organization"] == "CSTO"]
+    pd.testing.assert_frame_equal(evidence_quotes(csto, ev, cache_dir=tmp_path, update_cache=False), evidence_quotes(csto, ev))
+    assert cache.read_bytes() == before  # a selection does not rewrite the corpus's cache

@@ -145,7 +145,7 @@ def write_analysis_tables(
         emit("text_reuse.csv", reuse_table)
         emit("reuse_by_document_pair.csv", lambda: pair_table[0])
         emit("keyness.csv", lambda: keyness(annotated, by="organization", min_freq=keyness_min_freq, cache_dir=build_dir))
-        emit("evidence_quotes.csv", lambda: (evidence_quotes(annotated, evidence) if evidence is not None
+        emit("evidence_quotes.csv", lambda: (evidence_quotes(annotated, evidence, cache_dir=build_dir) if evidence is not None
                                              else pd.DataFrame(columns=QUOTE_COLUMNS)))
         tables = side.result() if side is not None else similarity_tables(*similarity_args)
         for name in ("document_similarity.csv", "similar_paragraphs.csv"):

@@ -534,7 +534,8 @@ class Briefing:
             if q is not None and {"rank", "para_id", "group", "theme", "quote"} <= set(q.columns):
                 q = q[q["rank"].astype(int) == 1].reset_index(drop=True)
                 return q.astype({"para_id": str, "group": str, "theme": str, "quote": str})
-        return evidence_quotes(grouped, grouped_ev, per_group=1)
+        with self._token_cache() as (cache, update):
+            return evidence_quotes(grouped, grouped_ev, per_group=1, cache_dir=cache, update_cache=update)
 
     def _keyness(self) -> pd.DataFrame:
         """Distinctive terms per organisation (as ``make analyse``) or per group against non-members."""
@@ -570,8 +571,8 @@ class Briefing:
 
     @contextmanager
     def _token_cache(self) -> Iterator[tuple[str, bool]]:
-        """``(folder, update)`` for keyness's token cache: the ingest folder's, read only (``make
-        analyse`` keeps it), or a temporary folder removed on exit when there is none."""
+        """``(folder, update)`` for the paragraph caches (keyness tokens, quote sentences): the ingest
+        folder's, read only (``make analyse`` keeps them), or a temporary folder removed on exit."""
         build = resolve_path(self.selection.build) if self.selection.build else None
         if build is not None and build.is_dir():
             yield str(build), False

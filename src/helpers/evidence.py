@@ -23,6 +23,7 @@ and dash-insensitively). Rows with ``source`` other than ``rule`` are ignored.
 from __future__ import annotations
 
 import re
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -32,6 +33,8 @@ from .frequencies import (
     ANNOTATED_HINT, BY_LEVELS, body_only, label_offsets, check_choice, check_number, group_key, require_columns, split_themes,
     usable_evidence,
 )
+from . import text as _text_module
+from .paragraph_cache import cached_strings, source_version
 from .text import WORD_RE, fold
 
 EVIDENCE_HINT = "Pass the evidence table written by the annotation stage (REPORTS/evidence.csv or annotations.csv)."
@@ -125,11 +128,17 @@ def cite(title: object, date: object, source_para: object) -> str:
     return text
 
 
+#: Names the sentence splitting in the sentence cache: this module's and the text folding's source.
+SENTENCES_VERSION = source_version(__file__, _text_module.__file__)
+
+
 def evidence_quotes(
     annotated: pd.DataFrame,
     evidence: pd.DataFrame,
     by: str = "organization",
     per_group: int = 3,
+    cache_dir: str | Path | None = None,
+    update_cache: bool = True,
 ) -> pd.DataFrame:
     """The most representative quotes for each theme and organisation (or document, genre, year).
 
@@ -140,6 +149,9 @@ def evidence_quotes(
     evidence : rule matches, see the module docstring.
     by : ``"organization"`` (default), ``"document"``, ``"genre"`` or ``"year"``.
     per_group : quotes kept per (theme, group), at most one per paragraph.
+    cache_dir : folder keeping each paragraph's complete sentences (``sentences.parquet``, see
+        :func:`helpers.paragraph_cache.cached_strings`; ``update_cache=False`` only reads it);
+        ``None`` (default) caches nothing. Same result either way.
 
     Returns
     -------
@@ -170,19 +182,28 @@ def evidence_quotes(
     # Complete sentences of the paragraphs with matches (after any numbering label), in one table.
     pids = sorted(set(matches["para_id"].tolist()))
     sp_pid, sp_s, sp_e = [], [], []
-    complete: dict[tuple[str, int], list[tuple[int, int]]] = {}  # a paragraph copied into several groups is split once
-    for pid in pids:
-        text, cut = texts[pid], labels.get(pid, 0)
-        found = complete.get((text, cut))
+    complete: dict[str, str] = {}  # a paragraph copied into several groups is split once
+
+    def spans_of(key: str) -> str:
+        found = complete.get(key)
         if found is None:
-            found = complete[(text, cut)] = [
-                (cut + s, cut + e) for s, e in sentence_spans(text[cut:])
+            cut_s, text = key.split("|", 1)
+            cut = int(cut_s)
+            found = complete[key] = " ".join(
+                f"{cut + s}:{cut + e}" for s, e in sentence_spans(text[cut:])
                 # spans are stripped already: fold(sentence.strip()) is fold(sentence)
-                if _is_complete(fold(text[cut + s:cut + e]), text[cut + s:cut + e])]
-        for s, e in found:
+                if _is_complete(fold(text[cut + s:cut + e]), text[cut + s:cut + e]))
+        return found
+
+    keys = [f"{labels.get(pid, 0)}|{texts[pid]}" for pid in pids]
+    found_all = cached_strings(pd.DataFrame({"para_id": pids}), keys, "sentences", spans_of, SENTENCES_VERSION,
+                               cache_dir, update=update_cache)
+    for pid, found in zip(pids, found_all):
+        for span in found.split():
+            s, e = span.split(":")
             sp_pid.append(pid)
-            sp_s.append(s)
-            sp_e.append(e)
+            sp_s.append(int(s))
+            sp_e.append(int(e))
     if not sp_pid:
         return pd.DataFrame(columns=QUOTE_COLUMNS)
     code = {p: k for k, p in enumerate(pids)}

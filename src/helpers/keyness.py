@@ -22,12 +22,15 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
 from scipy.special import chdtrc  # chi2.sf without importing scipy.stats (0.7 s)
 
 from .frequencies import (
     ANNOTATED_HINT, BY_LEVELS, analysed_text, body_only, check_choice, check_number, group_key, require_columns, split_themes,
 )
-from .paragraph_cache import cached_strings
+from . import text as _text_module
+from .paragraph_cache import cached_strings, source_version
 from .text import WORD_RE, english_stop_words, fold
 
 KEYNESS_COLUMNS = [
@@ -37,8 +40,8 @@ KEYNESS_COLUMNS = [
 _HAS_LETTER = re.compile(r"[^\W\d_]")
 
 
-#: Names the tokenisation in the token cache: change it whenever _tokens changes.
-TOKENS_VERSION = "word-lower-1"
+#: Names the tokenisation in the token cache: this module's and the text folding's source.
+TOKENS_VERSION = source_version(__file__, _text_module.__file__)
 
 
 def _tokens(text: str) -> list[str]:
@@ -114,23 +117,24 @@ def keyness(
     if data.empty:
         return pd.DataFrame(columns=KEYNESS_COLUMNS)
 
-    # Tokens of every paragraph, as integer codes (one factorisation of the whole table).
-    toks = [t.split() for t in cached_strings(data, analysed_text(data).tolist(), "keyness_tokens",
-                                              lambda t: " ".join(_tokens(t)), TOKENS_VERSION, cache_dir,
-                                              update=update_cache)]
-    lengths = np.fromiter((len(t) for t in toks), dtype=np.int64, count=len(toks))
+    # Tokens of every paragraph (space-joined, cached), as integer codes: split and dictionary-encoded
+    # by Arrow in one pass over the whole table, without a Python object per token.
+    joined = cached_strings(data, analysed_text(data).tolist(), "keyness_tokens", lambda t: " ".join(_tokens(t)),
+                            TOKENS_VERSION, cache_dir, update=update_cache)
+    arr = pa.array(joined, pa.string())
+    arr = pc.if_else(pc.equal(arr, ""), pa.scalar(None, pa.string()), arr)  # no token: no list entry at all
+    lists = pc.split_pattern(arr, " ")
+    lengths = pc.fill_null(pc.list_value_length(lists), 0).to_numpy(zero_copy_only=False).astype(np.int64)
     groups, gcode = np.unique(keys.to_numpy(dtype=str), return_inverse=True)
     gcode = np.asarray(gcode, dtype=np.int64).ravel()
     sizes = np.bincount(gcode, weights=lengths, minlength=len(groups)).astype(float)
     all_words = float(sizes.sum())
-    flat = [w for t in toks for w in t]
-    del toks
-    if not flat:
+    if not lengths.sum():
         return pd.DataFrame(columns=KEYNESS_COLUMNS)
-    codes, vocab = pd.factorize(pd.Series(flat, dtype=object), sort=False)
-    del flat
-    codes = codes.astype(np.int64)
-    vocab = np.asarray(vocab, dtype=object)
+    encoded = pc.dictionary_encode(pc.list_flatten(lists)).combine_chunks() if isinstance(lists, pa.ChunkedArray) \
+        else pc.dictionary_encode(pc.list_flatten(lists))
+    codes = encoded.indices.to_numpy(zero_copy_only=False).astype(np.int64)
+    vocab = np.asarray(encoded.dictionary.to_pylist(), dtype=object)
     V = np.int64(len(vocab))
     span = V + V * V  # term keys: a word is its code, a phrase V + first * V + second
     content = np.array([_content(w, stop_words) for w in vocab], dtype=bool)

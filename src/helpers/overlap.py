@@ -31,6 +31,7 @@
 from __future__ import annotations
 
 import hashlib
+import importlib.metadata
 import json
 import os
 import re
@@ -46,7 +47,8 @@ import snowballstemmer
 
 from .errors import ParameterError
 from .io import atomic_path
-from .paragraph_cache import cached_strings
+from . import text as _text_module
+from .paragraph_cache import cached_strings, source_version
 from .parallel import Runner, chunked
 from .frequencies import analysed_text, body_only, check_choice, check_number, require_columns, theme_frequencies
 from .text import WORD_RE, english_stop_words, fold
@@ -174,8 +176,8 @@ class _StemAnalyzer:
         return out
 
 
-#: Names the stemming in the stem cache: change it whenever _StemAnalyzer changes.
-STEM_VERSION = "snowball-english-1"
+#: Names the stemming in the stem cache: this module's and the text folding's source, and the stemmer's version.
+STEM_VERSION = source_version(__file__, _text_module.__file__, extra=f"snowballstemmer {importlib.metadata.version('snowballstemmer')}")
 
 
 def stem_tokens(text: str) -> list[str]:

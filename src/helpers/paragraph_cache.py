@@ -38,6 +38,15 @@ def document_keys(paras: pd.DataFrame, texts: Sequence[str] | None = None, extra
     return keys
 
 
+def source_version(*files: str | Path, extra: str = "") -> str:
+    """A version string for a cached computation: the hash of the source files that define it
+    (and ``extra``, e.g. a library's version), so any edit of them recomputes the cache."""
+    h = hashlib.sha256(extra.encode("utf-8"))
+    for f in files:
+        h.update(Path(f).read_bytes())
+    return h.hexdigest()[:16]
+
+
 def paragraph_keys(paras: pd.DataFrame, texts: Sequence[str], salt: str = "") -> list[str]:
     """Per paragraph: a 16-byte BLAKE2 hash (hex) of ``salt``, its ``para_id`` and its text."""
     return [hashlib.blake2b(f"{salt}\x00{pid}\x00{text}".encode("utf-8", "surrogatepass"), digest_size=16).hexdigest()

@@ -5,7 +5,7 @@
 
 - ``state-<token>.json`` (pointed to by ``state.json``): the parameters, and for every
   document its key (hash of its paragraph ids, texts and date) in index order;
-- ``index-<token>.parquet``: every shingle of the corpus, ``doc`` (int32: position in the
+- ``index-<token>.parquet``: every shingle of the corpus, sorted by ``h``: ``doc`` (int32: position in the
   state's document list), ``p`` (int32: the paragraph's position among its document's body
   paragraphs), ``i`` (int32: token position), ``h``, ``g`` (uint64 hashes, see
   :func:`helpers.overlap.document_shingles`);
@@ -34,9 +34,11 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.parquet as pq
 
 from .frequencies import body_only
-from .io import write_parquet, write_text
+from .io import atomic_path, write_parquet, write_text
 from .paragraph_cache import document_keys
 from .overlap import (
     REUSE_COLUMNS, REUSE_PAIR_COLUMNS, SHINGLE_VERSION, _bucket_seeds, _chain, _check_reuse_params, _document_order,
@@ -44,7 +46,7 @@ from .overlap import (
 )
 from .parallel import Runner
 
-STATE_VERSION = "1"
+STATE_VERSION = "2"  # 2: the index is sorted by h
 #: Above this share of changed documents a full join is as cheap as the incremental one.
 MAX_CHANGED_SHARE = 0.2
 
@@ -66,12 +68,13 @@ def _read_state(state_dir: Path, params: dict) -> dict | None:
     return state
 
 
-def _write_state(state_dir: Path, params: dict, docs: list[str], keys: dict[str, str], index: pd.DataFrame,
+def _write_state(state_dir: Path, params: dict, docs: list[str], keys: dict[str, str], index: dict[str, np.ndarray],
                  passages: pd.DataFrame, pairs: pd.DataFrame) -> None:
     state_dir.mkdir(parents=True, exist_ok=True)
     token = uuid.uuid4().hex[:12]
     files = {"index": f"index-{token}.parquet", "passages": f"passages-{token}.parquet", "pairs": f"pairs-{token}.parquet"}
-    write_parquet(index, state_dir / files["index"])
+    with atomic_path(state_dir / files["index"]) as tmp:
+        pq.write_table(pa.Table.from_arrays([index[c] for c in INDEX_COLUMNS], schema=_INDEX_SCHEMA), tmp)
     write_parquet(passages, state_dir / files["passages"])
     write_parquet(pairs, state_dir / files["pairs"])
     state = {"params": params, "documents": [[d, keys[d]] for d in docs], **files}
@@ -92,11 +95,36 @@ def _local_positions(paras: pd.DataFrame) -> tuple[np.ndarray, np.ndarray, list[
     return codes, local, [str(d) for d in docs], np.lexsort((local, codes))
 
 
-def _index_frame(shingles: pd.DataFrame, codes: np.ndarray, local: np.ndarray) -> pd.DataFrame:
+INDEX_COLUMNS = ("doc", "p", "i", "h", "g")
+_INDEX_SCHEMA = pa.schema([("doc", pa.int32()), ("p", pa.int32()), ("i", pa.int32()), ("h", pa.uint64()), ("g", pa.uint64())])
+
+
+def _index_arrays(shingles: pd.DataFrame, codes: np.ndarray, local: np.ndarray) -> dict[str, np.ndarray]:
+    """Shingles (``para`` = table row) as index columns, sorted by ``h``."""
     rows = shingles["para"].to_numpy(dtype=np.int64)
-    return pd.DataFrame({"doc": codes[rows].astype(np.int32), "p": local[rows].astype(np.int32),
-                         "i": shingles["i"].to_numpy().astype(np.int32), "h": shingles["h"].to_numpy(),
-                         "g": shingles["g"].to_numpy()})
+    h = shingles["h"].to_numpy()
+    order = np.argsort(h, kind="stable")
+    return {"doc": codes[rows].astype(np.int32)[order], "p": local[rows].astype(np.int32)[order],
+            "i": shingles["i"].to_numpy().astype(np.int32)[order], "h": h[order], "g": shingles["g"].to_numpy()[order]}
+
+
+def _merge_sorted(kept: dict[str, np.ndarray], fresh: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
+    """Two index column sets, each sorted by ``h``, merged into one sorted by ``h``."""
+    at = np.searchsorted(kept["h"], fresh["h"], side="right")
+    return {c: np.insert(kept[c], at, fresh[c]) for c in INDEX_COLUMNS}
+
+
+def _ranges(lo: np.ndarray, hi: np.ndarray) -> np.ndarray:
+    """The concatenation of ``arange(lo[k], hi[k])`` for every k."""
+    n = hi - lo
+    if not n.sum():
+        return np.empty(0, dtype=np.int64)
+    return np.repeat(lo - np.r_[0, np.cumsum(n)[:-1]], n) + np.arange(int(n.sum()))
+
+
+def _read_index(path: Path) -> dict[str, np.ndarray]:
+    table = pq.ParquetFile(path).read()
+    return {c: table.column(c).to_numpy() for c in INDEX_COLUMNS}
 
 
 def _paragraph_df(doc: np.ndarray, p: np.ndarray, h: np.ndarray, g: np.ndarray) -> pd.Series:
@@ -141,7 +169,7 @@ def reuse_tables(
         reuse = _passages(paras, _chain(seeds, shingle, max_gap, min_words), min_words)
         pairs = reuse_by_document_pair(reuse, paras)
         if state_path is not None:
-            _write_state(state_path, params, docs, keys, _index_frame(shingles, codes, local), reuse, pairs)
+            _write_state(state_path, params, docs, keys, _index_arrays(shingles, codes, local), reuse, pairs)
         result = (reuse, pairs)
     return result
 
@@ -159,35 +187,38 @@ def _incremental(paras: pd.DataFrame, state: dict, state_dir: Path, keys: dict[s
         say(f"reuse: {len(gone)} of {len(docs)} documents changed; full join")
         return None
     shingle, max_df, max_gap, min_words = params["shingle"], params["max_shingle_df"], params["max_gap"], params["min_words"]
-    old_index = pd.read_parquet(state_dir / state["index"])
+    old_index = _read_index(state_dir / state["index"])
     reuse_old = pd.read_parquet(state_dir / state["passages"])
     pairs_old = pd.read_parquet(state_dir / state["pairs"])
     position = {d: k for k, d in enumerate(docs)}
+    changed_codes = np.array(sorted(position[d] for d in changed), dtype=np.int64)
     # Old index -> current document codes; rows of changed or removed documents go.
-    old_doc = old_index["doc"].to_numpy(dtype=np.int64)
     remap = np.array([position.get(d, -1) if d not in gone else -1 for d in old_docs], dtype=np.int64)
-    new_code = remap[old_doc] if len(old_doc) else np.empty(0, dtype=np.int64)
+    new_code = remap[old_index["doc"].astype(np.int64)] if len(old_index["doc"]) else np.empty(0, dtype=np.int64)
     stay = new_code >= 0
     # The changed documents' shingles now (from the per-document shingle cache).
-    sub_rows = np.flatnonzero(np.isin(codes, [position[d] for d in changed])) if changed else np.empty(0, dtype=np.int64)
+    sub_rows = np.flatnonzero(np.isin(codes, changed_codes)) if changed else np.empty(0, dtype=np.int64)
     sub = paras.iloc[sub_rows].reset_index(drop=True)
     fresh = corpus_shingles(sub, shingle, cache_dir=cache_dir) if len(sub) else pd.DataFrame(
         {"para": np.empty(0, np.int64), "i": np.empty(0, np.int64), "h": np.empty(0, np.uint64), "g": np.empty(0, np.uint64)})
-    fresh_index = _index_frame(fresh.assign(para=sub_rows[fresh["para"].to_numpy(dtype=np.int64)]), codes, local)
-    kept = old_index[stay].assign(doc=new_code[stay].astype(np.int32))
-    new_index = pd.concat([kept, fresh_index], ignore_index=True)
+    fresh_index = _index_arrays(fresh.assign(para=sub_rows[fresh["para"].to_numpy(dtype=np.int64)]), codes, local)
 
-    # Only shingle groups touched by a changed document can change; each is taken whole.
-    touched_h = np.unique(np.concatenate([old_index["h"].to_numpy()[~stay], fresh_index["h"].to_numpy()]))
-    old_part = old_index[np.isin(old_index["h"].to_numpy(), touched_h)]
-    new_part = new_index[np.isin(new_index["h"].to_numpy(), touched_h)]
-    df_old = _paragraph_df(*(old_part[c].to_numpy() for c in ("doc", "p", "h", "g")))
-    df_new = _paragraph_df(*(new_part[c].to_numpy() for c in ("doc", "p", "h", "g")))
+    # Only shingle groups touched by a changed document can change; each is taken whole (the
+    # index is sorted by h, so a group's rows are one range).
+    h_old = old_index["h"]
+    touched_h = np.unique(np.concatenate([h_old[~stay], fresh_index["h"]]))
+    old_rows = _ranges(np.searchsorted(h_old, touched_h, "left"), np.searchsorted(h_old, touched_h, "right"))
+    old_part = {c: v[old_rows] for c, v in old_index.items()}
+    kept_rows = old_rows[stay[old_rows]]
+    new_part = {c: np.concatenate([(new_code[kept_rows] if c == "doc" else old_index[c][kept_rows]).astype(fresh_index[c].dtype),
+                                   fresh_index[c]]) for c in INDEX_COLUMNS}
+    df_old = _paragraph_df(*(old_part[c] for c in ("doc", "p", "h", "g")))
+    df_new = _paragraph_df(*(new_part[c] for c in ("doc", "p", "h", "g")))
     both = pd.concat([df_old.rename("old"), df_new.rename("new")], axis=1).fillna(0)
     crossed = both[(both["old"] <= max_df) != (both["new"] <= max_df)]
     if len(crossed):
-        unchanged_part = new_part[~np.isin(new_part["doc"].to_numpy(), [position[d] for d in changed])]
-        df_unchanged = _paragraph_df(*(unchanged_part[c].to_numpy() for c in ("doc", "p", "h", "g")))
+        unchanged = ~np.isin(new_part["doc"], changed_codes)
+        df_unchanged = _paragraph_df(*(new_part[c][unchanged] for c in ("doc", "p", "h", "g")))
         shared = df_unchanged.reindex(crossed.index).fillna(0) >= 2
         if shared.any():
             say(f"reuse: {int(shared.sum())} shingles shared by unchanged documents crossed max_shingle_df; full join")
@@ -197,11 +228,10 @@ def _incremental(paras: pd.DataFrame, state: dict, state_dir: Path, keys: dict[s
     order = {d: k for k, d in enumerate(_document_order(paras))}
     doc_rank_of_code = np.array([order[d] for d in docs], dtype=np.int64)
     start = np.r_[0, np.cumsum(np.bincount(codes, minlength=len(docs)))][:-1]
-    part_doc = new_part["doc"].to_numpy(dtype=np.int64)
-    rows = row_at[start[part_doc] + new_part["p"].to_numpy(dtype=np.int64)]
-    seeds = _bucket_seeds(rows, new_part["i"].to_numpy(dtype=np.int64), new_part["h"].to_numpy(), new_part["g"].to_numpy(),
-                          doc_rank_of_code[part_doc], max_df)
-    is_changed = np.isin(codes, [position[d] for d in changed])
+    part_doc = new_part["doc"].astype(np.int64)
+    rows = row_at[start[part_doc] + new_part["p"].astype(np.int64)]
+    seeds = _bucket_seeds(rows, new_part["i"].astype(np.int64), new_part["h"], new_part["g"], doc_rank_of_code[part_doc], max_df)
+    is_changed = np.isin(codes, changed_codes)
     seeds = seeds[is_changed[seeds["pa"].to_numpy()] | is_changed[seeds["pb"].to_numpy()]].reset_index(drop=True)
     fresh_reuse = _passages(paras, _chain(seeds, shingle, max_gap, min_words), min_words)
 
@@ -217,7 +247,8 @@ def _incremental(paras: pd.DataFrame, state: dict, state_dir: Path, keys: dict[s
         pairs = pairs.sort_values(["doc_a", "doc_b"], kind="mergesort").reset_index(drop=True)
     say(f"reuse: {len(changed)} changed and {len(removed)} removed of {len(docs)} documents; incremental join")
     if gone or docs != old_docs:
-        _write_state(state_dir, params, docs, keys, new_index, reuse, pairs)
+        kept = {c: (new_code[stay] if c == "doc" else v[stay]).astype(fresh_index[c].dtype) for c, v in old_index.items()}
+        _write_state(state_dir, params, docs, keys, _merge_sorted(kept, fresh_index), reuse, pairs)
     return reuse, pairs
 
 
