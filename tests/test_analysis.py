@@ -144,6 +144,14 @@ def test_a_second_process_for_the_similarity_tables_writes_the_same_bytes(tmp_pa
     assert main(["--reports", str(two), "--jobs", "2"]) == 0
     assert "similar_paragraphs.csv (54 rows, computed in a second process)" in capsys.readouterr().out
     assert _tables(two) == _tables(one)
+    # The command line starts that process before reading the table when the file is large.
+    monkeypatch.setattr(helpers.analysis, "PARALLEL_MIN_PARAGRAPHS", 10**9)
+    monkeypatch.setattr(helpers.analysis, "PARALLEL_MIN_BYTES", 1)
+    for name in ANALYSIS_FILES:
+        (two / name).unlink()
+    assert main(["--reports", str(two), "--jobs", "2"]) == 0
+    assert "similar_paragraphs.csv (54 rows, computed in a second process)" in capsys.readouterr().out
+    assert _tables(two) == _tables(one)
 
 
 def test_incremental_reuse_after_an_edit_matches_a_fresh_build(tmp_path: Path, coding, capsys) -> None:

@@ -40,7 +40,7 @@ import argparse
 import multiprocessing
 import os
 import time
-from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures import Future, ProcessPoolExecutor
 from contextlib import ExitStack
 from collections.abc import Callable, Sequence
 from pathlib import Path
@@ -62,8 +62,12 @@ ANALYSIS_FILES = (
     "similar_paragraphs.csv", "text_reuse.csv", "reuse_by_document_pair.csv", "keyness.csv", "evidence_quotes.csv",
 )
 
-#: From this many paragraphs on, the similarity tables are computed in a second process (``jobs`` > 1).
+#: From this many paragraphs on, the similarity tables are computed in a second process (``jobs`` > 1);
+#: the command line decides before reading, from the size of ``annotated_paragraphs.csv``.
 PARALLEL_MIN_PARAGRAPHS = 10_000
+PARALLEL_MIN_BYTES = 6_000_000
+#: Defaults of the capped tables: document pairs kept, paragraph pairs per document pair, document pairs of similar paragraphs.
+MAX_DOCUMENT_PAIRS, TOP_SIMILAR, MAX_SIMILAR_DOCUMENT_PAIRS = 10_000, 3, 1_000
 
 
 def write_analysis_tables(
@@ -72,16 +76,17 @@ def write_analysis_tables(
     reports_dir: str | Path,
     min_reuse_words: int = 12,
     min_support: int = 2,
-    top_similar: int = 3,
+    top_similar: int = TOP_SIMILAR,
     keyness_min_freq: int = 3,
     themes: Sequence[str] | None = None,
     build_dir: str | Path | None = None,
     workers: int | str = 1,
     scheduler: str | None = None,
-    max_document_pairs: int = 10_000,
-    max_similar_document_pairs: int = 1_000,
+    max_document_pairs: int = MAX_DOCUMENT_PAIRS,
+    max_similar_document_pairs: int = MAX_SIMILAR_DOCUMENT_PAIRS,
     log: Callable[[str], None] | None = None,
     jobs: int | None = None,
+    similarity: Future | None = None,
 ) -> dict[str, Path]:
     """Compute the analysis tables from ``annotated`` (and ``evidence``) and write them under ``reports_dir``.
 
@@ -96,6 +101,8 @@ def write_analysis_tables(
     ``jobs`` (default :func:`default_jobs`) > 1 computes the two similarity tables in a second
     process while this one computes the rest, from :data:`PARALLEL_MIN_PARAGRAPHS` paragraphs
     on (below that a process costs more than it saves); the files are the same either way.
+    ``similarity``: that computation already running (a future of :func:`similarity_tables` with
+    the same arguments, as :func:`main` starts it before reading the table).
     Returns ``{file name: path written}``.
     """
     check_number("min_reuse_words", min_reuse_words, 5)  # at least one 5-word shingle
@@ -137,8 +144,8 @@ def write_analysis_tables(
     jobs = default_jobs() if jobs is None else jobs
     check_number("jobs", jobs, 1)
     with ExitStack() as stack:
-        side = None
-        if jobs > 1 and len(annotated) >= PARALLEL_MIN_PARAGRAPHS:
+        side = similarity
+        if side is None and jobs > 1 and len(annotated) >= PARALLEL_MIN_PARAGRAPHS:
             # The similarity tables share nothing with the rest: a second process computes them meanwhile.
             pool = stack.enter_context(ProcessPoolExecutor(1, mp_context=multiprocessing.get_context("spawn")))
             side = pool.submit(similarity_tables, *similarity_args)
@@ -158,9 +165,12 @@ def default_jobs() -> int:
     return min(2, os.cpu_count() or 1)
 
 
-def similarity_tables(annotated: pd.DataFrame, max_document_pairs: int, top_similar: int,
+def similarity_tables(annotated: pd.DataFrame | str | Path, max_document_pairs: int, top_similar: int,
                       max_similar_document_pairs: int, build_dir: str | Path | None) -> dict[str, pd.DataFrame]:
-    """``document_similarity.csv`` and ``similar_paragraphs.csv`` as DataFrames (run in a second process at scale)."""
+    """``document_similarity.csv`` and ``similar_paragraphs.csv`` as DataFrames (run in a second process at
+    scale). ``annotated`` is the table or the path of ``annotated_paragraphs.csv`` (read here)."""
+    if not isinstance(annotated, pd.DataFrame):
+        annotated = read_annotated(annotated)
     return {
         "document_similarity.csv": document_similarity(annotated, top=max_document_pairs),
         "similar_paragraphs.csv": similar_paragraphs(annotated, top_n=top_similar, max_document_pairs=max_similar_document_pairs,
@@ -205,12 +215,21 @@ def main(argv: Sequence[str] | None = None) -> int:
                         help="processes for the analysis tables (default: 2 on a machine with 2 CPUs or more)")
     args = parser.parse_args(argv)
     t0 = time.perf_counter()
-    annotated = read_annotated(Path(args.reports) / "annotated_paragraphs.csv")
-    evidence = read_evidence(args.reports)
-    print(f"read {len(annotated):,} annotated paragraphs ({time.perf_counter() - t0:.1f} s)", flush=True)
-    write_analysis_tables(annotated, evidence, args.reports, min_reuse_words=args.min_reuse_words,
-                          min_support=args.min_support, build_dir=args.build, workers=args.workers,
-                          log=lambda line: print(line, flush=True), jobs=args.jobs)
+    path = Path(args.reports) / "annotated_paragraphs.csv"
+    jobs = default_jobs() if args.jobs is None else args.jobs
+    with ExitStack() as stack:
+        similarity = None
+        if jobs > 1 and path.is_file() and path.stat().st_size >= PARALLEL_MIN_BYTES:
+            # Start the second process now: it reads the table itself while this one does.
+            pool = stack.enter_context(ProcessPoolExecutor(1, mp_context=multiprocessing.get_context("spawn")))
+            similarity = pool.submit(similarity_tables, path, MAX_DOCUMENT_PAIRS, TOP_SIMILAR, MAX_SIMILAR_DOCUMENT_PAIRS,
+                                     args.build)
+        annotated = read_annotated(path)
+        evidence = read_evidence(args.reports)
+        print(f"read {len(annotated):,} annotated paragraphs ({time.perf_counter() - t0:.1f} s)", flush=True)
+        write_analysis_tables(annotated, evidence, args.reports, min_reuse_words=args.min_reuse_words,
+                              min_support=args.min_support, build_dir=args.build, workers=args.workers,
+                              log=lambda line: print(line, flush=True), jobs=jobs, similarity=similarity)
     return 0
 
 
