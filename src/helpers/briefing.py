@@ -477,7 +477,7 @@ class Briefing:
         path = resolve_path(self.selection.reports) / name
         if self._full_selection() and path.is_file():
             text_like = {"doc_a", "doc_b", "para_a", "para_b", "organization_a", "organization_b", "shared_themes", "shared_terms",
-                         "text_a", "text_b", "group", "term", "by"}
+                         "text_a", "text_b", "group", "term", "by", "doc_id", "theme", "theme_a", "theme_b"}
             header = pd.read_csv(path, nrows=0).columns
             return pd.read_csv(path, dtype={c: str for c in header if c in text_like}, keep_default_na=False,
                                na_values={c: [""] for c in header if c not in text_like})
@@ -489,14 +489,22 @@ class Briefing:
         t: dict[str, pd.DataFrame] = {}
         grouped, grouped_ev = group_paragraphs(a, ev, self.assignments)
         self.grouped, self.grouped_evidence = grouped, grouped_ev
-        t["freq_doc"] = theme_frequencies(a, by="document", evidence=ev, themes=themes)
-        t["freq_org"] = theme_frequencies(grouped, by="organization", evidence=grouped_ev, themes=themes)
-        t["freq_year"] = theme_frequencies(a, by="year", evidence=ev, themes=themes)
+        # The whole corpus with every codebook theme: make analyse's own tables, computed with the same arguments.
+        done = self._analysis_csv("theme_frequencies.csv", lambda: None) if themes == self.codebook.theme_ids else None
+
+        def frequencies(level: str, table: pd.DataFrame, evidence: pd.DataFrame | None) -> pd.DataFrame:
+            if done is not None and (level != "organization" or self.by_organization):
+                return done[done["by"] == level].reset_index(drop=True)
+            return theme_frequencies(table, by=level, evidence=evidence, themes=themes)
+
+        t["freq_doc"] = frequencies("document", a, ev)
+        t["freq_org"] = frequencies("organization", grouped, grouped_ev)
+        t["freq_year"] = frequencies("year", a, ev)
         pooled = a.assign(organization=ALL)
         t["freq_all"] = theme_frequencies(pooled, by="organization", evidence=ev, themes=themes)
         t["rank_org"] = rank_themes(t["freq_org"], top=None)
         t["rank_all"] = rank_themes(t["freq_all"], top=None)
-        t["cooc"] = theme_cooccurrence(a, min_support=MIN_SUPPORT)
+        t["cooc"] = self._analysis_csv("cooccurrence.csv", lambda: theme_cooccurrence(a, min_support=MIN_SUPPORT))
         t["similarity"] = self._analysis_csv("document_similarity.csv", lambda: document_similarity(a))
         if len(self.documents) > MAX_DOCUMENTS:
             shown = set(self.shown_groups())
