@@ -103,7 +103,6 @@ $(RENDER_ARGS): FORCE
 # project kernel, nbconvert + WeasyPrint write HTML and PDF (to temporary files, then renamed).
 $(BRIEFING) &: $(NOTEBOOK) $(ANNOTATED) $(ANALYSIS_CSV) $(HELPERS_SRC) $(TEMPLATE_FILES) $(PARAMS) $(RENDER_ARGS) \
                $(PARAGRAPHS) $(GROUPS) $(CODEBOOK) $(CLEANING) $(CORPUS_FILES) $(OVERRIDES) $(VALIDATION) | $(ENV_OK)
-	@$(PY) -c 'import weasyprint' 2>/dev/null || { echo "error: the PDF needs the system's Pango library (Debian/Ubuntu: apt-get install libpango-1.0-0 libpangoft2-1.0-0)" >&2; exit 1; }
 	$(PY) -m helpers.render --notebook $(NOTEBOOK) --build $(BUILD) --reports $(REPORTS) \
 	  --corpus $(CORPUS) --codebook $(CODEBOOK) --groups $(GROUPS) $(if $(GROUP_BY),--group-by $(GROUP_BY)) $(if $(PARAMS),--params $(PARAMS))
 

@@ -249,3 +249,19 @@ def test_the_pdf_prints_each_chart_from_its_png_twin(tmp_path):
     assert png.is_file()  # still shown: kept
     _prune_print_images("<html></html>", tmp_path / "figures")
     assert not png.exists()
+
+
+def test_a_missing_pdf_engine_is_one_message_saying_what_to_install(monkeypatch):
+    import builtins
+
+    real_import = builtins.__import__
+
+    def no_pango(name, *args, **kwargs):
+        if name == "weasyprint":
+            raise OSError("cannot load library 'libpango-1.0-0'")
+        return real_import(name, *args, **kwargs)
+
+    monkeypatch.setattr(builtins, "__import__", no_pango)
+    with pytest.raises(RenderError, match=r"^cannot load WeasyPrint \(cannot load library 'libpango-1\.0-0'\): the PDF needs "
+                                          r"the system's Pango library \(Debian/Ubuntu: apt-get install libpango-1\.0-0"):
+        render.check_pdf_engine()

@@ -407,6 +407,18 @@ def _check_against_data(params: Mapping[str, Any], source: str) -> None:
         raise ParameterError(f"{source}: {exc}") from None
 
 
+PANGO_HINT = ("the PDF needs the system's Pango library (Debian/Ubuntu: apt-get install libpango-1.0-0 libpangoft2-1.0-0), "
+              "or write the HTML only with --no-pdf")
+
+
+def check_pdf_engine() -> None:
+    """Raise :class:`RenderError` saying what to install when WeasyPrint cannot load (Pango missing)."""
+    try:
+        import weasyprint  # noqa: F401
+    except (ImportError, OSError) as exc:
+        raise RenderError(f"cannot load WeasyPrint ({exc}): {PANGO_HINT}.") from None
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Command line: execute notebooks and write the briefing; see the module docstring."""
     parser = argparse.ArgumentParser(prog="python -m helpers.render", description="Execute the briefing notebook and write HTML and PDF.")
@@ -424,6 +436,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--no-pdf", action="store_true", help="write the HTML only")
     parser.add_argument("--execute-only", action="store_true", help="only execute the notebooks into BUILD/notebooks/ (no HTML/PDF)")
     args = parser.parse_args(argv)
+    if not args.no_pdf and not args.execute_only:
+        check_pdf_engine()  # before the notebook runs: a missing system library should not cost the run
     params = _parameters(args)
     reports = Path(args.reports or params.get("reports") or "reports")
     *others, briefing = args.notebook
