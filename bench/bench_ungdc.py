@@ -9,7 +9,8 @@ memory is its own:
 
 1. full ``make report`` from a clean build (target: under 5 minutes, peak memory under 4 GB);
 2. a no-op rebuild (target: under 2 s);
-3. a rebuild after one speech changed (one sentence added to one paragraph; target: under 30 s).
+3. three rebuilds after one speech changed (one sentence added to one paragraph of the first,
+   the 1,001st and the last speech; target: median under 30 s).
 
 For each run: wall time, peak memory (max RSS of the largest child process) and the time of
 each stage (ingest, annotate, analysis, render), taken from when make starts each recipe.
@@ -72,12 +73,13 @@ def run(corpus: Path, reports: Path, build: Path, workers: str) -> dict:
     return json.loads(proc.stdout.strip().splitlines()[-1])
 
 
-def edit_one_speech(corpus: Path) -> str:
-    """Add one sentence to the longest line (a paragraph) of the first speech in the manifest; return its doc_id."""
+def edit_one_speech(corpus: Path, which: int = 0) -> str:
+    """Add one sentence to the longest line (a paragraph) of the manifest's speech number ``which``
+    (0 = first, -1 = last); return its doc_id."""
     import csv
 
     with open(corpus / "manifest.csv", newline="", encoding="utf-8") as f:
-        first = next(csv.DictReader(f))
+        first = list(csv.DictReader(f))[which]
     path = corpus / first["file"]
     lines = path.read_text(encoding="utf-8").split("\n")
     longest = max(range(len(lines)), key=lambda i: len(lines[i]))
@@ -121,9 +123,15 @@ def main() -> int:
         ok = show("full make report, clean build", full := run(corpus, reports, build, args.workers), TARGETS["full"], True)
         noop = run(corpus, reports, build, args.workers)
         ok &= show("no-op rebuild", noop, TARGETS["noop"], False)
-        doc = edit_one_speech(corpus)
-        one = run(corpus, reports, build, args.workers)
-        ok &= show(f"rebuild after one speech changed ({doc})", one, TARGETS["one_changed"], False)
+        # Three single-speech edits (first, middle and last speech of the manifest): the machine's noise
+        # is a few seconds, so the target is judged on the median and every run is printed.
+        runs = []
+        for which in (0, 1000, -1):
+            doc = edit_one_speech(corpus, which)
+            runs.append(run(corpus, reports, build, args.workers))
+            show(f"rebuild after one speech changed ({doc})", runs[-1], TARGETS["one_changed"], False)
+        one = sorted(runs, key=lambda r: r["seconds"])[1]
+        ok &= show("median of the three one-speech rebuilds", one, TARGETS["one_changed"], False)
         shingles = len(list((build / "shingles").glob("*.parquet")))
         print(f"shingle cache: {shingles} files in {build / 'shingles'}" if shingles else
               "shingle cache: none (the analysis rule runs without --build)")

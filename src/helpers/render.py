@@ -35,6 +35,7 @@ import hashlib
 import logging
 import os
 import sys
+import threading
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
@@ -340,7 +341,11 @@ def render_briefing(
     """
     notebook = Path(notebook)
     executed_path = Path(build_dir) / "notebooks" / notebook.name
+    # This process waits while the kernel runs the notebook: load the HTML and PDF engines meanwhile (~1 s).
+    warm = threading.Thread(target=_import_engines, args=(pdf_path is not None,), daemon=True)
+    warm.start()
     executed = execute_notebook(notebook, executed_path, parameters, kernel_name=kernel_name)
+    warm.join()
     title = str(parameters.get("title") or executed.metadata.get("title") or notebook.stem)
     html_text = notebook_to_html(executed, title=title)
     if pdf_path is not None:
@@ -354,6 +359,16 @@ def render_briefing(
     else:
         write_text(html_text, html_path)
     return executed
+
+
+def _import_engines(pdf: bool) -> None:
+    """Import nbconvert's HTML exporter and (for ``pdf``) WeasyPrint; errors surface later, where they are used."""
+    try:
+        import nbconvert  # noqa: F401
+        if pdf:
+            import weasyprint  # noqa: F401
+    except Exception:  # pragma: no cover - reported by the stage that needs the module
+        pass
 
 
 def _prune_print_images(html_text: str, folder: Path) -> None:
