@@ -341,11 +341,15 @@ def render_briefing(
     """
     notebook = Path(notebook)
     executed_path = Path(build_dir) / "notebooks" / notebook.name
-    # This process waits while the kernel runs the notebook: load the HTML and PDF engines meanwhile (~1 s).
-    warm = threading.Thread(target=_import_engines, args=(pdf_path is not None,), daemon=True)
+    # This process waits while the kernel runs the notebook: load the HTML and PDF engines meanwhile (~1 s);
+    # a PDF engine that cannot load (no Pango) is reported before anything is written.
+    engines: list[BaseException] = []
+    warm = threading.Thread(target=_import_engines, args=(pdf_path is not None, engines), daemon=True)
     warm.start()
     executed = execute_notebook(notebook, executed_path, parameters, kernel_name=kernel_name)
     warm.join()
+    if engines:
+        raise engines[0]
     title = str(parameters.get("title") or executed.metadata.get("title") or notebook.stem)
     html_text = notebook_to_html(executed, title=title)
     if pdf_path is not None:
@@ -361,14 +365,15 @@ def render_briefing(
     return executed
 
 
-def _import_engines(pdf: bool) -> None:
-    """Import nbconvert's HTML exporter and (for ``pdf``) WeasyPrint; errors surface later, where they are used."""
-    try:
-        import nbconvert  # noqa: F401
-        if pdf:
-            import weasyprint  # noqa: F401
-    except Exception:  # pragma: no cover - reported by the stage that needs the module
-        pass
+def _import_engines(pdf: bool, failures: list[BaseException]) -> None:
+    """Import nbconvert and (for ``pdf``) WeasyPrint; append to ``failures`` why WeasyPrint cannot load."""
+    import nbconvert  # noqa: F401
+
+    if pdf:
+        try:
+            check_pdf_engine()
+        except RenderError as exc:
+            failures.append(exc)
 
 
 def _prune_print_images(html_text: str, folder: Path) -> None:
@@ -396,7 +401,8 @@ def _parameters(args: argparse.Namespace) -> dict[str, Any]:
             )
         params[name] = given
     checked = check_names_and_types(params, source=str(args.params or "command line"))
-    _check_against_data(checked, str(args.params or "command line"))
+    if args.params or args.group_by:  # the notebook's own defaults select everything: nothing to check against the data
+        _check_against_data(checked, str(args.params or "command line"))
     return checked
 
 
@@ -451,8 +457,6 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--no-pdf", action="store_true", help="write the HTML only")
     parser.add_argument("--execute-only", action="store_true", help="only execute the notebooks into BUILD/notebooks/ (no HTML/PDF)")
     args = parser.parse_args(argv)
-    if not args.no_pdf and not args.execute_only:
-        check_pdf_engine()  # before the notebook runs: a missing system library should not cost the run
     params = _parameters(args)
     reports = Path(args.reports or params.get("reports") or "reports")
     *others, briefing = args.notebook
