@@ -51,7 +51,7 @@ from .cooccurrence import theme_cooccurrence
 from .errors import ParameterError, run_cli
 from .evidence import QUOTE_COLUMNS, evidence_quotes
 from .frequencies import ANNOTATED_HINT, check_number, rank_themes, require_columns, theme_frequencies
-from .io import write_csv
+from .io import read_text_csv, write_csv
 from .keyness import keyness
 from .parallel import runner
 from .overlap import document_similarity, similar_paragraphs
@@ -183,7 +183,7 @@ def read_annotated(path: str | Path) -> pd.DataFrame:
     path = Path(path)
     if not path.is_file():
         raise ParameterError(f"{path}: annotated paragraphs not found. Run `make annotate` first (or pass --reports).")
-    df = pd.read_csv(path, dtype=str, keep_default_na=False)
+    df = read_text_csv(path)
     for col in ("source_para", "position", "n_words", "label_chars"):
         if col in df.columns:
             df[col] = pd.array(pd.to_numeric(df[col].replace("", None), errors="coerce"), dtype="Int64")
@@ -195,7 +195,7 @@ def read_evidence(reports_dir: str | Path) -> pd.DataFrame | None:
     for name in ("evidence.csv", "annotations.csv"):
         path = Path(reports_dir) / name
         if path.is_file():
-            df = pd.read_csv(path, dtype=str, keep_default_na=False)
+            df = read_text_csv(path)
             for col in ("start", "end"):
                 if col in df.columns:
                     df[col] = pd.to_numeric(df[col].replace("", None), errors="coerce")

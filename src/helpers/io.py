@@ -82,3 +82,28 @@ def read_yaml_mapping(path: str | os.PathLike[str], error: type[Exception], miss
     if not isinstance(data, dict):
         raise error(f"{path}: expected a mapping with keys {keys}.")
     return data
+
+
+def read_text_csv(path: str | os.PathLike[str]) -> pd.DataFrame:
+    """A CSV with every column as text (``""`` for an empty field): ``pd.read_csv(path, dtype=str,
+    keep_default_na=False)``, read by Arrow's multi-threaded reader (about ten times faster on the
+    tables this project writes, whose quoted fields may hold line breaks); what Arrow cannot parse
+    is read by pandas, so the result and its errors are pandas's."""
+    import csv
+
+    import pyarrow as pa
+    import pyarrow.csv as pa_csv
+
+    try:
+        with open(path, newline="", encoding="utf-8") as f:
+            header = next(csv.reader(f), None)
+        if not header or len(set(header)) != len(header) or any(h.strip() != h or not h for h in header):
+            raise ValueError("header needs pandas's handling")
+        table = pa_csv.read_csv(
+            path, parse_options=pa_csv.ParseOptions(newlines_in_values=True),
+            convert_options=pa_csv.ConvertOptions(column_types={h: pa.string() for h in header}, strings_can_be_null=False,
+                                                  quoted_strings_can_be_null=False))
+        return table.to_pandas()
+    except (ValueError, UnicodeDecodeError, pa.ArrowException):
+        return pd.read_csv(path, dtype=str, keep_default_na=False)
+
