@@ -39,8 +39,10 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 import pyarrow as pa
+import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
 from .errors import CorpusError, run_cli
@@ -422,10 +424,17 @@ class Document:
     rows: list[dict[str, object]]
     removed_rows: list[dict[str, object]] = field(default_factory=list)
     meta_columns: tuple[str, ...] = ()
+    #: The paragraphs as an Arrow table (:data:`PARAGRAPH_COLUMNS`) when read back from the cache;
+    #: ``rows`` then gives the same rows as dicts on demand.
+    table: pa.Table | None = None
+
+    def __post_init__(self) -> None:
+        if self.table is not None and not self.rows:
+            self.rows = _LazyRows(self.table)
 
     @property
     def paragraphs(self) -> pd.DataFrame:
-        frame = _paragraph_frame(self.rows)
+        frame = _paragraph_frame(list(self.rows))
         for c in self.meta_columns:
             frame[c] = pd.Series([str(self.meta[c])] * len(frame), dtype="str")
         return frame
@@ -433,6 +442,31 @@ class Document:
     @property
     def removed(self) -> pd.DataFrame:
         return pd.DataFrame(self.removed_rows, columns=list(REMOVED_COLUMNS))
+
+
+class _LazyRows(list):
+    """The rows of a cached document's Arrow table as dicts, converted the first time they are read."""
+
+    def __init__(self, table: pa.Table) -> None:
+        super().__init__()
+        self._table: pa.Table | None = table
+
+    def _load(self) -> None:
+        if self._table is not None:
+            table, self._table = self._table, None
+            self.extend(table.to_pylist())
+
+    def __iter__(self):  # type: ignore[no-untyped-def]
+        self._load()
+        return super().__iter__()
+
+    def __len__(self) -> int:
+        self._load()
+        return super().__len__()
+
+    def __getitem__(self, index):  # type: ignore[no-untyped-def]
+        self._load()
+        return super().__getitem__(index)
 
 
 _ARROW_TYPES = {"position": pa.int64(), "source_para": pa.int64(), "n_words": pa.int64(),
@@ -584,8 +618,9 @@ def _cache_key(row: dict, meta_cols: list[str], sha: str, rules: CleaningRules) 
 def _cache_read(path: Path, meta: dict, meta_cols: list[str]) -> Document:
     table = pq.ParquetFile(path).read(use_threads=False)  # half the time of read_table on small files
     extra = json.loads(table.schema.metadata[b"helpers"].decode("utf-8"))
-    return Document(meta=meta, text="", rows=table.to_pylist(), removed_rows=extra["removed"],
-                    meta_columns=tuple(c for c in meta_cols if c not in PARAGRAPH_COLUMNS))
+    return Document(meta=meta, text="", rows=[], removed_rows=extra["removed"],
+                    meta_columns=tuple(c for c in meta_cols if c not in PARAGRAPH_COLUMNS),
+                    table=table.replace_schema_metadata(None))
 
 
 def _cache_write(path: Path, doc: Document) -> None:
@@ -705,43 +740,49 @@ def ingest(corpus_dir: str | Path, build_dir: str | Path, cleaning: CleaningRule
     skipped: list[dict[str, object]] = []
     docs: list[dict[str, object]] = []
     removed_rows: list[dict[str, object]] = []
-    pending: dict[str, list[object]] = {}
+    pending: list[pa.Table] = []  # each document's paragraphs with its manifest fields, as Arrow tables
     pending_rows = 0
     writer: pq.ParquetWriter | None = None
     schema: pa.Schema | None = None
 
+    pending_meta: list[tuple[list[str], int]] = []  # each pending document's manifest values and row count
+
     def flush(tmp: Path) -> None:
-        nonlocal writer, schema, pending, pending_rows
+        nonlocal writer, pending, pending_meta, pending_rows
         if not pending_rows:
             return
-        if schema is None:
-            schema = pa.schema([(c, _ARROW_TYPES.get(c, pa.string())) for c in pending])
+        if writer is None:
             writer = pq.ParquetWriter(tmp, schema)
-        writer.write_table(pa.Table.from_pydict(pending, schema=schema))
-        pending, pending_rows = {c: [] for c in pending}, 0
+        paragraphs = pa.concat_tables(pending).combine_chunks()
+        lengths = np.array([n for _, n in pending_meta], dtype=np.int64)
+        meta = [pa.array(np.repeat(np.array([v[k] for v, _ in pending_meta], dtype=object), lengths), pa.string())
+                for k in range(len(schema) - len(PARAGRAPH_COLUMNS))]
+        writer.write_table(pa.Table.from_arrays(paragraphs.columns + meta, schema=schema))
+        pending, pending_meta, pending_rows = [], [], 0
 
     with atomic_path(build_dir / "paragraphs.parquet") as tmp, runner(workers, scheduler) as run:
         try:
             for doc in iter_documents(corpus_dir, cleaning, on_error=on_error, skipped=skipped, organizations=organizations,
                                       cache_dir=cache_dir, run=run):
-                rows, removed = doc.rows, doc.removed_rows
-                body = [r for r in rows if r["kind"] == "body"]
-                docs.append({**doc.meta, "n_paragraphs": len(rows), "n_body": len(body),
-                             "n_words_body": sum(r["n_words"] for r in body),
+                removed = doc.removed_rows
+                table = doc.table if doc.table is not None else pa.Table.from_pylist(doc.rows, schema=_PARAGRAPH_SCHEMA)
+                n_rows = table.num_rows
+                is_body = pc.equal(table.column("kind"), "body")
+                n_body = int(pc.sum(is_body).as_py() or 0)
+                docs.append({**doc.meta, "n_paragraphs": n_rows, "n_body": n_body,
+                             "n_words_body": int(pc.sum(pc.filter(table.column("n_words"), is_body)).as_py() or 0),
                              "removed_paragraphs": len(removed),
                              "removed_chars": sum(r["char_end"] - r["char_start"] for r in removed)})
                 removed_rows.extend(removed)
                 counts["documents"] += 1
-                counts["paragraphs"] += len(rows)
-                counts["body"] += len(body)
+                counts["paragraphs"] += n_rows
+                counts["body"] += n_body
                 counts["removed"] += len(removed)
-                if not pending:
-                    pending = {c: [] for c in (*PARAGRAPH_COLUMNS, *doc.meta_columns)}
-                for c in PARAGRAPH_COLUMNS:
-                    pending[c].extend(r[c] for r in rows)
-                for c in doc.meta_columns:
-                    pending[c].extend([doc.meta[c]] * len(rows))
-                pending_rows += len(rows)
+                if schema is None:  # the first document's manifest fields name the columns
+                    schema = pa.schema([(c, _ARROW_TYPES.get(c, pa.string())) for c in (*PARAGRAPH_COLUMNS, *doc.meta_columns)])
+                pending.append(table.select(list(PARAGRAPH_COLUMNS)))
+                pending_meta.append(([str(doc.meta[c]) for c in schema.names[len(PARAGRAPH_COLUMNS):]], n_rows))
+                pending_rows += n_rows
                 if pending_rows >= batch_rows:
                     flush(tmp)
             flush(tmp)
