@@ -181,7 +181,7 @@ def evidence_quotes(
 
     # Complete sentences of the paragraphs with matches (after any numbering label), in one table.
     pids = sorted(set(matches["para_id"].tolist()))
-    sp_pid, sp_s, sp_e = [], [], []
+    sp_pid, sp_s, sp_e, sp_w = [], [], [], []  # each complete sentence: paragraph, start, end, words
     complete: dict[str, str] = {}  # a paragraph copied into several groups is split once
 
     def spans_of(key: str) -> str:
@@ -190,7 +190,7 @@ def evidence_quotes(
             cut_s, text = key.split("|", 1)
             cut = int(cut_s)
             found = complete[key] = " ".join(
-                f"{cut + s}:{cut + e}" for s, e in sentence_spans(text[cut:])
+                f"{cut + s}:{cut + e}:{len(WORD_RE.findall(text[cut + s:cut + e]))}" for s, e in sentence_spans(text[cut:])
                 # spans are stripped already: fold(sentence.strip()) is fold(sentence)
                 if _is_complete(fold(text[cut + s:cut + e]), text[cut + s:cut + e]))
         return found
@@ -200,10 +200,11 @@ def evidence_quotes(
                                cache_dir, update=update_cache)
     for pid, found in zip(pids, found_all):
         for span in found.split():
-            s, e = span.split(":")
+            s, e, w = span.split(":")
             sp_pid.append(pid)
             sp_s.append(int(s))
             sp_e.append(int(e))
+            sp_w.append(int(w))
     if not sp_pid:
         return pd.DataFrame(columns=QUOTE_COLUMNS)
     code = {p: k for k, p in enumerate(pids)}
@@ -238,7 +239,7 @@ def evidence_quotes(
     sents, sent_code = np.unique(sent, return_inverse=True)
     cut = [texts[sp_pid[k]][sp_s[k]:sp_e[k]] for k in sents.tolist()]
     cand["quote"] = np.asarray(cut, dtype=object)[sent_code]
-    cand["words"] = np.array([len(WORD_RE.findall(q)) for q in cut], dtype=np.int64)[sent_code]
+    cand["words"] = np.asarray(sp_w, dtype=np.int64)[sent]
     cand["group"] = cand["para_id"].map(group)
     for col in ("doc_id", "title", "date", "source_para"):
         cand[col] = cand["para_id"].map(meta[col]) if col in meta.columns else None
