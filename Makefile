@@ -11,7 +11,8 @@ SHELL := /bin/bash
 ##   CORPUS=data                  corpus folder: manifest.csv and the files it names
 ##   CODEBOOK=data/codebook.yml   YAML codebook of themes and rules
 ##   REPORTS=reports              where the briefing and every CSV are written
-##   PARAMS=file.yml              notebook parameters (organizations, themes, date_from, date_to, top_n, group_by, title, ...)
+##   PARAMS=file.yml              notebook parameters (organizations, themes, date_from, date_to, top_n, group_by, title, ...);
+##                                default: CORPUS/briefing.yml when the corpus folder has one (data/ sets its title there)
 ##   GROUP_BY=blocs               count per group instead of per organisation: a group or group set of GROUPS
 ##   GROUPS=data/groups.yml       member states of the CSTO, SCO, BRICS, NATO and EU, with accession dates
 ##   ON_ERROR=skip                skip unreadable documents (listed in the briefing's methods) instead of stopping
@@ -24,7 +25,7 @@ CLEANING ?= data/cleaning.yml
 ORGANIZATIONS ?= data/organizations.yml
 GROUPS   ?= data/groups.yml
 GROUP_BY ?=
-PARAMS   ?=
+PARAMS   ?= $(wildcard $(CORPUS)/briefing.yml)
 ON_ERROR ?= stop
 WORKERS  ?= 1
 

@@ -44,7 +44,7 @@ DEFAULTS: dict[str, Any] = {
     "themes": [],
     "min_reuse_words": 12,
     "top_n": 5,
-    "title": "International security discourse: CSTO and BRICS",
+    "title": "International security discourse",
     "subtitle": "What the organisations say, how often, and where their texts overlap",
     "group_by": "organization",
     "groups": "data/groups.yml",
