@@ -454,3 +454,17 @@ def test_dask_workers_report_a_bad_document_like_one_process(tmp_path):
 def test_manifest_saved_with_a_byte_order_mark(tmp_path):
     corpus = _write_corpus(tmp_path / "c", {"a.txt": "Text."}, "\ufeff" + HEADER + "d1,a.txt,T,O,g,2024-01-01\n")
     assert read_manifest(corpus)["doc_id"].tolist() == ["d1"]
+
+
+def test_a_document_read_back_from_the_cache_has_the_same_paragraphs(tmp_path):
+    from helpers.corpus import ingest, iter_documents
+
+    build = tmp_path / "build"
+    ingest(DATA, build)
+    fresh = {d.meta["doc_id"]: d for d in iter_documents(DATA)}
+    cached = list(iter_documents(DATA, cache_dir=build / "docs"))
+    assert len(cached) == 8 and all(d.rows is None and d.table is not None for d in cached)  # Arrow, no dicts
+    for doc in cached:
+        assert doc.paragraph_rows() == fresh[doc.meta["doc_id"]].rows
+        pd.testing.assert_frame_equal(doc.paragraphs, fresh[doc.meta["doc_id"]].paragraphs)
+        assert doc.removed_rows == fresh[doc.meta["doc_id"]].removed_rows

@@ -414,27 +414,29 @@ def _match_any(patterns: Sequence[tuple[str, re.Pattern[str]]], s: str) -> str |
 class Document:
     """One document: its manifest fields, raw text, paragraph rows and removed fragments.
 
-    ``rows``/``removed_rows`` are plain dicts (cheap to stream); :attr:`paragraphs` and
-    :attr:`removed` give them as DataFrames (see :func:`split_paragraphs`), the paragraphs
-    with the manifest fields appended as columns.
+    ``rows``/``removed_rows`` are plain dicts (cheap to stream); a document read back from
+    the ingest cache has ``rows=None`` and its paragraphs in ``table`` (an Arrow table of
+    :data:`PARAGRAPH_COLUMNS`), which ingest writes as it is. :meth:`paragraph_rows` gives
+    the dicts either way; :attr:`paragraphs` and :attr:`removed` give DataFrames (see
+    :func:`split_paragraphs`), the paragraphs with the manifest fields appended as columns.
     """
 
     meta: dict[str, object]
     text: str
-    rows: list[dict[str, object]]
+    rows: list[dict[str, object]] | None
     removed_rows: list[dict[str, object]] = field(default_factory=list)
     meta_columns: tuple[str, ...] = ()
-    #: The paragraphs as an Arrow table (:data:`PARAGRAPH_COLUMNS`) when read back from the cache;
-    #: ``rows`` then gives the same rows as dicts on demand.
     table: pa.Table | None = None
 
-    def __post_init__(self) -> None:
-        if self.table is not None and not self.rows:
-            self.rows = _LazyRows(self.table)
+    def paragraph_rows(self) -> list[dict[str, object]]:
+        """The paragraphs as dicts (from ``rows``, or converted from ``table``)."""
+        if self.rows is not None:
+            return self.rows
+        return self.table.to_pylist() if self.table is not None else []
 
     @property
     def paragraphs(self) -> pd.DataFrame:
-        frame = _paragraph_frame(list(self.rows))
+        frame = _paragraph_frame(self.paragraph_rows())
         for c in self.meta_columns:
             frame[c] = pd.Series([str(self.meta[c])] * len(frame), dtype="str")
         return frame
@@ -442,31 +444,6 @@ class Document:
     @property
     def removed(self) -> pd.DataFrame:
         return pd.DataFrame(self.removed_rows, columns=list(REMOVED_COLUMNS))
-
-
-class _LazyRows(list):
-    """The rows of a cached document's Arrow table as dicts, converted the first time they are read."""
-
-    def __init__(self, table: pa.Table) -> None:
-        super().__init__()
-        self._table: pa.Table | None = table
-
-    def _load(self) -> None:
-        if self._table is not None:
-            table, self._table = self._table, None
-            self.extend(table.to_pylist())
-
-    def __iter__(self):  # type: ignore[no-untyped-def]
-        self._load()
-        return super().__iter__()
-
-    def __len__(self) -> int:
-        self._load()
-        return super().__len__()
-
-    def __getitem__(self, index):  # type: ignore[no-untyped-def]
-        self._load()
-        return super().__getitem__(index)
 
 
 _ARROW_TYPES = {"position": pa.int64(), "source_para": pa.int64(), "n_words": pa.int64(),
@@ -618,13 +595,13 @@ def _cache_key(row: dict, meta_cols: list[str], sha: str, rules: CleaningRules) 
 def _cache_read(path: Path, meta: dict, meta_cols: list[str]) -> Document:
     table = pq.ParquetFile(path).read(use_threads=False)  # half the time of read_table on small files
     extra = json.loads(table.schema.metadata[b"helpers"].decode("utf-8"))
-    return Document(meta=meta, text="", rows=[], removed_rows=extra["removed"],
+    return Document(meta=meta, text="", rows=None, removed_rows=extra["removed"],
                     meta_columns=tuple(c for c in meta_cols if c not in PARAGRAPH_COLUMNS),
                     table=table.replace_schema_metadata(None))
 
 
 def _cache_write(path: Path, doc: Document) -> None:
-    table = pa.Table.from_pylist(doc.rows, schema=_PARAGRAPH_SCHEMA)
+    table = pa.Table.from_pylist(doc.paragraph_rows(), schema=_PARAGRAPH_SCHEMA)
     table = table.replace_schema_metadata({"helpers": json.dumps({"removed": doc.removed_rows}, ensure_ascii=False)})
     for stale in path.parent.glob(f"{path.name.split('@', 1)[0]}@*.parquet"):
         if stale != path:
@@ -765,7 +742,7 @@ def ingest(corpus_dir: str | Path, build_dir: str | Path, cleaning: CleaningRule
             for doc in iter_documents(corpus_dir, cleaning, on_error=on_error, skipped=skipped, organizations=organizations,
                                       cache_dir=cache_dir, run=run):
                 removed = doc.removed_rows
-                table = doc.table if doc.table is not None else pa.Table.from_pylist(doc.rows, schema=_PARAGRAPH_SCHEMA)
+                table = doc.table if doc.table is not None else pa.Table.from_pylist(doc.paragraph_rows(), schema=_PARAGRAPH_SCHEMA)
                 n_rows = table.num_rows
                 is_body = pc.equal(table.column("kind"), "body")
                 n_body = int(pc.sum(is_body).as_py() or 0)
