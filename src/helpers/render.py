@@ -35,7 +35,6 @@ import hashlib
 import logging
 import os
 import sys
-import threading
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
@@ -341,15 +340,9 @@ def render_briefing(
     """
     notebook = Path(notebook)
     executed_path = Path(build_dir) / "notebooks" / notebook.name
-    # This process waits while the kernel runs the notebook: load the HTML and PDF engines meanwhile (~1 s);
-    # a PDF engine that cannot load (no Pango) is reported before anything is written.
-    engines: list[BaseException] = []
-    warm = threading.Thread(target=_import_engines, args=(pdf_path is not None, engines), daemon=True)
-    warm.start()
     executed = execute_notebook(notebook, executed_path, parameters, kernel_name=kernel_name)
-    warm.join()
-    if engines:
-        raise engines[0]
+    if pdf_path is not None:
+        check_pdf_engine()  # a PDF engine that cannot load (no Pango) is reported before anything is written
     title = str(parameters.get("title") or executed.metadata.get("title") or notebook.stem)
     html_text = notebook_to_html(executed, title=title)
     if pdf_path is not None:
@@ -363,17 +356,6 @@ def render_briefing(
     else:
         write_text(html_text, html_path)
     return executed
-
-
-def _import_engines(pdf: bool, failures: list[BaseException]) -> None:
-    """Import nbconvert and (for ``pdf``) WeasyPrint; append to ``failures`` why WeasyPrint cannot load."""
-    import nbconvert  # noqa: F401
-
-    if pdf:
-        try:
-            check_pdf_engine()
-        except RenderError as exc:
-            failures.append(exc)
 
 
 def _prune_print_images(html_text: str, folder: Path) -> None:
