@@ -823,12 +823,18 @@ def find_reuse(
     """
     _check_reuse_params(paragraphs, min_words, shingle, max_gap, max_shingle_df)
     paras = body_only(paragraphs).reset_index(drop=True)
+    return indexed_passages(paras, min_words, shingle, max_gap, max_shingle_df, cache_dir, run)[0]
+
+
+def indexed_passages(paras: pd.DataFrame, min_words: int, shingle: int, max_gap: int, max_shingle_df: int,
+                     cache_dir: str | Path | None = None, run: Runner | None = None) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """:func:`find_reuse` on body paragraphs ``paras`` (checked, index 0..n-1), with the corpus
+    shingles it joined (:func:`corpus_shingles`), which :mod:`helpers.reuse_index` keeps."""
     order = {d: k for k, d in enumerate(_document_order(paras))}
     doc_rank = paras["doc_id"].astype(str).map(order).to_numpy(dtype=np.int64)
     shingles = corpus_shingles(paras, shingle, cache_dir=cache_dir, run=run)
     seeds = _seeds_indexed(shingles, doc_rank, max_shingle_df, run=run)
-    del shingles
-    return _passages(paras, _chain(seeds, shingle, max_gap, min_words), min_words)
+    return _passages(paras, _chain(seeds, shingle, max_gap, min_words), min_words), shingles
 
 
 def find_reuse_bruteforce(

@@ -43,7 +43,7 @@ from .io import atomic_path, write_parquet, write_text
 from .paragraph_cache import document_keys
 from .overlap import (
     REUSE_COLUMNS, REUSE_PAIR_COLUMNS, SHINGLE_VERSION, _bucket_seeds, _chain, _check_reuse_params, _document_order,
-    _passages, _seeds_indexed, _sort_passages, corpus_shingles, reuse_by_document_pair,
+    _passages, _sort_passages, corpus_shingles, indexed_passages, reuse_by_document_pair,
 )
 from .parallel import Runner
 
@@ -164,11 +164,7 @@ def reuse_tables(
     if state is not None:
         result = _incremental(paras, state, state_path, keys, codes, local, docs, row_at, params, cache_dir, say)
     if result is None:
-        order = {d: k for k, d in enumerate(_document_order(paras))}
-        doc_rank = paras["doc_id"].astype(str).map(order).to_numpy(dtype=np.int64)
-        shingles = corpus_shingles(paras, shingle, cache_dir=cache_dir, run=run)
-        seeds = _seeds_indexed(shingles, doc_rank, max_shingle_df, run=run)
-        reuse = _passages(paras, _chain(seeds, shingle, max_gap, min_words), min_words)
+        reuse, shingles = indexed_passages(paras, min_words, shingle, max_gap, max_shingle_df, cache_dir, run)
         pairs = reuse_by_document_pair(reuse, paras)
         if state_path is not None:
             _write_state(state_path, params, docs, keys, _index_arrays(shingles, codes, local), reuse, pairs)
