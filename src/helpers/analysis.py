@@ -93,8 +93,10 @@ def write_analysis_tables(
     ``annotated`` is the annotated body paragraphs table; ``evidence`` the annotation stage's
     match table (or ``None``: occurrences then count paragraphs and no quotes are chosen).
     ``themes`` lists every codebook theme so absent themes appear with zero counts.
-    ``build_dir`` caches reuse shingles per document in ``build_dir/shingles`` (``None``: no
-    cache); ``workers``/``scheduler`` run shingling and the reuse join on Dask
+    ``build_dir`` keeps what a rebuild reuses (``None``: nothing): reuse shingles per document in
+    ``build_dir/shingles``, the reuse index and last tables in ``build_dir/reuse``
+    (:mod:`helpers.reuse_index`), and each paragraph's stems, tokens and quote sentences
+    (:mod:`helpers.paragraph_cache`); ``workers``/``scheduler`` run shingling and the reuse join on Dask
     (:func:`helpers.parallel.runner`). ``max_document_pairs`` caps ``document_similarity.csv``
     (most similar pairs first), ``max_similar_document_pairs`` the document pairs of
     ``similar_paragraphs.csv``. ``log`` receives one line per table with its size and time.
@@ -147,8 +149,7 @@ def write_analysis_tables(
         side = similarity
         if side is None and jobs > 1 and len(annotated) >= PARALLEL_MIN_PARAGRAPHS:
             # The similarity tables share nothing with the rest: a second process computes them meanwhile.
-            pool = stack.enter_context(ProcessPoolExecutor(1, mp_context=multiprocessing.get_context("spawn")))
-            side = pool.submit(similarity_tables, *similarity_args)
+            side = _second_process(stack).submit(similarity_tables, *similarity_args)
         emit("text_reuse.csv", reuse_table)
         emit("reuse_by_document_pair.csv", lambda: pair_table[0])
         emit("keyness.csv", lambda: keyness(annotated, by="organization", min_freq=keyness_min_freq, cache_dir=build_dir))
@@ -158,6 +159,11 @@ def write_analysis_tables(
         for name in ("document_similarity.csv", "similar_paragraphs.csv"):
             emit(name, lambda name=name: tables[name], "computed in a second process" if side is not None else "")
     return {name: written[name] for name in ANALYSIS_FILES}
+
+
+def _second_process(stack: ExitStack) -> ProcessPoolExecutor:
+    """A one-process pool (spawned: no state shared with this process), shut down when ``stack`` closes."""
+    return stack.enter_context(ProcessPoolExecutor(1, mp_context=multiprocessing.get_context("spawn")))
 
 
 def default_jobs() -> int:
@@ -221,9 +227,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         similarity = None
         if jobs > 1 and path.is_file() and path.stat().st_size >= PARALLEL_MIN_BYTES:
             # Start the second process now: it reads the table itself while this one does.
-            pool = stack.enter_context(ProcessPoolExecutor(1, mp_context=multiprocessing.get_context("spawn")))
-            similarity = pool.submit(similarity_tables, path, MAX_DOCUMENT_PAIRS, TOP_SIMILAR, MAX_SIMILAR_DOCUMENT_PAIRS,
-                                     args.build)
+            similarity = _second_process(stack).submit(similarity_tables, path, MAX_DOCUMENT_PAIRS, TOP_SIMILAR,
+                                                       MAX_SIMILAR_DOCUMENT_PAIRS, args.build)
         annotated = read_annotated(path)
         evidence = read_evidence(args.reports)
         print(f"read {len(annotated):,} annotated paragraphs ({time.perf_counter() - t0:.1f} s)", flush=True)
