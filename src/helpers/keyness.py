@@ -131,8 +131,7 @@ def keyness(
     all_words = float(sizes.sum())
     if not lengths.sum():
         return pd.DataFrame(columns=KEYNESS_COLUMNS)
-    encoded = pc.dictionary_encode(pc.list_flatten(lists)).combine_chunks() if isinstance(lists, pa.ChunkedArray) \
-        else pc.dictionary_encode(pc.list_flatten(lists))
+    encoded = pc.dictionary_encode(pc.list_flatten(lists))  # one Array in, one Array out
     codes = encoded.indices.to_numpy(zero_copy_only=False).astype(np.int64)
     vocab = np.asarray(encoded.dictionary.to_pylist(), dtype=object)
     V = np.int64(len(vocab))
