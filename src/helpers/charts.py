@@ -18,7 +18,6 @@ DejaVu Sans font that ships with matplotlib.
 from __future__ import annotations
 
 import base64
-import hashlib
 import html
 import io
 import textwrap
@@ -399,7 +398,9 @@ def write_print_image(fig: Figure, svg: bytes, folder: str | Path) -> Path:
 
     :func:`helpers.render.html_to_pdf` prints this twin instead of the SVG it is named after.
     """
-    target = Path(folder) / f"{hashlib.sha256(svg).hexdigest()}.png"
+    from helpers.render import print_image_name  # the PDF looks the twin up by this name
+
+    target = Path(folder) / print_image_name(svg)
     if not target.is_file():
         target.parent.mkdir(parents=True, exist_ok=True)
         with atomic_path(target) as tmp:

@@ -284,8 +284,7 @@ def _print_image_fetcher(print_images: Path) -> Any:
     class PrintImages(URLFetcher):
         def fetch(self, url: str, headers: Any = None) -> Any:
             if url.startswith(SVG_DATA_URL):
-                digest = hashlib.sha256(base64.b64decode(url[len(SVG_DATA_URL):])).hexdigest()
-                png = print_images / f"{digest}.png"
+                png = print_images / print_image_name(base64.b64decode(url[len(SVG_DATA_URL):]))
                 if png.is_file():
                     return URLFetcherResponse(url, png.read_bytes(), {"Content-Type": "image/png"})
             return super().fetch(url, headers)
@@ -294,6 +293,11 @@ def _print_image_fetcher(print_images: Path) -> Any:
 
 
 SVG_DATA_URL = "data:image/svg+xml;base64,"
+
+
+def print_image_name(svg: bytes) -> str:
+    """File name of the PNG twin the PDF prints for a chart whose SVG is ``svg``: ``<sha256>.png``."""
+    return hashlib.sha256(svg).hexdigest() + ".png"
 
 
 def html_to_pdf(html_text: str, target: str | os.PathLike[str], print_images: str | os.PathLike[str] | None = None) -> Path:
@@ -363,7 +367,7 @@ def _prune_print_images(html_text: str, folder: Path) -> None:
     import base64
     import re
 
-    shown = {hashlib.sha256(base64.b64decode(m.group(1))).hexdigest() + ".png"
+    shown = {print_image_name(base64.b64decode(m.group(1)))
              for m in re.finditer(re.escape(SVG_DATA_URL) + r'([A-Za-z0-9+/=]+)', html_text)}
     for png in folder.glob("*.png"):
         if png.name not in shown:
