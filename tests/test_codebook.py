@@ -200,7 +200,7 @@ THEME = "  - id: {id}\n    label: L\n    definition: D.\n    group: {group}\n{ru
          r"theme 'x': regex item 1 \(line 9\) must be a pattern, or a mapping with exactly 'pattern' and 'speakers'\. "
          r"Got keys 'patern', 'speakers' instead\."),
         ("groups:\n  g: G\nthemes:\n" + THEME.format(id="x", group="g", rules="    regex:\n      - pattern: '(a'\n        speakers: states\n"),
-         r"theme 'x': regex '\(a' does not compile"),
+         r"theme 'x': regex '\(a' \(line 9\) does not compile"),
         # top level problems
         ("- just\n- a list\n", r"cb\.yml: a codebook must be a mapping with 'groups' and 'themes'\. Got list instead\."),
         ("themes: []\n", r"cb\.yml: field 'groups' is missing\. Expected mapping of group id -> label\."),

@@ -304,8 +304,9 @@ def _parse_theme(raw: dict, path: str, groups: dict[str, str]) -> Theme:
     speakers: list[str] = []
     for kind in ("terms", "regex", "exclude"):
         for i, item in enumerate(raw.get(kind) or [], start=1):
-            scope = ""
+            scope, at = "", ""
             if kind == "regex" and isinstance(item, dict):
+                at = f" (line {item['__line__']})" if "__line__" in item else ""  # a mapping knows its own line
                 item, scope = _scoped_regex(item, i, where)
             if not isinstance(item, str) or not item.strip():
                 raise CodebookError(f"{where}: {kind} item {i} must be non-empty text. Got {item!r} instead.")
@@ -314,13 +315,13 @@ def _parse_theme(raw: dict, path: str, groups: dict[str, str]) -> Theme:
                     compiled = re.compile(item, re.IGNORECASE)
                     re.compile(f"(?:{item})|x", re.IGNORECASE)  # must also work inside the combined pattern
                 except re.error as exc:
-                    raise CodebookError(f"{where}: regex '{item}' does not compile: {exc}.") from None
+                    raise CodebookError(f"{where}: regex '{item}'{at} does not compile: {exc}.") from None
                 if compiled.groups:
                     raise CodebookError(
-                        f"{where}: regex '{item}' has a capturing group; write (?:...) instead of (...)."
+                        f"{where}: regex '{item}'{at} has a capturing group; write (?:...) instead of (...)."
                     )
                 if compiled.match(""):
-                    raise CodebookError(f"{where}: regex '{item}' matches the empty text; it must match a word.")
+                    raise CodebookError(f"{where}: regex '{item}'{at} matches the empty text; it must match a word.")
                 parsed[kind].append(item)
                 speakers.append(scope)
             else:
