@@ -34,8 +34,9 @@ import copy
 import hashlib
 import logging
 import os
+import re
 import sys
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -122,6 +123,46 @@ def _first_error(nb: nbformat.NotebookNode) -> tuple[int | None, str]:
     return None, "unknown error"
 
 
+#: Modules the kernel imports while it starts, before the first cell: the helpers the notebook imports
+#: (``import helpers.x`` / ``from helpers.x import ...``), found by this pattern in its code cells.
+HELPERS_IMPORT = re.compile(r"^\s*(?:from|import)\s+(helpers(?:\.\w+)*)", re.MULTILINE)
+
+
+def notebook_imports(nb: nbformat.NotebookNode) -> list[str]:
+    """The ``helpers`` modules the code cells of ``nb`` import, in order of first appearance."""
+    found = [m.group(1) for cell in nb.cells if cell.cell_type == "code" for m in HELPERS_IMPORT.finditer(cell.source)]
+    return list(dict.fromkeys(found))
+
+
+def start_kernel(kernel_name: str = KERNEL_NAME, *, preload: Sequence[str] = (), cwd: str | os.PathLike[str] | None = None) -> Any:
+    """Start kernel ``kernel_name`` and return its (asynchronous) kernel manager without waiting for it.
+
+    The kernel imports the modules in ``preload`` while it starts (IPython's ``exec_lines``; the
+    names are not left in the notebook's namespace), so the first cell finds them imported and
+    this process can do other work meanwhile. ``cwd``: the kernel's working directory (default:
+    this process's). Shut it down with :func:`stop_kernel`.
+    """
+    from jupyter_client import AsyncKernelManager
+    from jupyter_core.utils import run_sync
+
+    lines = [f"import {name} as _preloaded; del _preloaded" for name in preload]
+    km = AsyncKernelManager(kernel_name=kernel_name)
+    extra = [f"--IPKernelApp.exec_lines={lines!r}"] if lines else []
+    run_sync(km.start_kernel)(extra_arguments=extra, cwd=str(cwd) if cwd is not None else os.getcwd())
+    return km
+
+
+def stop_kernel(km: Any) -> None:
+    """Shut down a kernel started by :func:`start_kernel` and remove its connection file."""
+    from jupyter_core.utils import run_sync
+
+    try:
+        if run_sync(km.is_alive)():
+            run_sync(km.shutdown_kernel)(now=True)
+    finally:
+        run_sync(km.cleanup_resources)()
+
+
 def execute_notebook(
     notebook: str | os.PathLike[str],
     output: str | os.PathLike[str],
@@ -129,20 +170,21 @@ def execute_notebook(
     *,
     kernel_name: str = KERNEL_NAME,
     cwd: str | os.PathLike[str] | None = None,
+    while_kernel_starts: Callable[[], None] | None = None,
 ) -> nbformat.NotebookNode:
     """Run ``notebook`` with papermill and write the cleaned, executed copy to ``output``.
 
     Inputs: the source notebook (must have a cell tagged ``parameters``), the output path
     (under ``build/``), the parameter values, the kernel name (default: the project's) and
     the working directory the kernel starts in (default: the current one, so relative paths
-    in parameters mean the same as on the command line).
+    in parameters mean the same as on the command line). The kernel is started first and
+    imports the ``helpers`` modules the notebook imports (:func:`start_kernel`);
+    ``while_kernel_starts`` runs meanwhile in this process (e.g. loading the PDF engine).
     Output: the executed, cleaned notebook. Raises :class:`RenderError` when the notebook is
     missing, has no ``parameters`` cell, or a cell fails; the message gives the failing
-    cell's number and error and the path of the executed notebook.
+    cell's number and error and the path of the executed notebook. An error raised by
+    ``while_kernel_starts`` stops everything before a cell runs.
     """
-    import papermill as pm
-    from papermill.exceptions import PapermillExecutionError
-
     notebook, output = Path(notebook), Path(output)
     if not notebook.is_file():
         raise RenderError(f"{notebook}: notebook not found. Pass a notebook from notebooks/.")
@@ -151,6 +193,23 @@ def execute_notebook(
         raise RenderError(f"{notebook}: no cell is tagged 'parameters'. Tag the cell that sets the defaults (View > Cell metadata in JupyterLab).")
     if kernel_name == KERNEL_NAME:
         ensure_kernel(kernel_name)
+    try:
+        km = start_kernel(kernel_name, preload=notebook_imports(source), cwd=cwd)
+    except Exception as exc:  # no such kernel, interpreter missing
+        raise RenderError(f"{notebook}: could not start kernel '{kernel_name}': {type(exc).__name__}: {exc}") from None
+    try:
+        if while_kernel_starts is not None:
+            while_kernel_starts()
+        return _run_papermill(notebook, source, output, parameters, kernel_name, cwd, km)
+    finally:
+        stop_kernel(km)
+
+
+def _run_papermill(notebook: Path, source: nbformat.NotebookNode, output: Path, parameters: Mapping[str, Any] | None,
+                   kernel_name: str, cwd: str | os.PathLike[str] | None, km: Any) -> nbformat.NotebookNode:
+    import papermill as pm
+    from papermill.exceptions import PapermillExecutionError
+
     output.parent.mkdir(parents=True, exist_ok=True)
     raw = output.with_name(f".{output.name}.running.ipynb")
     logging.getLogger("papermill").setLevel(logging.WARNING)
@@ -164,6 +223,7 @@ def execute_notebook(
             progress_bar=False,
             log_output=False,
             request_save_on_cell_execute=False,
+            km=km,
         )
     except PapermillExecutionError as exc:
         executed = nbformat.read(str(raw), as_version=4) if raw.exists() else source
@@ -174,7 +234,7 @@ def execute_notebook(
             f"{exc.ename}: {exc.evalue}\nThe executed notebook, with the traceback at the failing cell, is {output}. "
             "The last good briefing was left in place."
         ) from None
-    except Exception as exc:  # kernel died, missing kernel, bad notebook JSON
+    except Exception as exc:  # kernel died, bad notebook JSON
         raw.unlink(missing_ok=True)
         raise RenderError(f"{notebook}: could not be executed on kernel '{kernel_name}': {type(exc).__name__}: {exc}") from None
     executed = clean_notebook(nbformat.read(str(raw), as_version=4))
@@ -344,9 +404,13 @@ def render_briefing(
     """
     notebook = Path(notebook)
     executed_path = Path(build_dir) / "notebooks" / notebook.name
-    executed = execute_notebook(notebook, executed_path, parameters, kernel_name=kernel_name)
-    if pdf_path is not None:
-        check_pdf_engine()  # a PDF engine that cannot load (no Pango) is reported before anything is written
+
+    def load_engines() -> None:  # while the kernel starts: a PDF engine that cannot load (no Pango) stops the run here
+        if pdf_path is not None:
+            check_pdf_engine()
+        import nbconvert  # noqa: F401
+
+    executed = execute_notebook(notebook, executed_path, parameters, kernel_name=kernel_name, while_kernel_starts=load_engines)
     title = str(parameters.get("title") or executed.metadata.get("title") or notebook.stem)
     html_text = notebook_to_html(executed, title=title)
     if pdf_path is not None:
@@ -365,7 +429,6 @@ def render_briefing(
 def _prune_print_images(html_text: str, folder: Path) -> None:
     """Remove the PNG twins in ``folder`` of charts that ``html_text`` no longer shows."""
     import base64
-    import re
 
     shown = {print_image_name(base64.b64decode(m.group(1)))
              for m in re.finditer(re.escape(SVG_DATA_URL) + r'([A-Za-z0-9+/=]+)', html_text)}
