@@ -18,7 +18,7 @@ from helpers.corpus import load_paragraphs
 from helpers.errors import ParameterError
 from helpers.overlap import (
     REUSE_COLUMNS, document_shingles, document_similarity, find_reuse, find_reuse_bruteforce, reuse_by_document_pair, reuse_tokens,
-    similar_paragraphs, stem_tokens,
+    similar_paragraphs, stem_tokens, tfidf_matrix, unique_counts,
 )
 from helpers.text import count_words
 from test_frequencies import make_annotated
@@ -176,6 +176,32 @@ def test_document_similarity_top_keeps_the_most_similar_pairs_in_document_order(
     top = document_similarity(a, top=2)  # cosines .745356 (d2, d1) and .707107 (d1, d3); .316228 dropped
     assert top[["doc_a", "doc_b"]].values.tolist() == [["d2", "d1"], ["d1", "d3"]]
     pd.testing.assert_frame_equal(document_similarity(a, top=3), document_similarity(a))
+
+
+def test_tfidf_matrix_equals_scikit_learn_bit_for_bit(seed_body: pd.DataFrame) -> None:
+    from sklearn.feature_extraction.text import TfidfVectorizer
+
+    stems = [" ".join(stem_tokens(t)) for t in seed_body["text"]] + ["", "peac peac secur", " doubl  space "]
+    X, terms = tfidf_matrix(stems)
+    vectorizer = TfidfVectorizer(analyzer=str.split, sublinear_tf=True, norm="l2", dtype=np.float64)
+    Y = vectorizer.fit_transform(stems).tocsr()
+    assert terms.tolist() == vectorizer.get_feature_names_out().tolist()
+    assert X.shape == Y.shape and X.shape[0] == len(seed_body) + 3
+    # Same entries in the same order, same bits: the row norms are summed in scikit-learn's order.
+    assert np.array_equal(X.indptr, Y.indptr) and np.array_equal(X.indices, Y.indices) and np.array_equal(X.data, Y.data)
+    # "peac" twice: tf = 1 + ln 2; the empty paragraph is an empty row.
+    row = X.getrow(len(seed_body) + 1)
+    assert X.getrow(len(seed_body)).nnz == 0 and row.nnz == 2 and np.isclose(np.linalg.norm(row.data), 1.0)
+    empty, none = tfidf_matrix(["", ""])
+    assert empty.shape == (2, 0) and len(none) == 0
+
+
+def test_unique_counts_equals_numpy() -> None:
+    values = np.random.default_rng(7).integers(0, 50, 1000)
+    got, counts = unique_counts(values)
+    want, want_counts = np.unique(values, return_counts=True)
+    assert np.array_equal(got, want) and np.array_equal(counts, want_counts) and counts.sum() == 1000
+    assert [len(a) for a in unique_counts(np.empty(0, dtype=np.int64))] == [0, 0]
 
 
 def test_seed_corpus_kazan_54_pairs_with_csto_information_security(seed_body: pd.DataFrame) -> None:

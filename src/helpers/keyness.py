@@ -30,6 +30,7 @@ from .frequencies import (
     ANNOTATED_HINT, BY_LEVELS, analysed_text, body_only, check_choice, check_number, group_key, require_columns, split_themes,
 )
 from . import text as _text_module
+from .arrays import unique_counts
 from .paragraph_cache import cached_strings, source_version
 from .text import WORD_RE, english_stop_words, fold
 
@@ -149,13 +150,15 @@ def keyness(
         first = codes[keep]
         second = codes[1:][keep[:-1]]
         parts.append(group_of[keep] * span + V + first * V + second)
-    found, counts = np.unique(np.concatenate(parts), return_counts=True)
+    found, counts = unique_counts(np.concatenate(parts))
     g_all, t_all = found // span, found % span
-    term_ids, inverse = np.unique(t_all, return_inverse=True)
-    total = np.bincount(np.asarray(inverse).ravel(), weights=counts).astype(float)
     sel = counts >= min_freq
+    by_term = np.argsort(t_all, kind="stable")  # occurrences of each term over all groups: b = total - a
+    sorted_terms = t_all[by_term]
+    starts = np.flatnonzero(np.r_[True, sorted_terms[1:] != sorted_terms[:-1]])
+    term_ids, term_counts = sorted_terms[starts], np.add.reduceat(counts[by_term], starts)
     g, t, a = g_all[sel], t_all[sel], counts[sel].astype(float)
-    b = total[np.asarray(inverse).ravel()[sel]] - a
+    b = term_counts[np.searchsorted(term_ids, t)].astype(float) - a
     c = sizes[g]
     d = all_words - c
     ok = d > 0  # a single group: nothing to compare with

@@ -41,6 +41,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pyarrow as pa
+import pyarrow.compute as pc
 import pyarrow.parquet as pq
 import scipy.sparse as sp
 import snowballstemmer
@@ -49,6 +50,7 @@ from .errors import ParameterError
 from .io import atomic_path
 from . import text as _text_module
 from .paragraph_cache import cached_strings, source_version
+from .arrays import unique_counts
 from .parallel import Runner, chunked
 from .frequencies import analysed_text, body_only, check_choice, check_number, require_columns, theme_frequencies
 from .text import WORD_RE, english_stop_words, fold
@@ -187,6 +189,71 @@ STEM_VERSION = source_version(__file__, _text_module.__file__, extra=f"snowballs
 def stem_tokens(text: str) -> list[str]:
     """The stems :func:`similar_paragraphs` compares: lower-cased words, stop words out, Snowball-stemmed."""
     return _StemAnalyzer()(text)
+
+
+def tfidf_matrix(texts: Sequence[str]) -> tuple[sp.csr_matrix, np.ndarray]:
+    """TF-IDF vectors of space-separated token strings, as scikit-learn's
+    ``TfidfVectorizer(analyzer=str.split, sublinear_tf=True, norm="l2")`` computes them.
+
+    Input: one string per row, tokens separated by single spaces ("" for none). Output: the
+    rows × terms CSR matrix (float64; tf = 1 + ln count, idf = ln((1 + n) / (1 + df)) + 1,
+    each row scaled to unit length) and the terms (str, sorted, one per column). The same
+    numbers as scikit-learn, bit for bit (a test checks it), in Arrow and NumPy: importing
+    scikit-learn alone takes over a second, and its Python vocabulary loop another.
+    """
+    n = len(texts)
+    tokens = pc.split_pattern(pa.array(texts, pa.large_string()), " ")
+    rows = pc.list_parent_indices(tokens).to_numpy().astype(np.int64)
+    encoded = pc.dictionary_encode(pc.list_flatten(tokens))
+    # Dictionary order is order of first appearance in the corpus, scikit-learn's order while counting; columns
+    # are the sorted terms, but within a row entries stay in first-appearance order, as scikit-learn leaves them,
+    # so the row norms are summed in the same order.
+    seen = encoded.indices.to_numpy().astype(np.int64)
+    words = encoded.dictionary.to_numpy(zero_copy_only=False)
+    blank = np.flatnonzero(words == "")  # what splitting "" (or a double space) gives; str.split drops it
+    if len(blank):
+        keep = seen != blank[0]
+        rows, seen = rows[keep], seen[keep]
+        seen -= seen > blank[0]
+        words = np.delete(words, blank[0])
+    if not len(words):
+        return sp.csr_matrix((n, 0)), np.empty(0, dtype=object)
+    alphabetical = np.argsort(words, kind="stable")
+    column = np.empty(len(words), dtype=np.int64)
+    column[alphabetical] = np.arange(len(words))
+    pair, count = unique_counts(rows * len(words) + seen)
+    row, first = pair // len(words), pair % len(words)
+    indptr = np.r_[0, np.cumsum(np.bincount(row, minlength=n))]
+    indices = column[first].astype(np.int32)
+    tf = np.log(count.astype(np.float64)) + 1.0
+    df = np.bincount(indices, minlength=len(words)).astype(np.float64) + 1.0
+    idf = np.full_like(df, n + 1, dtype=np.float64)
+    idf /= df
+    np.log(idf, out=idf)
+    idf += 1.0
+    data = tf * idf[indices]
+    norms = np.sqrt(_sequential_row_sums(data * data, indptr))
+    data /= np.repeat(np.where(norms == 0.0, 1.0, norms), np.diff(indptr))
+    X = sp.csr_matrix((data, indices, indptr), shape=(n, len(words)))
+    return X, words[alphabetical].astype(object)
+
+
+def _sequential_row_sums(values: np.ndarray, indptr: np.ndarray) -> np.ndarray:
+    """Sum of each CSR row's values added left to right (as scikit-learn's row normalisation does;
+    NumPy's own sums are pairwise and may differ in the last bit)."""
+    counts = np.diff(indptr)
+    sums = np.zeros(len(counts))
+    if not len(values):
+        return sums
+    longest_first = np.argsort(-counts, kind="stable")
+    descending = counts[longest_first]
+    starts = indptr[:-1][longest_first]
+    ordered = np.zeros(len(counts))
+    for k in range(int(descending[0])):  # entry k of every row that has one, at once: one pass per entry of the longest row
+        live = int(np.searchsorted(-descending, -k, side="left"))
+        ordered[:live] += values[starts[:live] + k]
+    sums[longest_first] = ordered
+    return sums
 
 
 def _pair_keys(paras: pd.DataFrame, doc: np.ndarray, rule: str) -> np.ndarray:
@@ -347,12 +414,8 @@ def similar_paragraphs(
     analyzer = _StemAnalyzer()
     stems = cached_strings(paras, analysed_text(paras).tolist(), "stems", lambda t: " ".join(analyzer(t)),
                            STEM_VERSION, cache_dir)
-    from sklearn.feature_extraction.text import TfidfVectorizer  # imported here: 1.2 s most callers do not need
-
-    vectorizer = TfidfVectorizer(analyzer=str.split, sublinear_tf=True, norm="l2", dtype=np.float64)
-    try:
-        X = vectorizer.fit_transform(stems).tocsr()
-    except ValueError:  # no paragraph has a single content word
+    X, terms = tfidf_matrix(stems)
+    if not len(terms):  # no paragraph has a single content word
         return empty
     df = np.bincount(X.indices, minlength=X.shape[1])
     rare = df <= candidate_max_df
@@ -382,7 +445,7 @@ def similar_paragraphs(
     J = np.concatenate(cand_j) if cand_j else np.empty(0, dtype=np.int64)
     part = np.concatenate(cand_s) if cand_s else np.empty(0)
     del cand_i, cand_j, cand_s
-    uniq = np.unique(I * np.int64(n) + J)
+    uniq, _ = unique_counts(I * np.int64(n) + J)
     I, J = uniq // n, uniq % n
     # Exact cosine = rare part + common part (row-wise products, chunk by chunk).
     sims = np.empty(len(I))
@@ -412,7 +475,6 @@ def similar_paragraphs(
         chosen = set(zip(best["da"].tolist(), best["db"].tolist()))
         cand = cand[[p in chosen for p in zip(cand["da"].tolist(), cand["db"].tolist())]].reset_index(drop=True)
 
-    terms = np.asarray(vectorizer.get_feature_names_out())
     shared = _top_shared_terms(X, cand["a"].to_numpy(), cand["b"].to_numpy(), terms)
 
     def col(name: str, idx: np.ndarray, default: object = "") -> np.ndarray:
