@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from helpers.io import read_text_csv, write_csv
+from helpers.io import csv_text, read_text_csv, write_csv
 
 
 def _pandas(path: Path) -> pd.DataFrame:
@@ -29,3 +29,29 @@ def test_what_arrow_cannot_read_is_read_by_pandas(tmp_path: Path) -> None:
     ragged = tmp_path / "ragged.csv"
     ragged.write_text("a,b\n1\n2,3\n", encoding="utf-8")  # a short row: pandas fills it with ""
     pd.testing.assert_frame_equal(read_text_csv(ragged), _pandas(ragged), check_exact=True)
+
+
+def test_csv_text_is_exactly_what_pandas_writes() -> None:
+    nan = float("nan")
+    df = pd.DataFrame({
+        "text": ['a, "quoted" word', "line\nbreak", "carriage\rreturn", "", None, "plain", "ünïcödé — “quotes”"],
+        "count": [1, 2, 3, 4, 5, 6, -7],
+        "nullable": pd.array([1, None, 3, None, 5, 6, 7], dtype="Int64"),
+        "flag": [True, False, True, True, False, False, True],
+        "share": [0.1, nan, 1e16, 1e-05, -0.0, float("inf"), 2 / 3],
+        "a,b": ["x"] * 7,  # a header that needs quoting
+    })
+    assert csv_text(df) == df.to_csv(index=False, lineterminator="\n")
+    empty = df.head(0)
+    assert csv_text(empty) == empty.to_csv(index=False, lineterminator="\n") == 'text,count,nullable,flag,share,"a,b"\n'
+
+
+def test_csv_text_leaves_what_it_does_not_handle_to_pandas(tmp_path: Path) -> None:
+    mixed = pd.DataFrame({"a": ["x", 1], "b": [1.0, 2.0]})  # an object column holding a number
+    one_column = pd.DataFrame({"a": ["", "x"]})  # pandas quotes an empty field alone on its line
+    dates = pd.DataFrame({"a": pd.to_datetime(["2024-01-01"]), "b": [1]})
+    for df in (mixed, one_column, dates):
+        assert csv_text(df) is None
+        path = write_csv(df, tmp_path / "t.csv")
+        assert path.read_text(encoding="utf-8") == df.to_csv(index=False, lineterminator="\n")
+    assert (tmp_path / "t.csv").read_text(encoding="utf-8") == "a,b\n2024-01-01,1\n"
