@@ -130,7 +130,7 @@ def test_two_dask_workers_write_byte_identical_tables(tmp_path: Path, coding) ->
     assert len(list((tmp_path / "build" / "shingles").glob("*.parquet"))) == coding.paragraphs["doc_id"].nunique()
 
 
-def test_a_second_process_for_the_similarity_tables_writes_the_same_bytes(tmp_path: Path, coding, monkeypatch,
+def test_a_second_process_for_similarity_and_quotes_writes_the_same_bytes(tmp_path: Path, coding, monkeypatch,
                                                                           capsys) -> None:
     import helpers.analysis
 
@@ -142,7 +142,9 @@ def test_a_second_process_for_the_similarity_tables_writes_the_same_bytes(tmp_pa
     assert "second process" not in capsys.readouterr().out
     monkeypatch.setattr(helpers.analysis, "PARALLEL_MIN_PARAGRAPHS", 1)  # the seed corpus is small
     assert main(["--reports", str(two), "--jobs", "2"]) == 0
-    assert "similar_paragraphs.csv (54 rows, computed in a second process)" in capsys.readouterr().out
+    out = capsys.readouterr().out
+    assert "similar_paragraphs.csv (54 rows, computed in a second process)" in out
+    assert "evidence_quotes.csv (" in out and out.count("computed in a second process") == 3
     assert _tables(two) == _tables(one)
     # The command line starts that process before reading the table when the file is large.
     monkeypatch.setattr(helpers.analysis, "PARALLEL_MIN_PARAGRAPHS", 10**9)

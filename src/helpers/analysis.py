@@ -62,10 +62,12 @@ ANALYSIS_FILES = (
     "similar_paragraphs.csv", "text_reuse.csv", "reuse_by_document_pair.csv", "keyness.csv", "evidence_quotes.csv",
 )
 
-#: From this many paragraphs on, the similarity tables are computed in a second process (``jobs`` > 1);
+#: From this many paragraphs on, :data:`SECOND_PROCESS_TABLES` are computed in a second process (``jobs`` > 1);
 #: the command line decides before reading, from the size of ``annotated_paragraphs.csv``.
 PARALLEL_MIN_PARAGRAPHS = 10_000
 PARALLEL_MIN_BYTES = 6_000_000
+#: What the second process computes (``jobs`` > 1): about half the work of a one-speech rebuild.
+SECOND_PROCESS_TABLES = ("document_similarity.csv", "similar_paragraphs.csv", "evidence_quotes.csv")
 #: Defaults of the capped tables: document pairs kept, paragraph pairs per document pair, document pairs of similar paragraphs.
 MAX_DOCUMENT_PAIRS, TOP_SIMILAR, MAX_SIMILAR_DOCUMENT_PAIRS = 10_000, 3, 1_000
 
@@ -86,7 +88,7 @@ def write_analysis_tables(
     max_similar_document_pairs: int = MAX_SIMILAR_DOCUMENT_PAIRS,
     log: Callable[[str], None] | None = None,
     jobs: int | None = None,
-    similarity: Future | None = None,
+    second: Future | None = None,
 ) -> dict[str, Path]:
     """Compute the analysis tables from ``annotated`` (and ``evidence``) and write them under ``reports_dir``.
 
@@ -100,10 +102,10 @@ def write_analysis_tables(
     (:func:`helpers.parallel.runner`). ``max_document_pairs`` caps ``document_similarity.csv``
     (most similar pairs first), ``max_similar_document_pairs`` the document pairs of
     ``similar_paragraphs.csv``. ``log`` receives one line per table with its size and time.
-    ``jobs`` (default :func:`default_jobs`) > 1 computes the two similarity tables in a second
-    process while this one computes the rest, from :data:`PARALLEL_MIN_PARAGRAPHS` paragraphs
-    on (below that a process costs more than it saves); the files are the same either way.
-    ``similarity``: that computation already running (a future of :func:`similarity_tables` with
+    ``jobs`` (default :func:`default_jobs`) > 1 computes the tables of :data:`SECOND_PROCESS_TABLES`
+    in a second process while this one computes the rest, from :data:`PARALLEL_MIN_PARAGRAPHS`
+    paragraphs on (below that a process costs more than it saves); the files are the same either way.
+    ``second``: that computation already running (a future of :func:`second_process_tables` with
     the same arguments, as :func:`main` starts it before reading the table).
     Returns ``{file name: path written}``.
     """
@@ -142,21 +144,19 @@ def write_analysis_tables(
     emit("theme_ranking.csv", lambda: pd.concat(
         [rank_themes(freq[freq["by"] == level], top=None) for level in ("document", "organization")], ignore_index=True))
     emit("cooccurrence.csv", lambda: theme_cooccurrence(annotated, min_support=min_support))
-    similarity_args = (annotated, max_document_pairs, top_similar, max_similar_document_pairs, build_dir)
+    second_args = (annotated, evidence, max_document_pairs, top_similar, max_similar_document_pairs, build_dir)
     jobs = default_jobs() if jobs is None else jobs
     check_number("jobs", jobs, 1)
     with ExitStack() as stack:
-        side = similarity
+        side = second
         if side is None and jobs > 1 and len(annotated) >= PARALLEL_MIN_PARAGRAPHS:
-            # The similarity tables share nothing with the rest: a second process computes them meanwhile.
-            side = _second_process(stack).submit(similarity_tables, *similarity_args)
+            # These tables share nothing with the rest: a second process computes them meanwhile.
+            side = _second_process(stack).submit(second_process_tables, *second_args)
         emit("text_reuse.csv", reuse_table)
         emit("reuse_by_document_pair.csv", lambda: pair_table[0])
         emit("keyness.csv", lambda: keyness(annotated, by="organization", min_freq=keyness_min_freq, cache_dir=build_dir))
-        emit("evidence_quotes.csv", lambda: (evidence_quotes(annotated, evidence, cache_dir=build_dir) if evidence is not None
-                                             else pd.DataFrame(columns=QUOTE_COLUMNS)))
-        tables = side.result() if side is not None else similarity_tables(*similarity_args)
-        for name in ("document_similarity.csv", "similar_paragraphs.csv"):
+        tables = side.result() if side is not None else second_process_tables(*second_args)
+        for name in SECOND_PROCESS_TABLES:
             emit(name, lambda name=name: tables[name], "computed in a second process" if side is not None else "")
     return {name: written[name] for name in ANALYSIS_FILES}
 
@@ -171,16 +171,23 @@ def default_jobs() -> int:
     return min(2, os.cpu_count() or 1)
 
 
-def similarity_tables(annotated: pd.DataFrame | str | Path, max_document_pairs: int, top_similar: int,
-                      max_similar_document_pairs: int, build_dir: str | Path | None) -> dict[str, pd.DataFrame]:
-    """``document_similarity.csv`` and ``similar_paragraphs.csv`` as DataFrames (run in a second process at
-    scale). ``annotated`` is the table or the path of ``annotated_paragraphs.csv`` (read here)."""
+def second_process_tables(annotated: pd.DataFrame | str | Path, evidence: pd.DataFrame | str | Path | None,
+                          max_document_pairs: int, top_similar: int, max_similar_document_pairs: int,
+                          build_dir: str | Path | None) -> dict[str, pd.DataFrame]:
+    """The tables of :data:`SECOND_PROCESS_TABLES` as DataFrames (computed in a second process at scale).
+
+    ``annotated`` is the table or the path of ``annotated_paragraphs.csv``; ``evidence`` the
+    match table, ``None``, or the reports folder to read it from (:func:`read_evidence`)."""
     if not isinstance(annotated, pd.DataFrame):
         annotated = read_annotated(annotated)
+    if evidence is not None and not isinstance(evidence, pd.DataFrame):
+        evidence = read_evidence(evidence)
     return {
         "document_similarity.csv": document_similarity(annotated, top=max_document_pairs),
         "similar_paragraphs.csv": similar_paragraphs(annotated, top_n=top_similar, max_document_pairs=max_similar_document_pairs,
                                                      cache_dir=build_dir),
+        "evidence_quotes.csv": (evidence_quotes(annotated, evidence, cache_dir=build_dir) if evidence is not None
+                                else pd.DataFrame(columns=QUOTE_COLUMNS)),
     }
 
 
@@ -224,17 +231,17 @@ def main(argv: Sequence[str] | None = None) -> int:
     path = Path(args.reports) / "annotated_paragraphs.csv"
     jobs = default_jobs() if args.jobs is None else args.jobs
     with ExitStack() as stack:
-        similarity = None
+        second = None
         if jobs > 1 and path.is_file() and path.stat().st_size >= PARALLEL_MIN_BYTES:
-            # Start the second process now: it reads the table itself while this one does.
-            similarity = _second_process(stack).submit(similarity_tables, path, MAX_DOCUMENT_PAIRS, TOP_SIMILAR,
-                                                       MAX_SIMILAR_DOCUMENT_PAIRS, args.build)
+            # Start the second process now: it reads the tables itself while this one does.
+            second = _second_process(stack).submit(second_process_tables, path, Path(args.reports), MAX_DOCUMENT_PAIRS,
+                                                   TOP_SIMILAR, MAX_SIMILAR_DOCUMENT_PAIRS, args.build)
         annotated = read_annotated(path)
         evidence = read_evidence(args.reports)
         print(f"read {len(annotated):,} annotated paragraphs ({time.perf_counter() - t0:.1f} s)", flush=True)
         write_analysis_tables(annotated, evidence, args.reports, min_reuse_words=args.min_reuse_words,
                               min_support=args.min_support, build_dir=args.build, workers=args.workers,
-                              log=lambda line: print(line, flush=True), jobs=jobs, similarity=similarity)
+                              log=lambda line: print(line, flush=True), jobs=jobs, second=second)
     return 0
 
 
