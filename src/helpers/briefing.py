@@ -43,6 +43,8 @@ from pathlib import Path
 from typing import Any
 
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
 
 from helpers import charts, findings
 from helpers.analysis import read_annotated, read_evidence
@@ -427,7 +429,9 @@ class Briefing:
             chosen = chosen.assign(themes=chosen["themes"].map(lambda c: _keep_themes(c, keep)))
         evidence = read_evidence(reports)
         if evidence is not None:
-            evidence = evidence[evidence["para_id"].isin(set(chosen["para_id"])) & evidence["theme"].isin(keep)].reset_index(drop=True)
+            # Arrow's is_in: pandas's isin converts a large value set element by element (0.4 s at 57,000 paragraphs).
+            chosen_para = pc.is_in(pa.array(evidence["para_id"].astype(str)), value_set=pa.array(chosen["para_id"].astype(str)))
+            evidence = evidence[chosen_para.to_numpy(zero_copy_only=False) & evidence["theme"].isin(keep)].reset_index(drop=True)
         selected_docs = set(chosen["doc_id"])
         build = resolve_path(selection.build) if selection.build else None
         if build is not None and (build / "documents.csv").is_file():
@@ -490,7 +494,7 @@ class Briefing:
         grouped, grouped_ev = group_paragraphs(a, ev, self.assignments)
         self.grouped, self.grouped_evidence = grouped, grouped_ev
         # The whole corpus with every codebook theme: make analyse's own tables, computed with the same arguments.
-        done = self._analysis_csv("theme_frequencies.csv", lambda: None) if themes == self.codebook.theme_ids else None
+        done = self._analysis_csv("theme_frequencies.csv", lambda: None) if sorted(themes) == sorted(self.codebook.theme_ids) else None
 
         def frequencies(level: str, table: pd.DataFrame, evidence: pd.DataFrame | None) -> pd.DataFrame:
             if done is not None and (level != "organization" or self.by_organization):
