@@ -17,6 +17,9 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.parquet as pq
 
 from .io import write_parquet
 
@@ -70,9 +73,11 @@ def cached_strings(paras: pd.DataFrame, texts: Sequence[str], name: str, compute
     path = Path(cache_dir) / f"{name}.parquet"
     keys = paragraph_keys(paras, texts, salt=version)
     try:
-        old = pd.read_parquet(path, columns=["key", "value"])
-        cached = dict(zip(old["key"].tolist(), old["value"].tolist()))
-    except (OSError, ValueError, KeyError):
+        old = pq.read_table(path, columns=["key", "value"])
+        if not update:  # a subset (e.g. one theme's paragraphs): only its entries become Python strings
+            old = old.filter(pc.is_in(old["key"], value_set=pa.array(keys, old.schema.field("key").type)))
+        cached = dict(zip(old["key"].to_pylist(), old["value"].to_pylist()))
+    except (OSError, ValueError, KeyError, pa.ArrowException):
         cached = {}
     out: list[str] = []
     fresh = 0
