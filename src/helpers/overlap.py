@@ -459,21 +459,26 @@ def similar_paragraphs(
     A = np.where(swap, J, I)
     Bi = np.where(swap, I, J)
     pids = paras["para_id"].astype(str).to_numpy()
-    cand = pd.DataFrame({"a": A, "b": Bi, "da": doc[A], "db": doc[Bi], "similarity": sims.round(12)})
-    # Order by the paragraphs' table positions for ties (same order as by para_id within a document pair
-    # when ids sort like positions; fixed in any case).
-    cand["pa"], cand["pb"] = pids[A], pids[Bi]
-    cand = cand.sort_values(["da", "db", "similarity", "pa", "pb"], ascending=[True, True, False, True, True],
-                            kind="mergesort")
-    cand["rank"] = cand.groupby(["da", "db"], sort=False).cumcount() + 1
-    cand = cand[cand["rank"] <= top_n].reset_index(drop=True)
-    if cand.empty:
+    # Order by document pair, similarity (descending), then para_id a and b, as integer keys: each
+    # paragraph's rank in para_id order stands for its id (a sort of a million string pairs took 0.5 s).
+    pid_rank = np.empty(n, dtype=np.int64)
+    pid_rank[np.argsort(pids, kind="stable")] = np.arange(n)
+    sims = sims.round(12)
+    order = np.lexsort((pid_rank[Bi], pid_rank[A], -sims, doc[Bi], doc[A]))
+    A, Bi, sims = A[order], Bi[order], sims[order]
+    pair = doc[A] * np.int64(n) + doc[Bi]  # one integer per document pair
+    starts = np.flatnonzero(np.r_[True, pair[1:] != pair[:-1]]) if len(pair) else np.empty(0, dtype=np.int64)
+    rank = np.arange(len(pair)) - np.repeat(starts, np.diff(np.r_[starts, len(pair)])) + 1
+    keep = rank <= top_n
+    A, Bi, sims, pair, rank = A[keep], Bi[keep], sims[keep], pair[keep], rank[keep]
+    if not len(A):
         return empty
     if max_document_pairs is not None:
-        best = cand[cand["rank"] == 1].sort_values(["similarity", "da", "db"], ascending=[False, True, True],
-                                                   kind="mergesort").head(max_document_pairs)
-        chosen = set(zip(best["da"].tolist(), best["db"].tolist()))
-        cand = cand[[p in chosen for p in zip(cand["da"].tolist(), cand["db"].tolist())]].reset_index(drop=True)
+        best = np.flatnonzero(rank == 1)  # each document pair's best paragraph pair; keep the most similar pairs
+        best = best[np.lexsort((doc[Bi][best], doc[A][best], -sims[best]))][:max_document_pairs]
+        chosen = np.isin(pair, pair[best])
+        A, Bi, sims, rank = A[chosen], Bi[chosen], sims[chosen], rank[chosen]
+    cand = pd.DataFrame({"a": A, "b": Bi, "similarity": sims, "rank": rank, "pa": pids[A], "pb": pids[Bi]})
 
     shared = _top_shared_terms(X, cand["a"].to_numpy(), cand["b"].to_numpy(), terms)
 
