@@ -83,7 +83,7 @@ $(ENV_OK): requirements.txt pyproject.toml
 
 ## ingest: split the corpus into paragraphs (build/<corpus>/paragraphs.parquet)
 ingest: $(PARAGRAPHS)
-$(PARAGRAPHS): $(CORPUS_FILES) $(CLEANING) $(ORGANIZATIONS) src/helpers/corpus.py src/helpers/text.py src/helpers/organizations.py src/helpers/parallel.py | $(ENV_OK)
+$(PARAGRAPHS): $(CORPUS_FILES) $(CLEANING) $(ORGANIZATIONS) src/helpers/corpus.py src/helpers/text.py src/helpers/organizations.py src/helpers/parallel.py src/helpers/paragraph_cache.py | $(ENV_OK)
 	$(PY) -m helpers.corpus --corpus $(CORPUS) --cleaning $(CLEANING) --organizations $(ORGANIZATIONS) --build $(BUILD) --on-error $(ON_ERROR) --workers $(WORKERS)
 
 ## annotate: code body paragraphs with themes -> REPORTS/annotated_paragraphs.csv, annotations.csv

@@ -12,6 +12,7 @@ import sys
 from pathlib import Path
 
 import pandas as pd
+import pyarrow.parquet as pq
 import pytest
 
 from helpers.corpus import (
@@ -468,3 +469,32 @@ def test_a_document_read_back_from_the_cache_has_the_same_paragraphs(tmp_path):
         assert doc.paragraph_rows() == fresh[doc.meta["doc_id"]].rows
         pd.testing.assert_frame_equal(doc.paragraphs, fresh[doc.meta["doc_id"]].paragraphs)
         assert doc.removed_rows == fresh[doc.meta["doc_id"]].removed_rows
+
+
+def test_unchanged_documents_come_from_the_last_paragraphs_table(tmp_path):
+    from helpers.corpus import DOCUMENTS_METADATA, ingest, previous_ingest
+
+    corpus = tmp_path / "corpus"
+    shutil.copytree(DATA, corpus, ignore=shutil.ignore_patterns("annotations", "*.yml"))
+    build, fresh = tmp_path / "build", tmp_path / "fresh"
+    ingest(corpus, build)
+    first = {name: (build / name).read_bytes() for name in ("paragraphs.parquet", "documents.csv", "cleaning.csv")}
+    last = previous_ingest(build / "paragraphs.parquet")
+    assert len(last) == 8 and sum(t.num_rows for _, t, _ in last.values()) == 134
+    assert sum(len(removed) for _, _, removed in last.values()) == len(pd.read_csv(build / "cleaning.csv"))
+    # The per-document files are not read when paragraphs.parquet lists the document with the same key:
+    # spoil them all and the next run still writes the same bytes.
+    for f in (build / "docs").glob("*.parquet"):
+        f.write_bytes(b"not parquet")
+    assert ingest(corpus, build)["documents"] == 8
+    assert {name: (build / name).read_bytes() for name in first} == first
+    # An edited document is split again; the result is what a run without any cache gives.
+    path = corpus / "003_b62a35e7ddd15ed7.txt"
+    path.write_text(path.read_text(encoding="utf-8") + "\n\nA new closing paragraph on terrorism.", encoding="utf-8")
+    ingest(corpus, build)
+    ingest(corpus, fresh, use_cache=False)
+    assert pq.read_table(build / "paragraphs.parquet").equals(pq.read_table(fresh / "paragraphs.parquet"))
+    for name in ("documents.csv", "cleaning.csv", "skipped.csv"):
+        assert (build / name).read_bytes() == (fresh / name).read_bytes(), name
+    assert DOCUMENTS_METADATA not in (pq.ParquetFile(fresh / "paragraphs.parquet").metadata.metadata or {})
+    assert previous_ingest(fresh / "paragraphs.parquet") is None  # no list without a cache: nothing to reuse
