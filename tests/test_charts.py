@@ -91,6 +91,22 @@ def test_svg_is_reproducible_and_dateless(freq):
     assert b"<svg" in one
 
 
+def test_print_twin_is_an_opaque_png_at_print_resolution_named_by_the_svg(freq, tmp_path):
+    from PIL import Image
+
+    from helpers.render import print_image_name
+
+    fig = charts.small_multiples(freq, panel="org", category="theme", value="share", title="t", xlabel="x", source="s")
+    svg = charts.svg_bytes(fig, close=False)
+    png = charts.write_print_image(fig, svg, tmp_path)
+    assert png.name == print_image_name(svg)
+    with Image.open(png) as image:
+        width_in, height_in = fig.get_size_inches()
+        assert image.mode == "RGB"  # no alpha channel for WeasyPrint to split off
+        assert image.size == (round(width_in * charts.PRINT_DPI), round(height_in * charts.PRINT_DPI))
+        assert image.getpixel((0, 0)) == (255, 255, 255)
+
+
 def test_figures_are_numbered_with_escaped_alt_and_caption(freq):
     figs = charts.Figures(source="s")
     make = lambda: charts.heatmap(freq.pivot(index="org", columns="theme", values="share"), title="t", xlabel="x", ylabel="y", colorbar_label="c", source="s")  # noqa: E731
