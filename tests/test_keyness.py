@@ -92,6 +92,18 @@ def test_stop_words_are_not_reported_but_count_in_totals() -> None:
     assert with_stop["term"].tolist() == ["the"] and with_stop["group"].tolist() == ["A"]
 
 
+def test_paragraphs_of_stop_words_only_have_no_distinctive_terms() -> None:
+    a = make_annotated([("a", "A", "speech", "2024-01-01", "", 3, "The and of."),
+                        ("b", "B", "speech", "2024-01-01", "", 3, "It is the.")])
+    k = keyness(a, min_freq=1)
+    assert k.empty and list(k.columns)[:3] == ["by", "group", "term"]
+    # With stop words kept, each paragraph's own words and phrases are distinctive (equal G², so by term);
+    # "the", in both, is not.
+    kept = keyness(a, min_freq=1, stop_words=False)
+    assert kept[kept["group"] == "A"]["term"].tolist() == ["and", "and of", "of", "the and"]
+    assert kept[kept["group"] == "B"]["term"].tolist() == ["is", "is the", "it", "it is"]
+
+
 def test_numbering_labels_are_neither_terms_nor_words() -> None:
     # "Paragraph 1. " (13 characters) opens each of A's paragraphs: without label_chars it is A's key word.
     a = make_annotated([("a", "A", "speech", "2024-01-01", "", 3, "Paragraph 1. Treaty union."),

@@ -14,6 +14,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from helpers.arrays import positions_in_runs, run_starts
 from helpers.corpus import load_paragraphs
 from helpers.errors import ParameterError
 from helpers.overlap import (
@@ -202,6 +203,9 @@ def test_unique_counts_equals_numpy() -> None:
     want, want_counts = np.unique(values, return_counts=True)
     assert np.array_equal(got, want) and np.array_equal(counts, want_counts) and counts.sum() == 1000
     assert [len(a) for a in unique_counts(np.empty(0, dtype=np.int64))] == [0, 0]
+    starts = run_starts(np.array([4, 4, 7, 9, 9, 9]))
+    assert starts.tolist() == [0, 2, 3] and positions_in_runs(starts, 6).tolist() == [0, 1, 0, 0, 1, 2]
+    assert len(run_starts(np.empty(0))) == 0 and len(positions_in_runs(run_starts(np.empty(0)), 0)) == 0
 
 
 def test_seed_corpus_kazan_54_pairs_with_csto_information_security(seed_body: pd.DataFrame) -> None:

@@ -1,8 +1,20 @@
-"""NumPy helpers shared by the analysis modules."""
+"""NumPy helpers shared by the analysis modules: runs of equal values in sorted (or grouped) arrays."""
 
 from __future__ import annotations
 
 import numpy as np
+
+
+def run_starts(values: np.ndarray) -> np.ndarray:
+    """Index of the first element of each run of equal consecutive ``values`` (empty for an empty array)."""
+    if not len(values):
+        return np.empty(0, dtype=np.int64)
+    return np.flatnonzero(np.r_[True, values[1:] != values[:-1]])
+
+
+def positions_in_runs(starts: np.ndarray, n: int) -> np.ndarray:
+    """0-based position of each of ``n`` elements within its run, the runs starting at ``starts`` (:func:`run_starts`)."""
+    return np.arange(n) - np.repeat(starts, np.diff(np.r_[starts, n]))
 
 
 def unique_counts(values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -12,7 +24,5 @@ def unique_counts(values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     long on millions of values as this sort.
     """
     ordered = np.sort(values)
-    if not len(ordered):
-        return ordered, np.empty(0, dtype=np.int64)
-    starts = np.flatnonzero(np.r_[True, ordered[1:] != ordered[:-1]])
-    return ordered[starts], np.diff(np.r_[starts, len(ordered)])
+    starts = run_starts(ordered)
+    return ordered[starts], np.diff(np.r_[starts, len(ordered)]).astype(np.int64)

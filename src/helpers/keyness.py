@@ -30,7 +30,7 @@ from .frequencies import (
     ANNOTATED_HINT, BY_LEVELS, analysed_text, body_only, check_choice, check_number, group_key, require_columns, split_themes,
 )
 from . import text as _text_module
-from .arrays import unique_counts
+from .arrays import run_starts, unique_counts
 from .paragraph_cache import cached_strings, source_version
 from .text import WORD_RE, english_stop_words, fold
 
@@ -157,7 +157,7 @@ def keyness(
     sel = counts >= min_freq
     by_term = np.argsort(t_all, kind="stable")  # occurrences of each term over all groups: b = total - a
     sorted_terms = t_all[by_term]
-    starts = np.flatnonzero(np.r_[True, sorted_terms[1:] != sorted_terms[:-1]])
+    starts = run_starts(sorted_terms)
     term_ids, term_counts = sorted_terms[starts], np.add.reduceat(counts[by_term], starts)
     g, t, a = g_all[sel], t_all[sel], counts[sel].astype(float)
     b = term_counts[np.searchsorted(term_ids, t)].astype(float) - a

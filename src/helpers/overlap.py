@@ -50,7 +50,7 @@ from .errors import ParameterError
 from .io import atomic_path
 from . import text as _text_module
 from .paragraph_cache import cached_strings, source_version
-from .arrays import unique_counts
+from .arrays import positions_in_runs, run_starts, unique_counts
 from .parallel import Runner, chunked
 from .frequencies import analysed_text, body_only, check_choice, check_number, require_columns, theme_frequencies
 from .text import WORD_RE, english_stop_words, fold
@@ -283,9 +283,7 @@ def _top_shared_terms(X: sp.csr_matrix, a: np.ndarray, b: np.ndarray, terms: np.
         rows = np.repeat(np.arange(P.shape[0]), np.diff(P.indptr))
         order = np.lexsort((terms[P.indices], -P.data, rows))
         rows, cols = rows[order], P.indices[order]
-        first = np.r_[0, np.flatnonzero(rows[1:] != rows[:-1]) + 1] if len(rows) else np.empty(0, dtype=np.int64)
-        pos = np.arange(len(rows)) - np.repeat(first, np.diff(np.r_[first, len(rows)]))
-        keep = pos < k
+        keep = positions_in_runs(run_starts(rows), len(rows)) < k
         joined = pd.Series(terms[cols[keep]]).groupby(rows[keep], sort=True).agg(";".join)
         out.extend(joined.reindex(range(P.shape[0]), fill_value="").tolist())
     return out
@@ -303,7 +301,7 @@ def top_per_row(rows: np.ndarray, cols: np.ndarray, values: np.ndarray, k: int) 
     keep = np.ones(n, dtype=bool)
     if n == 0:
         return keep
-    starts = np.flatnonzero(np.r_[True, rows[1:] != rows[:-1]])
+    starts = run_starts(rows)
     counts = np.diff(np.r_[starts, n])
     long_rows = np.flatnonzero(counts > k)
     if not len(long_rows):
@@ -334,8 +332,7 @@ def top_per_row(rows: np.ndarray, cols: np.ndarray, values: np.ndarray, k: int) 
         room = k - np.bincount(entry_row[above & entry_long], minlength=len(starts))
         tied = tied[np.lexsort((cols[tied], entry_row[tied]))]
         t_row = entry_row[tied]
-        first = np.flatnonzero(np.r_[True, t_row[1:] != t_row[:-1]])
-        rank = np.arange(len(tied)) - np.repeat(first, np.diff(np.r_[first, len(tied)]))
+        rank = positions_in_runs(run_starts(t_row), len(tied))
         keep[tied[rank < room[t_row]]] = True
     return keep
 
@@ -467,8 +464,7 @@ def similar_paragraphs(
     order = np.lexsort((pid_rank[Bi], pid_rank[A], -sims, doc[Bi], doc[A]))
     A, Bi, sims = A[order], Bi[order], sims[order]
     pair = doc[A] * np.int64(n) + doc[Bi]  # one integer per document pair
-    starts = np.flatnonzero(np.r_[True, pair[1:] != pair[:-1]]) if len(pair) else np.empty(0, dtype=np.int64)
-    rank = np.arange(len(pair)) - np.repeat(starts, np.diff(np.r_[starts, len(pair)])) + 1
+    rank = positions_in_runs(run_starts(pair), len(pair)) + 1
     keep = rank <= top_n
     A, Bi, sims, pair, rank = A[keep], Bi[keep], sims[keep], pair[keep], rank[keep]
     if not len(A):

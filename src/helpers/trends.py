@@ -25,6 +25,7 @@ import numpy as np
 import pandas as pd
 from scipy.special import ndtr  # the normal cdf: norm.sf(x) is ndtr(-x), without importing scipy.stats (0.7 s)
 
+from .arrays import run_starts
 from .frequencies import check_choice, require_columns, split_themes, wilson_interval
 
 UNITS = ("paragraph", "document")
@@ -166,7 +167,7 @@ def _q_values_by_group(groups: np.ndarray, p: np.ndarray) -> np.ndarray:
     q = np.full(len(p), np.nan)
     if not len(p):
         return q
-    starts = np.flatnonzero(np.r_[True, groups[1:] != groups[:-1]])
+    starts = run_starts(groups)
     for lo, hi in zip(starts, np.r_[starts[1:], len(p)]):
         q[lo:hi] = benjamini_hochberg(p[lo:hi])
     return q
