@@ -622,12 +622,16 @@ def previous_ingest(path: str | Path) -> dict[str, tuple[str, pa.Table, list]] |
     return found if offset == table.num_rows else None
 
 
+def _cached_document(meta: dict, meta_cols: list[str], table: pa.Table, removed: list) -> Document:
+    """A document whose paragraphs were split before: its Arrow table and removed fragments, no text."""
+    return Document(meta=meta, text="", rows=None, removed_rows=removed, table=table,
+                    meta_columns=tuple(c for c in meta_cols if c not in PARAGRAPH_COLUMNS))
+
+
 def _cache_read(path: Path, meta: dict, meta_cols: list[str]) -> Document:
     table = pq.ParquetFile(path).read(use_threads=False)  # half the time of read_table on small files
     extra = json.loads(table.schema.metadata[b"helpers"].decode("utf-8"))
-    return Document(meta=meta, text="", rows=None, removed_rows=extra["removed"],
-                    meta_columns=tuple(c for c in meta_cols if c not in PARAGRAPH_COLUMNS),
-                    table=table.replace_schema_metadata(None))
+    return _cached_document(meta, meta_cols, table.replace_schema_metadata(None), extra["removed"])
 
 
 def _cache_write(path: Path, doc: Document) -> None:
@@ -665,21 +669,16 @@ def _documents_chunk(rows: list[dict], corpus_dir: str, rules: CleaningRules, me
             cached = Path(cache_dir) / f"{row['doc_id']}@{key}.parquet" if cache_dir else None
             last = previous.get(str(row["doc_id"])) if previous else None
             if cached is not None and last is not None and last[0] == key:
-                doc = Document(meta=meta, text="", rows=None, removed_rows=last[2], table=last[1], cache_key=key,
-                               meta_columns=tuple(c for c in meta_cols if c not in PARAGRAPH_COLUMNS))
+                doc = _cached_document(meta, meta_cols, last[1], last[2])
                 if not cached.is_file():
                     _cache_write(cached, doc)
-                out.append(doc)
-                continue
-            if cached is not None and cached.is_file():
+            elif cached is not None and cached.is_file():
                 doc = _cache_read(cached, meta, meta_cols)
-                doc.cache_key = key
-                out.append(doc)
-                continue
-            doc = _read_document(row, corpus_dir, rules, meta_cols, texts, data, sha)
+            else:
+                doc = _read_document(row, corpus_dir, rules, meta_cols, texts, data, sha)
+                if cached is not None:
+                    _cache_write(cached, doc)
             doc.cache_key = key
-            if cached is not None:
-                _cache_write(cached, doc)
             out.append(doc)
         except CorpusError as exc:
             if on_error == "stop":
