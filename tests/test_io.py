@@ -55,3 +55,8 @@ def test_csv_text_leaves_what_it_does_not_handle_to_pandas(tmp_path: Path) -> No
         path = write_csv(df, tmp_path / "t.csv")
         assert path.read_text(encoding="utf-8") == df.to_csv(index=False, lineterminator="\n")
     assert (tmp_path / "t.csv").read_text(encoding="utf-8") == "a,b\n2024-01-01,1\n"
+
+
+def test_csv_text_of_a_filtered_table_ignores_its_index() -> None:
+    df = pd.DataFrame({"a": ["x", "y,z", "w"], "b": [1.5, float("nan"), 3.0]}).iloc[[2, 0, 1]]
+    assert csv_text(df) == df.to_csv(index=False, lineterminator="\n") == 'a,b\nw,3.0\nx,1.5\n"y,z",\n'

@@ -398,9 +398,9 @@ def write_print_image(fig: Figure, svg: bytes, folder: str | Path) -> Path:
 
     :func:`helpers.render.html_to_pdf` prints this twin instead of the SVG it is named after.
     """
-    from helpers.render import print_image_name  # the PDF looks the twin up by this name
-
     from PIL import Image
+
+    from helpers.render import print_image_name  # the PDF looks the twin up by this name
 
     target = Path(folder) / print_image_name(svg)
     if not target.is_file():

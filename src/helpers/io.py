@@ -77,7 +77,7 @@ def csv_text(df: pd.DataFrame) -> str | None:
     import pyarrow as pa
     import pyarrow.compute as pc
 
-    if len(df.columns) < 2 or not all(isinstance(c, str) for c in df.columns) or not isinstance(df.index, pd.RangeIndex):
+    if len(df.columns) < 2 or not all(isinstance(c, str) for c in df.columns):
         return None
     columns = []
     for name in df.columns:
@@ -86,8 +86,9 @@ def csv_text(df: pd.DataFrame) -> str | None:
         if dtype == np.float64:
             values = series.to_numpy()
             text = pa.array([repr(v) for v in values.tolist()], pa.large_string())
-            if np.isnan(values).any():
-                text = pc.if_else(pa.array(np.isnan(values)), "", text)
+            missing = np.isnan(values)
+            if missing.any():
+                text = pc.if_else(pa.array(missing), "", text)
         elif dtype == np.bool_:
             text = pc.if_else(pa.array(series.to_numpy()), "True", "False").cast(pa.large_string())
         elif pd.api.types.is_integer_dtype(dtype):
