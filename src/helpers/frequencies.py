@@ -114,6 +114,15 @@ def split_themes(value: object) -> list[str]:
     return [t.strip() for t in str(value).split(";") if t.strip()]
 
 
+def theme_sets(cells: pd.Series) -> np.ndarray:
+    """``frozenset(split_themes(cell))`` of each ``themes`` cell (object array); a corpus has few
+    distinct cells, so each is split once."""
+    codes, distinct = pd.factorize(cells.to_numpy(dtype=object), use_na_sentinel=False)
+    sets = np.empty(len(distinct), dtype=object)
+    sets[:] = [frozenset(split_themes(cell)) for cell in distinct]
+    return sets[codes]
+
+
 def theme_long(annotated: pd.DataFrame) -> pd.DataFrame:
     """One row per (paragraph, theme) carried: columns ``para_id`` (str), ``doc_id`` (str), ``theme`` (str)."""
     require_columns(annotated, ["para_id", "doc_id", "themes"], "The annotated paragraphs table", ANNOTATED_HINT)

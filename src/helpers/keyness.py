@@ -27,7 +27,7 @@ import pyarrow.compute as pc
 from scipy.special import chdtrc  # chi2.sf without importing scipy.stats (0.7 s)
 
 from .frequencies import (
-    ANNOTATED_HINT, BY_LEVELS, analysed_text, body_only, check_choice, check_number, group_key, require_columns, split_themes,
+    ANNOTATED_HINT, BY_LEVELS, analysed_text, body_only, check_choice, check_number, group_key, require_columns, theme_sets,
 )
 from . import text as _text_module
 from .arrays import run_starts, unique_counts
@@ -113,9 +113,7 @@ def keyness(
     data = body_only(annotated)
     if theme is not None:
         require_columns(annotated, ["themes"], "The annotated paragraphs table", ANNOTATED_HINT)
-        # A corpus has few distinct ``themes`` cells: test each distinct cell once.
-        codes, cells = pd.factorize(data["themes"].to_numpy(dtype=object), use_na_sentinel=False)
-        data = data[np.array([theme in split_themes(c) for c in cells], dtype=bool)[codes]]
+        data = data[np.fromiter((theme in s for s in theme_sets(data["themes"])), dtype=bool, count=len(data))]
     keys = group_key(data, by)
     if data.empty:
         return pd.DataFrame(columns=KEYNESS_COLUMNS)

@@ -26,7 +26,7 @@ import pandas as pd
 from scipy.special import ndtr  # the normal cdf: norm.sf(x) is ndtr(-x), without importing scipy.stats (0.7 s)
 
 from .arrays import run_starts
-from .frequencies import check_choice, require_columns, split_themes, wilson_interval
+from .frequencies import check_choice, require_columns, theme_sets, wilson_interval
 
 UNITS = ("paragraph", "document")
 TREND_COLUMNS = ["group", "year", "theme", "carrying", "total", "share", "ci_low", "ci_high", "documents"]
@@ -48,19 +48,11 @@ def _base(annotated: pd.DataFrame, unit: str) -> pd.DataFrame:
     base = pd.DataFrame({
         "doc_id": annotated["doc_id"].astype(str).to_numpy(),
         "year": annotated["date"].astype(str).str.slice(0, 4).to_numpy(),
-        "themes": _theme_sets(annotated["themes"]),
+        "themes": theme_sets(annotated["themes"]),
     })
     if unit == "document":
         base = base.groupby(["doc_id", "year"], sort=False)["themes"].agg(lambda s: frozenset().union(*s)).reset_index()
     return base
-
-
-def _theme_sets(cells: pd.Series) -> np.ndarray:
-    """``frozenset(split_themes(cell))`` of each cell (object array), splitting each distinct cell once."""
-    codes, distinct = pd.factorize(cells.to_numpy(dtype=object), use_na_sentinel=False)
-    sets = np.empty(len(distinct), dtype=object)
-    sets[:] = [frozenset(split_themes(cell)) for cell in distinct]
-    return sets[codes]
 
 
 def _units(annotated: pd.DataFrame, assignments: pd.DataFrame, unit: str) -> pd.DataFrame:
