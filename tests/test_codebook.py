@@ -159,19 +159,19 @@ THEME = "  - id: {id}\n    label: L\n    definition: D.\n    group: {group}\n{ru
          r"cb\.yml, line 6: key 'label' appears twice in the same mapping \(first at line 5\)"),
         # a regex that does not compile
         ("groups:\n  g: G\nthemes:\n" + THEME.format(id="x", group="g", rules="    regex: ['(unclosed']\n"),
-         r"cb\.yml, line 4, theme 'x': regex '\(unclosed' does not compile: missing \), unterminated subpattern"),
+         r"cb\.yml, line 4, theme 'x': regex '\(unclosed' \(line 8\) does not compile: missing \), unterminated subpattern"),
         # the pattern is shown as written in the file, backslashes not doubled
         ("groups:\n  g: G\nthemes:\n" + THEME.format(id="x", group="g", rules="    regex: ['\\bRA(TS']\n"),
-         r"theme 'x': regex '\\bRA\(TS' does not compile: missing \)"),
+         r"theme 'x': regex '\\bRA\(TS' \(line 8\) does not compile: missing \)"),
         # a regex with a capturing group
         ("groups:\n  g: G\nthemes:\n" + THEME.format(id="x", group="g", rules="    regex: ['(a|b)c']\n"),
-         r"theme 'x': regex '\(a\|b\)c' has a capturing group; write \(\?:\.\.\.\) instead of \(\.\.\.\)\."),
+         r"theme 'x': regex '\(a\|b\)c' \(line 8\) has a capturing group; write \(\?:\.\.\.\) instead of \(\.\.\.\)\."),
         # a regex that matches nothing at all
         ("groups:\n  g: G\nthemes:\n" + THEME.format(id="x", group="g", rules="    regex: ['a*']\n"),
-         r"theme 'x': regex 'a\*' matches the empty text; it must match a word\."),
+         r"theme 'x': regex 'a\*' \(line 8\) matches the empty text; it must match a word\."),
         # a global flag in the middle of the combined pattern
         ("groups:\n  g: G\nthemes:\n" + THEME.format(id="x", group="g", rules="    regex: ['(?i)abc']\n"),
-         r"theme 'x': regex '\(\?i\)abc' does not compile: global flags not at the start"),
+         r"theme 'x': regex '\(\?i\)abc' \(line 8\) does not compile: global flags not at the start"),
         # an unknown group
         ("groups:\n  g: G\nthemes:\n" + THEME.format(id="x", group="nope", rules="    terms: [a]\n"),
          r"cb\.yml, line 4, theme 'x': unknown group 'nope'\. Declared groups: g\. Use one of them or declare"),
@@ -189,7 +189,7 @@ THEME = "  - id: {id}\n    label: L\n    definition: D.\n    group: {group}\n{ru
          r"theme 'x': unknown field\(s\) 'term'\. Allowed fields: id, label, definition, group, terms, regex, exclude\."),
         # a term outside the syntax
         ("groups:\n  g: G\nthemes:\n" + THEME.format(id="x", group="g", rules="    terms: ['U.N.']\n"),
-         r"theme 'x': terms item 'U\.N\.' is not valid: terms may contain letters"),
+         r"theme 'x': terms item 'U\.N\.' \(line 8\) is not valid: terms may contain letters"),
         # a bad id
         ("groups:\n  g: G\nthemes:\n" + THEME.format(id="Bad-Id", group="g", rules="    terms: [a]\n"),
          r"theme 'Bad-Id': id must be lower-case letters, digits and '_', starting with a letter\."),

@@ -259,7 +259,20 @@ def _construct_mapping(loader: _LineLoader, node: yaml.MappingNode, deep: bool =
     return mapping
 
 
+class _Lines(list):
+    """A YAML sequence that remembers the line of each of its items (``lines``)."""
+
+    lines: list[int]
+
+
+def _construct_sequence(loader: _LineLoader, node: yaml.SequenceNode, deep: bool = False) -> _Lines:
+    items = _Lines(loader.construct_sequence(node, deep=True))
+    items.lines = [item.start_mark.line + 1 for item in node.value]
+    return items
+
+
 _LineLoader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, _construct_mapping)
+_LineLoader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_SEQUENCE_TAG, _construct_sequence)
 
 
 def _type_name(t: type | tuple[type, ...]) -> str:
@@ -303,13 +316,14 @@ def _parse_theme(raw: dict, path: str, groups: dict[str, str]) -> Theme:
     parsed: dict[str, list] = {"terms": [], "regex": [], "exclude": []}
     speakers: list[str] = []
     for kind in ("terms", "regex", "exclude"):
-        for i, item in enumerate(raw.get(kind) or [], start=1):
-            scope, at = "", ""
+        items = raw.get(kind) or []
+        lines = getattr(items, "lines", [])  # each item's own line, when read from a file
+        for i, item in enumerate(items, start=1):
+            scope, at = "", f" (line {lines[i - 1]})" if i <= len(lines) else ""
             if kind == "regex" and isinstance(item, dict):
-                at = f" (line {item['__line__']})" if "__line__" in item else ""  # a mapping knows its own line
-                item, scope = _scoped_regex(item, i, where)
+                item, scope = _scoped_regex(item, f"{where}: regex item {i}{at}")
             if not isinstance(item, str) or not item.strip():
-                raise CodebookError(f"{where}: {kind} item {i} must be non-empty text. Got {item!r} instead.")
+                raise CodebookError(f"{where}: {kind} item {i}{at} must be non-empty text. Got {item!r} instead.")
             if kind == "regex":
                 try:
                     compiled = re.compile(item, re.IGNORECASE)
@@ -328,7 +342,7 @@ def _parse_theme(raw: dict, path: str, groups: dict[str, str]) -> Theme:
                 try:
                     parsed[kind].append(parse_term(item))
                 except ValueError as exc:
-                    raise CodebookError(f"{where}: {kind} item {item!r} is not valid: {exc}.") from None
+                    raise CodebookError(f"{where}: {kind} item {item!r}{at} is not valid: {exc}.") from None
     if not parsed["terms"] and not parsed["regex"]:
         raise CodebookError(f"{where}: the theme has no rule. Give it at least one entry under 'terms' or 'regex'.")
     return Theme(
@@ -344,10 +358,10 @@ def _parse_theme(raw: dict, path: str, groups: dict[str, str]) -> Theme:
     )
 
 
-def _scoped_regex(item: dict, i: int, where: str) -> tuple[object, str]:
-    """A regex item written as a mapping ``{pattern: ..., speakers: ...}`` -> (pattern, scope)."""
+def _scoped_regex(item: dict, at: str) -> tuple[object, str]:
+    """A regex item written as a mapping ``{pattern: ..., speakers: ...}`` -> (pattern, scope);
+    ``at`` names the item in error messages."""
     fields = {k: v for k, v in item.items() if k != "__line__"}
-    at = f"{where}: regex item {i}" + (f" (line {item['__line__']})" if "__line__" in item else "")
     unknown = sorted(set(fields) - {"pattern", "speakers"})
     if unknown or "pattern" not in fields or "speakers" not in fields:
         raise CodebookError(f"{at} must be a pattern, or a mapping with exactly 'pattern' and 'speakers'. "
@@ -365,9 +379,8 @@ def parse_codebook(data: object, path: str = "<codebook>") -> Codebook:
     Output: a :class:`Codebook`. Raises :class:`CodebookError` on the first problem.
     """
     if not isinstance(data, dict):
-        raise CodebookError(
-            f"{path}: a codebook must be a mapping with 'groups' and 'themes'. Got {type(data).__name__} instead."
-        )
+        got = "list" if isinstance(data, list) else type(data).__name__  # a YAML sequence is a list subclass (_Lines)
+        raise CodebookError(f"{path}: a codebook must be a mapping with 'groups' and 'themes'. Got {got} instead.")
     _check_fields(data, TOP_FIELDS, path)
     groups_raw = {k: v for k, v in data["groups"].items() if k != "__line__"}
     if not groups_raw:
