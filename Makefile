@@ -61,7 +61,7 @@ BRIEFING   := $(REPORTS)/briefing.html $(REPORTS)/briefing.pdf
 # when PARAMS does, so switching PARAMS (or dropping it) re-renders and nothing else does.
 RENDER_ARGS := $(BUILD)/render-args-$(shell printf %s '$(abspath $(REPORTS))' | cksum | cut -d' ' -f1).txt
 
-.PHONY: help env annotate ingest analyse notebooks test bench clean lab report
+.PHONY: help env annotate ingest analyse notebooks test bench clean lab report validation-sample
 
 ## report: the briefing -> REPORTS/briefing.html, briefing.pdf, annotated_paragraphs.csv and the analysis CSVs
 ##         (PARAMS=file.yml passes papermill parameters: organizations, themes, date_from, date_to, top_n, ...)
@@ -91,6 +91,17 @@ annotate: $(ANNOTATED)
 $(ANNOTATED): $(PARAGRAPHS) $(CODEBOOK) $(OVERRIDES) $(VALIDATION) src/helpers/codebook.py src/helpers/annotate.py src/helpers/text.py src/helpers/parallel.py src/helpers/io.py | $(ENV_OK)
 	$(PY) -m helpers.annotate --paragraphs $(PARAGRAPHS) --build $(BUILD) --workers $(WORKERS) --codebook $(CODEBOOK) \
 	  $(if $(OVERRIDES),--overrides $(OVERRIDES)) $(if $(VALIDATION),--validation $(VALIDATION)) --reports $(REPORTS)
+
+## validation-sample: draw a blind sample of body paragraphs to hand-code -> OUT (N=400 SEED=1 TEST_FRACTION=0.5 STRATIFY=genre)
+##         columns para_id,doc_id,stratum,inclusion_probability,split,text,themes,coder; same arguments, same file
+N ?= 400
+SEED ?= 1
+TEST_FRACTION ?= 0.5
+STRATIFY ?=
+validation-sample: $(PARAGRAPHS) | $(ENV_OK)
+	@test -n '$(OUT)' || { echo "error: give OUT=file.csv, the sample to write (e.g. make validation-sample CORPUS=$(CORPUS) N=400 SEED=1 OUT=sample.csv)" >&2; exit 2; }
+	$(PY) -m helpers.validation_sample --paragraphs $(PARAGRAPHS) --n '$(N)' --seed '$(SEED)' --out '$(OUT)' \
+	  --test-fraction '$(TEST_FRACTION)' $(if $(STRATIFY),--stratify '$(STRATIFY)')
 
 ## analyse: theme frequencies, co-occurrence, overlap, reuse, keyness -> REPORTS/*.csv
 analyse: $(ANALYSIS_CSV)
