@@ -93,15 +93,17 @@ $(ANNOTATED): $(PARAGRAPHS) $(CODEBOOK) $(OVERRIDES) $(VALIDATION) src/helpers/c
 	  $(if $(OVERRIDES),--overrides $(OVERRIDES)) $(if $(VALIDATION),--validation $(VALIDATION)) --reports $(REPORTS)
 
 ## validation-sample: draw a blind sample of body paragraphs to hand-code -> OUT (N=400 SEED=1 TEST_FRACTION=0.5 STRATIFY=genre)
-##         columns para_id,doc_id,stratum,inclusion_probability,split,text,themes,coder; same arguments, same file
+##         columns para_id,doc_id,stratum,inclusion_probability,split,text,themes,coder; same arguments, same file;
+##         EXCLUDE='a.csv b.csv' never draws the paragraphs of earlier samples (a fresh held-out split)
 N ?= 400
 SEED ?= 1
 TEST_FRACTION ?= 0.5
 STRATIFY ?=
+EXCLUDE ?=
 validation-sample: $(PARAGRAPHS) | $(ENV_OK)
 	@test -n '$(OUT)' || { echo "error: give OUT=file.csv, the sample to write (e.g. make validation-sample CORPUS=$(CORPUS) N=400 SEED=1 OUT=sample.csv)" >&2; exit 2; }
 	$(PY) -m helpers.validation_sample --paragraphs $(PARAGRAPHS) --n '$(N)' --seed '$(SEED)' --out '$(OUT)' \
-	  --test-fraction '$(TEST_FRACTION)' $(if $(STRATIFY),--stratify '$(STRATIFY)')
+	  --test-fraction '$(TEST_FRACTION)' $(if $(STRATIFY),--stratify '$(STRATIFY)') $(foreach f,$(EXCLUDE),--exclude '$(f)')
 
 ## analyse: theme frequencies, co-occurrence, overlap, reuse, keyness -> REPORTS/*.csv
 analyse: $(ANALYSIS_CSV)

@@ -83,3 +83,12 @@ def test_cli_refuses_to_overwrite_coded_sample(tmp_path):
     assert run.returncode == 2
     assert "already exists and holds coded themes" in run.stderr and "Traceback" not in run.stderr
     assert out.read_bytes() == before
+
+
+def test_exclude_draws_a_fresh_sample_from_the_rest():
+    df = _paragraphs()
+    first = draw_sample(df, 10, seed=1)
+    fresh = draw_sample(df, 10, seed=2, exclude=first["para_id"].tolist(), test_fraction=1.0)
+    assert not set(fresh["para_id"]) & set(first["para_id"])
+    assert (fresh["inclusion_probability"] == 10 / 30).all()   # 10 of the 30 paragraphs left
+    assert (fresh["split"] == "test").all()

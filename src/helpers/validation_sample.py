@@ -51,7 +51,7 @@ def _allocate(sizes: pd.Series, n: int) -> pd.Series:
 
 
 def draw_sample(paragraphs: pd.DataFrame, n: int, seed: int, test_fraction: float = 0.5,
-                stratify: str | None = None) -> pd.DataFrame:
+                stratify: str | None = None, exclude: Sequence[str] = ()) -> pd.DataFrame:
     """Draw ``n`` body paragraphs at random, without replacement, and split them into tune/test.
 
     ``paragraphs``: the ingest table (``para_id``, ``doc_id``, ``kind``, ``text`` and the manifest
@@ -59,6 +59,8 @@ def draw_sample(paragraphs: pd.DataFrame, n: int, seed: int, test_fraction: floa
     proportion to their body paragraphs and each stratum is sampled on its own. Returns a frame
     with :data:`SAMPLE_COLUMNS`, in draw order (which does not reveal document order).
     ``split`` gives ``round(n * test_fraction)`` rows ``test`` and the rest ``tune``.
+    ``exclude``: paragraph ids never drawn (e.g. those of an earlier sample, to draw a fresh test split);
+    the inclusion probabilities are then those of the remaining paragraphs.
     """
     if not isinstance(n, (int, np.integer)) or isinstance(n, bool) or n < 1:
         raise ParameterError(f"N must be a whole number of at least 1. Got {n!r} instead.")
@@ -69,6 +71,8 @@ def draw_sample(paragraphs: pd.DataFrame, n: int, seed: int, test_fraction: floa
     if stratify and stratify not in paragraphs.columns:
         choices = ", ".join(sorted(c for c in paragraphs.columns if c not in ("text", "text_norm")))
         raise ParameterError(f"stratify must be a column of the paragraphs table ({choices}). Got {stratify!r} instead.")
+    if len(exclude):
+        body = body[~body["para_id"].isin(set(exclude))]
     body = body.sort_values("para_id", kind="mergesort").reset_index(drop=True)
     if n > len(body):
         raise ParameterError(f"N={n} is more than the corpus's {len(body)} body paragraphs. Choose a smaller N.")
@@ -116,6 +120,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--out", required=True, help="CSV to write")
     parser.add_argument("--test-fraction", default="0.5", help="share of the sample held out as the test split (0.5)")
     parser.add_argument("--stratify", default="", help="manifest column to stratify by (e.g. genre); empty: simple random sample")
+    parser.add_argument("--exclude", action="append", default=[],
+                        help="an earlier sample CSV whose paragraphs are never drawn (repeatable): a fresh test split")
     parser.add_argument("--force", action="store_true", help="overwrite an OUT that already holds coded themes")
     args = parser.parse_args(argv)
     values = {}
@@ -130,8 +136,15 @@ def main(argv: Sequence[str] | None = None) -> int:
                              "Choose another OUT (or pass --force to overwrite it).")
     from helpers.corpus import read_paragraphs
 
+    excluded: list[str] = []
+    for earlier in args.exclude:
+        try:
+            excluded += pd.read_csv(earlier, dtype=str, keep_default_na=False, usecols=["para_id"])["para_id"].tolist()
+        except (OSError, ValueError) as exc:
+            raise ParameterError(f"{earlier}: cannot read its para_id column to exclude those paragraphs ({exc}). "
+                                 "Give an earlier sample CSV.") from None
     sample = draw_sample(read_paragraphs(args.paragraphs), values["N"], values["SEED"], values["TEST_FRACTION"],
-                         args.stratify or None)
+                         args.stratify or None, excluded)
     out.parent.mkdir(parents=True, exist_ok=True)
     write_csv(sample, out)
     counts = sample["split"].value_counts()
