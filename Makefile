@@ -20,6 +20,8 @@ SHELL := /bin/bash
 ##   GROUP_BY=blocs               count per group instead of per organisation: a group or group set of GROUPS
 ##   GROUPS=data/groups.yml       member states of the CSTO, SCO, BRICS, NATO and EU, with accession dates
 ##   ON_ERROR=skip                skip unreadable documents (listed in the briefing's methods) instead of stopping
+##   VALIDATION=file.csv          coded validation sample to score against (default: CORPUS/annotations/validation.csv, else
+##                                data/validation/<corpus folder name>.csv); FILE.second-coder.csv beside it: two-coder agreement
 ##   WORKERS=4                    run the per-document stages on a local Dask cluster (DASK_SCHEDULER=tcp://host:8786: a running one)
 PYTHON   ?= python3
 CORPUS   ?= data
@@ -44,7 +46,9 @@ BUILD ?= build/$(CORPUS_KEY)
 # The corpus documents and manifest; analysts' annotation files and YAML configuration are not part of ingestion.
 CORPUS_FILES := $(shell find $(CORPUS) -type f ! -path '*/annotations/*' ! -name '*.yml' ! -name '*.yaml' ! -name 'README*' ! -name '.*' 2>/dev/null | sort)
 OVERRIDES  ?= $(wildcard $(CORPUS)/annotations/overrides.csv)
-VALIDATION ?= $(wildcard $(CORPUS)/annotations/validation.csv)
+# The coded validation sample: the corpus's own, else the project's sample of that corpus (data/validation/<name>.csv).
+VALIDATION ?= $(or $(wildcard $(CORPUS)/annotations/validation.csv),$(wildcard data/validation/$(notdir $(abspath $(CORPUS))).csv))
+SECOND_CODER := $(if $(VALIDATION),$(wildcard $(basename $(VALIDATION)).second-coder.csv))
 HELPERS_SRC := $(wildcard src/helpers/*.py)
 
 PARAGRAPHS := $(BUILD)/paragraphs.parquet
@@ -61,7 +65,7 @@ BRIEFING   := $(REPORTS)/briefing.html $(REPORTS)/briefing.pdf
 # when PARAMS does, so switching PARAMS (or dropping it) re-renders and nothing else does.
 RENDER_ARGS := $(BUILD)/render-args-$(shell printf %s '$(abspath $(REPORTS))' | cksum | cut -d' ' -f1).txt
 
-.PHONY: help env annotate ingest analyse notebooks test bench clean lab report validation-sample
+.PHONY: help env annotate ingest analyse notebooks test bench clean lab report validation-sample merge-coding
 
 ## report: the briefing -> REPORTS/briefing.html, briefing.pdf, annotated_paragraphs.csv and the analysis CSVs
 ##         (PARAMS=file.yml passes papermill parameters: organizations, themes, date_from, date_to, top_n, ...)
@@ -86,9 +90,10 @@ ingest: $(PARAGRAPHS)
 $(PARAGRAPHS): $(CORPUS_FILES) $(CLEANING) $(ORGANIZATIONS) src/helpers/corpus.py src/helpers/text.py src/helpers/organizations.py src/helpers/parallel.py src/helpers/paragraph_cache.py src/helpers/io.py | $(ENV_OK)
 	$(PY) -m helpers.corpus --corpus $(CORPUS) --cleaning $(CLEANING) --organizations $(ORGANIZATIONS) --build $(BUILD) --on-error $(ON_ERROR) --workers $(WORKERS)
 
-## annotate: code body paragraphs with themes -> REPORTS/annotated_paragraphs.csv, annotations.csv
+## annotate: code body paragraphs with themes -> REPORTS/annotated_paragraphs.csv, annotations.csv; with a validation
+##         sample also agreement.csv (in-sample / held-out, 95% intervals), validation_scored.csv, coder_agreement.csv
 annotate: $(ANNOTATED)
-$(ANNOTATED): $(PARAGRAPHS) $(CODEBOOK) $(OVERRIDES) $(VALIDATION) src/helpers/codebook.py src/helpers/annotate.py src/helpers/text.py src/helpers/parallel.py src/helpers/io.py | $(ENV_OK)
+$(ANNOTATED): $(PARAGRAPHS) $(CODEBOOK) $(OVERRIDES) $(VALIDATION) $(SECOND_CODER) src/helpers/codebook.py src/helpers/split_agreement.py src/helpers/agreement.py src/helpers/annotate.py src/helpers/text.py src/helpers/parallel.py src/helpers/io.py | $(ENV_OK)
 	$(PY) -m helpers.annotate --paragraphs $(PARAGRAPHS) --build $(BUILD) --workers $(WORKERS) --codebook $(CODEBOOK) \
 	  $(if $(OVERRIDES),--overrides $(OVERRIDES)) $(if $(VALIDATION),--validation $(VALIDATION)) --reports $(REPORTS)
 
@@ -102,6 +107,15 @@ validation-sample: $(PARAGRAPHS) | $(ENV_OK)
 	@test -n '$(OUT)' || { echo "error: give OUT=file.csv, the sample to write (e.g. make validation-sample CORPUS=$(CORPUS) N=400 SEED=1 OUT=sample.csv)" >&2; exit 2; }
 	$(PY) -m helpers.validation_sample --paragraphs $(PARAGRAPHS) --n '$(N)' --seed '$(SEED)' --out '$(OUT)' \
 	  --test-fraction '$(TEST_FRACTION)' $(if $(STRATIFY),--stratify '$(STRATIFY)')
+
+## merge-coding: fill SAMPLE's themes and coder from the coders' returned files in CODING (batch1-3.csv: coder-a1..a3)
+##         and write SAMPLE's .second-coder.csv from CODING/second-coder.csv (coder-b); never changes a judgement
+CODING ?= data/validation/coding
+SAMPLE ?= data/validation/ungdc-2015-2024.csv
+merge-coding: | $(ENV_OK)
+	$(PY) -m helpers.merge_coding --sample '$(SAMPLE)' --codebook '$(CODEBOOK)' \
+	  $(foreach k,1 2 3,--batch coder-a$(k)='$(CODING)/batch$(k).csv') \
+	  $(if $(wildcard $(CODING)/second-coder.csv),--second coder-b='$(CODING)/second-coder.csv')
 
 ## analyse: theme frequencies, co-occurrence, overlap, reuse, keyness -> REPORTS/*.csv
 analyse: $(ANALYSIS_CSV)
