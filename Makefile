@@ -65,7 +65,7 @@ BRIEFING   := $(REPORTS)/briefing.html $(REPORTS)/briefing.pdf
 # when PARAMS does, so switching PARAMS (or dropping it) re-renders and nothing else does.
 RENDER_ARGS := $(BUILD)/render-args-$(shell printf %s '$(abspath $(REPORTS))' | cksum | cut -d' ' -f1).txt
 
-.PHONY: help env annotate ingest analyse notebooks test bench clean lab report validation-sample merge-coding
+.PHONY: help env annotate ingest analyse notebooks test bench clean lab report validation-sample merge-coding log-test
 
 ## report: the briefing -> REPORTS/briefing.html, briefing.pdf, annotated_paragraphs.csv and the analysis CSVs
 ##         (PARAMS=file.yml passes papermill parameters: organizations, themes, date_from, date_to, top_n, ...)
@@ -116,6 +116,12 @@ merge-coding: | $(ENV_OK)
 	$(PY) -m helpers.merge_coding --sample '$(SAMPLE)' --codebook '$(CODEBOOK)' \
 	  $(foreach k,1 2 3,--batch coder-a$(k)='$(CODING)/batch$(k).csv') \
 	  $(if $(wildcard $(CODING)/second-coder.csv),--second coder-b='$(CODING)/second-coder.csv')
+
+## log-test: append the held-out micro figures of REPORTS/agreement.csv to data/validation/test-log.csv (NOTE='what changed')
+log-test: | $(ENV_OK)
+	@test -f '$(REPORTS)/agreement.csv' || { echo "error: no $(REPORTS)/agreement.csv; run make annotate with a validation sample first" >&2; exit 2; }
+	$(PY) -m helpers.scoring_log --agreement '$(REPORTS)/agreement.csv' --codebook '$(CODEBOOK)' \
+	  --log data/validation/test-log.csv --note '$(NOTE)' --rule-data $(wildcard data/aliases.yml data/spelling.yml)
 
 ## analyse: theme frequencies, co-occurrence, overlap, reuse, keyness -> REPORTS/*.csv
 analyse: $(ANALYSIS_CSV)
