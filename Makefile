@@ -55,7 +55,7 @@ PARAGRAPHS := $(BUILD)/paragraphs.parquet
 ANNOTATED  := $(REPORTS)/annotated_paragraphs.csv
 ANALYSIS_CSV := $(addprefix $(REPORTS)/,theme_frequencies.csv theme_ranking.csv cooccurrence.csv document_similarity.csv \
                   similar_paragraphs.csv text_reuse.csv reuse_by_document_pair.csv keyness.csv evidence_quotes.csv)
-ANALYSIS_SRC := $(wildcard $(addprefix src/helpers/,analysis.py arrays.py frequencies.py cooccurrence.py overlap.py reuse_index.py paragraph_cache.py keyness.py evidence.py text.py io.py parallel.py))
+ANALYSIS_SRC := $(wildcard $(addprefix src/helpers/,analysis.py corrected_shares.py arrays.py frequencies.py cooccurrence.py overlap.py reuse_index.py paragraph_cache.py keyness.py evidence.py text.py io.py parallel.py))
 NOTEBOOK   := notebooks/briefing.ipynb
 ANALYST_NOTEBOOKS := $(filter-out $(NOTEBOOK),$(wildcard notebooks/*.ipynb))
 EXECUTED_ANALYST := $(patsubst notebooks/%,$(BUILD)/notebooks/%,$(ANALYST_NOTEBOOKS))
@@ -134,6 +134,9 @@ $(RENDER_ARGS): FORCE
 # The renderer writes both files atomically (temporary file, then rename), so a failed run must
 # not delete the last good briefing: .PRECIOUS exempts them from .DELETE_ON_ERROR.
 .PRECIOUS: $(BRIEFING)
+
+# The analysis reads REPORTS/validation_scored.csv (the coded sample, for the corrected shares), which the
+# annotate recipe writes with $(ANNOTATED): a change of VALIDATION re-annotates and so re-analyses.
 
 # The briefing: papermill runs the notebook into $(BUILD)/notebooks/ (kept for audit) on the
 # project kernel, nbconvert + WeasyPrint write HTML and PDF (to temporary files, then renamed).
