@@ -48,6 +48,8 @@ CORPUS_FILES := $(shell find $(CORPUS) -type f ! -path '*/annotations/*' ! -name
 OVERRIDES  ?= $(wildcard $(CORPUS)/annotations/overrides.csv)
 # The coded validation sample: the corpus's own, else the project's sample of that corpus (data/validation/<name>.csv).
 VALIDATION ?= $(or $(wildcard $(CORPUS)/annotations/validation.csv),$(wildcard data/validation/$(notdir $(abspath $(CORPUS))).csv))
+# The rule language's data files beside the codebook (aliases, spelling variants), when it has them.
+RULE_DATA := $(wildcard $(dir $(CODEBOOK))aliases.yml $(dir $(CODEBOOK))spelling.yml)
 SECOND_CODER := $(if $(VALIDATION),$(wildcard $(basename $(VALIDATION)).second-coder.csv))
 HELPERS_SRC := $(wildcard src/helpers/*.py)
 
@@ -93,7 +95,7 @@ $(PARAGRAPHS): $(CORPUS_FILES) $(CLEANING) $(ORGANIZATIONS) src/helpers/corpus.p
 ## annotate: code body paragraphs with themes -> REPORTS/annotated_paragraphs.csv, annotations.csv; with a validation
 ##         sample also agreement.csv (in-sample / held-out, 95% intervals), validation_scored.csv, coder_agreement.csv
 annotate: $(ANNOTATED)
-$(ANNOTATED): $(PARAGRAPHS) $(CODEBOOK) $(OVERRIDES) $(VALIDATION) $(SECOND_CODER) src/helpers/codebook.py src/helpers/split_agreement.py src/helpers/agreement.py src/helpers/annotate.py src/helpers/text.py src/helpers/parallel.py src/helpers/io.py | $(ENV_OK)
+$(ANNOTATED): $(PARAGRAPHS) $(CODEBOOK) $(RULE_DATA) $(OVERRIDES) $(VALIDATION) $(SECOND_CODER) src/helpers/codebook.py src/helpers/rule_language.py src/helpers/split_agreement.py src/helpers/agreement.py src/helpers/annotate.py src/helpers/text.py src/helpers/parallel.py src/helpers/io.py | $(ENV_OK)
 	$(PY) -m helpers.annotate --paragraphs $(PARAGRAPHS) --build $(BUILD) --workers $(WORKERS) --codebook $(CODEBOOK) \
 	  $(if $(OVERRIDES),--overrides $(OVERRIDES)) $(if $(VALIDATION),--validation $(VALIDATION)) --reports $(REPORTS)
 

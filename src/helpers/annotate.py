@@ -287,9 +287,14 @@ class Matcher:
         self.unanchored: list[int] = []
         widths: list[int] = []
         for ti, theme in enumerate(codebook.themes):
-            for k, pattern in enumerate(theme.regex):
-                rid = len(self.rules)
-                self.rules.append(Rule(theme.id, "regex", pattern, theme.speakers_of(k)))
+            near = [(rule.source, p) for rule in theme.near for p in rule.patterns]  # two patterns per rule
+            for k, pattern in enumerate(list(theme.regex) + [p for _, p in near]):
+                if k < len(theme.regex):
+                    rid = len(self.rules)
+                    self.rules.append(Rule(theme.id, "regex", pattern, theme.speakers_of(k)))
+                elif (k - len(theme.regex)) % 2 == 0:  # the first pattern of a proximity rule: its Rule
+                    rid = len(self.rules)
+                    self.rules.append(Rule(theme.id, "near", near[k - len(theme.regex)][0]))
                 j = len(self.regex_rules)
                 self.regex_rules.append((ti, rid, re.compile(pattern, re.IGNORECASE)))
                 widths.append(_max_width(pattern))
@@ -871,8 +876,9 @@ def codebook_fingerprint(codebook: Codebook) -> str:
     """Hash of everything in the codebook that decides the rules' matches: the themes in file
     order with their terms, regular expressions and exclusions (labels, definitions, groups
     and comments do not change what the rules find)."""
-    rules = [[t.id, [[x.source, list(x.words), x.prefix, x.inflect] for x in t.terms], list(t.regex),
-              [[x.source, list(x.words), x.prefix, x.inflect] for x in t.exclude]] for t in codebook.themes]
+    rules = [[t.id, [[x.source, list(x.words), x.prefix, x.inflect, x.forms()] for x in t.terms], list(t.regex),
+              [[x.source, list(x.words), x.prefix, x.inflect, x.forms()] for x in t.exclude],
+              [list(r.patterns) for r in t.near]] for t in codebook.themes]
     blob = json.dumps(rules, ensure_ascii=False, separators=(",", ":"))
     return hashlib.sha256(blob.encode("utf-8")).hexdigest()
 
@@ -883,10 +889,11 @@ def _code_fingerprint() -> str:
     global _CODE_FINGERPRINT
     if _CODE_FINGERPRINT is None:
         import helpers.codebook
+        import helpers.rule_language
         import helpers.text
 
         h = hashlib.sha256()
-        for path in (__file__, helpers.codebook.__file__, helpers.text.__file__):  # __file__, not __name__: also under -m
+        for path in (__file__, helpers.codebook.__file__, helpers.rule_language.__file__, helpers.text.__file__):  # __file__, not __name__: also under -m
             h.update(Path(path).read_bytes())
         _CODE_FINGERPRINT = h.hexdigest()
     return _CODE_FINGERPRINT
