@@ -67,7 +67,7 @@ BRIEFING   := $(REPORTS)/briefing.html $(REPORTS)/briefing.pdf
 # when PARAMS does, so switching PARAMS (or dropping it) re-renders and nothing else does.
 RENDER_ARGS := $(BUILD)/render-args-$(shell printf %s '$(abspath $(REPORTS))' | cksum | cut -d' ' -f1).txt
 
-.PHONY: help env annotate ingest analyse notebooks test bench clean lab report validation-sample merge-coding log-test
+.PHONY: help env annotate ingest analyse notebooks test bench clean lab report validation-sample merge-coding log-test suggest-rules
 
 ## report: the briefing -> REPORTS/briefing.html, briefing.pdf, annotated_paragraphs.csv and the analysis CSVs
 ##         (PARAMS=file.yml passes papermill parameters: organizations, themes, date_from, date_to, top_n, ...)
@@ -124,6 +124,14 @@ log-test: | $(ENV_OK)
 	@test -f '$(REPORTS)/agreement.csv' || { echo "error: no $(REPORTS)/agreement.csv; run make annotate with a validation sample first" >&2; exit 2; }
 	$(PY) -m helpers.scoring_log --agreement '$(REPORTS)/agreement.csv' --codebook '$(CODEBOOK)' \
 	  --log data/validation/test-log.csv --note '$(NOTE)' --rule-data $(wildcard data/aliases.yml data/spelling.yml)
+
+## suggest-rules: candidate terms per theme for analysts to accept or reject -> REPORTS/rule_suggestions.csv
+##         (words over-represented in coded tune paragraphs the rules miss; neighbours in word vectors of the corpus)
+suggest-rules: $(REPORTS)/rule_suggestions.csv
+$(REPORTS)/rule_suggestions.csv: $(ANNOTATED) $(PARAGRAPHS) $(CODEBOOK) $(RULE_DATA) $(VALIDATION) src/helpers/suggest_rules.py | $(ENV_OK)
+	@test -n '$(VALIDATION)' || { echo "error: suggest-rules needs a coded validation sample with a tune split (VALIDATION=file.csv)" >&2; exit 2; }
+	$(PY) -m helpers.suggest_rules --paragraphs $(PARAGRAPHS) --codebook $(CODEBOOK) --sample '$(VALIDATION)' \
+	  --scored $(REPORTS)/validation_scored.csv --out $@
 
 ## analyse: theme frequencies, co-occurrence, overlap, reuse, keyness -> REPORTS/*.csv
 analyse: $(ANALYSIS_CSV)
