@@ -39,8 +39,13 @@ Command line (``make annotate``)::
         [--validation data/annotations/validation.csv] --reports REPORTS [--chunk-size 2000] [--workers N]
 
 writes ``REPORTS/annotated_paragraphs.csv``, ``annotations.csv`` and ``evidence.csv`` and, with
-``--validation``, ``agreement.csv`` and ``validation_disagreements.csv``; it prints the agreement
-of the rules alone and of the final annotation. Paragraphs are streamed from the Parquet file in
+``--validation``, ``agreement.csv`` (per ``sample``: ``in-sample`` for the seed set and a sample's
+``tune`` split, ``held-out`` for its ``test`` split; 95 % intervals, :mod:`helpers.split_agreement`),
+``validation_disagreements.csv``, ``validation_scored.csv`` (each coded paragraph's split, inclusion
+probability, gold, rules and final themes: what the analysis stage needs to correct shares) and, when
+``<sample>.second-coder.csv`` lies beside the sample, ``coder_agreement.csv`` (second coder against
+the first); it prints the agreement of the rules alone and of the final annotation, held-out first,
+with the two coders' agreement beside them. Paragraphs are streamed from the Parquet file in
 record batches and the CSV files are written incrementally (Arrow's CSV writer: every text field
 is quoted), so memory does not grow with the corpus.
 

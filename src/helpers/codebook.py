@@ -39,6 +39,11 @@ quotes and all dashes treated alike):
   other rules: an out-of-scope match is dropped after overlapping matches were resolved.
 - ``exclude``: phrases in the ``terms`` syntax; a match of this theme that lies inside an
   occurrence of an excluded phrase does not count (``war`` inside ``Great Patriotic War``).
+- The rule language of :mod:`helpers.rule_language`, kept in data files: ``a NEAR/k b`` under
+  ``terms`` (proximity, either order, at most k words between); ``@NAME`` in ``terms`` or
+  ``exclude`` (every full name and short form of NAME in the file named by the codebook's
+  top-level ``aliases:``); every word of every term also matches its spelling variants from the
+  file named by ``spelling:`` (both paths relative to the codebook).
 
 :func:`load_codebook` validates the whole file against :data:`THEME_FIELDS` before anything
 runs and raises :class:`~helpers.errors.CodebookError` naming the file, the line, the theme
