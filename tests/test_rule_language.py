@@ -53,6 +53,8 @@ def test_proximity_either_order_within_k_words(tmp_path):
     text = "Unilateral coercive measures and sanctions. Sanctions a b c d unilateral."
     # first: 'Unilateral' ... 'sanctions' with 3 words between (coercive measures and); second: 4 words between
     assert _found(cb, text) == [("sanction NEAR/3 unilateral*", "near", "Unilateral coercive measures and sanctions")]
+    # never across the end of a sentence
+    assert _found(cb, "They imposed sanctions. Unilateral ones.") == []
 
 
 def test_evidence_keeps_the_rule_and_overrides_still_win(tmp_path):

@@ -5,9 +5,9 @@ Three additions to the ``terms`` syntax of :mod:`helpers.codebook`:
 Proximity: ``sanctions NEAR/5 unilateral``
     both sides (each in the ``terms`` syntax: inflected, ``*`` prefix, ``=`` exact, phrases) in
     either order with at most ``k`` words between them (1 <= k <= :data:`MAX_NEAR`), in the
-    same paragraph. Allowed under ``terms`` only. Compiled to two regular expressions (one per
-    order) made only of word boundaries, classes and bounded or unbounded repeats, so they run
-    on RE2 as on Python's ``re`` (no look-around). The evidence names the rule as written
+    same sentence (no ``.``, ``;``, ``!`` or ``?`` between them). Allowed under ``terms`` only.
+    Compiled to two regular expressions (one per order) made only of word boundaries, classes
+    and repeats, so they run on RE2 as on Python's ``re`` (no look-around). The evidence names the rule as written
     (``rule_kind`` = ``near``) and the matched span runs from the first side to the last.
 
 Spelling variants: a codebook with ``spelling: spelling.yml`` (path relative to the codebook)
@@ -180,5 +180,5 @@ def parse_near(raw: str, parse_side) -> NearRule | None:
         except ValueError as exc:
             raise ValueError(f"'{text}': {exc}") from None
         sides.append(_side_regex(forms, prefix))
-    gap = r"[^\w\x00]+(?:\w+[^\w\x00]+){0,%d}" % k
+    gap = r"[^\w\x00.;!?]+(?:\w+[^\w\x00.;!?]+){0,%d}" % k  # within one sentence
     return NearRule(raw, k, (sides[0] + gap + sides[1], sides[1] + gap + sides[0]))
