@@ -43,8 +43,9 @@ ENV_OK := $(VENV)/.installed
 CORPUS_KEY := $(notdir $(abspath $(CORPUS)))-$(shell printf %s '$(abspath $(CORPUS))' | cksum | cut -d' ' -f1)
 BUILD ?= build/$(CORPUS_KEY)
 
-# The corpus documents and manifest; analysts' annotation files and YAML configuration are not part of ingestion.
-CORPUS_FILES := $(shell find $(CORPUS) -type f ! -path '*/annotations/*' ! -name '*.yml' ! -name '*.yaml' ! -name 'README*' ! -name '.*' 2>/dev/null | sort)
+# The corpus documents and manifest; analysts' annotation files, coded validation samples (data/validation/ of the
+# default corpus) and YAML configuration are not part of ingestion.
+CORPUS_FILES := $(shell find $(CORPUS) -type f ! -path '*/annotations/*' ! -path '$(CORPUS)/validation/*' ! -name '*.yml' ! -name '*.yaml' ! -name 'README*' ! -name '.*' 2>/dev/null | sort)
 OVERRIDES  ?= $(wildcard $(CORPUS)/annotations/overrides.csv)
 # The coded validation sample: the corpus's own, else the project's sample of that corpus (data/validation/<name>.csv).
 VALIDATION ?= $(or $(wildcard $(CORPUS)/annotations/validation.csv),$(wildcard data/validation/$(notdir $(abspath $(CORPUS))).csv))
