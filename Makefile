@@ -20,6 +20,8 @@ SHELL := /bin/bash
 ##   GROUP_BY=blocs               count per group instead of per organisation: a group or group set of GROUPS
 ##   GROUPS=data/groups.yml       member states of the CSTO, SCO, BRICS, NATO and EU, with accession dates
 ##   ON_ERROR=skip                skip unreadable documents (listed in the briefing's methods) instead of stopping
+##   VALIDATION=file.csv          coded validation sample to score against (default: CORPUS/annotations/validation.csv, else
+##                                data/validation/<corpus folder name>.csv); FILE.second-coder.csv beside it: two-coder agreement
 ##   WORKERS=4                    run the per-document stages on a local Dask cluster (DASK_SCHEDULER=tcp://host:8786: a running one)
 PYTHON   ?= python3
 CORPUS   ?= data
@@ -41,17 +43,22 @@ ENV_OK := $(VENV)/.installed
 CORPUS_KEY := $(notdir $(abspath $(CORPUS)))-$(shell printf %s '$(abspath $(CORPUS))' | cksum | cut -d' ' -f1)
 BUILD ?= build/$(CORPUS_KEY)
 
-# The corpus documents and manifest; analysts' annotation files and YAML configuration are not part of ingestion.
-CORPUS_FILES := $(shell find $(CORPUS) -type f ! -path '*/annotations/*' ! -name '*.yml' ! -name '*.yaml' ! -name 'README*' ! -name '.*' 2>/dev/null | sort)
+# The corpus documents and manifest; analysts' annotation files, coded validation samples (data/validation/ of the
+# default corpus) and YAML configuration are not part of ingestion.
+CORPUS_FILES := $(shell find $(CORPUS) -type f ! -path '*/annotations/*' ! -path '$(CORPUS)/validation/*' ! -name '*.yml' ! -name '*.yaml' ! -name 'README*' ! -name '.*' 2>/dev/null | sort)
 OVERRIDES  ?= $(wildcard $(CORPUS)/annotations/overrides.csv)
-VALIDATION ?= $(wildcard $(CORPUS)/annotations/validation.csv)
+# The coded validation sample: the corpus's own, else the project's sample of that corpus (data/validation/<name>.csv).
+VALIDATION ?= $(or $(wildcard $(CORPUS)/annotations/validation.csv),$(wildcard data/validation/$(notdir $(abspath $(CORPUS))).csv))
+# The rule language's data files beside the codebook (aliases, spelling variants), when it has them.
+RULE_DATA := $(wildcard $(dir $(CODEBOOK))aliases.yml $(dir $(CODEBOOK))spelling.yml)
+SECOND_CODER := $(if $(VALIDATION),$(wildcard $(basename $(VALIDATION)).second-coder.csv))
 HELPERS_SRC := $(wildcard src/helpers/*.py)
 
 PARAGRAPHS := $(BUILD)/paragraphs.parquet
 ANNOTATED  := $(REPORTS)/annotated_paragraphs.csv
 ANALYSIS_CSV := $(addprefix $(REPORTS)/,theme_frequencies.csv theme_ranking.csv cooccurrence.csv document_similarity.csv \
                   similar_paragraphs.csv text_reuse.csv reuse_by_document_pair.csv keyness.csv evidence_quotes.csv)
-ANALYSIS_SRC := $(wildcard $(addprefix src/helpers/,analysis.py arrays.py frequencies.py cooccurrence.py overlap.py reuse_index.py paragraph_cache.py keyness.py evidence.py text.py io.py parallel.py))
+ANALYSIS_SRC := $(wildcard $(addprefix src/helpers/,analysis.py corrected_shares.py arrays.py frequencies.py cooccurrence.py overlap.py reuse_index.py paragraph_cache.py keyness.py evidence.py text.py io.py parallel.py))
 NOTEBOOK   := notebooks/briefing.ipynb
 ANALYST_NOTEBOOKS := $(filter-out $(NOTEBOOK),$(wildcard notebooks/*.ipynb))
 EXECUTED_ANALYST := $(patsubst notebooks/%,$(BUILD)/notebooks/%,$(ANALYST_NOTEBOOKS))
@@ -61,7 +68,7 @@ BRIEFING   := $(REPORTS)/briefing.html $(REPORTS)/briefing.pdf
 # when PARAMS does, so switching PARAMS (or dropping it) re-renders and nothing else does.
 RENDER_ARGS := $(BUILD)/render-args-$(shell printf %s '$(abspath $(REPORTS))' | cksum | cut -d' ' -f1).txt
 
-.PHONY: help env annotate ingest analyse notebooks test bench clean lab report validation-sample
+.PHONY: help env annotate ingest analyse notebooks test bench clean lab report validation-sample merge-coding log-test suggest-rules
 
 ## report: the briefing -> REPORTS/briefing.html, briefing.pdf, annotated_paragraphs.csv and the analysis CSVs
 ##         (PARAMS=file.yml passes papermill parameters: organizations, themes, date_from, date_to, top_n, ...)
@@ -86,9 +93,10 @@ ingest: $(PARAGRAPHS)
 $(PARAGRAPHS): $(CORPUS_FILES) $(CLEANING) $(ORGANIZATIONS) src/helpers/corpus.py src/helpers/text.py src/helpers/organizations.py src/helpers/parallel.py src/helpers/paragraph_cache.py src/helpers/io.py | $(ENV_OK)
 	$(PY) -m helpers.corpus --corpus $(CORPUS) --cleaning $(CLEANING) --organizations $(ORGANIZATIONS) --build $(BUILD) --on-error $(ON_ERROR) --workers $(WORKERS)
 
-## annotate: code body paragraphs with themes -> REPORTS/annotated_paragraphs.csv, annotations.csv
+## annotate: code body paragraphs with themes -> REPORTS/annotated_paragraphs.csv, annotations.csv; with a validation
+##         sample also agreement.csv (in-sample / held-out, 95% intervals), validation_scored.csv, coder_agreement.csv
 annotate: $(ANNOTATED)
-$(ANNOTATED): $(PARAGRAPHS) $(CODEBOOK) $(OVERRIDES) $(VALIDATION) src/helpers/codebook.py src/helpers/annotate.py src/helpers/text.py src/helpers/parallel.py src/helpers/io.py | $(ENV_OK)
+$(ANNOTATED): $(PARAGRAPHS) $(CODEBOOK) $(RULE_DATA) $(OVERRIDES) $(VALIDATION) $(SECOND_CODER) src/helpers/codebook.py src/helpers/rule_language.py src/helpers/split_agreement.py src/helpers/agreement.py src/helpers/annotate.py src/helpers/text.py src/helpers/parallel.py src/helpers/io.py | $(ENV_OK)
 	$(PY) -m helpers.annotate --paragraphs $(PARAGRAPHS) --build $(BUILD) --workers $(WORKERS) --codebook $(CODEBOOK) \
 	  $(if $(OVERRIDES),--overrides $(OVERRIDES)) $(if $(VALIDATION),--validation $(VALIDATION)) --reports $(REPORTS)
 
@@ -105,6 +113,29 @@ validation-sample: $(PARAGRAPHS) | $(ENV_OK)
 	$(PY) -m helpers.validation_sample --paragraphs $(PARAGRAPHS) --n '$(N)' --seed '$(SEED)' --out '$(OUT)' \
 	  --test-fraction '$(TEST_FRACTION)' $(if $(STRATIFY),--stratify '$(STRATIFY)') $(foreach f,$(EXCLUDE),--exclude '$(f)')
 
+## merge-coding: fill SAMPLE's themes and coder from the coders' returned files in CODING (batch1-3.csv: coder-a1..a3)
+##         and write SAMPLE's .second-coder.csv from CODING/second-coder.csv (coder-b); never changes a judgement
+CODING ?= data/validation/coding
+SAMPLE ?= data/validation/ungdc-2015-2024.csv
+merge-coding: | $(ENV_OK)
+	$(PY) -m helpers.merge_coding --sample '$(SAMPLE)' --codebook '$(CODEBOOK)' \
+	  $(foreach k,1 2 3,--batch coder-a$(k)='$(CODING)/batch$(k).csv') \
+	  $(if $(wildcard $(CODING)/second-coder.csv),--second coder-b='$(CODING)/second-coder.csv')
+
+## log-test: append the held-out micro figures of REPORTS/agreement.csv to data/validation/test-log.csv (NOTE='what changed')
+log-test: | $(ENV_OK)
+	@test -f '$(REPORTS)/agreement.csv' || { echo "error: no $(REPORTS)/agreement.csv; run make annotate with a validation sample first" >&2; exit 2; }
+	$(PY) -m helpers.scoring_log --agreement '$(REPORTS)/agreement.csv' --codebook '$(CODEBOOK)' \
+	  --log data/validation/test-log.csv --note '$(NOTE)' --rule-data $(wildcard data/aliases.yml data/spelling.yml)
+
+## suggest-rules: candidate terms per theme for analysts to accept or reject -> REPORTS/rule_suggestions.csv
+##         (words over-represented in coded tune paragraphs the rules miss; neighbours in word vectors of the corpus)
+suggest-rules: $(REPORTS)/rule_suggestions.csv
+$(REPORTS)/rule_suggestions.csv: $(ANNOTATED) $(PARAGRAPHS) $(CODEBOOK) $(RULE_DATA) $(VALIDATION) src/helpers/suggest_rules.py | $(ENV_OK)
+	@test -n '$(VALIDATION)' || { echo "error: suggest-rules needs a coded validation sample with a tune split (VALIDATION=file.csv)" >&2; exit 2; }
+	$(PY) -m helpers.suggest_rules --paragraphs $(PARAGRAPHS) --codebook $(CODEBOOK) --sample '$(VALIDATION)' \
+	  --scored $(REPORTS)/validation_scored.csv --out $@
+
 ## analyse: theme frequencies, co-occurrence, overlap, reuse, keyness -> REPORTS/*.csv
 analyse: $(ANALYSIS_CSV)
 $(ANALYSIS_CSV) &: $(ANNOTATED) $(ANALYSIS_SRC) | $(ENV_OK)
@@ -116,6 +147,9 @@ $(RENDER_ARGS): FORCE
 # The renderer writes both files atomically (temporary file, then rename), so a failed run must
 # not delete the last good briefing: .PRECIOUS exempts them from .DELETE_ON_ERROR.
 .PRECIOUS: $(BRIEFING)
+
+# The analysis reads REPORTS/validation_scored.csv (the coded sample, for the corrected shares), which the
+# annotate recipe writes with $(ANNOTATED): a change of VALIDATION re-annotates and so re-analyses.
 
 # The briefing: papermill runs the notebook into $(BUILD)/notebooks/ (kept for audit) on the
 # project kernel, nbconvert + WeasyPrint write HTML and PDF (to temporary files, then renamed).

@@ -3,6 +3,7 @@ validation input and the command line."""
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import pandas as pd
@@ -18,6 +19,7 @@ from helpers.annotate import (
     code_paragraphs,
     main,
     read_validation,
+    SCORED_COLUMNS,
     speaker_kinds,
 )
 from helpers.codebook import load_codebook
@@ -339,11 +341,14 @@ def test_cli_writes_reports_and_never_touches_overrides(parquet, tmp_path, capsy
     assert "annotated 118 body paragraphs" in out
     # 3 paragraphs x 21 themes = 63 decisions; rules: 4 tp, 0 fp, 1 fn (world_order of minsk p012), 58 tn:
     # p_o = 62/63, p_e = (5*4 + 58*59)/63**2, kappa = 464/527 = 0.880
-    assert "rules alone                 precision 1.000  recall 0.800  F1 0.889  kappa 0.880  (0 spurious, 1 missed, " \
-           "63 paragraph-theme decisions)" in out
+    # a file without a split column is in-sample; each figure is followed by its 95 % interval
+    iv = r" \[-?[\d.]+, [\d.]+\]"
+    assert re.search(r"in-sample rules alone +precision 1\.000" + iv + r"  recall 0\.800" + iv + r"  F1 0\.889" + iv
+                     + r"  kappa 0\.880" + iv + r"  \(0 spurious, 1 missed, "
+                     r"63 paragraph-theme decisions in 3 paragraphs\)", out)
     # final: the override adds world_order to isw p008, which the validation says has no theme
     # tp 4, fp 1, fn 1, tn 57: kappa = (61*63 - (25 + 58*58)) / (63**2 - (25 + 58*58)) = 454/580 = 0.783
-    assert "final (rules + overrides)   precision 0.800  recall 0.800  F1 0.800  kappa 0.783" in out
+    assert re.search(r"final \(rules \+ overrides\) +precision 0\.800 \[.*recall 0\.800 \[.*F1 0\.800 \[.*kappa 0\.783", out)
     annotated = pd.read_csv(reports / "annotated_paragraphs.csv", dtype=str, keep_default_na=False)
     assert list(annotated.columns) == ANNOTATED_COLUMNS and len(annotated) == 118
     assert annotated.loc[annotated["para_id"] == "isw-kazan-2024-p008", "themes"].item() == "world_order"
@@ -381,6 +386,10 @@ def test_cli_writes_reports_and_never_touches_overrides(parquet, tmp_path, capsy
          r"validation\.csv, line 3: paragraph brics-kazan-2024-p012 is coded twice \(first at line 2\)\."),
         ("para_id,theme,coder\nbrics-kazan-2024-p012,,t\n",
          r"validation\.csv, line 1: validation header must have the columns para_id,themes,coder; missing themes"),
+        ("para_id,split,inclusion_probability,themes,coder\nbrics-kazan-2024-p012,train,0.5,,t\n",
+         r"validation\.csv, line 2: split must be one of \{tune, test\}\. Got 'train' instead\."),
+        ("para_id,split,inclusion_probability,themes,coder\nbrics-kazan-2024-p012,test,2,,t\n",
+         r"validation\.csv, line 2: inclusion_probability must be a number in \(0, 1\]\. Got '2' instead\."),
     ],
 )
 def test_bad_validation_rows_name_the_row(parquet, tmp_path, content, message):
@@ -541,6 +550,8 @@ def test_cache_cold_warm_edited_document_and_codebook_give_the_files_of_an_uncac
 
     # a changed label (or comment) in the codebook: nothing coded again; a new rule: everything
     text = CODEBOOK.read_text(encoding="utf-8")
+    for name in ("aliases.yml", "spelling.yml"):  # the rule-language files the codebook names, beside it
+        (tmp_path / name).write_text((CODEBOOK.parent / name).read_text(encoding="utf-8"), encoding="utf-8")
     relabelled = tmp_path / "relabelled.yml"
     relabelled.write_text(text.replace("label: Terrorism and violent extremism", "label: Terrorism", 1) + "# note\n",
                           encoding="utf-8")
@@ -549,7 +560,7 @@ def test_cache_cold_warm_edited_document_and_codebook_give_the_files_of_an_uncac
     assert "(8 of 8 documents' rule coding" in capsys.readouterr().out
     more = tmp_path / "more.yml"
     more.write_text(text.replace("      - CTWG", "      - videoconferencing\n      - CTWG", 1), encoding="utf-8")
-    assert load_codebook(more).theme("terrorism").terms[-2].source == "videoconferencing"
+    assert "videoconferencing" in [t.source for t in load_codebook(more).theme("terrorism").terms]
     main(["--build", str(build), "--codebook", str(more), "--reports", str(tmp_path / "more"), "--chunk-size", "7"])
     assert "(0 of 8 documents' rule coding unchanged since the last run" in capsys.readouterr().out
     assert len(_cache_files(build)) == 8  # the files of the old codebook are gone
@@ -557,6 +568,11 @@ def test_cache_cold_warm_edited_document_and_codebook_give_the_files_of_an_uncac
     _same_outputs(tmp_path / "plain4", tmp_path / "more")
     annotated = pd.read_csv(tmp_path / "more" / "annotated_paragraphs.csv", keep_default_na=False)
     assert "terrorism" in annotated.loc[annotated["para_id"] == "csto-news-2024-12-02-p001", "themes"].item().split(";")
+    # a new form in the aliases file changes what the rules match: everything coded again
+    aliases = tmp_path / "aliases.yml"
+    aliases.write_text(aliases.read_text(encoding="utf-8").replace("ODKB]", "ODKB, Tashkent Treaty]"), encoding="utf-8")
+    main(["--build", str(build), "--codebook", str(more), "--reports", str(tmp_path / "more2")])
+    assert "(0 of 8 documents' rule coding unchanged since the last run" in capsys.readouterr().out
 
 
 def test_a_damaged_or_vanished_cache_file_is_coded_again(seed, tmp_path, capsys):
@@ -663,3 +679,39 @@ def test_the_organization_counts_for_an_organisation_speaking_not_for_a_state(se
         assert main(["--build", str(build), "--codebook", str(CODEBOOK), "--reports", str(reports)]) == 0
         streamed = pd.read_csv(reports / "annotated_paragraphs.csv", dtype=str, keep_default_na=False)
         assert streamed["themes"].tolist() == plain["themes"].tolist()
+
+
+def test_drawn_sample_is_scored_by_split_with_a_second_coder(parquet, tmp_path, capsys):
+    """A sample of helpers.validation_sample: tune rows are in-sample, test rows held-out, uncoded rows skipped;
+    FILE.second-coder.csv beside it gives the two coders' agreement."""
+    head = "para_id,doc_id,stratum,inclusion_probability,split,text,themes,coder\n"
+    sample = tmp_path / "s.csv"
+    sample.write_text(head
+                      + "brics-kazan-2024-p012,d,all,0.5,tune,x,drug_trafficking;emerging_tech;illicit_finance;terrorism,a\n"
+                      + "csto-sg-minsk-2024-p012,d,all,0.5,test,x,world_order,a\n"
+                      + "isw-kazan-2024-p008,d,all,0.5,test,x,,a\n"
+                      + "isw-kazan-2024-p009,d,all,0.5,test,x,,\n", encoding="utf-8")  # not coded yet
+    (tmp_path / "s.second-coder.csv").write_text(head
+                      + "csto-sg-minsk-2024-p012,d,all,0.5,test,x,world_order,b\n"
+                      + "isw-kazan-2024-p008,d,all,0.5,test,x,world_order,b\n", encoding="utf-8")
+    reports = tmp_path / "r"
+    assert main(["--paragraphs", str(parquet), "--codebook", str(CODEBOOK), "--validation", str(sample),
+                 "--reports", str(reports)]) == 0
+    out = capsys.readouterr().out
+    agreement = pd.read_csv(reports / "agreement.csv")
+    assert agreement.groupby("sample").size().to_dict() == {"held-out": 2 * 23, "in-sample": 2 * 23}
+    held = agreement[(agreement["sample"] == "held-out") & (agreement["theme"] == "(overall)")
+                     & (agreement["annotation"] == "rules")].iloc[0]
+    # 2 held-out paragraphs x 21 themes: the rules miss world_order of minsk p012 (see the CLI test above)
+    assert [held["n"], held["tp"], held["fp"], held["fn"]] == [42, 0, 0, 1]
+    scored = pd.read_csv(reports / "validation_scored.csv", keep_default_na=False)
+    assert scored.columns.tolist() == SCORED_COLUMNS and len(scored) == 3
+    assert scored["sample"].tolist() == ["in-sample", "held-out", "held-out"]
+    coders = pd.read_csv(reports / "coder_agreement.csv").set_index("theme")
+    # the second coder adds world_order to isw p008: tp 1, fp 1 -> precision 0.5, recall 1, F1 2/3
+    assert coders.loc["world_order", ["tp", "fp", "fn", "precision", "recall"]].tolist() == [1, 1, 0, 0.5, 1.0]
+    assert "held-out  second coder vs first" in out
+    assert out.index("held-out  rules alone") < out.index("in-sample rules alone")
+    # without the validation sample, the files that describe it are removed, not left stale
+    assert main(["--paragraphs", str(parquet), "--codebook", str(CODEBOOK), "--reports", str(reports)]) == 0
+    assert not (reports / "validation_scored.csv").exists() and not (reports / "coder_agreement.csv").exists()

@@ -93,4 +93,7 @@ def test_the_organization_in_a_state_speech_is_not_a_regional_organisation(sampl
     uses = paragraphs["text"].str.count(r"\b(?:[Tt]he|[Oo]ur|[Ii]ts)\s{1,3}Organization\b").sum()
     assert uses >= 20  # the phrase is common in the sample ...
     ev = coding.evidence
-    assert not ev["term"].str.fullmatch(r"(?:[Tt]he|[Oo]ur|[Ii]ts)\s{1,3}Organization").any()  # ... and never coded
+    regional = ev[ev["theme"] == "regional_organizations"]
+    assert not regional["term"].str.fullmatch(r"(?:[Tt]he|[Oo]ur|[Ii]ts)\s{1,3}Organization").any()  # ... never regional
+    un = ev[ev["theme"] == "un_system"]  # ... but the UN, by the rule scoped to states speaking
+    assert un["term"].str.fullmatch(r"(?:[Tt]he|[Oo]ur|[Ii]ts|[Tt]his)\s{1,3}(?:[a-z]+\s{1,3})?Organization").sum() >= 20

@@ -5,7 +5,8 @@ writes (through :func:`helpers.io.write_csv`: temporary file then rename, fixed 
 
 ================================  ==============================================================
 ``theme_frequencies.csv``         :func:`helpers.frequencies.theme_frequencies` by document,
-                                  organisation, genre and year (column ``by``)
+                                  organisation, genre and year (column ``by``), with shares corrected
+                                  for coding error (:func:`helpers.corrected_shares.corrected_shares`)
 ``theme_ranking.csv``             :func:`helpers.frequencies.rank_themes` per document and organisation
 ``cooccurrence.csv``              :func:`helpers.cooccurrence.theme_cooccurrence` (corpus, min support)
 ``document_similarity.csv``       :func:`helpers.overlap.document_similarity`
@@ -48,6 +49,7 @@ from pathlib import Path
 import pandas as pd
 
 from .cooccurrence import theme_cooccurrence
+from .corrected_shares import corrected_shares, read_scored
 from .errors import ParameterError, run_cli
 from .evidence import QUOTE_COLUMNS, evidence_quotes
 from .frequencies import ANNOTATED_HINT, check_number, rank_themes, require_columns, theme_frequencies
@@ -89,6 +91,7 @@ def write_analysis_tables(
     log: Callable[[str], None] | None = None,
     jobs: int | None = None,
     second: Future | None = None,
+    scored: pd.DataFrame | None = None,
 ) -> dict[str, Path]:
     """Compute the analysis tables from ``annotated`` (and ``evidence``) and write them under ``reports_dir``.
 
@@ -107,6 +110,8 @@ def write_analysis_tables(
     paragraphs on (below that a process costs more than it saves); the files are the same either way.
     ``second``: that computation already running (a future of :func:`second_process_tables` with
     the same arguments, as :func:`main` starts it before reading the table).
+    ``scored``: the coded validation paragraphs (``REPORTS/validation_scored.csv``,
+    :func:`helpers.corrected_shares.read_scored`; None: none), for the corrected shares.
     Returns ``{file name: path written}``.
     """
     check_number("min_reuse_words", min_reuse_words, 5)  # at least one 5-word shingle
@@ -127,8 +132,9 @@ def write_analysis_tables(
         return df
 
     def frequencies() -> pd.DataFrame:
-        return pd.concat([theme_frequencies(annotated, by=level, evidence=evidence, themes=themes)
+        freq = pd.concat([theme_frequencies(annotated, by=level, evidence=evidence, themes=themes)
                           for level in ("document", "organization", "genre", "year")], ignore_index=True)
+        return corrected_shares(freq, annotated, scored)
 
     pair_table: list[pd.DataFrame] = []
 
@@ -241,7 +247,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"read {len(annotated):,} annotated paragraphs ({time.perf_counter() - t0:.1f} s)", flush=True)
         write_analysis_tables(annotated, evidence, args.reports, min_reuse_words=args.min_reuse_words,
                               min_support=args.min_support, build_dir=args.build, workers=args.workers,
-                              log=lambda line: print(line, flush=True), jobs=jobs, second=second)
+                              log=lambda line: print(line, flush=True), jobs=jobs, second=second,
+                              scored=read_scored(args.reports))
     return 0
 
 

@@ -39,8 +39,13 @@ Command line (``make annotate``)::
         [--validation data/annotations/validation.csv] --reports REPORTS [--chunk-size 2000] [--workers N]
 
 writes ``REPORTS/annotated_paragraphs.csv``, ``annotations.csv`` and ``evidence.csv`` and, with
-``--validation``, ``agreement.csv`` and ``validation_disagreements.csv``; it prints the agreement
-of the rules alone and of the final annotation. Paragraphs are streamed from the Parquet file in
+``--validation``, ``agreement.csv`` (per ``sample``: ``in-sample`` for the seed set and a sample's
+``tune`` split, ``held-out`` for its ``test`` split; 95 % intervals, :mod:`helpers.split_agreement`),
+``validation_disagreements.csv``, ``validation_scored.csv`` (each coded paragraph's split, inclusion
+probability, gold, rules and final themes: what the analysis stage needs to correct shares) and, when
+``<sample>.second-coder.csv`` lies beside the sample, ``coder_agreement.csv`` (second coder against
+the first); it prints the agreement of the rules alone and of the final annotation, held-out first,
+with the two coders' agreement beside them. Paragraphs are streamed from the Parquet file in
 record batches and the CSV files are written incrementally (Arrow's CSV writer: every text field
 is quoted), so memory does not grow with the corpus.
 
@@ -61,6 +66,7 @@ import argparse
 import csv
 import hashlib
 import json
+import math
 import os
 import re
 import sys
@@ -78,7 +84,8 @@ import pyarrow.compute as pc
 import pyarrow.csv as pa_csv
 import pyarrow.parquet as pq
 
-from helpers.agreement import agreement_table, disagreement_table
+from helpers.agreement import disagreement_table
+from helpers.split_agreement import SPLIT_SAMPLE, agreement_by_sample
 from helpers.codebook import Codebook, load_codebook
 from helpers.errors import AnnotationError, run_cli
 from helpers.io import atomic_path, write_csv
@@ -93,6 +100,10 @@ ANNOTATION_COLUMNS = ["para_id", "doc_id", "theme", "source", "evidence"]
 EVIDENCE_COLUMNS = ["para_id", "doc_id", "theme", "rule", "rule_kind", "term", "start", "end", "status"]
 OVERRIDE_COLUMNS = ["para_id", "theme", "action", "coder", "note"]
 VALIDATION_COLUMNS = ["para_id", "themes", "coder"]
+#: Columns a drawn sample (helpers.validation_sample) adds: they decide in-sample/held-out and the weights.
+VALIDATION_OPTIONAL = ["split", "inclusion_probability"]
+#: Per coded validation paragraph, what the analysis stage needs to correct shares (REPORTS/validation_scored.csv).
+SCORED_COLUMNS = ["para_id", "doc_id", "sample", "split", "inclusion_probability", "coder", "gold", "rules", "final"]
 OVERRIDE_ACTIONS = ("add", "remove")
 REQUIRED_PARAGRAPH_COLUMNS = [c for c in ANNOTATED_COLUMNS if c != "themes"] + ["kind"]
 DEFAULT_CHUNK_SIZE = 2000
@@ -281,9 +292,14 @@ class Matcher:
         self.unanchored: list[int] = []
         widths: list[int] = []
         for ti, theme in enumerate(codebook.themes):
-            for k, pattern in enumerate(theme.regex):
-                rid = len(self.rules)
-                self.rules.append(Rule(theme.id, "regex", pattern, theme.speakers_of(k)))
+            near = [(rule.source, p) for rule in theme.near for p in rule.patterns]  # two patterns per rule
+            for k, pattern in enumerate(list(theme.regex) + [p for _, p in near]):
+                if k < len(theme.regex):
+                    rid = len(self.rules)
+                    self.rules.append(Rule(theme.id, "regex", pattern, theme.speakers_of(k)))
+                elif (k - len(theme.regex)) % 2 == 0:  # the first pattern of a proximity rule: its Rule
+                    rid = len(self.rules)
+                    self.rules.append(Rule(theme.id, "near", near[k - len(theme.regex)][0]))
                 j = len(self.regex_rules)
                 self.regex_rules.append((ti, rid, re.compile(pattern, re.IGNORECASE)))
                 widths.append(_max_width(pattern))
@@ -480,7 +496,8 @@ def _isword(c: str) -> bool:
 
 # --------------------------------------------------------------------------- analysts' files
 
-def _read_rows(path: str | Path, expected: list[str], what: str) -> list[tuple[int, dict[str, str]]]:
+def _read_rows(path: str | Path, expected: list[str], what: str,
+               optional: Sequence[str] = ()) -> list[tuple[int, dict[str, str]]]:
     p = Path(path)
     if not p.is_file():
         raise AnnotationError(f"{p}: {what} file not found. Create it with the header {','.join(expected)}.")
@@ -497,7 +514,8 @@ def _read_rows(path: str | Path, expected: list[str], what: str) -> list[tuple[i
         for row in reader:
             if not any((v or "").strip() for v in row.values() if isinstance(v, str)):
                 continue
-            rows.append((reader.line_num, {k: (row.get(k) or "").strip() for k in expected}))
+            keys = expected + [k for k in optional if k in header]
+            rows.append((reader.line_num, {k: (row.get(k) or "").strip() for k in keys}))
     return rows
 
 
@@ -530,17 +548,25 @@ def read_overrides(path: str | Path, codebook: Codebook) -> pd.DataFrame:
 
 
 def read_validation(path: str | Path, codebook: Codebook) -> pd.DataFrame:
-    """Read and check the hand-coded validation sample (paragraph ids are checked later).
+    """Read and check a hand-coded validation sample (paragraph ids are checked later).
 
+    Either the seed file (``para_id,themes,coder``: every row in-sample) or a sample drawn by
+    :mod:`helpers.validation_sample` (also ``split`` and ``inclusion_probability``; a row whose
+    ``coder`` is empty is not coded yet and is skipped).
     Output columns: ``para_id`` (str), ``themes`` (str, sorted ids joined by ``;``),
-    ``coder`` (str), ``line`` (int). Raises :class:`AnnotationError` naming the row for an
-    unknown theme, an empty or repeated para_id.
+    ``coder`` (str), ``line`` (int), ``split`` (str: ``tune``, ``test`` or "" without a split
+    column), ``sample`` (``in-sample`` or ``held-out``, see :mod:`helpers.split_agreement`),
+    ``inclusion_probability`` (float, NaN when the file has none). Raises
+    :class:`AnnotationError` naming the row for an unknown theme, an empty or repeated para_id,
+    an unknown split or an inclusion probability outside (0, 1].
     """
     out = []
     seen: dict[str, int] = {}
-    for line, row in _read_rows(path, VALIDATION_COLUMNS, "validation"):
+    for line, row in _read_rows(path, VALIDATION_COLUMNS, "validation", VALIDATION_OPTIONAL):
         where = f"{path}, line {line}"
         pid = row["para_id"]
+        if "split" in row and not row["coder"]:
+            continue  # a drawn sample: this row is not coded (yet)
         if not pid:
             raise AnnotationError(f"{where}: para_id is empty. Give the id of a body paragraph.")
         if pid in seen:
@@ -552,8 +578,22 @@ def read_validation(path: str | Path, codebook: Codebook) -> pd.DataFrame:
                 raise AnnotationError(
                     f"{where}: unknown theme '{t}' for paragraph {pid}. Known themes: {', '.join(codebook.theme_ids)}."
                 )
-        out.append({"para_id": pid, "themes": ";".join(sorted(set(themes))), "coder": row["coder"], "line": line})
-    return pd.DataFrame(out, columns=VALIDATION_COLUMNS + ["line"]).astype({"line": "int64"})
+        split = row.get("split", "")
+        if split not in SPLIT_SAMPLE:
+            raise AnnotationError(f"{where}: split must be one of {{tune, test}}. Got '{split}' instead.")
+        prob = math.nan
+        if row.get("inclusion_probability", ""):
+            try:
+                prob = float(row["inclusion_probability"])
+            except ValueError:
+                prob = -1.0
+            if not 0 < prob <= 1:
+                raise AnnotationError(f"{where}: inclusion_probability must be a number in (0, 1]. "
+                                      f"Got '{row['inclusion_probability']}' instead.")
+        out.append({"para_id": pid, "themes": ";".join(sorted(set(themes))), "coder": row["coder"], "line": line,
+                    "split": split, "sample": SPLIT_SAMPLE[split], "inclusion_probability": prob})
+    columns = VALIDATION_COLUMNS + ["line", "split", "sample", "inclusion_probability"]
+    return pd.DataFrame(out, columns=columns).astype({"line": "int64", "inclusion_probability": "float64"})
 
 
 def check_para_ids(table: pd.DataFrame, kinds: dict[str, str], path: str | Path, what: str) -> None:
@@ -841,8 +881,9 @@ def codebook_fingerprint(codebook: Codebook) -> str:
     """Hash of everything in the codebook that decides the rules' matches: the themes in file
     order with their terms, regular expressions and exclusions (labels, definitions, groups
     and comments do not change what the rules find)."""
-    rules = [[t.id, [[x.source, list(x.words), x.prefix, x.inflect] for x in t.terms], list(t.regex),
-              [[x.source, list(x.words), x.prefix, x.inflect] for x in t.exclude]] for t in codebook.themes]
+    rules = [[t.id, [[x.source, list(x.words), x.prefix, x.inflect, x.forms()] for x in t.terms], list(t.regex),
+              [[x.source, list(x.words), x.prefix, x.inflect, x.forms()] for x in t.exclude],
+              [list(r.patterns) for r in t.near]] for t in codebook.themes]
     blob = json.dumps(rules, ensure_ascii=False, separators=(",", ":"))
     return hashlib.sha256(blob.encode("utf-8")).hexdigest()
 
@@ -853,10 +894,11 @@ def _code_fingerprint() -> str:
     global _CODE_FINGERPRINT
     if _CODE_FINGERPRINT is None:
         import helpers.codebook
+        import helpers.rule_language
         import helpers.text
 
         h = hashlib.sha256()
-        for path in (__file__, helpers.codebook.__file__, helpers.text.__file__):  # __file__, not __name__: also under -m
+        for path in (__file__, helpers.codebook.__file__, helpers.rule_language.__file__, helpers.text.__file__):  # __file__, not __name__: also under -m
             h.update(Path(path).read_bytes())
         _CODE_FINGERPRINT = h.hexdigest()
     return _CODE_FINGERPRINT
@@ -1057,6 +1099,7 @@ class RunSummary:
     n_documents: int = 0
     n_cached: int = 0
     n_pruned: int = 0
+    coder_agreement: pd.DataFrame | None = None
 
 
 def annotate_corpus(
@@ -1108,8 +1151,11 @@ def annotate_corpus(
     matcher = _matcher_for(cb, cb_hash)
     overrides = read_overrides(overrides_path, cb) if overrides_path else None
     validation = read_validation(validation_path, cb) if validation_path else None
+    second = None
+    if validation_path and second_coder_path(validation_path).is_file():
+        second = read_validation(second_coder_path(validation_path), cb)
     wanted: set[str] = set()
-    for t in (overrides, validation):
+    for t in (overrides, validation, second):
         if t is not None:
             wanted.update(t["para_id"])
     kinds = _kinds_of(ppath, wanted, chunk_size)
@@ -1117,6 +1163,8 @@ def annotate_corpus(
         check_para_ids(overrides, kinds, overrides_path, "overrides")
     if validation is not None:
         check_para_ids(validation, kinds, validation_path, "validation sample")
+    if second is not None:
+        check_para_ids(second, kinds, second_coder_path(validation_path), "second coder's sample")
     by_para = _overrides_by_para(overrides)
     val_ids = set(validation["para_id"]) if validation is not None else set()
     val_rows: list[tuple[str, str, str, str, str]] = []
@@ -1170,39 +1218,88 @@ def annotate_corpus(
                 )
     n_pruned = cache.prune() if cache is not None else 0
 
-    agreement = disagreements = None
+    agreement = disagreements = coders = None
     if validation is not None:
         coded = pd.DataFrame(val_rows, columns=["para_id", "doc_id", "text", "themes", "themes_rules"])
         gold = {p: _split(t) for p, t in zip(validation["para_id"], validation["themes"])}
+        samples = dict(zip(validation["para_id"], validation["sample"]))
         tables, dis = [], []
         for label, col in (("rules", "themes_rules"), ("final", "themes")):
             pred = {p: _split(t) for p, t in zip(coded["para_id"], coded[col])}
-            tables.append(agreement_table(gold, pred, cb.theme_ids).assign(annotation=label))
+            tables.append(agreement_by_sample(gold, pred, samples, cb.theme_ids).assign(annotation=label))
             dis.append(disagreement_table(gold, pred, cb.theme_ids).assign(annotation=label))
         agreement = pd.concat(tables, ignore_index=True)
         agreement = agreement[["annotation"] + [c for c in agreement.columns if c != "annotation"]]
         disagreements = pd.concat(dis, ignore_index=True)
         disagreements = disagreements.merge(coded[["para_id", "doc_id", "text"]], on="para_id", how="left")
-        disagreements = disagreements[["annotation", "para_id", "doc_id", "theme", "gold", "predicted", "kind", "text"]]
+        disagreements["sample"] = disagreements["para_id"].map(samples)
+        disagreements = disagreements[["annotation", "sample", "para_id", "doc_id", "theme", "gold", "predicted",
+                                       "kind", "text"]]
         write_csv(agreement, reports / "agreement.csv")
         write_csv(disagreements, reports / "validation_disagreements.csv")
+        scored = validation.merge(coded, on="para_id", how="left")
+        scored = scored.rename(columns={"themes_x": "gold", "themes_y": "final", "themes_rules": "rules"})
+        write_csv(scored[SCORED_COLUMNS], reports / "validation_scored.csv")
+        if second is not None:
+            coders = coder_agreement(validation, second, cb.theme_ids)
+            write_csv(coders, reports / "coder_agreement.csv")
+    for name, stale in (("validation_scored.csv", validation is None), ("coder_agreement.csv", coders is None)):
+        if stale:  # not from this run's validation sample: never leave an older one for the analysis to read
+            (reports / name).unlink(missing_ok=True)
     return RunSummary(n_par, n_ann, n_ev, n_manual, n_removed, agreement, disagreements, n_docs,
-                      cache.hits if cache is not None else 0, n_pruned)
+                      cache.hits if cache is not None else 0, n_pruned, coders)
 
 
-def format_agreement(agreement: pd.DataFrame) -> str:
-    """Two lines per annotation (rules alone, final): overall precision, recall, F1, kappa."""
+def second_coder_path(validation_path: str | Path) -> Path:
+    """Where a second coder's coding of (part of) a validation sample lives: beside it, ``<name>.second-coder.csv``."""
+    p = Path(validation_path)
+    return p.with_name(p.stem + ".second-coder.csv")
+
+
+def coder_agreement(first: pd.DataFrame, second: pd.DataFrame, themes: Sequence[str]) -> pd.DataFrame:
+    """Agreement of a second coder with the first (taken as the reference) on the paragraphs both coded.
+
+    ``first``, ``second``: tables of :func:`read_validation`. Output: the columns of
+    :func:`helpers.split_agreement.agreement_by_sample` preceded by ``annotation`` =
+    ``second coder``; the ``sample`` of each paragraph is the first coder's. The two coders'
+    agreement is the ceiling the rules aim at.
+    """
+    shared = set(first["para_id"]) & set(second["para_id"])
+    gold = {p: _split(t) for p, t in zip(first["para_id"], first["themes"]) if p in shared}
+    pred = {p: _split(t) for p, t in zip(second["para_id"], second["themes"]) if p in shared}
+    samples = dict(zip(first["para_id"], first["sample"]))
+    table = agreement_by_sample(gold, pred, samples, themes).assign(annotation="second coder")
+    return table[["annotation"] + [c for c in table.columns if c != "annotation"]]
+
+
+def _figure(r: pd.Series, measure: str) -> str:
+    low, high = r.get(f"{measure}_low", math.nan), r.get(f"{measure}_high", math.nan)
+    span = f" [{low:.2f}, {high:.2f}]" if not (pd.isna(low) or pd.isna(high)) else ""
+    return f"{r[measure]:.3f}{span}"
+
+
+def format_agreement(agreement: pd.DataFrame, coders: pd.DataFrame | None = None) -> str:
+    """Per sample (held-out first) and annotation (rules alone, final; the second coder beside them):
+    micro precision, recall, F1, kappa with their 95 % intervals."""
     lines = []
-    for label, name in (("rules", "rules alone"), ("final", "final (rules + overrides)")):
-        row = agreement[(agreement["annotation"] == label) & (agreement["theme"] == "(overall)")]
-        if row.empty:
-            continue
-        r = row.iloc[0]
-        lines.append(
-            f"  {name:<27} precision {r['precision']:.3f}  recall {r['recall']:.3f}  "
-            f"F1 {r['f1']:.3f}  kappa {r['kappa']:.3f}  ({int(r['fp'])} spurious, {int(r['fn'])} missed, "
-            f"{int(r['n'])} paragraph-theme decisions)"
-        )
+    table = agreement if "sample" in agreement.columns else agreement.assign(sample="in-sample")
+    parts = [(table, (("rules", "rules alone"), ("final", "final (rules + overrides)")))]
+    if coders is not None:
+        parts.append((coders, (("second coder", "second coder vs first"),)))
+    for sample in ("held-out", "in-sample"):
+        for frame, labels in parts:
+            for label, name in labels:
+                row = frame[(frame["annotation"] == label) & (frame["theme"] == "(overall)") & (frame["sample"] == sample)]
+                if row.empty:
+                    continue
+                r = row.iloc[0]
+                macro = frame[(frame["annotation"] == label) & (frame["theme"] == "(macro)") & (frame["sample"] == sample)]
+                n_par = int(macro["n"].iloc[0]) if len(macro) else 0
+                lines.append(
+                    f"  {sample:<9} {name:<27} precision {_figure(r, 'precision')}  recall {_figure(r, 'recall')}  "
+                    f"F1 {_figure(r, 'f1')}  kappa {_figure(r, 'kappa')}  ({int(r['fp'])} spurious, "
+                    f"{int(r['fn'])} missed, {int(r['n'])} paragraph-theme decisions in {n_par} paragraphs)"
+                )
     return "\n".join(lines)
 
 
@@ -1239,9 +1336,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     if s.agreement is not None:
         n_dis = int((s.disagreements["annotation"] == "final").sum())
         print(f"agreement with the validation sample ({args.validation}):")
-        print(format_agreement(s.agreement))
+        print(format_agreement(s.agreement, s.coder_agreement))
         print(f"  per theme: {args.reports}/agreement.csv; {n_dis} final disagreements: "
-              f"{args.reports}/validation_disagreements.csv")
+              f"{args.reports}/validation_disagreements.csv"
+              + (f"; two coders: {args.reports}/coder_agreement.csv" if s.coder_agreement is not None else ""))
     return 0
 
 

@@ -39,6 +39,11 @@ quotes and all dashes treated alike):
   other rules: an out-of-scope match is dropped after overlapping matches were resolved.
 - ``exclude``: phrases in the ``terms`` syntax; a match of this theme that lies inside an
   occurrence of an excluded phrase does not count (``war`` inside ``Great Patriotic War``).
+- The rule language of :mod:`helpers.rule_language`, kept in data files: ``a NEAR/k b`` under
+  ``terms`` (proximity, either order, at most k words between); ``@NAME`` in ``terms`` or
+  ``exclude`` (every full name and short form of NAME in the file named by the codebook's
+  top-level ``aliases:``); every word of every term also matches its spelling variants from the
+  file named by ``spelling:`` (both paths relative to the codebook).
 
 :func:`load_codebook` validates the whole file against :data:`THEME_FIELDS` before anything
 runs and raises :class:`~helpers.errors.CodebookError` naming the file, the line, the theme
@@ -63,6 +68,7 @@ import yaml
 
 from helpers.errors import CodebookError, run_cli
 from helpers.io import write_text
+from helpers.rule_language import NearRule, Spelling, load_aliases, load_spelling, parse_near, word_variants
 
 ID_RE = re.compile(r"^[a-z][a-z0-9_]*$")
 #: Speaker scopes a regex rule may have: value -> what it means.
@@ -86,6 +92,8 @@ TOP_FIELDS: dict[str, tuple[bool, type | tuple[type, ...], str]] = {
     "description": (False, str, "free text"),
     "groups": (True, dict, "mapping of group id -> label"),
     "themes": (True, list, "list of themes"),
+    "aliases": (False, str, "alias file (relative to the codebook): NAME: [full name, short form, ...], used as @NAME"),
+    "spelling": (False, str, "spelling-variant file (relative to the codebook): words and word endings matched both ways"),
 }
 QDC_NAMESPACE = "urn:QDA-XML:codebook:1.0"
 _GUID_NAMESPACE = uuid.UUID("6f1c2b4e-8d1a-4f0e-9a51-3c1b8e7d2a90")
@@ -104,13 +112,20 @@ class Term:
     words: tuple[str, ...]
     prefix: bool
     inflect: bool
+    #: other spellings of ``words`` (``spelling:`` file of the codebook, :mod:`helpers.rule_language`)
+    variants: tuple[tuple[str, ...], ...] = ()
 
     def forms(self) -> list[tuple[str, ...]]:
         """All word sequences this term matches exactly (the prefix word left as the prefix)."""
+        bases = [self.words] + [v for v in self.variants if v != self.words]
         if self.prefix or not self.inflect:
-            return [self.words]
-        head, last = self.words[:-1], self.words[-1]
-        return [head + (w,) for w in inflections(last)]
+            return bases
+        out: list[tuple[str, ...]] = []
+        for words in bases:
+            for w in inflections(words[-1]):
+                if words[:-1] + (w,) not in out:
+                    out.append(words[:-1] + (w,))
+        return out
 
 
 @dataclass(frozen=True)
@@ -127,6 +142,8 @@ class Theme:
     line: int = 0
     #: per ``regex`` item: "" (any speaker), "organizations" or "states" (see the rule syntax)
     regex_speakers: tuple[str, ...] = ()
+    #: proximity rules (``a NEAR/k b`` under ``terms``; :mod:`helpers.rule_language`)
+    near: tuple[NearRule, ...] = ()
 
     def speakers_of(self, k: int) -> str:
         """Speaker scope of the theme's ``k``-th regex: "", "organizations" or "states"."""
@@ -301,7 +318,53 @@ def _check_fields(obj: dict, spec: dict, where: str) -> None:
         )
 
 
-def _parse_theme(raw: dict, path: str, groups: dict[str, str]) -> Theme:
+@dataclass(frozen=True)
+class _RuleData:
+    """The codebook's rule-language data: aliases (name -> forms) and spelling variants, each with its file."""
+
+    aliases: dict[str, tuple[str, ...]] | None = None
+    aliases_path: str = ""
+    spelling: Spelling | None = None
+
+
+def _with_variants(term: Term, data: _RuleData) -> Term:
+    variants = tuple(v for v in word_variants(term.words, term.prefix, data.spelling) if v != term.words)
+    return Term(term.source, term.words, term.prefix, term.inflect, variants) if variants else term
+
+
+def _rule_terms(item: str, kind: str, data: _RuleData, at: str, where: str) -> list[Term]:
+    """The terms of one ``terms``/``exclude`` item: one, or all forms of an ``@NAME`` alias."""
+    if not item.startswith("@"):
+        return [_with_variants(parse_term(item), data)]
+    name = item[1:].strip()
+    if data.aliases is None:
+        raise CodebookError(f"{where}: {kind} item {item!r}{at} names an alias, but the codebook declares no "
+                            "aliases file. Add 'aliases: aliases.yml' (relative to the codebook) at its top.")
+    if name not in data.aliases:
+        raise CodebookError(f"{where}: {kind} item {item!r}{at} names an unknown alias '{name}'. "
+                            f"Aliases in {data.aliases_path}: {', '.join(data.aliases)}.")
+    out = []
+    for form in data.aliases[name]:
+        try:
+            t = parse_term(form)
+        except ValueError as exc:
+            raise CodebookError(f"{where}: {kind} item {item!r}{at}: alias form {form!r} in {data.aliases_path} "
+                                f"is not valid: {exc}.") from None
+        out.append(_with_variants(Term(item, t.words, t.prefix, t.inflect), data))
+    return out
+
+
+def _near_side(text: str, data: _RuleData) -> tuple[list[tuple[str, ...]], bool]:
+    """Forms and prefix flag of one side of a proximity rule (an alias side is all its forms)."""
+    terms = _rule_terms(text, "terms", data, "", "") if text.startswith("@") else [_with_variants(parse_term(text), data)]
+    forms = [f for t in terms for f in t.forms()]
+    prefixes = {t.prefix for t in terms}
+    if len(prefixes) > 1:
+        raise ValueError("an alias used in a proximity rule cannot mix prefix and whole-word forms")
+    return forms, prefixes.pop()
+
+
+def _parse_theme(raw: dict, path: str, groups: dict[str, str], data: _RuleData | None = None) -> Theme:
     line = raw.get("__line__", 0)
     tid = raw.get("id")
     where = f"{path}, line {line}, theme '{tid}'" if isinstance(tid, str) else f"{path}, line {line}, theme #?"
@@ -313,7 +376,9 @@ def _parse_theme(raw: dict, path: str, groups: dict[str, str]) -> Theme:
             f"{where}: unknown group '{raw['group']}'. Declared groups: {', '.join(groups)}. "
             "Use one of them or declare the group under 'groups'."
         )
+    data = data or _RuleData()
     parsed: dict[str, list] = {"terms": [], "regex": [], "exclude": []}
+    near: list[NearRule] = []
     speakers: list[str] = []
     for kind in ("terms", "regex", "exclude"):
         items = raw.get(kind) or []
@@ -340,10 +405,20 @@ def _parse_theme(raw: dict, path: str, groups: dict[str, str]) -> Theme:
                 speakers.append(scope)
             else:
                 try:
-                    parsed[kind].append(parse_term(item))
+                    rule = parse_near(item, lambda text: _near_side(text, data))
                 except ValueError as exc:
                     raise CodebookError(f"{where}: {kind} item {item!r}{at} is not valid: {exc}.") from None
-    if not parsed["terms"] and not parsed["regex"]:
+                if rule is not None:
+                    if kind != "terms":
+                        raise CodebookError(f"{where}: {kind} item {item!r}{at}: proximity (NEAR/k) rules are "
+                                            "allowed under 'terms' only.")
+                    near.append(rule)
+                    continue
+                try:
+                    parsed[kind].extend(_rule_terms(item.strip(), kind, data, at, where))
+                except ValueError as exc:
+                    raise CodebookError(f"{where}: {kind} item {item!r}{at} is not valid: {exc}.") from None
+    if not parsed["terms"] and not parsed["regex"] and not near:
         raise CodebookError(f"{where}: the theme has no rule. Give it at least one entry under 'terms' or 'regex'.")
     return Theme(
         id=tid,
@@ -355,6 +430,7 @@ def _parse_theme(raw: dict, path: str, groups: dict[str, str]) -> Theme:
         exclude=tuple(parsed["exclude"]),
         line=line,
         regex_speakers=tuple(speakers) if any(speakers) else (),
+        near=tuple(near),
     )
 
 
@@ -390,12 +466,18 @@ def parse_codebook(data: object, path: str = "<codebook>") -> Codebook:
             raise CodebookError(
                 f"{path}, groups: entry {gid!r}: {glabel!r} must be a lower-case id mapped to a non-empty label."
             )
+    base = Path(path).parent
+    rule_data = _RuleData(
+        aliases=load_aliases(base / data["aliases"]) if "aliases" in data else None,
+        aliases_path=str(base / data["aliases"]) if "aliases" in data else "",
+        spelling=load_spelling(base / data["spelling"]) if "spelling" in data else None,
+    )
     themes: list[Theme] = []
     first_line: dict[str, int] = {}
     for i, raw in enumerate(data["themes"], start=1):
         if not isinstance(raw, dict):
             raise CodebookError(f"{path}, themes item {i}: each theme must be a mapping. Got {raw!r} instead.")
-        theme = _parse_theme(raw, path, groups_raw)
+        theme = _parse_theme(raw, path, groups_raw, rule_data)
         if theme.id in first_line:
             raise CodebookError(
                 f"{path}, line {theme.line}, theme '{theme.id}': duplicate id (first defined at line "
