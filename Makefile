@@ -51,7 +51,7 @@ OVERRIDES  ?= $(wildcard $(CORPUS)/annotations/overrides.csv)
 VALIDATION ?= $(or $(wildcard $(CORPUS)/annotations/validation.csv),$(wildcard data/validation/$(notdir $(abspath $(CORPUS))).csv))
 # The rule language's data files beside the codebook (aliases, spelling variants), when it has them.
 RULE_DATA := $(wildcard $(dir $(CODEBOOK))aliases.yml $(dir $(CODEBOOK))spelling.yml)
-SECOND_CODER := $(if $(VALIDATION),$(wildcard $(basename $(VALIDATION)).second-coder.csv))
+SECOND_CODER := $(if $(VALIDATION),$(wildcard $(basename $(VALIDATION)).second-coder.csv $(basename $(VALIDATION)).first-coder.csv))
 HELPERS_SRC := $(wildcard src/helpers/*.py)
 
 PARAGRAPHS := $(BUILD)/paragraphs.parquet
@@ -113,14 +113,17 @@ validation-sample: $(PARAGRAPHS) | $(ENV_OK)
 	$(PY) -m helpers.validation_sample --paragraphs $(PARAGRAPHS) --n '$(N)' --seed '$(SEED)' --out '$(OUT)' \
 	  --test-fraction '$(TEST_FRACTION)' $(if $(STRATIFY),--stratify '$(STRATIFY)') $(foreach f,$(EXCLUDE),--exclude '$(f)')
 
-## merge-coding: fill SAMPLE's themes and coder from the coders' returned files in CODING (batch1-3.csv: coder-a1..a3)
-##         and write SAMPLE's .second-coder.csv from CODING/second-coder.csv (coder-b); never changes a judgement
+## merge-coding: fill SAMPLE's themes and coder from the coders' returned files in CODING (batchK.csv: CODER prefix + K,
+##         default coder-a1, coder-a2, ...), write SAMPLE's .second-coder.csv from CODING/second-coder.csv (coder-b) and
+##         settle their disagreements from CODING/adjudicated.csv when present; never changes any other judgement
 CODING ?= data/validation/coding
 SAMPLE ?= data/validation/ungdc-2015-2024.csv
+CODER  ?= coder-a
 merge-coding: | $(ENV_OK)
 	$(PY) -m helpers.merge_coding --sample '$(SAMPLE)' --codebook '$(CODEBOOK)' \
-	  $(foreach k,1 2 3,--batch coder-a$(k)='$(CODING)/batch$(k).csv') \
-	  $(if $(wildcard $(CODING)/second-coder.csv),--second coder-b='$(CODING)/second-coder.csv')
+	  $(foreach f,$(sort $(wildcard $(CODING)/batch*.csv)),--batch $(CODER)$(patsubst batch%.csv,%,$(notdir $(f)))='$(f)') \
+	  $(if $(wildcard $(CODING)/second-coder.csv),--second coder-b='$(CODING)/second-coder.csv') \
+	  $(if $(wildcard $(CODING)/adjudicated.csv),--adjudicated '$(CODING)/adjudicated.csv')
 
 ## log-test: append the held-out micro figures of REPORTS/agreement.csv to data/validation/test-log.csv (NOTE='what changed')
 log-test: | $(ENV_OK)

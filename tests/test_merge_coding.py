@@ -67,3 +67,32 @@ def test_cli_writes_the_sample_and_the_second_coder_file(tmp_path):
                                               r"coded \(first: p3\)\."):
         main(args[:6] + ["--batch", f"coder-a2={tmp_path / 'b2.csv'}", "--given", str(tmp_path / "b1.csv"),
                          "--given", str(tmp_path / "given2.csv")])
+
+
+def _coded_sample():
+    return pd.DataFrame([r[:6] + [t, "coder-a1"] for r, t in zip(ROWS, ["a", "a;b", ""])], columns=SAMPLE_COLUMNS)
+
+
+def test_adjudication_settles_each_disagreement_and_marks_the_row():
+    from helpers.merge_coding import settle
+    second = pd.DataFrame({"para_id": ["p2", "p3"], "themes": ["a", "b"]})      # disputes: p2 b, p3 b
+    decisions = pd.DataFrame({"para_id": ["p2", "p3"], "theme": ["b", "b"], "decision": ["absent", "present"]})
+    out = settle(_coded_sample(), second, decisions, "adj.csv")
+    assert out["themes"].tolist() == ["a", "a", "b"]
+    assert out["coder"].tolist() == ["coder-a1", "coder-a1+adjudicated", "coder-a1+adjudicated"]
+
+
+@pytest.mark.parametrize("decisions, message", [
+    ({"para_id": ["p2"], "theme": ["a"], "decision": ["present"]},
+     "adj.csv, line 2: the coders agree on 'a' for paragraph 'p2'; only disagreements are adjudicated."),
+    ({"para_id": ["p2"], "theme": ["b"], "decision": ["maybe"]},
+     "adj.csv, line 2: decision must be one of {present, absent}. Got 'maybe' instead."),
+    ({"para_id": ["p2"], "theme": ["b"], "decision": ["present"]},
+     "adj.csv: 1 disagreement(s) between the coders are not settled (first: 'b' for paragraph 'p3'). Add a decision for each."),
+])
+def test_adjudication_errors_name_the_line(decisions, message):
+    from helpers.merge_coding import settle
+    second = pd.DataFrame({"para_id": ["p2", "p3"], "themes": ["a", "b"]})
+    with pytest.raises(AnnotationError) as err:
+        settle(_coded_sample(), second, pd.DataFrame(decisions), "adj.csv")
+    assert str(err.value) == message

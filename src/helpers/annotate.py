@@ -1151,9 +1151,11 @@ def annotate_corpus(
     matcher = _matcher_for(cb, cb_hash)
     overrides = read_overrides(overrides_path, cb) if overrides_path else None
     validation = read_validation(validation_path, cb) if validation_path else None
-    second = None
+    second = first_raw = None
     if validation_path and second_coder_path(validation_path).is_file():
         second = read_validation(second_coder_path(validation_path), cb)
+        if second_coder_path(validation_path, "first").is_file():  # the gold was adjudicated: compare the raw codings
+            first_raw = read_validation(second_coder_path(validation_path, "first"), cb)
     wanted: set[str] = set()
     for t in (overrides, validation, second):
         if t is not None:
@@ -1241,7 +1243,7 @@ def annotate_corpus(
         scored = scored.rename(columns={"themes_x": "gold", "themes_y": "final", "themes_rules": "rules"})
         write_csv(scored[SCORED_COLUMNS], reports / "validation_scored.csv")
         if second is not None:
-            coders = coder_agreement(validation, second, cb.theme_ids)
+            coders = coder_agreement(first_raw if first_raw is not None else validation, second, cb.theme_ids)
             write_csv(coders, reports / "coder_agreement.csv")
     for name, stale in (("validation_scored.csv", validation is None), ("coder_agreement.csv", coders is None)):
         if stale:  # not from this run's validation sample: never leave an older one for the analysis to read
@@ -1250,10 +1252,15 @@ def annotate_corpus(
                       cache.hits if cache is not None else 0, n_pruned, coders)
 
 
-def second_coder_path(validation_path: str | Path) -> Path:
-    """Where a second coder's coding of (part of) a validation sample lives: beside it, ``<name>.second-coder.csv``."""
+def second_coder_path(validation_path: str | Path, which: str = "second") -> Path:
+    """Where a second coder's coding of (part of) a validation sample lives: beside it, ``<name>.second-coder.csv``.
+
+    ``which="first"``: ``<name>.first-coder.csv``, the first coder's own coding of those rows before their
+    disagreements were adjudicated into the sample (see :mod:`helpers.merge_coding`); the two coders'
+    agreement is measured on it, so adjudication cannot inflate the ceiling.
+    """
     p = Path(validation_path)
-    return p.with_name(p.stem + ".second-coder.csv")
+    return p.with_name(f"{p.stem}.{which}-coder.csv")
 
 
 def coder_agreement(first: pd.DataFrame, second: pd.DataFrame, themes: Sequence[str]) -> pd.DataFrame:
