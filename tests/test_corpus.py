@@ -6,6 +6,7 @@ Numbers below were counted by hand from the five seed files (see data/manifest.c
 
 from __future__ import annotations
 
+import re
 import shutil
 import subprocess
 import sys
@@ -498,3 +499,40 @@ def test_unchanged_documents_come_from_the_last_paragraphs_table(tmp_path):
         assert (build / name).read_bytes() == (fresh / name).read_bytes(), name
     assert DOCUMENTS_METADATA not in (pq.ParquetFile(fresh / "paragraphs.parquet").metadata.metadata or {})
     assert previous_ingest(fresh / "paragraphs.parquet") is None  # no list without a cache: nothing to reuse
+
+
+# ---------------------------------------------------------------- nothing outside the corpus is read
+
+@pytest.mark.parametrize("kind", ["dotdot", "absolute", "symlink", "symlinked_folder"])
+def test_files_outside_the_corpus_are_never_read(tmp_path, kind):
+    secret = tmp_path / "secret.txt"
+    secret.write_text("CANARY outside the corpus.", encoding="utf-8")
+    corpus = _write_corpus(tmp_path / "c", {"a.txt": "Fine."}, "")
+    name = {"dotdot": "../secret.txt", "absolute": str(secret), "symlink": "link.txt", "symlinked_folder": "sub/secret.txt"}[kind]
+    if kind == "symlink":
+        (corpus / "link.txt").symlink_to(secret)
+    if kind == "symlinked_folder":
+        (corpus / "sub").symlink_to(tmp_path)
+    (corpus / "manifest.csv").write_text(HEADER + f"d1,a.txt,T,O,g,2024-01-01\nd2,{name},T,O,g,2024-01-01\n", encoding="utf-8")
+    with pytest.raises(CorpusError, match=rf"manifest.csv, line 3, field 'file': '{re.escape(name)}' is outside the corpus folder "
+                                          r".*c \(after following links\)\. Only files inside the corpus folder are read: "
+                                          r"copy the document into it and name it by its relative path\."):
+        read_manifest(corpus)
+    counts = ingest(corpus, tmp_path / "build", on_error="skip")
+    assert counts["documents"] == 1
+    assert "is outside the corpus folder" in pd.read_csv(tmp_path / "build" / "skipped.csv")["error"].iloc[0]
+    for out in (tmp_path / "build").rglob("*"):
+        if out.is_file():
+            assert b"CANARY" not in out.read_bytes()
+
+
+def test_dotdot_to_a_system_file_is_refused_before_its_type_is_checked(tmp_path):
+    corpus = _write_corpus(tmp_path / "c", {"a.txt": "x"}, HEADER + "d1,../../../../../../../etc/hostname,T,O,g,2024-01-01\n")
+    with pytest.raises(CorpusError, match=r"line 2, field 'file': '../../../../../../../etc/hostname' is outside the corpus folder"):
+        read_manifest(corpus)
+
+
+def test_a_link_inside_the_corpus_to_a_file_inside_it_is_read(tmp_path):
+    corpus = _write_corpus(tmp_path / "c", {"texts/a.txt": "We condemn terrorism."}, HEADER + "d1,b.txt,T,O,g,2024-01-01\n")
+    (corpus / "b.txt").symlink_to(corpus / "texts" / "a.txt")
+    assert load_paragraphs(corpus)["text"].tolist() == ["We condemn terrorism."]

@@ -228,6 +228,12 @@ def _check_row(row: dict, seen: dict[str, int], corpus_dir: Path, path: Path) ->
     seen[row["doc_id"]] = row["line"]
     _check_date(row["date"], where)
     file = corpus_dir / row["file"]
+    inside = _inside_corpus(file, corpus_dir)
+    if inside is None:
+        raise CorpusError(
+            f"{where}, field 'file': '{row['file']}' is outside the corpus folder {corpus_dir} (after following links). "
+            "Only files inside the corpus folder are read: copy the document into it and name it by its relative path."
+        )
     if file.suffix.lower() not in SUPPORTED_SUFFIXES:
         raise CorpusError(
             f"{where}, field 'file': '{row['file']}' has an unsupported file type '{file.suffix or '(none)'}'. "
@@ -239,8 +245,17 @@ def _check_row(row: dict, seen: dict[str, int], corpus_dir: Path, path: Path) ->
     end = _check_line_number(row.get("end_line"), where, "end_line")
     if start and end and end < start:
         raise CorpusError(f"{where}: end_line {end} is before start_line {start}.")
-    row["path"] = str(file.resolve())
+    row["path"] = str(inside)
     row["warnings"] = " | ".join(warnings)
+
+
+def _inside_corpus(file: Path, corpus_dir: Path) -> Path | None:
+    """``file`` with every link resolved, or None when that lies outside ``corpus_dir`` (itself
+    resolved): a ``../`` path, an absolute path or a symbolic link pointing elsewhere. Nothing
+    outside the corpus folder is ever read, so nothing outside it can reach the briefing."""
+    real = file.resolve()
+    root = corpus_dir.resolve()
+    return real if real.is_relative_to(root) and real != root else None
 
 
 # --------------------------------------------------------------------------- readers
