@@ -461,6 +461,22 @@ def test_regex_without_anchor_is_still_found(tmp_path):
     assert found(m, "in 2024 and x2025 and 1999") == [("years", "2024"), ("years", "1999")]
 
 
+def test_a_catastrophic_regex_runs_in_linear_time(tmp_path):
+    """(?:a+)+$ never returns under Python's backtracking re on a long run of 'a' not followed by the
+    end; RE2 matches it in linear time, anchored (aa...) or not."""
+    import time
+
+    p = tmp_path / "cb.yml"
+    p.write_text("groups: {g: G}\nthemes:\n  - {id: t, label: T, definition: T., group: g, "
+                 "regex: ['(?:a+)+$', '(?:aa+)+b', 'Unicode \\w+']}\n", encoding="utf-8")
+    m = Matcher(load_codebook(p))
+    started = time.perf_counter()
+    assert found(m, "a" * 50_000 + "!") == []
+    assert found(m, "x " + "aa" * 30_000 + "c") == []
+    assert time.perf_counter() - started < 2
+    assert found(m, "Unicode Übergröße, aab") == [("t", "Unicode Übergröße"), ("t", "aab")]
+
+
 def test_project_validation_sample_is_readable(parquet, tmp_path, capsys):
     """The hand-coded sample (maintained by another coder) names only body paragraphs and known themes."""
     validation = ROOT / "data" / "annotations" / "validation.csv"

@@ -80,6 +80,7 @@ import pyarrow.parquet as pq
 
 from helpers.agreement import agreement_table, disagreement_table
 from helpers.codebook import Codebook, load_codebook
+from helpers.safe_regex import SafePattern, compile_pattern
 from helpers.errors import AnnotationError, run_cli
 from helpers.io import atomic_path, write_csv
 from helpers.parallel import runner
@@ -277,7 +278,7 @@ class Matcher:
                     for words in term.forms():
                         key = " " + " ".join(words) + ("" if term.prefix else " ")
                         add(key, (ti, rid, _KIND_EXCLUDE if kind == "exclude" else _KIND_TERM), term.prefix)
-        self.regex_rules: list[tuple[int, int, re.Pattern[str]]] = []
+        self.regex_rules: list[tuple[int, int, SafePattern]] = []
         self.unanchored: list[int] = []
         widths: list[int] = []
         for ti, theme in enumerate(codebook.themes):
@@ -285,7 +286,7 @@ class Matcher:
                 rid = len(self.rules)
                 self.rules.append(Rule(theme.id, "regex", pattern, theme.speakers_of(k)))
                 j = len(self.regex_rules)
-                self.regex_rules.append((ti, rid, re.compile(pattern, re.IGNORECASE)))
+                self.regex_rules.append((ti, rid, compile_pattern(pattern, ignorecase=True)))  # RE2: linear time
                 widths.append(_max_width(pattern))
                 anchor = regex_anchor(pattern)
                 if anchor is None:
@@ -430,12 +431,9 @@ class Matcher:
     def _regex_spans(self, j: int, folded: str, lo: int, hi: int) -> list[tuple[int, int, int, int]]:
         ti, rid, pat = self.regex_rules[j]
         out = []
-        pos = lo
-        while (m := pat.search(folded, pos, hi)) is not None:
-            s, e = m.span()
+        for s, e in pat.spans(folded, lo, hi):  # every start position, as re.search(folded, s + 1, hi) in a loop
             if e > s and not _cuts_word(folded, s) and not _cuts_word(folded, e) and "\x00" not in folded[s:e]:
                 out.append((ti, rid, s, e))
-            pos = s + 1
         return out
 
     def _resolve(self, para, theme, rule, kind, start, end) -> tuple[np.ndarray, ...]:
@@ -853,10 +851,11 @@ def _code_fingerprint() -> str:
     global _CODE_FINGERPRINT
     if _CODE_FINGERPRINT is None:
         import helpers.codebook
+        import helpers.safe_regex
         import helpers.text
 
         h = hashlib.sha256()
-        for path in (__file__, helpers.codebook.__file__, helpers.text.__file__):  # __file__, not __name__: also under -m
+        for path in (__file__, helpers.codebook.__file__, helpers.text.__file__, helpers.safe_regex.__file__):  # __file__, not __name__: also under -m
             h.update(Path(path).read_bytes())
         _CODE_FINGERPRINT = h.hexdigest()
     return _CODE_FINGERPRINT

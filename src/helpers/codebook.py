@@ -63,6 +63,7 @@ import yaml
 
 from helpers.errors import CodebookError, run_cli
 from helpers.io import write_text
+from helpers.safe_regex import PatternError, boundary_problems, compile_pattern
 
 ID_RE = re.compile(r"^[a-z][a-z0-9_]*$")
 #: Speaker scopes a regex rule may have: value -> what it means.
@@ -143,6 +144,8 @@ class Codebook:
     groups: dict[str, str]
     themes: tuple[Theme, ...]
     _by_id: dict[str, Theme] = field(default_factory=dict, repr=False, compare=False)
+    #: problems that do not stop the build (a rule that may never match), each naming theme, rule and line
+    warnings: tuple[str, ...] = field(default=(), compare=False)
 
     def __post_init__(self) -> None:
         self._by_id.update({t.id: t for t in self.themes})
@@ -301,7 +304,7 @@ def _check_fields(obj: dict, spec: dict, where: str) -> None:
         )
 
 
-def _parse_theme(raw: dict, path: str, groups: dict[str, str]) -> Theme:
+def _parse_theme(raw: dict, path: str, groups: dict[str, str], warnings: list[str] | None = None) -> Theme:
     line = raw.get("__line__", 0)
     tid = raw.get("id")
     where = f"{path}, line {line}, theme '{tid}'" if isinstance(tid, str) else f"{path}, line {line}, theme #?"
@@ -336,6 +339,7 @@ def _parse_theme(raw: dict, path: str, groups: dict[str, str]) -> Theme:
                     )
                 if compiled.match(""):
                     raise CodebookError(f"{where}: regex '{item}'{at} matches the empty text; it must match a word.")
+                _check_linear(item, where, at, warnings)
                 parsed[kind].append(item)
                 speakers.append(scope)
             else:
@@ -356,6 +360,20 @@ def _parse_theme(raw: dict, path: str, groups: dict[str, str]) -> Theme:
         line=line,
         regex_speakers=tuple(speakers) if any(speakers) else (),
     )
+
+
+def _check_linear(pattern: str, where: str, at: str, warnings: list[str] | None) -> None:
+    """Refuse a regex RE2 cannot run in linear time (:mod:`helpers.safe_regex`), or whose ``\\b``
+    RE2 cannot check; note one that may never match in ``warnings``."""
+    try:
+        compile_pattern(pattern, ignorecase=True)
+    except PatternError as exc:
+        raise CodebookError(f"{where}: regex '{pattern}'{at} {exc}.") from None
+    errors, notes = boundary_problems(pattern, re.IGNORECASE)
+    if errors:
+        raise CodebookError(f"{where}: regex '{pattern}'{at}: {errors[0]}.")
+    if warnings is not None:
+        warnings.extend(f"{where}: regex '{pattern}'{at}: {note}." for note in dict.fromkeys(notes))
 
 
 def _scoped_regex(item: dict, at: str) -> tuple[object, str]:
@@ -391,11 +409,12 @@ def parse_codebook(data: object, path: str = "<codebook>") -> Codebook:
                 f"{path}, groups: entry {gid!r}: {glabel!r} must be a lower-case id mapped to a non-empty label."
             )
     themes: list[Theme] = []
+    warnings: list[str] = []
     first_line: dict[str, int] = {}
     for i, raw in enumerate(data["themes"], start=1):
         if not isinstance(raw, dict):
             raise CodebookError(f"{path}, themes item {i}: each theme must be a mapping. Got {raw!r} instead.")
-        theme = _parse_theme(raw, path, groups_raw)
+        theme = _parse_theme(raw, path, groups_raw, warnings)
         if theme.id in first_line:
             raise CodebookError(
                 f"{path}, line {theme.line}, theme '{theme.id}': duplicate id (first defined at line "
@@ -411,6 +430,7 @@ def parse_codebook(data: object, path: str = "<codebook>") -> Codebook:
         version=str(data.get("version", "")),
         groups=groups_raw,
         themes=tuple(themes),
+        warnings=tuple(dict.fromkeys(warnings)),
     )
 
 

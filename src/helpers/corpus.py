@@ -46,10 +46,12 @@ import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
 from .errors import CorpusError, run_cli
+from .safe_regex import PatternError, SafePattern, boundary_problems, compile_pattern
 from .io import atomic_path, read_yaml_mapping, write_csv
 from .parallel import Runner, chunked, runner
 from .organizations import OrganizationResolver, canonicalize_manifest, load_organizations
 from .paragraph_cache import source_version
+from . import safe_regex as _safe_regex_module
 from . import text as _text_module
 from .text import count_words, fold, normalize
 
@@ -85,13 +87,21 @@ class CleaningRules:
     fingerprint: str = ""
 
 
-def _compile(pattern: object, path: Path, where: str) -> re.Pattern[str]:
+def _compile(pattern: object, path: Path, where: str) -> SafePattern:
     if not isinstance(pattern, str) or not pattern:
         raise CorpusError(f"{path}: {where}: expected a non-empty regular expression string, found {pattern!r}.")
     try:
-        return re.compile(pattern)
+        re.compile(pattern)
     except re.error as exc:
         raise CorpusError(f"{path}: {where}: the pattern '{pattern}' does not compile ({exc}). Fix the regular expression.") from None
+    try:  # run by RE2, in time linear in the text: a cleaning rule cannot hang the build either
+        compiled = compile_pattern(pattern)
+        errors = boundary_problems(pattern)[0]
+        if errors:
+            raise PatternError(errors[0])
+    except PatternError as exc:
+        raise CorpusError(f"{path}: {where}: the pattern '{pattern}' {exc}.") from None
+    return compiled
 
 
 def load_cleaning(path: str | Path | None = None) -> CleaningRules:
@@ -605,7 +615,7 @@ def iter_documents(corpus_dir: str | Path, cleaning: CleaningRules | str | Path 
 
 #: Names the splitting in the cache keys: the source of this module and of the text helpers, so an edit
 #: of either splits every document again.
-CACHE_VERSION = source_version(__file__, _text_module.__file__, extra="4")
+CACHE_VERSION = source_version(__file__, _text_module.__file__, _safe_regex_module.__file__, extra="4")
 #: Key of ``paragraphs.parquet``'s metadata listing each document's id, cache key, rows and removed fragments.
 DOCUMENTS_METADATA = b"helpers_documents"
 
