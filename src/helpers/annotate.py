@@ -82,7 +82,7 @@ from helpers.agreement import agreement_table, disagreement_table
 from helpers.codebook import Codebook, load_codebook
 from helpers.safe_regex import SafePattern, compile_pattern
 from helpers.errors import AnnotationError, run_cli
-from helpers.io import atomic_path, write_csv
+from helpers.io import atomic_path, neutralise_batch, write_csv
 from helpers.parallel import runner
 from helpers.text import fold
 
@@ -1154,9 +1154,10 @@ def annotate_corpus(
             themes = pa.array(par["themes"], pa.string())
             columns = [batch.column(c) for c in ANNOTATED_COLUMNS if c != "themes"]
             annotated = pa.RecordBatch.from_arrays(columns + [themes], names=ANNOTATED_COLUMNS)
-            writers["annotated_paragraphs"].write(annotated.cast(annotated_schema))
+            # text a spreadsheet would run as a formula gets a leading ' (helpers.io; read back exactly)
+            writers["annotated_paragraphs"].write(neutralise_batch(annotated.cast(annotated_schema)))
             for name, table in (("annotations", ann), ("evidence", ev)):
-                writers[name].write(pa.RecordBatch.from_pydict(table, schema=_OUTPUT_SCHEMAS[name]))
+                writers[name].write(neutralise_batch(pa.RecordBatch.from_pydict(table, schema=_OUTPUT_SCHEMAS[name])))
             n_docs += len(unit.spans)
             n_par += len(pids)
             n_ann += len(ann["para_id"])

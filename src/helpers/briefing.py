@@ -56,7 +56,7 @@ from helpers.findings import SECTIONS, pct
 from helpers.frequencies import rank_themes, split_themes, theme_frequencies
 from helpers.keyness import keyness
 from helpers.overlap import document_similarity, find_reuse, reuse_by_document_pair, similar_paragraphs, stem_tokens
-from helpers.io import write_csv
+from helpers.io import restore_formulas, write_csv
 from helpers.params import DEFAULTS, Selection, resolve_path, select_paragraphs, validate_params
 from helpers.reuse_summary import reuse_between_groups, reuse_cross_vs_self, reuse_kind_totals, reused_passages
 from helpers.text import WORD_RE, fold
@@ -483,8 +483,8 @@ class Briefing:
             text_like = {"doc_a", "doc_b", "para_a", "para_b", "organization_a", "organization_b", "shared_themes", "shared_terms",
                          "text_a", "text_b", "group", "term", "by", "doc_id", "theme", "theme_a", "theme_b"}
             header = pd.read_csv(path, nrows=0).columns
-            return pd.read_csv(path, dtype={c: str for c in header if c in text_like}, keep_default_na=False,
-                               na_values={c: [""] for c in header if c not in text_like})
+            return restore_formulas(pd.read_csv(path, dtype={c: str for c in header if c in text_like}, keep_default_na=False,
+                                                na_values={c: [""] for c in header if c not in text_like}))
         return compute()
 
     def _compute(self) -> None:
@@ -658,7 +658,7 @@ class Briefing:
             return
         table = pd.read_csv(path, keep_default_na=True)
         dis_path = reports / "validation_disagreements.csv"
-        dis = pd.read_csv(dis_path, dtype=str, keep_default_na=False) if dis_path.is_file() else pd.DataFrame()
+        dis = restore_formulas(pd.read_csv(dis_path, dtype=str, keep_default_na=False)) if dis_path.is_file() else pd.DataFrame()
         overall = table[(table["annotation"] == "final") & (table["theme"] == "(overall)")]
         rules = table[(table["annotation"] == "rules") & (table["theme"] == "(overall)")]
         per_theme = table[~table["theme"].astype(str).str.startswith("(")]

@@ -842,9 +842,10 @@ def ingest(corpus_dir: str | Path, build_dir: str | Path, cleaning: CleaningRule
         finally:
             if writer is not None:
                 writer.close()
-    write_csv(pd.DataFrame(docs), build_dir / "documents.csv")
-    write_csv(pd.DataFrame(removed_rows, columns=list(REMOVED_COLUMNS)), build_dir / "cleaning.csv")
-    write_csv(pd.DataFrame(skipped, columns=["doc_id", "file", "line", "error"]), build_dir / "skipped.csv")
+    # intermediates read back by the pipeline and the briefing: kept exactly as written (for_people=False)
+    write_csv(pd.DataFrame(docs), build_dir / "documents.csv", for_people=False)
+    write_csv(pd.DataFrame(removed_rows, columns=list(REMOVED_COLUMNS)), build_dir / "cleaning.csv", for_people=False)
+    write_csv(pd.DataFrame(skipped, columns=["doc_id", "file", "line", "error"]), build_dir / "skipped.csv", for_people=False)
     counts["skipped"] = len(skipped)
     if cache_dir is not None:
         used = {f"{d['doc_id']}@" for d in docs}
