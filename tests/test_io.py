@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import pandas as pd
@@ -84,3 +85,25 @@ def test_csv_cells_a_spreadsheet_would_run_as_formulas_are_neutralised_and_read_
 def test_build_intermediates_are_written_as_is(tmp_path):
     df = pd.DataFrame({"rule": ["markdown-rule"], "text": ["---"]})
     assert write_csv(df, tmp_path / "c.csv", for_people=False).read_text(encoding="utf-8") == "rule,text\nmarkdown-rule,---\n"
+
+
+# ---------------------------------------------------------------- what a killed build leaves behind
+
+def test_temporaries_of_a_killed_build_are_removed_by_the_next_write(tmp_path):
+    import subprocess
+    import sys
+
+    from helpers import io
+
+    dead = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True, text=True)
+    pid = int(dead.stdout)
+    stale = [tmp_path / f".annotated_paragraphs.csv.{pid}.k3j_x9a2.tmp", tmp_path / f".doc@abc.parquet.{pid}.tmp"]
+    for p in stale:
+        p.write_text("half", encoding="utf-8")
+    alive = tmp_path / f".evidence.csv.{os.getpid()}.abcdefgh.tmp"  # a build still running (this process)
+    alive.write_text("half", encoding="utf-8")
+    mine = tmp_path / ".notes.tmp"  # not ours: no process id
+    mine.write_text("keep", encoding="utf-8")
+    io._SWEPT.discard(str(tmp_path))
+    write_csv(pd.DataFrame({"a": ["x"], "b": [1]}), tmp_path / "out.csv")
+    assert sorted(p.name for p in tmp_path.iterdir()) == sorted([alive.name, mine.name, "out.csv"])

@@ -82,7 +82,7 @@ from helpers.agreement import agreement_table, disagreement_table
 from helpers.codebook import Codebook, load_codebook
 from helpers.safe_regex import SafePattern, compile_pattern
 from helpers.errors import AnnotationError, run_cli
-from helpers.io import atomic_path, neutralise_batch, write_csv
+from helpers.io import atomic_path, neutralise_batch, remove_stale_temporaries, write_csv
 from helpers.parallel import runner
 from helpers.text import fold
 
@@ -951,6 +951,7 @@ class _DocumentCache:
         self.folder = folder
         self.codebook_hash = codebook_hash
         folder.mkdir(parents=True, exist_ok=True)
+        remove_stale_temporaries(folder)  # left by a killed run
         self.existing = {f.name for f in os.scandir(folder) if "@" in f.name and f.name.endswith(".parquet")}
         self.used: set[str] = set()
         self.hits = 0

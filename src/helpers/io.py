@@ -39,7 +39,9 @@ def atomic_path(target: str | os.PathLike[str]) -> Iterator[Path]:
     """
     target = Path(target)
     target.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
+    _sweep_once(target.parent)
+    # the process id in the name tells a later run whether the writer is still alive (remove_stale_temporaries)
+    fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.{os.getpid()}.", suffix=".tmp", dir=target.parent)
     os.close(fd)
     tmp_path = Path(tmp)
     try:
@@ -49,6 +51,47 @@ def atomic_path(target: str | os.PathLike[str]) -> Iterator[Path]:
     except BaseException:
         tmp_path.unlink(missing_ok=True)
         raise
+
+
+#: a temporary file of this project: ``.<name>.<pid>.tmp`` or ``.<name>.<pid>.<random>.tmp``
+_TEMPORARY_RE = re.compile(r"^\..+\.([0-9]+)\.(?:[A-Za-z0-9_]+\.)?tmp$")
+_SWEPT: set[str] = set()
+
+
+def _alive(pid: int) -> bool:
+    if pid == os.getpid():
+        return True
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except (PermissionError, OverflowError):
+        return pid < 2**22  # someone else's live process (or an impossible pid: stale)
+    return True
+
+
+def remove_stale_temporaries(folder: str | os.PathLike[str]) -> list[Path]:
+    """Delete the temporary files a killed build left in ``folder`` (names ``.<target>.<pid>[.<random>].tmp``
+    whose process is gone); those of a live process (a parallel build) are kept. Returns what was removed."""
+    removed = []
+    try:
+        entries = list(os.scandir(folder))
+    except OSError:
+        return removed
+    for entry in entries:
+        m = _TEMPORARY_RE.match(entry.name)
+        if m and not _alive(int(m.group(1))) and entry.is_file(follow_symlinks=False):
+            Path(entry.path).unlink(missing_ok=True)
+            removed.append(Path(entry.path))
+    return removed
+
+
+def _sweep_once(folder: Path) -> None:
+    """:func:`remove_stale_temporaries` the first time this process writes into ``folder``."""
+    key = str(folder)
+    if key not in _SWEPT:
+        _SWEPT.add(key)
+        remove_stale_temporaries(folder)
 
 
 def write_text(text: str, target: str | os.PathLike[str]) -> Path:
