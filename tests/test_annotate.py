@@ -679,3 +679,43 @@ def test_the_organization_counts_for_an_organisation_speaking_not_for_a_state(se
         assert main(["--build", str(build), "--codebook", str(CODEBOOK), "--reports", str(reports)]) == 0
         streamed = pd.read_csv(reports / "annotated_paragraphs.csv", dtype=str, keep_default_na=False)
         assert streamed["themes"].tolist() == plain["themes"].tolist()
+
+
+# --------------------------------------------------------------------------- contradictory and set-aside rows
+
+def test_contradictory_overrides_say_which_row_wins(seed, parquet, tmp_path, capsys):
+    from helpers.annotate import read_overrides
+    from helpers.codebook import load_codebook
+
+    p = write_overrides(tmp_path, [
+        "brics-kazan-2024-p012,world_order,add,ana,first thought",
+        "brics-kazan-2024-p011,terrorism,add,ana,fine",
+        "brics-kazan-2024-p012,world_order,remove,bob,second thought",
+    ])
+    warning = (f"{p}: contradictory overrides for paragraph brics-kazan-2024-p012, theme 'world_order': line 2 (add), "
+               "line 4 (remove). The last row wins (line 4: remove); delete the row that is wrong.")
+    assert read_overrides(p, load_codebook(CODEBOOK)).attrs["warnings"] == [warning]
+    assert main(["--paragraphs", str(parquet), "--codebook", str(CODEBOOK), "--overrides", str(p),
+                 "--reports", str(tmp_path / "r")]) == 0
+    assert f"warning: {warning}\n" in capsys.readouterr().err
+
+
+def test_rows_of_documents_skipped_by_the_ingest_are_set_aside(seed, tmp_path, capsys):
+    build = tmp_path / "build"
+    build.mkdir()
+    seed[seed["doc_id"] != "isw-kazan-2024"].to_parquet(build / "paragraphs.parquet", index=False)
+    (build / "skipped.csv").write_text("doc_id,file,line,error\nisw-kazan-2024,002.txt,3,broken\n", encoding="utf-8")
+    overrides = write_overrides(tmp_path, ["isw-kazan-2024-p008,world_order,add,ana,x", "brics-kazan-2024-p011,terrorism,add,ana,y"])
+    validation = tmp_path / "validation.csv"
+    validation.write_text("para_id,themes,coder\nbrics-kazan-2024-p011,terrorism,t\nisw-kazan-2024-p008,,t\n", encoding="utf-8")
+    assert main(["--build", str(build), "--codebook", str(CODEBOOK), "--overrides", str(overrides),
+                 "--validation", str(validation), "--reports", str(tmp_path / "r")]) == 0
+    expected = [
+        f"{overrides}, line 2: paragraph 'isw-kazan-2024-p008' belongs to document 'isw-kazan-2024', which the ingest skipped "
+        "(ON_ERROR=skip); this row of the overrides is set aside.",
+        f"{validation}, line 3: paragraph 'isw-kazan-2024-p008' belongs to document 'isw-kazan-2024', which the ingest "
+        "skipped (ON_ERROR=skip); this row of the validation sample is set aside.",
+    ]
+    err = capsys.readouterr().err
+    assert all(f"warning: {w}\n" in err for w in expected)
+    assert pd.read_csv(build / "annotation_warnings.csv")["warning"].tolist() == expected

@@ -524,7 +524,38 @@ def read_overrides(path: str | Path, codebook: Codebook) -> pd.DataFrame:
         if not row["coder"]:
             raise AnnotationError(f"{where}: coder is empty. Say who made the decision.")
         out.append({**row, "line": line})
-    return pd.DataFrame(out, columns=OVERRIDE_COLUMNS + ["line"]).astype({"line": "int64"})
+    table = pd.DataFrame(out, columns=OVERRIDE_COLUMNS + ["line"]).astype({"line": "int64"})
+    table.attrs["warnings"] = contradictory_overrides(table, path)
+    return table
+
+
+def contradictory_overrides(overrides: pd.DataFrame, path: str | Path) -> list[str]:
+    """One warning per paragraph and theme that rows of ``overrides`` both ``add`` and ``remove``,
+    saying which row wins: the last one, as rows are applied in file order."""
+    out = []
+    for (pid, theme), rows in overrides.groupby(["para_id", "theme"], sort=False):
+        if rows["action"].nunique() < 2:
+            continue
+        lines = ", ".join(f"line {ln} ({act})" for ln, act in zip(rows["line"], rows["action"]))
+        last = rows.iloc[-1]
+        out.append(f"{path}: contradictory overrides for paragraph {pid}, theme '{theme}': {lines}. The last row wins "
+                   f"(line {last['line']}: {last['action']}); delete the row that is wrong.")
+    return out
+
+
+def set_aside_skipped(table: pd.DataFrame, skipped_docs: set[str], path: str | Path, what: str) -> tuple[pd.DataFrame, list[str]]:
+    """Rows of ``table`` (overrides or validation sample) naming a paragraph of a document the ingest
+    skipped (``ON_ERROR=skip``) are set aside: returns the other rows and one warning per row set aside."""
+    if not skipped_docs or table.empty:
+        return table, []
+    docs = table["para_id"].str.rsplit("-p", n=1).str[0]
+    aside = docs.isin(skipped_docs).to_numpy()
+    warnings = [f"{path}, line {line}: paragraph '{pid}' belongs to document '{doc}', which the ingest skipped "
+                f"(ON_ERROR=skip); this row of the {what} is set aside."
+                for pid, doc, line in zip(table["para_id"][aside], docs[aside], table["line"][aside])]
+    kept = table[~aside].reset_index(drop=True)
+    kept.attrs.update(table.attrs)
+    return kept, warnings
 
 
 def read_validation(path: str | Path, codebook: Codebook) -> pd.DataFrame:
@@ -1057,6 +1088,8 @@ class RunSummary:
     n_documents: int = 0
     n_cached: int = 0
     n_pruned: int = 0
+    #: problems that did not stop the run (contradictory overrides, rows set aside), one sentence each
+    warnings: tuple[str, ...] = ()
 
 
 def annotate_corpus(
@@ -1108,6 +1141,14 @@ def annotate_corpus(
     matcher = _matcher_for(cb, cb_hash)
     overrides = read_overrides(overrides_path, cb) if overrides_path else None
     validation = read_validation(validation_path, cb) if validation_path else None
+    warnings: list[str] = list(cb.warnings) + (overrides.attrs["warnings"] if overrides is not None else [])
+    skipped_docs = _skipped_documents(build_dir)
+    if overrides is not None:
+        overrides, aside = set_aside_skipped(overrides, skipped_docs, overrides_path, "overrides")
+        warnings += aside
+    if validation is not None:
+        validation, aside = set_aside_skipped(validation, skipped_docs, validation_path, "validation sample")
+        warnings += aside
     wanted: set[str] = set()
     for t in (overrides, validation):
         if t is not None:
@@ -1187,8 +1228,18 @@ def annotate_corpus(
         disagreements = disagreements[["annotation", "para_id", "doc_id", "theme", "gold", "predicted", "kind", "text"]]
         write_csv(agreement, reports / "agreement.csv")
         write_csv(disagreements, reports / "validation_disagreements.csv")
+    if build_dir is not None:  # for the briefing's methods section
+        write_csv(pd.DataFrame({"warning": warnings}, dtype="str"), Path(build_dir) / "annotation_warnings.csv", for_people=False)
     return RunSummary(n_par, n_ann, n_ev, n_manual, n_removed, agreement, disagreements, n_docs,
-                      cache.hits if cache is not None else 0, n_pruned)
+                      cache.hits if cache is not None else 0, n_pruned, tuple(warnings))
+
+
+def _skipped_documents(build_dir: str | Path | None) -> set[str]:
+    """doc_ids the ingest skipped (``build/<corpus>/skipped.csv``, ``ON_ERROR=skip``)."""
+    path = Path(build_dir) / "skipped.csv" if build_dir is not None else None
+    if path is None or not path.is_file():
+        return set()
+    return {d for d in pd.read_csv(path, dtype=str, keep_default_na=False)["doc_id"] if d}
 
 
 def format_agreement(agreement: pd.DataFrame) -> str:
@@ -1230,6 +1281,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     workers = int(args.workers) if str(args.workers).isdigit() else args.workers
     s = annotate_corpus(args.paragraphs, args.codebook, args.reports, args.overrides, args.validation, args.chunk_size,
                         build_dir=args.build, workers=workers)
+    for warning in s.warnings:
+        print(f"warning: {warning}", file=sys.stderr)
     cached = (f" ({s.n_cached} of {s.n_documents} documents' rule coding unchanged since the last run, "
               f"read from {args.build}/annotations)" if args.build else "")
     print(

@@ -1571,6 +1571,7 @@ class Briefing:
             out.append(html_table(sk.assign(where=[f"{f} (manifest line {ln})" for f, ln in zip(sk["file"], sk["line"])]),
                                   [("doc_id", "Document", "text"), ("where", "File", "text"), ("error", "Why it was skipped", "text")],
                                   "Skipped documents and the error that stopped each.", self.numbered, widths=["18%", "22%", "60%"]))
+        out.extend(self._annotation_warnings_html())
         d = self.documents
         warned = d[d["warnings"].astype(str).str.strip() != ""]
         if warned.empty:
@@ -1586,6 +1587,18 @@ class Briefing:
                                   widths=["20%", "80%"]))
             out.append(more_rows(len(shown), len(w), "briefing_documents.csv (column warnings)", "warnings"))
         return "".join(out)
+
+    def _annotation_warnings_html(self) -> list[str]:
+        """The annotation stage's warnings (``build/<corpus>/annotation_warnings.csv``): override or
+        validation rows set aside because their document was skipped, contradictory overrides."""
+        path = resolve_path(self.selection.build) / "annotation_warnings.csv" if self.selection.build else None
+        if path is None or not path.is_file():
+            return []
+        warnings = pd.read_csv(path, dtype=str, keep_default_na=False)["warning"].tolist()
+        if not warnings:
+            return []
+        items = "".join(f"<li>{html.escape(w)}</li>" for w in warnings)
+        return [f"<p>The annotation raised {len(warnings)} warning{'s' if len(warnings) != 1 else ''}:</p><ul>{items}</ul>"]
 
     def _agreement_html(self) -> str:
         a = self.agreement

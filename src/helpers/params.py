@@ -104,6 +104,18 @@ class Selection:
         }
 
 
+class _TextDatesLoader(yaml.SafeLoader):
+    """YAML's safe loader with dates left as text: ``date_from: 2024-13-45`` is then checked (and
+    reported, naming file and parameter) by :func:`check_names_and_types` instead of failing
+    inside the YAML library with ``month must be in 1..12``."""
+
+
+_TextDatesLoader.yaml_implicit_resolvers = {
+    first: [(tag, regexp) for tag, regexp in resolvers if tag != "tag:yaml.org,2002:timestamp"]
+    for first, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()
+}
+
+
 def load_params_file(path: str | os.PathLike[str]) -> dict[str, Any]:
     """Read a YAML parameter file (a mapping of parameter name to value) and check it.
 
@@ -116,7 +128,7 @@ def load_params_file(path: str | os.PathLike[str]) -> dict[str, Any]:
     if not path.is_file():
         raise ParameterError(f"{path}: parameter file not found. Pass an existing YAML file, e.g. make report PARAMS=params/csto.yml.")
     try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+        data = yaml.load(path.read_text(encoding="utf-8"), Loader=_TextDatesLoader)
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f" line {mark.line + 1}" if mark is not None else ""
