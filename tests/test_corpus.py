@@ -536,3 +536,12 @@ def test_a_link_inside_the_corpus_to_a_file_inside_it_is_read(tmp_path):
     corpus = _write_corpus(tmp_path / "c", {"texts/a.txt": "We condemn terrorism."}, HEADER + "d1,b.txt,T,O,g,2024-01-01\n")
     (corpus / "b.txt").symlink_to(corpus / "texts" / "a.txt")
     assert load_paragraphs(corpus)["text"].tolist() == ["We condemn terrorism."]
+
+
+def test_a_latin1_manifest_names_the_line_and_column(tmp_path):
+    corpus = _write_corpus(tmp_path / "c", {"a.txt": "x"}, "")
+    (corpus / "manifest.csv").write_bytes((HEADER + "d1,a.txt,Sécurité,O,g,2024-01-01\n").encode("latin-1"))
+    with pytest.raises(CorpusError, match=r"manifest\.csv, line 2, column 11: not valid UTF-8 \(byte 0xe9; the file looks saved as "
+                                          r"Latin-1 or Windows-1252\)\. Re-save the manifest as UTF-8 \(in a spreadsheet program: "
+                                          r"'CSV UTF-8'\)\.$"):
+        read_manifest(corpus)

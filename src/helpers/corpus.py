@@ -195,8 +195,8 @@ def read_manifest(corpus_dir: str | Path, on_error: str = "stop") -> pd.DataFram
                 row = {k: (v or "").strip() for k, v in row.items()}
                 row["line"] = reader.line_num
                 rows.append(row)
-    except UnicodeDecodeError as exc:
-        raise CorpusError(f"{path}: not valid UTF-8 at byte offset {exc.start}. Re-save the manifest as UTF-8.") from None
+    except UnicodeDecodeError:
+        raise CorpusError(_not_utf8(path, path.read_bytes(), "the manifest")) from None
     if not rows:
         raise CorpusError(f"{path}: the manifest lists no documents. Add one row per document.")
 
@@ -269,6 +269,21 @@ def _inside_corpus(file: Path, corpus_dir: Path) -> Path | None:
 
 
 # --------------------------------------------------------------------------- readers
+
+def _not_utf8(path: Path, data: bytes, what: str) -> str:
+    """The message for a file that is not UTF-8: the line and column of the first bad byte (a
+    spreadsheet's "CSV" is often Latin-1 or Windows-1252) and what to do."""
+    try:
+        data.decode("utf-8")
+        return f"{path}: not valid UTF-8. Re-save {what} as UTF-8."
+    except UnicodeDecodeError as exc:
+        start = exc.start
+    line_start = data.rfind(b"\n", 0, start) + 1
+    line = data.count(b"\n", 0, start) + 1
+    column = len(data[line_start:start].decode("utf-8", "replace")) + 1
+    return (f"{path}, line {line}, column {column}: not valid UTF-8 (byte 0x{data[start]:02x}; the file looks saved as "
+            f"Latin-1 or Windows-1252). Re-save {what} as UTF-8 (in a spreadsheet program: 'CSV UTF-8').")
+
 
 def _decode(data: bytes, path: Path) -> str:
     try:
