@@ -545,3 +545,36 @@ def test_a_latin1_manifest_names_the_line_and_column(tmp_path):
                                           r"Latin-1 or Windows-1252\)\. Re-save the manifest as UTF-8 \(in a spreadsheet program: "
                                           r"'CSV UTF-8'\)\.$"):
         read_manifest(corpus)
+
+
+def test_control_characters_are_removed_and_logged_and_nothing_is_lost(tmp_path):
+    raw = "Title line\n\nWe condemn\x00 terrorism\x1b[31m in all its forms.\x7f\n\nDialogue\x0c continues.\tHere.\r\n"
+    corpus = _write_corpus(tmp_path / "c", {"a.txt": raw}, HEADER + "d1,a.txt,Title line,O,g,2024-01-01\n")
+    ingest(corpus, tmp_path / "build")
+    p = pd.read_parquet(tmp_path / "build" / "paragraphs.parquet")
+    assert p["text"].tolist() == ["Title line", "We condemn  terrorism [31m in all its forms.", "Dialogue\x0c continues.\tHere."]
+    assert p.loc[1, "text_norm"] == "We condemn terrorism [31m in all its forms."
+    assert not any(c in t for t in p["text"] for c in "\x00\x1b\x7f")
+    text = read_document_text(corpus / "a.txt")
+    assert len(text) == len(raw) and all(text[r.char_start:r.char_end] == r.text for r in p.itertuples())
+    removed = pd.read_csv(tmp_path / "build" / "cleaning.csv", keep_default_na=False)
+    assert removed[["char_start", "char_end", "rule", "text"]].values.tolist() == [
+        [22, 23, "control-characters", "\\x00"], [33, 34, "control-characters", "\\x1b"], [56, 57, "control-characters", "\\x7f"]]
+    covered = {i for r in p.itertuples() for i in range(r.char_start, r.char_end)}
+    covered |= {i for r in removed.itertuples() for i in range(r.char_start, r.char_end)}
+    assert "".join(c for i, c in enumerate(raw) if i not in covered and not c.isspace()) == ""
+    assert all(raw[r.char_start:r.char_end].encode("unicode_escape").decode() == r.text for r in removed.itertuples())
+
+
+@pytest.mark.parametrize("content,problem", [
+    (b"garbage, not a PDF", "Stream has ended unexpectedly"),
+    (b"%PDF-1.4\n1 0 obj << /Type /Catalog /Pages 2 0 R >> endobj\ntrailer << /Root 1 0 R >>\n", "Stream has ended unexpectedly"),
+])
+def test_a_broken_pdf_prints_our_message_only(tmp_path, content, problem):
+    corpus = _write_corpus(tmp_path / "c", {"a.pdf": content}, HEADER + "d1,a.pdf,T,O,g,2024-01-01\n")
+    proc = subprocess.run([sys.executable, "-m", "helpers.corpus", "--corpus", str(corpus), "--build", str(tmp_path / "b")],
+                          capture_output=True, text=True)
+    assert proc.returncode == 2
+    assert proc.stdout == ""
+    assert proc.stderr == (f"error: {corpus / 'a.pdf'}: cannot read the PDF ({problem}). "
+                           "Check the file is a complete PDF with a text layer.\n")

@@ -314,13 +314,27 @@ def _html_text(raw: str) -> str:
 
 
 def _pdf_text(path: Path) -> str:
-    from pypdf import PdfReader
-    from pypdf.errors import PdfReadError
+    import logging
+    import warnings
 
+    from pypdf import PdfReader
+
+    # pypdf reports what it repairs through logging and warnings ("EOF marker not found"): keep the
+    # output to our own message. Any failure of a damaged file is that message, never a traceback.
+    log = logging.getLogger("pypdf")
+    level, propagate = log.level, log.propagate
+    log.setLevel(logging.CRITICAL + 1)
+    log.propagate = False
     try:
-        pages = [page.extract_text() or "" for page in PdfReader(str(path)).pages]
-    except (PdfReadError, ValueError, OSError) as exc:
-        raise CorpusError(f"{path}: cannot read the PDF ({exc}). Check the file is a complete PDF with a text layer.") from None
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            pages = [page.extract_text() or "" for page in PdfReader(str(path)).pages]
+    except Exception as exc:  # pypdf raises many types (PdfReadError, KeyError, ...) on a damaged file
+        raise CorpusError(f"{path}: cannot read the PDF ({exc or type(exc).__name__}). "
+                          "Check the file is a complete PDF with a text layer.") from None
+    finally:
+        log.setLevel(level)
+        log.propagate = propagate
     # Re-join lines wrapped by the layout: a line that does not end a sentence continues on the next.
     paragraphs, current = [], []
     for line in "\n".join(pages).splitlines():
@@ -339,8 +353,34 @@ def _pdf_text(path: Path) -> str:
     return "\n\n".join(paragraphs)
 
 
+#: control characters (NUL, escape, DEL, the C1 block, ...) other than tab, line feed, carriage
+#: return, form feed and vertical tab: never part of the text, and they would reach the HTML and PDF
+_CONTROL_RE = re.compile(r"[\x00-\x08\x0e-\x1f\x7f-\x9f]+")
+CONTROL_RULE = "control-characters"
+
+
+def _blank_controls(text: str) -> str:
+    """``text`` with each control character (:data:`_CONTROL_RE`) replaced by a space: same length, so
+    offsets into the file's text are unchanged; what was there is logged by :func:`_control_removals`."""
+    return _CONTROL_RE.sub(lambda m: " " * len(m.group()), text) if _CONTROL_RE.search(text) else text
+
+
+def _control_removals(text: str, doc_id: str, a: int, b: int) -> list[dict[str, object]]:
+    """One removal row (rule ``control-characters``) per run of control characters of ``text[a:b]``;
+    the row's ``text`` shows them escaped (``\\x00``), as a CSV cannot hold them all."""
+    return [{"doc_id": doc_id, "char_start": m.start(), "char_end": m.end(), "rule": CONTROL_RULE,
+             "text": m.group().encode("unicode_escape").decode("ascii")}
+            for m in _CONTROL_RE.finditer(text, a, b)]
+
+
 def read_document_text(path: str | Path) -> str:
-    """Return the text of one document file; offsets of its paragraphs index this string.
+    """The text of one document file as the paragraphs' offsets index it: :func:`_read_raw_text`
+    with control characters blanked (:func:`_blank_controls`; the ingest logs them as removed)."""
+    return _blank_controls(_read_raw_text(path))
+
+
+def _read_raw_text(path: str | Path) -> str:
+    """The text of one document file, control characters included (see :func:`read_document_text`).
 
     ``.txt``/``.md``: the decoded file, exactly. ``.html``/``.htm``: the main text, one block
     per paragraph, blocks separated by a blank line. ``.pdf``: the text layer with wrapped
@@ -733,14 +773,17 @@ def _read_document(row: dict, corpus_dir: str | Path, rules: CleaningRules, meta
     path = Path(row["path"])
     if row["path"] not in texts:
         texts.clear()  # documents cut from one file are consecutive in practice; keep one file at a time
-        text = _decode(data, path) if path.suffix.lower() in (".txt", ".md") else read_document_text(path)
-        texts[row["path"]] = (text, sha)
-    text, sha = texts[row["path"]]
+        raw = _decode(data, path) if path.suffix.lower() in (".txt", ".md") else _read_raw_text(path)
+        texts[row["path"]] = (raw, sha)
+    raw, sha = texts[row["path"]]
+    text = _blank_controls(raw)
     region = _line_region(text, _check_line_number(row.get("start_line"), where, "start_line"),
                           _check_line_number(row.get("end_line"), where, "end_line"), where)
     if not text[region[0]:region[1]].strip(_EDGE_WS):
         raise CorpusError(f"{path}: the document is empty ({where}). Add its text or remove the row from the manifest.")
     rows, removed = _split_rows(text, row["doc_id"], rules, region, row["title"])
+    if text is not raw:  # control characters: blanked in the text, logged as removed like other cleaning
+        removed = sorted(removed + _control_removals(raw, row["doc_id"], *region), key=lambda r: (r["char_start"], r["char_end"]))
     if not any(r["kind"] == "body" for r in rows):
         raise CorpusError(
             f"{path}: no body paragraph is left after cleaning ({where}; {len(removed)} paragraph(s) removed as boilerplate, "
