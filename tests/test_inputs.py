@@ -264,3 +264,30 @@ def test_a_corpus_and_reports_folder_with_spaces_and_an_apostrophe(tmp_path):
     again = _make("report", CORPUS=str(corpus), REPORTS=str(reports))
     assert again.returncode == 0 and "-m helpers" not in again.stdout  # nothing ran
     assert _snapshot(reports) == done
+
+
+@pytest.mark.parametrize("kind,content,message", [
+    ("codebook", b"groups: {g: G}\nthemes:\n  - {id: x, label: S\xe9c, definition: D., group: g, terms: [a]}\n",
+     "{f}, line 3, column 21: not valid UTF-8 (byte 0xe9; the file looks saved as Latin-1 or Windows-1252). "
+     "Re-save the codebook as UTF-8."),
+    ("overrides", b"para_id,theme,action,coder,note\nd1-p001,terrorism,add,J\xe9r,\n",
+     "{f}, line 2, column 24: not valid UTF-8 (byte 0xe9; the file looks saved as Latin-1 or Windows-1252). "
+     "Re-save the overrides file as UTF-8 (in a spreadsheet program: 'CSV UTF-8')."),
+    ("validation", b"para_id,themes,coder\nd1-p001,terrorism,t\nd1-p001,,t\n",
+     "{f}, line 3: paragraph d1-p001 is coded twice (first at line 2). Keep one row."),
+    ("cleaning", b"boilerplate: []\nsince: 2024-13-45\n",
+     "{f}: a value cannot be read (month must be in 1..12); a date must be a real day (YYYY-MM-DD). Fix or quote it."),
+    ("groups", b"groups:\n  CSTO: {members: [{iso3: RUS, joined: 2024-13-45}]}\n",
+     "{f}: group 'CSTO', member 1 (RUS), field 'joined': '2024-13-45' is not a date in YYYY-MM-DD form."),
+    ("params", b"title: Caf\xe9\n", "{f}, line 1, column 11: not valid UTF-8 (byte 0xe9; the file looks saved as "
+                                   "Latin-1 or Windows-1252). Re-save the parameter file as UTF-8."),
+])
+def test_unreadable_input_files_give_a_message_not_a_traceback(tmp_path, kind, content, message):
+    corpus = _corpus(tmp_path / "c")
+    f = tmp_path / ("input.csv" if kind in ("overrides", "validation") else "input.yml")
+    f.write_bytes(content)
+    args = {"codebook": CODEBOOK, kind: str(f)}
+    codebook = args.pop("codebook")
+    with pytest.raises((AnnotationError, CodebookError, CorpusError, GroupsError, ParameterError)) as exc:
+        check_inputs(corpus, codebook, **args)
+    assert str(exc.value).startswith(message.format(f=f)), str(exc.value)

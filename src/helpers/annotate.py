@@ -82,7 +82,7 @@ from helpers.agreement import agreement_table, disagreement_table
 from helpers.codebook import Codebook, load_codebook
 from helpers.safe_regex import SafePattern, compile_pattern
 from helpers.errors import AnnotationError, run_cli
-from helpers.io import atomic_path, neutralise_batch, remove_stale_temporaries, write_csv
+from helpers.io import atomic_path, neutralise_batch, not_utf8, remove_stale_temporaries, write_csv
 from helpers.parallel import runner
 from helpers.text import fold
 
@@ -482,20 +482,25 @@ def _read_rows(path: str | Path, expected: list[str], what: str) -> list[tuple[i
     p = Path(path)
     if not p.is_file():
         raise AnnotationError(f"{p}: {what} file not found. Create it with the header {','.join(expected)}.")
-    with p.open(encoding="utf-8-sig", newline="") as fh:
-        reader = csv.DictReader(fh)
-        header = reader.fieldnames or []
-        missing = [c for c in expected if c not in header]
-        if missing:
-            raise AnnotationError(
-                f"{p}, line 1: {what} header must have the columns {','.join(expected)}; "
-                f"missing {', '.join(missing)} (found: {','.join(header) or 'nothing'})."
-            )
-        rows = []
-        for row in reader:
-            if not any((v or "").strip() for v in row.values() if isinstance(v, str)):
-                continue
-            rows.append((reader.line_num, {k: (row.get(k) or "").strip() for k in expected}))
+    try:
+        with p.open(encoding="utf-8-sig", newline="") as fh:
+            reader = csv.DictReader(fh)
+            header = reader.fieldnames or []
+            missing = [c for c in expected if c not in header]
+            if missing:
+                raise AnnotationError(
+                    f"{p}, line 1: {what} header must have the columns {','.join(expected)}; "
+                    f"missing {', '.join(missing)} (found: {','.join(header) or 'nothing'})."
+                )
+            rows = []
+            for row in reader:
+                if not any((v or "").strip() for v in row.values() if isinstance(v, str)):
+                    continue
+                rows.append((reader.line_num, {k: (row.get(k) or "").strip() for k in expected}))
+    except UnicodeDecodeError:
+        raise AnnotationError(not_utf8(p, p.read_bytes(), f"the {what} file")) from None
+    except csv.Error as exc:  # a NUL byte, an unterminated quote at the end
+        raise AnnotationError(f"{p}, line {reader.line_num}: not a readable CSV ({exc}). Re-save it as a plain UTF-8 CSV.") from None
     return rows
 
 

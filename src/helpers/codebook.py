@@ -62,7 +62,7 @@ import pandas as pd
 import yaml
 
 from helpers.errors import CodebookError, run_cli
-from helpers.io import write_text
+from helpers.io import not_utf8, write_text
 from helpers.safe_regex import PatternError, boundary_problems, compile_pattern
 
 ID_RE = re.compile(r"^[a-z][a-z0-9_]*$")
@@ -445,7 +445,10 @@ def load_codebook(path: str | Path) -> Codebook:
     p = Path(path)
     if not p.is_file():
         raise CodebookError(f"{p}: codebook file not found. Pass an existing YAML file (e.g. data/codebook.yml).")
-    text = p.read_text(encoding="utf-8")
+    try:
+        text = p.read_text(encoding="utf-8")
+    except UnicodeDecodeError:
+        raise CodebookError(not_utf8(p, p.read_bytes(), "the codebook")) from None
     loader = _LineLoader(text)
     loader.name = str(p)
     try:
@@ -456,6 +459,8 @@ def load_codebook(path: str | Path) -> Codebook:
         raise CodebookError(f"{p}{line}: invalid YAML: {exc.problem or exc.context}. Fix the syntax there.") from None
     except yaml.YAMLError as exc:
         raise CodebookError(f"{p}: invalid YAML: {exc}.") from None
+    except (ValueError, TypeError, OverflowError, RecursionError) as exc:  # a date that is not a day, ...
+        raise CodebookError(f"{p}: a value cannot be read ({exc}). Fix it or put it in quotes.") from None
     finally:
         loader.dispose()
     return parse_codebook(data, str(p))

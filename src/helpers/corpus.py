@@ -47,7 +47,7 @@ import pyarrow.parquet as pq
 
 from .errors import CorpusError, run_cli
 from .safe_regex import PatternError, SafePattern, boundary_problems, compile_pattern
-from .io import atomic_path, read_yaml_mapping, write_csv
+from .io import atomic_path, not_utf8, read_yaml_mapping, write_csv
 from .parallel import Runner, chunked, runner
 from .organizations import OrganizationResolver, canonicalize_manifest, load_organizations
 from .paragraph_cache import source_version
@@ -196,7 +196,9 @@ def read_manifest(corpus_dir: str | Path, on_error: str = "stop") -> pd.DataFram
                 row["line"] = reader.line_num
                 rows.append(row)
     except UnicodeDecodeError:
-        raise CorpusError(_not_utf8(path, path.read_bytes(), "the manifest")) from None
+        raise CorpusError(not_utf8(path, path.read_bytes(), "the manifest")) from None
+    except csv.Error as exc:  # a NUL byte, ...
+        raise CorpusError(f"{path}: not a readable CSV ({exc}). Re-save the manifest as a plain UTF-8 CSV.") from None
     if not rows:
         raise CorpusError(f"{path}: the manifest lists no documents. Add one row per document.")
 
@@ -269,21 +271,6 @@ def _inside_corpus(file: Path, corpus_dir: Path) -> Path | None:
 
 
 # --------------------------------------------------------------------------- readers
-
-def _not_utf8(path: Path, data: bytes, what: str) -> str:
-    """The message for a file that is not UTF-8: the line and column of the first bad byte (a
-    spreadsheet's "CSV" is often Latin-1 or Windows-1252) and what to do."""
-    try:
-        data.decode("utf-8")
-        return f"{path}: not valid UTF-8. Re-save {what} as UTF-8."
-    except UnicodeDecodeError as exc:
-        start = exc.start
-    line_start = data.rfind(b"\n", 0, start) + 1
-    line = data.count(b"\n", 0, start) + 1
-    column = len(data[line_start:start].decode("utf-8", "replace")) + 1
-    return (f"{path}, line {line}, column {column}: not valid UTF-8 (byte 0x{data[start]:02x}; the file looks saved as "
-            f"Latin-1 or Windows-1252). Re-save {what} as UTF-8 (in a spreadsheet program: 'CSV UTF-8').")
-
 
 def _decode(data: bytes, path: Path) -> str:
     try:

@@ -256,6 +256,22 @@ def write_parquet(df: pd.DataFrame, target: str | os.PathLike[str]) -> Path:
     return Path(target)
 
 
+def not_utf8(path: Path, data: bytes, what: str) -> str:
+    """The message for a file that is not UTF-8: the line and column of the first bad byte (a
+    spreadsheet's "CSV" is often Latin-1 or Windows-1252) and what to do."""
+    try:
+        data.decode("utf-8")
+        return f"{path}: not valid UTF-8. Re-save {what} as UTF-8."
+    except UnicodeDecodeError as exc:
+        start = exc.start
+    line_start = data.rfind(b"\n", 0, start) + 1
+    line = data.count(b"\n", 0, start) + 1
+    column = len(data[line_start:start].decode("utf-8", "replace")) + 1
+    hint = " (in a spreadsheet program: 'CSV UTF-8')" if str(path).lower().endswith(".csv") else ""
+    return (f"{path}, line {line}, column {column}: not valid UTF-8 (byte 0x{data[start]:02x}; the file looks saved as "
+            f"Latin-1 or Windows-1252). Re-save {what} as UTF-8{hint}.")
+
+
 def read_yaml_mapping(path: str | os.PathLike[str], error: type[Exception], missing: str, keys: str,
                       loader: type = yaml.SafeLoader) -> dict:
     """Read a project YAML file whose top level is a mapping; raise ``error`` with one clear message.
@@ -267,12 +283,14 @@ def read_yaml_mapping(path: str | os.PathLike[str], error: type[Exception], miss
     path = Path(path)
     try:
         data = yaml.load(path.read_text(encoding="utf-8"), Loader=loader)
-    except FileNotFoundError:
+    except (FileNotFoundError, IsADirectoryError, NotADirectoryError):
         raise error(f"{path}: {missing}") from None
-    except UnicodeDecodeError as exc:
-        raise error(f"{path}: not valid UTF-8 at byte offset {exc.start}. Re-save the file as UTF-8.") from None
+    except UnicodeDecodeError:
+        raise error(not_utf8(path, path.read_bytes(), "the file")) from None
     except yaml.YAMLError as exc:
         raise error(f"{path}: not valid YAML ({exc}).") from None
+    except (ValueError, TypeError, OverflowError) as exc:  # a value YAML reads as a date or number that is not one
+        raise error(f"{path}: a value cannot be read ({exc}); a date must be a real day (YYYY-MM-DD). Fix or quote it.") from None
     if data is None:
         return {}
     if not isinstance(data, dict):

@@ -133,8 +133,12 @@ def load_params_file(path: str | os.PathLike[str]) -> dict[str, Any]:
         mark = getattr(exc, "problem_mark", None)
         where = f" line {mark.line + 1}" if mark is not None else ""
         raise ParameterError(f"{path}{where}: not valid YAML ({getattr(exc, 'problem', exc)}). Fix the syntax; a parameter file is a mapping such as 'top_n: 3'.") from None
-    except UnicodeDecodeError as exc:
-        raise ParameterError(f"{path}: not valid UTF-8 at byte {exc.start}. Save the parameter file as UTF-8.") from None
+    except UnicodeDecodeError:
+        from helpers.io import not_utf8
+
+        raise ParameterError(not_utf8(path, path.read_bytes(), "the parameter file")) from None
+    except (ValueError, TypeError, OverflowError) as exc:  # a value YAML cannot build
+        raise ParameterError(f"{path}: a value cannot be read ({exc}). Fix it or put it in quotes.") from None
     if data is None:
         return {}
     if not isinstance(data, dict):
