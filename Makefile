@@ -98,7 +98,7 @@ INPUT_FILES := $(CORPUS)/manifest.csv $(CODEBOOK) $(PARAMS) $(GROUPS) $(CLEANING
 INPUT_VARS  := $(abspath $(CORPUS)) $(INPUT_FILES) GROUP_BY=$(GROUP_BY) ON_ERROR=$(ON_ERROR) REPORTS=$(abspath $(REPORTS))
 INPUTS_OK   := $(BUILD)/inputs-$(shell printf %s '$(INPUT_VARS)' | cksum | cut -d' ' -f1).ok
 
-.PHONY: help env annotate ingest analyse notebooks test bench clean lab report
+.PHONY: help env annotate ingest analyse notebooks test bench fuzz clean lab report
 
 ## report: the briefing -> REPORTS/briefing.html, briefing.pdf, annotated_paragraphs.csv and the analysis CSVs
 ##         (PARAMS=file.yml passes papermill parameters: organizations, themes, date_from, date_to, top_n, ...)
@@ -186,6 +186,10 @@ test: $(ENV_OK)
 ## bench: run the benchmarks in bench/ (speed and memory figures quoted in the README)
 bench: $(ENV_OK)
 	@for b in bench/bench_*.py; do echo "== $$b"; $(PY) $$b || exit 1; done
+
+## fuzz: throw 170 generated malformed or hostile inputs at make in a temporary folder (bench/fuzz_inputs.py, ~10 min)
+fuzz: $(ENV_OK)
+	$(PY) bench/fuzz_inputs.py
 
 ## clean: remove build products (keeps .venv and the reports folder's hand-made files)
 clean:
