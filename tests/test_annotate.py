@@ -719,3 +719,14 @@ def test_rows_of_documents_skipped_by_the_ingest_are_set_aside(seed, tmp_path, c
     err = capsys.readouterr().err
     assert all(f"warning: {w}\n" in err for w in expected)
     assert pd.read_csv(build / "annotation_warnings.csv")["warning"].tolist() == expected
+
+
+def test_a_regex_matching_the_separator_between_texts_is_ignored(tmp_path):
+    """Found by bench/fuzz_inputs.py: '^(?:a|aa)*\\s+' matched the blank before the first text and
+    gave paragraph -1 (a traceback later)."""
+    p = tmp_path / "cb.yml"
+    p.write_text("groups: {g: G}\nthemes:\n  - {id: t, label: T, definition: T., group: g, regex: ['^(?:a|aa)*\\s+', '\\s+$']}\n",
+                 encoding="utf-8")
+    m = Matcher(load_codebook(p))
+    assert found(m, "aaaa aab WHO") == []
+    assert m.match(["x", "y"]).empty

@@ -426,6 +426,12 @@ class Matcher:
             start_a = np.concatenate((start_a, x[:, 2]))
             end_a = np.concatenate((end_a, x[:, 3]))
         para_a = np.searchsorted(offsets, start_a, side="right") - 1
+        if extra:  # a regex may match in the separators around the texts (^\s+ at the very start): not in any text
+            inside = (para_a >= 0) & (para_a < n)
+            p_ok = np.where(inside, para_a, 0)
+            inside &= (start_a >= offsets[p_ok]) & (end_a <= offsets[p_ok] + lengths[p_ok])
+            if not inside.all():
+                para_a, theme_a, rule_a, kind_a, start_a, end_a = (a[inside] for a in (para_a, theme_a, rule_a, kind_a, start_a, end_a))
         return self._resolve(para_a, theme_a, rule_a, kind_a, start_a - offsets[para_a], end_a - offsets[para_a])
 
     def _regex_spans(self, j: int, folded: str, lo: int, hi: int) -> list[tuple[int, int, int, int]]:
