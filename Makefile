@@ -39,13 +39,42 @@ VENV := .venv
 PY   := $(VENV)/bin/python
 ENV_OK := $(VENV)/.installed
 
+# Paths with spaces or quotes (CORPUS="My Documents/O'Brien corpus"): make cannot name such files in
+# rules, so each such path is reached through a link build/links/<checksum of its absolute path> and
+# make runs again with the links. The link resolves to the real folder, which is what the ingest
+# confines reading to.
+LINKABLE := CORPUS REPORTS CODEBOOK PARAMS GROUPS CLEANING ORGANIZATIONS VALIDATION
+unsafe_path = $(or $(word 2,$(1)),$(findstring ',$(1)),$(findstring ",$(1)))
+NEEDS_LINK := $(strip $(foreach v,$(LINKABLE),$(if $(call unsafe_path,$($(v))),$(v))))
+
+ifneq ($(NEEDS_LINK),)
+export $(NEEDS_LINK)
+LINK_GOALS := $(or $(MAKECMDGOALS),report)
+.PHONY: $(LINK_GOALS) link-unsafe-paths
+$(LINK_GOALS): link-unsafe-paths ; @:
+link-unsafe-paths:
+	@set -e; args=(); \
+	for var in $(NEEDS_LINK); do \
+	  value="$${!var}"; \
+	  if [ "$$var" = REPORTS ]; then mkdir -p -- "$$value"; fi; \
+	  if [ ! -e "$$value" ]; then echo "error: $$value: not found ($$var=$$value). Pass an existing path." >&2; exit 2; fi; \
+	  real="$$(realpath -- "$$value")"; \
+	  link="build/links/$$(printf %s "$$real" | cksum | cut -d' ' -f1)"; \
+	  mkdir -p build/links; \
+	  if [ "$$(readlink -- "$$link" 2>/dev/null)" != "$$real" ]; then ln -sfn -- "$$real" "$$link"; fi; \
+	  echo "($$var=$$value is reached as $$link: make cannot name paths with spaces or quotes)"; \
+	  args+=("$$var=$$link"); \
+	done; \
+	$(MAKE) --no-print-directory $(LINK_GOALS) "$${args[@]}"
+else
+
 # Build products of one corpus live in build/<corpus name>-<checksum of its absolute path>.
 CORPUS_KEY := $(notdir $(abspath $(CORPUS)))-$(shell printf %s '$(abspath $(CORPUS))' | cksum | cut -d' ' -f1)
 BUILD ?= build/$(CORPUS_KEY)
 
 # The corpus documents and manifest; analysts' annotation files, coded validation samples (data/validation/ of the
 # default corpus) and YAML configuration are not part of ingestion.
-CORPUS_FILES := $(shell find $(CORPUS) -type f ! -path '*/annotations/*' ! -path '$(CORPUS)/validation/*' ! -name '*.yml' ! -name '*.yaml' ! -name 'README*' ! -name '.*' 2>/dev/null | sort)
+CORPUS_FILES := $(shell find -H $(CORPUS) -type f ! -path '*/annotations/*' ! -path '$(CORPUS)/validation/*' ! -name '*.yml' ! -name '*.yaml' ! -name 'README*' ! -name '.*' 2>/dev/null | sort)
 OVERRIDES  ?= $(wildcard $(CORPUS)/annotations/overrides.csv)
 # The coded validation sample: the corpus's own, else the project's sample of that corpus (data/validation/<name>.csv).
 VALIDATION ?= $(or $(wildcard $(CORPUS)/annotations/validation.csv),$(wildcard data/validation/$(notdir $(abspath $(CORPUS))).csv))
@@ -68,11 +97,34 @@ BRIEFING   := $(REPORTS)/briefing.html $(REPORTS)/briefing.pdf
 # when PARAMS does, so switching PARAMS (or dropping it) re-renders and nothing else does.
 RENDER_ARGS := $(BUILD)/render-args-$(shell printf %s '$(abspath $(REPORTS))' | cksum | cut -d' ' -f1).txt
 
-.PHONY: help env annotate ingest analyse notebooks test bench clean lab report validation-sample merge-coding log-test suggest-rules
+# Every input is checked before any stage writes (helpers.inputs: parameters, codebook, groups, overrides,
+# validation sample, cleaning rules, manifest), so a bad one never leaves REPORTS mixing two builds. The
+# check's stamp is named after the make variables and depends on the input files: it runs when either
+# changes, and every writing target has it as an order-only prerequisite, so a no-op make runs nothing.
+INPUT_FILES := $(CORPUS)/manifest.csv $(CODEBOOK) $(RULE_DATA) $(PARAMS) $(GROUPS) $(CLEANING) $(ORGANIZATIONS) $(OVERRIDES) $(VALIDATION) $(SECOND_CODER)
+INPUT_VARS  := $(abspath $(CORPUS)) $(INPUT_FILES) GROUP_BY=$(GROUP_BY) ON_ERROR=$(ON_ERROR) REPORTS=$(abspath $(REPORTS))
+INPUTS_OK   := $(BUILD)/inputs-$(shell printf %s '$(INPUT_VARS)' | cksum | cut -d' ' -f1).ok
+
+.PHONY: help env annotate ingest analyse notebooks test bench fuzz clean lab report validation-sample merge-coding log-test suggest-rules
 
 ## report: the briefing -> REPORTS/briefing.html, briefing.pdf, annotated_paragraphs.csv and the analysis CSVs
 ##         (PARAMS=file.yml passes papermill parameters: organizations, themes, date_from, date_to, top_n, ...)
 report: $(BRIEFING) $(ANALYSIS_CSV) $(ANNOTATED)
+
+$(INPUTS_OK): $(INPUT_FILES) src/helpers/inputs.py | $(ENV_OK)
+	$(PY) -m helpers.inputs --corpus $(CORPUS) --codebook $(CODEBOOK) --groups $(GROUPS) --cleaning $(CLEANING) \
+	  --organizations $(ORGANIZATIONS) --reports $(REPORTS) --on-error $(ON_ERROR) $(if $(PARAMS),--params $(PARAMS)) \
+	  $(if $(GROUP_BY),--group-by $(GROUP_BY)) $(if $(OVERRIDES),--overrides $(OVERRIDES)) $(if $(VALIDATION),--validation $(VALIDATION)) --stamp $@
+
+# An input that does not exist stops with a message naming it, instead of make's "No rule to make target"
+# (or, for a deleted manifest, a stale briefing): such a file has this rule, whose recipe runs only when it is missing.
+$(sort $(CORPUS)/manifest.csv $(CODEBOOK) $(PARAMS) $(GROUPS) $(CLEANING) $(ORGANIZATIONS)):
+	@case '$@' in \
+	  '$(CORPUS)/manifest.csv') echo "error: $@: manifest not found. CORPUS=$(CORPUS) must be a folder with a manifest.csv (columns doc_id, file, title, organization, genre, date); restore it or pass another CORPUS=." ;; \
+	  '$(CODEBOOK)') echo "error: $@: codebook not found (CODEBOOK=$(CODEBOOK)). Pass an existing YAML codebook, e.g. CODEBOOK=data/codebook.yml." ;; \
+	  '$(PARAMS)') echo "error: $@: parameter file not found (PARAMS=$(PARAMS)). Pass an existing YAML file, e.g. PARAMS=notebooks/params/csto-2024.yml, or leave PARAMS out." ;; \
+	  *) echo "error: $@: input file not found. Restore it or pass another path on the make command line." ;; \
+	esac >&2; exit 2
 
 ## help: list the targets and variables
 help:
@@ -90,13 +142,13 @@ $(ENV_OK): requirements.txt pyproject.toml
 
 ## ingest: split the corpus into paragraphs (build/<corpus>/paragraphs.parquet)
 ingest: $(PARAGRAPHS)
-$(PARAGRAPHS): $(CORPUS_FILES) $(CLEANING) $(ORGANIZATIONS) src/helpers/corpus.py src/helpers/text.py src/helpers/organizations.py src/helpers/parallel.py src/helpers/paragraph_cache.py src/helpers/io.py | $(ENV_OK)
+$(PARAGRAPHS): $(CORPUS_FILES) $(CLEANING) $(ORGANIZATIONS) src/helpers/corpus.py src/helpers/safe_regex.py src/helpers/text.py src/helpers/organizations.py src/helpers/parallel.py src/helpers/paragraph_cache.py src/helpers/io.py | $(ENV_OK) $(INPUTS_OK)
 	$(PY) -m helpers.corpus --corpus $(CORPUS) --cleaning $(CLEANING) --organizations $(ORGANIZATIONS) --build $(BUILD) --on-error $(ON_ERROR) --workers $(WORKERS)
 
 ## annotate: code body paragraphs with themes -> REPORTS/annotated_paragraphs.csv, annotations.csv; with a validation
 ##         sample also agreement.csv (in-sample / held-out, 95% intervals), validation_scored.csv, coder_agreement.csv
 annotate: $(ANNOTATED)
-$(ANNOTATED): $(PARAGRAPHS) $(CODEBOOK) $(RULE_DATA) $(OVERRIDES) $(VALIDATION) $(SECOND_CODER) src/helpers/codebook.py src/helpers/rule_language.py src/helpers/split_agreement.py src/helpers/agreement.py src/helpers/annotate.py src/helpers/text.py src/helpers/parallel.py src/helpers/io.py | $(ENV_OK)
+$(ANNOTATED): $(PARAGRAPHS) $(CODEBOOK) $(RULE_DATA) $(OVERRIDES) $(VALIDATION) $(SECOND_CODER) src/helpers/codebook.py src/helpers/rule_language.py src/helpers/split_agreement.py src/helpers/agreement.py src/helpers/annotate.py src/helpers/safe_regex.py src/helpers/text.py src/helpers/parallel.py src/helpers/io.py | $(ENV_OK) $(INPUTS_OK)
 	$(PY) -m helpers.annotate --paragraphs $(PARAGRAPHS) --build $(BUILD) --workers $(WORKERS) --codebook $(CODEBOOK) \
 	  $(if $(OVERRIDES),--overrides $(OVERRIDES)) $(if $(VALIDATION),--validation $(VALIDATION)) --reports $(REPORTS)
 
@@ -141,7 +193,7 @@ $(REPORTS)/rule_suggestions.csv: $(ANNOTATED) $(PARAGRAPHS) $(CODEBOOK) $(RULE_D
 
 ## analyse: theme frequencies, co-occurrence, overlap, reuse, keyness -> REPORTS/*.csv
 analyse: $(ANALYSIS_CSV)
-$(ANALYSIS_CSV) &: $(ANNOTATED) $(ANALYSIS_SRC) | $(ENV_OK)
+$(ANALYSIS_CSV) &: $(ANNOTATED) $(ANALYSIS_SRC) | $(ENV_OK) $(INPUTS_OK)
 	$(PY) -m helpers.analysis --reports $(REPORTS) --build $(BUILD) --workers $(WORKERS)
 
 $(RENDER_ARGS): FORCE
@@ -157,13 +209,13 @@ $(RENDER_ARGS): FORCE
 # The briefing: papermill runs the notebook into $(BUILD)/notebooks/ (kept for audit) on the
 # project kernel, nbconvert + WeasyPrint write HTML and PDF (to temporary files, then renamed).
 $(BRIEFING) &: $(NOTEBOOK) $(ANNOTATED) $(ANALYSIS_CSV) $(HELPERS_SRC) $(TEMPLATE_FILES) $(PARAMS) $(RENDER_ARGS) \
-               $(PARAGRAPHS) $(GROUPS) $(CODEBOOK) $(CLEANING) $(CORPUS_FILES) $(OVERRIDES) $(VALIDATION) | $(ENV_OK)
+               $(PARAGRAPHS) $(GROUPS) $(CODEBOOK) $(CLEANING) $(CORPUS_FILES) $(OVERRIDES) $(VALIDATION) | $(ENV_OK) $(INPUTS_OK)
 	$(PY) -m helpers.render --notebook $(NOTEBOOK) --build $(BUILD) --reports $(REPORTS) \
 	  --corpus $(CORPUS) --codebook $(CODEBOOK) --groups $(GROUPS) $(if $(GROUP_BY),--group-by $(GROUP_BY)) $(if $(PARAMS),--params $(PARAMS))
 
 ## notebooks: execute the analysts' notebooks (corpus overview, themes, overlap) into BUILD/notebooks/ for audit
 notebooks: $(EXECUTED_ANALYST)
-$(BUILD)/notebooks/%.ipynb: notebooks/%.ipynb $(ANNOTATED) $(ANALYSIS_CSV) $(HELPERS_SRC) $(PARAMS) $(RENDER_ARGS) $(GROUPS) | $(ENV_OK)
+$(BUILD)/notebooks/%.ipynb: notebooks/%.ipynb $(ANNOTATED) $(ANALYSIS_CSV) $(HELPERS_SRC) $(PARAMS) $(RENDER_ARGS) $(GROUPS) | $(ENV_OK) $(INPUTS_OK)
 	$(PY) -m helpers.render --execute-only --notebook $< --build $(BUILD) --reports $(REPORTS) \
 	  --corpus $(CORPUS) --codebook $(CODEBOOK) --groups $(GROUPS) $(if $(GROUP_BY),--group-by $(GROUP_BY)) $(if $(PARAMS),--params $(PARAMS))
 
@@ -185,6 +237,12 @@ test: $(ENV_OK)
 bench: $(ENV_OK)
 	@for b in bench/bench_*.py; do echo "== $$b"; $(PY) $$b || exit 1; done
 
+## fuzz: throw 170 generated malformed or hostile inputs at make in a temporary folder (bench/fuzz_inputs.py, ~10 min)
+fuzz: $(ENV_OK)
+	$(PY) bench/fuzz_inputs.py
+
 ## clean: remove build products (keeps .venv and the reports folder's hand-made files)
 clean:
 	rm -rf build
+
+endif  # (paths with spaces or quotes)

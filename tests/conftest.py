@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import shutil
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -13,9 +14,10 @@ UNGDC_SESSIONS = ["71_2016", "75_2020", "79_2024"]
 
 
 def write_ungdc_sample(folder: Path) -> Path:
-    """Write a corpus folder (``manifest.csv`` only) naming the 30 sample speeches by absolute path.
+    """Write a corpus folder with the 30 sample speeches copied from ../shared and their manifest rows.
 
-    The speeches stay in ../shared (never copied into the project). Returns ``folder``.
+    Copies, not absolute paths: only files inside the corpus folder are read (never into the
+    project: ``folder`` is a temporary folder). Returns ``folder``.
     """
     folder.mkdir(parents=True, exist_ok=True)
     wanted = {f"{s}_{n}" for s in UNGDC_STATES for n in UNGDC_SESSIONS}
@@ -24,7 +26,9 @@ def write_ungdc_sample(folder: Path) -> Path:
         rows = [r for r in reader if r["doc_id"] in wanted]
         fields = reader.fieldnames
     for r in rows:
-        r["file"] = str((UNGDC / r["file"]).resolve())
+        target = folder / r["file"]
+        target.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copyfile(UNGDC / r["file"], target)
     with (folder / "manifest.csv").open("w", encoding="utf-8", newline="") as fh:
         writer = csv.DictWriter(fh, fieldnames=fields)
         writer.writeheader()

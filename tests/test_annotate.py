@@ -470,6 +470,22 @@ def test_regex_without_anchor_is_still_found(tmp_path):
     assert found(m, "in 2024 and x2025 and 1999") == [("years", "2024"), ("years", "1999")]
 
 
+def test_a_catastrophic_regex_runs_in_linear_time(tmp_path):
+    """(?:a+)+$ never returns under Python's backtracking re on a long run of 'a' not followed by the
+    end; RE2 matches it in linear time, anchored (aa...) or not."""
+    import time
+
+    p = tmp_path / "cb.yml"
+    p.write_text("groups: {g: G}\nthemes:\n  - {id: t, label: T, definition: T., group: g, "
+                 "regex: ['(?:a+)+$', '(?:aa+)+b', 'Unicode \\w+']}\n", encoding="utf-8")
+    m = Matcher(load_codebook(p))
+    started = time.perf_counter()
+    assert found(m, "a" * 50_000 + "!") == []
+    assert found(m, "x " + "aa" * 30_000 + "c") == []
+    assert time.perf_counter() - started < 2
+    assert found(m, "Unicode Übergröße, aab") == [("t", "Unicode Übergröße"), ("t", "aab")]
+
+
 def test_project_validation_sample_is_readable(parquet, tmp_path, capsys):
     """The hand-coded sample (maintained by another coder) names only body paragraphs and known themes."""
     validation = ROOT / "data" / "annotations" / "validation.csv"
@@ -715,3 +731,54 @@ def test_drawn_sample_is_scored_by_split_with_a_second_coder(parquet, tmp_path, 
     # without the validation sample, the files that describe it are removed, not left stale
     assert main(["--paragraphs", str(parquet), "--codebook", str(CODEBOOK), "--reports", str(reports)]) == 0
     assert not (reports / "validation_scored.csv").exists() and not (reports / "coder_agreement.csv").exists()
+
+
+# --------------------------------------------------------------------------- contradictory and set-aside rows
+
+def test_contradictory_overrides_say_which_row_wins(seed, parquet, tmp_path, capsys):
+    from helpers.annotate import read_overrides
+    from helpers.codebook import load_codebook
+
+    p = write_overrides(tmp_path, [
+        "brics-kazan-2024-p012,world_order,add,ana,first thought",
+        "brics-kazan-2024-p011,terrorism,add,ana,fine",
+        "brics-kazan-2024-p012,world_order,remove,bob,second thought",
+    ])
+    warning = (f"{p}: contradictory overrides for paragraph brics-kazan-2024-p012, theme 'world_order': line 2 (add), "
+               "line 4 (remove). The last row wins (line 4: remove); delete the row that is wrong.")
+    assert read_overrides(p, load_codebook(CODEBOOK)).attrs["warnings"] == [warning]
+    assert main(["--paragraphs", str(parquet), "--codebook", str(CODEBOOK), "--overrides", str(p),
+                 "--reports", str(tmp_path / "r")]) == 0
+    assert f"warning: {warning}\n" in capsys.readouterr().err
+
+
+def test_rows_of_documents_skipped_by_the_ingest_are_set_aside(seed, tmp_path, capsys):
+    build = tmp_path / "build"
+    build.mkdir()
+    seed[seed["doc_id"] != "isw-kazan-2024"].to_parquet(build / "paragraphs.parquet", index=False)
+    (build / "skipped.csv").write_text("doc_id,file,line,error\nisw-kazan-2024,002.txt,3,broken\n", encoding="utf-8")
+    overrides = write_overrides(tmp_path, ["isw-kazan-2024-p008,world_order,add,ana,x", "brics-kazan-2024-p011,terrorism,add,ana,y"])
+    validation = tmp_path / "validation.csv"
+    validation.write_text("para_id,themes,coder\nbrics-kazan-2024-p011,terrorism,t\nisw-kazan-2024-p008,,t\n", encoding="utf-8")
+    assert main(["--build", str(build), "--codebook", str(CODEBOOK), "--overrides", str(overrides),
+                 "--validation", str(validation), "--reports", str(tmp_path / "r")]) == 0
+    expected = [
+        f"{overrides}, line 2: paragraph 'isw-kazan-2024-p008' belongs to document 'isw-kazan-2024', which the ingest skipped "
+        "(ON_ERROR=skip); this row of the overrides is set aside.",
+        f"{validation}, line 3: paragraph 'isw-kazan-2024-p008' belongs to document 'isw-kazan-2024', which the ingest "
+        "skipped (ON_ERROR=skip); this row of the validation sample is set aside.",
+    ]
+    err = capsys.readouterr().err
+    assert all(f"warning: {w}\n" in err for w in expected)
+    assert pd.read_csv(build / "annotation_warnings.csv")["warning"].tolist() == expected
+
+
+def test_a_regex_matching_the_separator_between_texts_is_ignored(tmp_path):
+    """Found by bench/fuzz_inputs.py: '^(?:a|aa)*\\s+' matched the blank before the first text and
+    gave paragraph -1 (a traceback later)."""
+    p = tmp_path / "cb.yml"
+    p.write_text("groups: {g: G}\nthemes:\n  - {id: t, label: T, definition: T., group: g, regex: ['^(?:a|aa)*\\s+', '\\s+$']}\n",
+                 encoding="utf-8")
+    m = Matcher(load_codebook(p))
+    assert found(m, "aaaa aab WHO") == []
+    assert m.match(["x", "y"]).empty

@@ -243,3 +243,33 @@ def test_cli_checks_and_exports(tmp_path, capsys):
     assert main(["--codebook", str(PROJECT_CODEBOOK), "--qdc", str(out)]) == 0
     printed = capsys.readouterr().out
     assert "21 themes in 7 groups" in printed and out.read_text(encoding="utf-8").startswith("<?xml")
+
+
+# ---------------------------------------------------------------- rules run in linear time (RE2)
+
+@pytest.mark.parametrize("pattern,message", [
+    ("(?:a+)+$|xyz", None),  # catastrophic for Python's re, linear for RE2: accepted and run safely
+    ("terror(?=ism)", r"regex 'terror\(\?=ism\)' \(line 8\) uses a look-ahead or look-behind \(\(\?=\.\.\.\), \(\?!\.\.\.\), "
+                      r"\(\?<=\.\.\.\), \(\?<!\.\.\.\)\), which cannot run in linear time; rewrite it without, or use an "
+                      r"'exclude' phrase for what must not follow\."),
+    (r"(?:ab)\w+(?<!x)", r"regex '\(\?:ab\)\\w\+\(\?<!x\)' \(line 8\) uses a look-ahead or look-behind"),
+    (r"(?P<w>ab)(?P=w)", r"regex '\(\?P<w>ab\)\(\?P=w\)' \(line 8\) (uses a back-reference|has a capturing group)"),
+    (r"[\W]ab", r"regex '\[\\W\]ab' \(line 8\) '\\W' inside \[\.\.\.\] cannot be run by RE2"),
+    (r"\bмир\b", r"regex '\\bмир\\b' \(line 8\): '\\b' next to 'м' cannot be checked by RE2, whose word boundary knows "
+                 r"ASCII letters only; drop it \(a match must start and end at a word boundary anyway\)\."),
+])
+def test_regex_rules_must_run_in_linear_time(tmp_path, pattern, message):
+    path = write(tmp_path, "groups:\n  g: G\nthemes:\n" + THEME.format(id="x", group="g", rules=f"    regex: ['{pattern}']\n"))
+    if message is None:
+        assert load_codebook(path).theme("x").regex == (pattern,)
+    else:
+        with pytest.raises(CodebookError, match=r"cb\.yml, line 4, theme 'x': " + message):
+            load_codebook(path)
+
+
+def test_a_rule_that_may_never_match_is_a_warning(tmp_path):
+    path = write(tmp_path, "groups:\n  g: G\nthemes:\n" + THEME.format(id="x", group="g", rules="    regex: ['\\b\\+\\+\\b', 'C\\+\\+']\n"))
+    assert load_codebook(path).warnings == (
+        f"{path}, line 4, theme 'x': regex '\\b\\+\\+\\b' (line 8): '\\b' next to '+', which is not a letter or digit, "
+        "holds only where a letter or digit is on its other side, so the rule may never match; drop the '\\b' or move it "
+        "next to a letter or digit.",)

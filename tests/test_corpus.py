@@ -6,6 +6,7 @@ Numbers below were counted by hand from the five seed files (see data/manifest.c
 
 from __future__ import annotations
 
+import re
 import shutil
 import subprocess
 import sys
@@ -498,3 +499,82 @@ def test_unchanged_documents_come_from_the_last_paragraphs_table(tmp_path):
         assert (build / name).read_bytes() == (fresh / name).read_bytes(), name
     assert DOCUMENTS_METADATA not in (pq.ParquetFile(fresh / "paragraphs.parquet").metadata.metadata or {})
     assert previous_ingest(fresh / "paragraphs.parquet") is None  # no list without a cache: nothing to reuse
+
+
+# ---------------------------------------------------------------- nothing outside the corpus is read
+
+@pytest.mark.parametrize("kind", ["dotdot", "absolute", "symlink", "symlinked_folder"])
+def test_files_outside_the_corpus_are_never_read(tmp_path, kind):
+    secret = tmp_path / "secret.txt"
+    secret.write_text("CANARY outside the corpus.", encoding="utf-8")
+    corpus = _write_corpus(tmp_path / "c", {"a.txt": "Fine."}, "")
+    name = {"dotdot": "../secret.txt", "absolute": str(secret), "symlink": "link.txt", "symlinked_folder": "sub/secret.txt"}[kind]
+    if kind == "symlink":
+        (corpus / "link.txt").symlink_to(secret)
+    if kind == "symlinked_folder":
+        (corpus / "sub").symlink_to(tmp_path)
+    (corpus / "manifest.csv").write_text(HEADER + f"d1,a.txt,T,O,g,2024-01-01\nd2,{name},T,O,g,2024-01-01\n", encoding="utf-8")
+    with pytest.raises(CorpusError, match=rf"manifest.csv, line 3, field 'file': '{re.escape(name)}' is outside the corpus folder "
+                                          r".*c \(after following links\)\. Only files inside the corpus folder are read: "
+                                          r"copy the document into it and name it by its relative path\."):
+        read_manifest(corpus)
+    counts = ingest(corpus, tmp_path / "build", on_error="skip")
+    assert counts["documents"] == 1
+    assert "is outside the corpus folder" in pd.read_csv(tmp_path / "build" / "skipped.csv")["error"].iloc[0]
+    for out in (tmp_path / "build").rglob("*"):
+        if out.is_file():
+            assert b"CANARY" not in out.read_bytes()
+
+
+def test_dotdot_to_a_system_file_is_refused_before_its_type_is_checked(tmp_path):
+    corpus = _write_corpus(tmp_path / "c", {"a.txt": "x"}, HEADER + "d1,../../../../../../../etc/hostname,T,O,g,2024-01-01\n")
+    with pytest.raises(CorpusError, match=r"line 2, field 'file': '../../../../../../../etc/hostname' is outside the corpus folder"):
+        read_manifest(corpus)
+
+
+def test_a_link_inside_the_corpus_to_a_file_inside_it_is_read(tmp_path):
+    corpus = _write_corpus(tmp_path / "c", {"texts/a.txt": "We condemn terrorism."}, HEADER + "d1,b.txt,T,O,g,2024-01-01\n")
+    (corpus / "b.txt").symlink_to(corpus / "texts" / "a.txt")
+    assert load_paragraphs(corpus)["text"].tolist() == ["We condemn terrorism."]
+
+
+def test_a_latin1_manifest_names_the_line_and_column(tmp_path):
+    corpus = _write_corpus(tmp_path / "c", {"a.txt": "x"}, "")
+    (corpus / "manifest.csv").write_bytes((HEADER + "d1,a.txt,Sécurité,O,g,2024-01-01\n").encode("latin-1"))
+    with pytest.raises(CorpusError, match=r"manifest\.csv, line 2, column 11: not valid UTF-8 \(byte 0xe9; the file looks saved as "
+                                          r"Latin-1 or Windows-1252\)\. Re-save the manifest as UTF-8 \(in a spreadsheet program: "
+                                          r"'CSV UTF-8'\)\.$"):
+        read_manifest(corpus)
+
+
+def test_control_characters_are_removed_and_logged_and_nothing_is_lost(tmp_path):
+    raw = "Title line\n\nWe condemn\x00 terrorism\x1b[31m in all its forms.\x7f\n\nDialogue\x0c continues.\tHere.\r\n"
+    corpus = _write_corpus(tmp_path / "c", {"a.txt": raw}, HEADER + "d1,a.txt,Title line,O,g,2024-01-01\n")
+    ingest(corpus, tmp_path / "build")
+    p = pd.read_parquet(tmp_path / "build" / "paragraphs.parquet")
+    assert p["text"].tolist() == ["Title line", "We condemn  terrorism [31m in all its forms.", "Dialogue\x0c continues.\tHere."]
+    assert p.loc[1, "text_norm"] == "We condemn terrorism [31m in all its forms."
+    assert not any(c in t for t in p["text"] for c in "\x00\x1b\x7f")
+    text = read_document_text(corpus / "a.txt")
+    assert len(text) == len(raw) and all(text[r.char_start:r.char_end] == r.text for r in p.itertuples())
+    removed = pd.read_csv(tmp_path / "build" / "cleaning.csv", keep_default_na=False)
+    assert removed[["char_start", "char_end", "rule", "text"]].values.tolist() == [
+        [22, 23, "control-characters", "\\x00"], [33, 34, "control-characters", "\\x1b"], [56, 57, "control-characters", "\\x7f"]]
+    covered = {i for r in p.itertuples() for i in range(r.char_start, r.char_end)}
+    covered |= {i for r in removed.itertuples() for i in range(r.char_start, r.char_end)}
+    assert "".join(c for i, c in enumerate(raw) if i not in covered and not c.isspace()) == ""
+    assert all(raw[r.char_start:r.char_end].encode("unicode_escape").decode() == r.text for r in removed.itertuples())
+
+
+@pytest.mark.parametrize("content,problem", [
+    (b"garbage, not a PDF", "Stream has ended unexpectedly"),
+    (b"%PDF-1.4\n1 0 obj << /Type /Catalog /Pages 2 0 R >> endobj\ntrailer << /Root 1 0 R >>\n", "Stream has ended unexpectedly"),
+])
+def test_a_broken_pdf_prints_our_message_only(tmp_path, content, problem):
+    corpus = _write_corpus(tmp_path / "c", {"a.pdf": content}, HEADER + "d1,a.pdf,T,O,g,2024-01-01\n")
+    proc = subprocess.run([sys.executable, "-m", "helpers.corpus", "--corpus", str(corpus), "--build", str(tmp_path / "b")],
+                          capture_output=True, text=True)
+    assert proc.returncode == 2
+    assert proc.stdout == ""
+    assert proc.stderr == (f"error: {corpus / 'a.pdf'}: cannot read the PDF ({problem}). "
+                           "Check the file is a complete PDF with a text layer.\n")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import pandas as pd
@@ -60,3 +61,49 @@ def test_csv_text_leaves_what_it_does_not_handle_to_pandas(tmp_path: Path) -> No
 def test_csv_text_of_a_filtered_table_ignores_its_index() -> None:
     df = pd.DataFrame({"a": ["x", "y,z", "w"], "b": [1.5, float("nan"), 3.0]}).iloc[[2, 0, 1]]
     assert csv_text(df) == df.to_csv(index=False, lineterminator="\n") == 'a,b\nw,3.0\nx,1.5\n"y,z",\n'
+
+
+# ---------------------------------------------------------------- spreadsheet formula injection
+
+def test_csv_cells_a_spreadsheet_would_run_as_formulas_are_neutralised_and_read_back_exactly(tmp_path):
+    from helpers.io import read_text_csv
+
+    cells = ['=HYPERLINK("http://evil.example","click")', "+cmd", "-2+3", "@SUM(A1)", "\tx", "\rx", "'=already quoted",
+             "-3", "+1.5e3", "- a bullet", "'plain", "ok", ""]
+    df = pd.DataFrame({"title": pd.array(cells, dtype="str"), "n": range(-6, len(cells) - 6), "share": [-0.5] * len(cells)})
+    target = write_csv(df, tmp_path / "t.csv")
+    lines = target.read_bytes().decode("utf-8").split("\n")
+    assert lines[1] == "\"'=HYPERLINK(\"\"http://evil.example\"\",\"\"click\"\")\",-6,-0.5"
+    assert [line.split(",")[0].strip('"') for line in lines[2:8]] == ["'+cmd", "'-2+3", "'@SUM(A1)", "'\tx", "'\rx", "''=already quoted"]
+    assert lines[8:14] == ["-3,1,-0.5", "+1.5e3,2,-0.5", "'- a bullet,3,-0.5", "'plain,4,-0.5", "ok,5,-0.5", ",6,-0.5"]
+    df = df[df["title"] != "\rx"]  # (a bare carriage return in a cell does not survive CSV quoting by pandas, neutralised or not)
+    back = read_text_csv(write_csv(df, tmp_path / "t.csv"))
+    assert back["title"].tolist() == df["title"].tolist()
+    assert back["n"].tolist() == [str(n) for n in df["n"]]
+
+
+def test_build_intermediates_are_written_as_is(tmp_path):
+    df = pd.DataFrame({"rule": ["markdown-rule"], "text": ["---"]})
+    assert write_csv(df, tmp_path / "c.csv", for_people=False).read_text(encoding="utf-8") == "rule,text\nmarkdown-rule,---\n"
+
+
+# ---------------------------------------------------------------- what a killed build leaves behind
+
+def test_temporaries_of_a_killed_build_are_removed_by_the_next_write(tmp_path):
+    import subprocess
+    import sys
+
+    from helpers import io
+
+    dead = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True, text=True)
+    pid = int(dead.stdout)
+    stale = [tmp_path / f".annotated_paragraphs.csv.{pid}.k3j_x9a2.tmp", tmp_path / f".doc@abc.parquet.{pid}.tmp"]
+    for p in stale:
+        p.write_text("half", encoding="utf-8")
+    alive = tmp_path / f".evidence.csv.{os.getpid()}.abcdefgh.tmp"  # a build still running (this process)
+    alive.write_text("half", encoding="utf-8")
+    mine = tmp_path / ".notes.tmp"  # not ours: no process id
+    mine.write_text("keep", encoding="utf-8")
+    io._SWEPT.discard(str(tmp_path))
+    write_csv(pd.DataFrame({"a": ["x"], "b": [1]}), tmp_path / "out.csv")
+    assert sorted(p.name for p in tmp_path.iterdir()) == sorted([alive.name, mine.name, "out.csv"])

@@ -65,5 +65,6 @@ def test_names_file_that_is_not_a_mapping_or_not_utf8(tmp_path):
     with pytest.raises(CorpusError, match=r"orgs.yml: expected a mapping with keys names, aliases\."):
         load_organizations(bad)
     bad.write_bytes(b"aliases:\n  RUS: [Russie \xe9]\n")
-    with pytest.raises(CorpusError, match=r"orgs.yml: not valid UTF-8 at byte offset 24\. Re-save the file as UTF-8\."):
+    with pytest.raises(CorpusError, match=r"orgs.yml, line 2, column 16: not valid UTF-8 \(byte 0xe9; the file looks saved as "
+                                          r"Latin-1 or Windows-1252\)\. Re-save the file as UTF-8\.$"):
         load_organizations(bad)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 import pandas as pd
 import pytest
 
@@ -127,6 +129,21 @@ def test_load_params_file_errors(tmp_path):
     typo.write_text("topn: 3\n", encoding="utf-8")
     with pytest.raises(ParameterError, match=r"typo\.yml: unknown parameter 'topn'\."):
         load_params_file(typo)
+
+
+@pytest.mark.parametrize("value,shown", [("2024-13-45", "'2024-13-45'"), ("2024-02-30", "'2024-02-30'"), ("2024-1-5", "'2024-1-5'")])
+def test_an_impossible_date_in_a_parameter_file_names_the_file_and_parameter(tmp_path, value, shown):
+    path = tmp_path / "p.yml"
+    path.write_text(f"date_from: {value}\n", encoding="utf-8")
+    with pytest.raises(ParameterError, match=rf"^{re.escape(str(path))}: parameter 'date_from' must be a date YYYY-MM-DD or null\. "
+                                             rf"Got {shown} instead\.$"):
+        load_params_file(path)
+
+
+def test_a_date_written_in_quotes_or_not_is_the_same(tmp_path):
+    path = tmp_path / "p.yml"
+    path.write_text("date_from: 2024-01-01\ndate_to: '2024-12-31'\n", encoding="utf-8")
+    assert load_params_file(path) == {"date_from": "2024-01-01", "date_to": "2024-12-31"}
 
 
 def test_resolve_path_falls_back_to_project_root(tmp_path, monkeypatch):

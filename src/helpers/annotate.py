@@ -87,8 +87,9 @@ import pyarrow.parquet as pq
 from helpers.agreement import disagreement_table
 from helpers.split_agreement import SPLIT_SAMPLE, agreement_by_sample
 from helpers.codebook import Codebook, load_codebook
+from helpers.safe_regex import SafePattern, compile_pattern
 from helpers.errors import AnnotationError, run_cli
-from helpers.io import atomic_path, write_csv
+from helpers.io import atomic_path, neutralise_batch, not_utf8, remove_stale_temporaries, write_csv
 from helpers.parallel import runner
 from helpers.text import fold
 
@@ -288,7 +289,7 @@ class Matcher:
                     for words in term.forms():
                         key = " " + " ".join(words) + ("" if term.prefix else " ")
                         add(key, (ti, rid, _KIND_EXCLUDE if kind == "exclude" else _KIND_TERM), term.prefix)
-        self.regex_rules: list[tuple[int, int, re.Pattern[str]]] = []
+        self.regex_rules: list[tuple[int, int, SafePattern]] = []
         self.unanchored: list[int] = []
         widths: list[int] = []
         for ti, theme in enumerate(codebook.themes):
@@ -301,7 +302,7 @@ class Matcher:
                     rid = len(self.rules)
                     self.rules.append(Rule(theme.id, "near", near[k - len(theme.regex)][0]))
                 j = len(self.regex_rules)
-                self.regex_rules.append((ti, rid, re.compile(pattern, re.IGNORECASE)))
+                self.regex_rules.append((ti, rid, compile_pattern(pattern, ignorecase=True)))  # RE2: linear time
                 widths.append(_max_width(pattern))
                 anchor = regex_anchor(pattern)
                 if anchor is None:
@@ -441,17 +442,20 @@ class Matcher:
             start_a = np.concatenate((start_a, x[:, 2]))
             end_a = np.concatenate((end_a, x[:, 3]))
         para_a = np.searchsorted(offsets, start_a, side="right") - 1
+        if extra:  # a regex may match in the separators around the texts (^\s+ at the very start): not in any text
+            inside = (para_a >= 0) & (para_a < n)
+            p_ok = np.where(inside, para_a, 0)
+            inside &= (start_a >= offsets[p_ok]) & (end_a <= offsets[p_ok] + lengths[p_ok])
+            if not inside.all():
+                para_a, theme_a, rule_a, kind_a, start_a, end_a = (a[inside] for a in (para_a, theme_a, rule_a, kind_a, start_a, end_a))
         return self._resolve(para_a, theme_a, rule_a, kind_a, start_a - offsets[para_a], end_a - offsets[para_a])
 
     def _regex_spans(self, j: int, folded: str, lo: int, hi: int) -> list[tuple[int, int, int, int]]:
         ti, rid, pat = self.regex_rules[j]
         out = []
-        pos = lo
-        while (m := pat.search(folded, pos, hi)) is not None:
-            s, e = m.span()
+        for s, e in pat.spans(folded, lo, hi):  # every start position, as re.search(folded, s + 1, hi) in a loop
             if e > s and not _cuts_word(folded, s) and not _cuts_word(folded, e) and "\x00" not in folded[s:e]:
                 out.append((ti, rid, s, e))
-            pos = s + 1
         return out
 
     def _resolve(self, para, theme, rule, kind, start, end) -> tuple[np.ndarray, ...]:
@@ -501,21 +505,26 @@ def _read_rows(path: str | Path, expected: list[str], what: str,
     p = Path(path)
     if not p.is_file():
         raise AnnotationError(f"{p}: {what} file not found. Create it with the header {','.join(expected)}.")
-    with p.open(encoding="utf-8-sig", newline="") as fh:
-        reader = csv.DictReader(fh)
-        header = reader.fieldnames or []
-        missing = [c for c in expected if c not in header]
-        if missing:
-            raise AnnotationError(
-                f"{p}, line 1: {what} header must have the columns {','.join(expected)}; "
-                f"missing {', '.join(missing)} (found: {','.join(header) or 'nothing'})."
-            )
-        rows = []
-        for row in reader:
-            if not any((v or "").strip() for v in row.values() if isinstance(v, str)):
-                continue
-            keys = expected + [k for k in optional if k in header]
-            rows.append((reader.line_num, {k: (row.get(k) or "").strip() for k in keys}))
+    try:
+        with p.open(encoding="utf-8-sig", newline="") as fh:
+            reader = csv.DictReader(fh)
+            header = reader.fieldnames or []
+            missing = [c for c in expected if c not in header]
+            if missing:
+                raise AnnotationError(
+                    f"{p}, line 1: {what} header must have the columns {','.join(expected)}; "
+                    f"missing {', '.join(missing)} (found: {','.join(header) or 'nothing'})."
+                )
+            rows = []
+            for row in reader:
+                if not any((v or "").strip() for v in row.values() if isinstance(v, str)):
+                    continue
+                keys = expected + [k for k in optional if k in header]
+                rows.append((reader.line_num, {k: (row.get(k) or "").strip() for k in keys}))
+    except UnicodeDecodeError:
+        raise AnnotationError(not_utf8(p, p.read_bytes(), f"the {what} file")) from None
+    except csv.Error as exc:  # a NUL byte, an unterminated quote at the end
+        raise AnnotationError(f"{p}, line {reader.line_num}: not a readable CSV ({exc}). Re-save it as a plain UTF-8 CSV.") from None
     return rows
 
 
@@ -544,7 +553,38 @@ def read_overrides(path: str | Path, codebook: Codebook) -> pd.DataFrame:
         if not row["coder"]:
             raise AnnotationError(f"{where}: coder is empty. Say who made the decision.")
         out.append({**row, "line": line})
-    return pd.DataFrame(out, columns=OVERRIDE_COLUMNS + ["line"]).astype({"line": "int64"})
+    table = pd.DataFrame(out, columns=OVERRIDE_COLUMNS + ["line"]).astype({"line": "int64"})
+    table.attrs["warnings"] = contradictory_overrides(table, path)
+    return table
+
+
+def contradictory_overrides(overrides: pd.DataFrame, path: str | Path) -> list[str]:
+    """One warning per paragraph and theme that rows of ``overrides`` both ``add`` and ``remove``,
+    saying which row wins: the last one, as rows are applied in file order."""
+    out = []
+    for (pid, theme), rows in overrides.groupby(["para_id", "theme"], sort=False):
+        if rows["action"].nunique() < 2:
+            continue
+        lines = ", ".join(f"line {ln} ({act})" for ln, act in zip(rows["line"], rows["action"]))
+        last = rows.iloc[-1]
+        out.append(f"{path}: contradictory overrides for paragraph {pid}, theme '{theme}': {lines}. The last row wins "
+                   f"(line {last['line']}: {last['action']}); delete the row that is wrong.")
+    return out
+
+
+def set_aside_skipped(table: pd.DataFrame, skipped_docs: set[str], path: str | Path, what: str) -> tuple[pd.DataFrame, list[str]]:
+    """Rows of ``table`` (overrides or validation sample) naming a paragraph of a document the ingest
+    skipped (``ON_ERROR=skip``) are set aside: returns the other rows and one warning per row set aside."""
+    if not skipped_docs or table.empty:
+        return table, []
+    docs = table["para_id"].str.rsplit("-p", n=1).str[0]
+    aside = docs.isin(skipped_docs).to_numpy()
+    warnings = [f"{path}, line {line}: paragraph '{pid}' belongs to document '{doc}', which the ingest skipped "
+                f"(ON_ERROR=skip); this row of the {what} is set aside."
+                for pid, doc, line in zip(table["para_id"][aside], docs[aside], table["line"][aside])]
+    kept = table[~aside].reset_index(drop=True)
+    kept.attrs.update(table.attrs)
+    return kept, warnings
 
 
 def read_validation(path: str | Path, codebook: Codebook) -> pd.DataFrame:
@@ -895,10 +935,12 @@ def _code_fingerprint() -> str:
     if _CODE_FINGERPRINT is None:
         import helpers.codebook
         import helpers.rule_language
+        import helpers.safe_regex
         import helpers.text
 
         h = hashlib.sha256()
-        for path in (__file__, helpers.codebook.__file__, helpers.rule_language.__file__, helpers.text.__file__):  # __file__, not __name__: also under -m
+        for path in (__file__, helpers.codebook.__file__, helpers.rule_language.__file__, helpers.text.__file__,
+                     helpers.safe_regex.__file__):  # __file__, not __name__: also under -m
             h.update(Path(path).read_bytes())
         _CODE_FINGERPRINT = h.hexdigest()
     return _CODE_FINGERPRINT
@@ -994,6 +1036,7 @@ class _DocumentCache:
         self.folder = folder
         self.codebook_hash = codebook_hash
         folder.mkdir(parents=True, exist_ok=True)
+        remove_stale_temporaries(folder)  # left by a killed run
         self.existing = {f.name for f in os.scandir(folder) if "@" in f.name and f.name.endswith(".parquet")}
         self.used: set[str] = set()
         self.hits = 0
@@ -1100,6 +1143,8 @@ class RunSummary:
     n_cached: int = 0
     n_pruned: int = 0
     coder_agreement: pd.DataFrame | None = None
+    #: problems that did not stop the run (contradictory overrides, rows set aside), one sentence each
+    warnings: tuple[str, ...] = ()
 
 
 def annotate_corpus(
@@ -1156,6 +1201,19 @@ def annotate_corpus(
         second = read_validation(second_coder_path(validation_path), cb)
         if second_coder_path(validation_path, "first").is_file():  # the gold was adjudicated: compare the raw codings
             first_raw = read_validation(second_coder_path(validation_path, "first"), cb)
+    warnings: list[str] = list(cb.warnings) + (overrides.attrs["warnings"] if overrides is not None else [])
+    skipped_docs = _skipped_documents(build_dir)
+    if overrides is not None:
+        overrides, aside = set_aside_skipped(overrides, skipped_docs, overrides_path, "overrides")
+        warnings += aside
+    if validation is not None:
+        validation, aside = set_aside_skipped(validation, skipped_docs, validation_path, "validation sample")
+        warnings += aside
+    if second is not None:
+        second, aside = set_aside_skipped(second, skipped_docs, second_coder_path(validation_path), "second coder's sample")
+        warnings += aside
+    if first_raw is not None:
+        first_raw, _ = set_aside_skipped(first_raw, skipped_docs, second_coder_path(validation_path, "first"), "first coder's sample")
     wanted: set[str] = set()
     for t in (overrides, validation, second):
         if t is not None:
@@ -1205,9 +1263,10 @@ def annotate_corpus(
             themes = pa.array(par["themes"], pa.string())
             columns = [batch.column(c) for c in ANNOTATED_COLUMNS if c != "themes"]
             annotated = pa.RecordBatch.from_arrays(columns + [themes], names=ANNOTATED_COLUMNS)
-            writers["annotated_paragraphs"].write(annotated.cast(annotated_schema))
+            # text a spreadsheet would run as a formula gets a leading ' (helpers.io; read back exactly)
+            writers["annotated_paragraphs"].write(neutralise_batch(annotated.cast(annotated_schema)))
             for name, table in (("annotations", ann), ("evidence", ev)):
-                writers[name].write(pa.RecordBatch.from_pydict(table, schema=_OUTPUT_SCHEMAS[name]))
+                writers[name].write(neutralise_batch(pa.RecordBatch.from_pydict(table, schema=_OUTPUT_SCHEMAS[name])))
             n_docs += len(unit.spans)
             n_par += len(pids)
             n_ann += len(ann["para_id"])
@@ -1248,8 +1307,18 @@ def annotate_corpus(
     for name, stale in (("validation_scored.csv", validation is None), ("coder_agreement.csv", coders is None)):
         if stale:  # not from this run's validation sample: never leave an older one for the analysis to read
             (reports / name).unlink(missing_ok=True)
+    if build_dir is not None:  # for the briefing's methods section
+        write_csv(pd.DataFrame({"warning": warnings}, dtype="str"), Path(build_dir) / "annotation_warnings.csv", for_people=False)
     return RunSummary(n_par, n_ann, n_ev, n_manual, n_removed, agreement, disagreements, n_docs,
-                      cache.hits if cache is not None else 0, n_pruned, coders)
+                      cache.hits if cache is not None else 0, n_pruned, coders, tuple(warnings))
+
+
+def _skipped_documents(build_dir: str | Path | None) -> set[str]:
+    """doc_ids the ingest skipped (``build/<corpus>/skipped.csv``, ``ON_ERROR=skip``)."""
+    path = Path(build_dir) / "skipped.csv" if build_dir is not None else None
+    if path is None or not path.is_file():
+        return set()
+    return {d for d in pd.read_csv(path, dtype=str, keep_default_na=False)["doc_id"] if d}
 
 
 def second_coder_path(validation_path: str | Path, which: str = "second") -> Path:
@@ -1333,6 +1402,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     workers = int(args.workers) if str(args.workers).isdigit() else args.workers
     s = annotate_corpus(args.paragraphs, args.codebook, args.reports, args.overrides, args.validation, args.chunk_size,
                         build_dir=args.build, workers=workers)
+    for warning in s.warnings:
+        print(f"warning: {warning}", file=sys.stderr)
     cached = (f" ({s.n_cached} of {s.n_documents} documents' rule coding unchanged since the last run, "
               f"read from {args.build}/annotations)" if args.build else "")
     print(

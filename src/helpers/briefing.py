@@ -56,7 +56,7 @@ from helpers.findings import SECTIONS, pct
 from helpers.frequencies import rank_themes, split_themes, theme_frequencies
 from helpers.keyness import keyness
 from helpers.overlap import document_similarity, find_reuse, reuse_by_document_pair, similar_paragraphs, stem_tokens
-from helpers.io import write_csv
+from helpers.io import restore_formulas, write_csv
 from helpers.params import DEFAULTS, Selection, resolve_path, select_paragraphs, validate_params
 from helpers.reuse_summary import reuse_between_groups, reuse_cross_vs_self, reuse_kind_totals, reused_passages
 from helpers.text import WORD_RE, fold
@@ -483,8 +483,8 @@ class Briefing:
             text_like = {"doc_a", "doc_b", "para_a", "para_b", "organization_a", "organization_b", "shared_themes", "shared_terms",
                          "text_a", "text_b", "group", "term", "by", "doc_id", "theme", "theme_a", "theme_b"}
             header = pd.read_csv(path, nrows=0).columns
-            return pd.read_csv(path, dtype={c: str for c in header if c in text_like}, keep_default_na=False,
-                               na_values={c: [""] for c in header if c not in text_like})
+            return restore_formulas(pd.read_csv(path, dtype={c: str for c in header if c in text_like}, keep_default_na=False,
+                                                na_values={c: [""] for c in header if c not in text_like}))
         return compute()
 
     def _compute(self) -> None:
@@ -658,7 +658,7 @@ class Briefing:
             return
         table = pd.read_csv(path, keep_default_na=True)
         dis_path = reports / "validation_disagreements.csv"
-        dis = pd.read_csv(dis_path, dtype=str, keep_default_na=False) if dis_path.is_file() else pd.DataFrame()
+        dis = restore_formulas(pd.read_csv(dis_path, dtype=str, keep_default_na=False)) if dis_path.is_file() else pd.DataFrame()
         overall = table[(table["annotation"] == "final") & (table["theme"] == "(overall)")]
         rules = table[(table["annotation"] == "rules") & (table["theme"] == "(overall)")]
         per_theme = table[~table["theme"].astype(str).str.startswith("(")]
@@ -1571,6 +1571,7 @@ class Briefing:
             out.append(html_table(sk.assign(where=[f"{f} (manifest line {ln})" for f, ln in zip(sk["file"], sk["line"])]),
                                   [("doc_id", "Document", "text"), ("where", "File", "text"), ("error", "Why it was skipped", "text")],
                                   "Skipped documents and the error that stopped each.", self.numbered, widths=["18%", "22%", "60%"]))
+        out.extend(self._annotation_warnings_html())
         d = self.documents
         warned = d[d["warnings"].astype(str).str.strip() != ""]
         if warned.empty:
@@ -1586,6 +1587,18 @@ class Briefing:
                                   widths=["20%", "80%"]))
             out.append(more_rows(len(shown), len(w), "briefing_documents.csv (column warnings)", "warnings"))
         return "".join(out)
+
+    def _annotation_warnings_html(self) -> list[str]:
+        """The annotation stage's warnings (``build/<corpus>/annotation_warnings.csv``): override or
+        validation rows set aside because their document was skipped, contradictory overrides."""
+        path = resolve_path(self.selection.build) / "annotation_warnings.csv" if self.selection.build else None
+        if path is None or not path.is_file():
+            return []
+        warnings = pd.read_csv(path, dtype=str, keep_default_na=False)["warning"].tolist()
+        if not warnings:
+            return []
+        items = "".join(f"<li>{html.escape(w)}</li>" for w in warnings)
+        return [f"<p>The annotation raised {len(warnings)} warning{'s' if len(warnings) != 1 else ''}:</p><ul>{items}</ul>"]
 
     def _agreement_html(self) -> str:
         a = self.agreement

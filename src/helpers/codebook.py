@@ -67,8 +67,9 @@ import pandas as pd
 import yaml
 
 from helpers.errors import CodebookError, run_cli
-from helpers.io import write_text
+from helpers.io import not_utf8, write_text
 from helpers.rule_language import NearRule, Spelling, load_aliases, load_spelling, parse_near, word_variants
+from helpers.safe_regex import PatternError, boundary_problems, compile_pattern
 
 ID_RE = re.compile(r"^[a-z][a-z0-9_]*$")
 #: Speaker scopes a regex rule may have: value -> what it means.
@@ -160,6 +161,8 @@ class Codebook:
     groups: dict[str, str]
     themes: tuple[Theme, ...]
     _by_id: dict[str, Theme] = field(default_factory=dict, repr=False, compare=False)
+    #: problems that do not stop the build (a rule that may never match), each naming theme, rule and line
+    warnings: tuple[str, ...] = field(default=(), compare=False)
 
     def __post_init__(self) -> None:
         self._by_id.update({t.id: t for t in self.themes})
@@ -364,7 +367,8 @@ def _near_side(text: str, data: _RuleData) -> tuple[list[tuple[str, ...]], bool]
     return forms, prefixes.pop()
 
 
-def _parse_theme(raw: dict, path: str, groups: dict[str, str], data: _RuleData | None = None) -> Theme:
+def _parse_theme(raw: dict, path: str, groups: dict[str, str], data: _RuleData | None = None,
+                 warnings: list[str] | None = None) -> Theme:
     line = raw.get("__line__", 0)
     tid = raw.get("id")
     where = f"{path}, line {line}, theme '{tid}'" if isinstance(tid, str) else f"{path}, line {line}, theme #?"
@@ -401,6 +405,7 @@ def _parse_theme(raw: dict, path: str, groups: dict[str, str], data: _RuleData |
                     )
                 if compiled.match(""):
                     raise CodebookError(f"{where}: regex '{item}'{at} matches the empty text; it must match a word.")
+                _check_linear(item, where, at, warnings)
                 parsed[kind].append(item)
                 speakers.append(scope)
             else:
@@ -432,6 +437,20 @@ def _parse_theme(raw: dict, path: str, groups: dict[str, str], data: _RuleData |
         regex_speakers=tuple(speakers) if any(speakers) else (),
         near=tuple(near),
     )
+
+
+def _check_linear(pattern: str, where: str, at: str, warnings: list[str] | None) -> None:
+    """Refuse a regex RE2 cannot run in linear time (:mod:`helpers.safe_regex`), or whose ``\\b``
+    RE2 cannot check; note one that may never match in ``warnings``."""
+    try:
+        compile_pattern(pattern, ignorecase=True)
+    except PatternError as exc:
+        raise CodebookError(f"{where}: regex '{pattern}'{at} {exc}.") from None
+    errors, notes = boundary_problems(pattern, re.IGNORECASE)
+    if errors:
+        raise CodebookError(f"{where}: regex '{pattern}'{at}: {errors[0]}.")
+    if warnings is not None:
+        warnings.extend(f"{where}: regex '{pattern}'{at}: {note}." for note in dict.fromkeys(notes))
 
 
 def _scoped_regex(item: dict, at: str) -> tuple[object, str]:
@@ -473,11 +492,12 @@ def parse_codebook(data: object, path: str = "<codebook>") -> Codebook:
         spelling=load_spelling(base / data["spelling"]) if "spelling" in data else None,
     )
     themes: list[Theme] = []
+    warnings: list[str] = []
     first_line: dict[str, int] = {}
     for i, raw in enumerate(data["themes"], start=1):
         if not isinstance(raw, dict):
             raise CodebookError(f"{path}, themes item {i}: each theme must be a mapping. Got {raw!r} instead.")
-        theme = _parse_theme(raw, path, groups_raw, rule_data)
+        theme = _parse_theme(raw, path, groups_raw, rule_data, warnings)
         if theme.id in first_line:
             raise CodebookError(
                 f"{path}, line {theme.line}, theme '{theme.id}': duplicate id (first defined at line "
@@ -493,6 +513,7 @@ def parse_codebook(data: object, path: str = "<codebook>") -> Codebook:
         version=str(data.get("version", "")),
         groups=groups_raw,
         themes=tuple(themes),
+        warnings=tuple(dict.fromkeys(warnings)),
     )
 
 
@@ -507,7 +528,10 @@ def load_codebook(path: str | Path) -> Codebook:
     p = Path(path)
     if not p.is_file():
         raise CodebookError(f"{p}: codebook file not found. Pass an existing YAML file (e.g. data/codebook.yml).")
-    text = p.read_text(encoding="utf-8")
+    try:
+        text = p.read_text(encoding="utf-8")
+    except UnicodeDecodeError:
+        raise CodebookError(not_utf8(p, p.read_bytes(), "the codebook")) from None
     loader = _LineLoader(text)
     loader.name = str(p)
     try:
@@ -518,6 +542,8 @@ def load_codebook(path: str | Path) -> Codebook:
         raise CodebookError(f"{p}{line}: invalid YAML: {exc.problem or exc.context}. Fix the syntax there.") from None
     except yaml.YAMLError as exc:
         raise CodebookError(f"{p}: invalid YAML: {exc}.") from None
+    except (ValueError, TypeError, OverflowError, RecursionError) as exc:  # a date that is not a day, ...
+        raise CodebookError(f"{p}: a value cannot be read ({exc}). Fix it or put it in quotes.") from None
     finally:
         loader.dispose()
     return parse_codebook(data, str(p))

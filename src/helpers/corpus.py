@@ -46,10 +46,12 @@ import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
 from .errors import CorpusError, run_cli
-from .io import atomic_path, read_yaml_mapping, write_csv
+from .safe_regex import PatternError, SafePattern, boundary_problems, compile_pattern
+from .io import atomic_path, not_utf8, read_yaml_mapping, write_csv
 from .parallel import Runner, chunked, runner
 from .organizations import OrganizationResolver, canonicalize_manifest, load_organizations
 from .paragraph_cache import source_version
+from . import safe_regex as _safe_regex_module
 from . import text as _text_module
 from .text import count_words, fold, normalize
 
@@ -85,13 +87,21 @@ class CleaningRules:
     fingerprint: str = ""
 
 
-def _compile(pattern: object, path: Path, where: str) -> re.Pattern[str]:
+def _compile(pattern: object, path: Path, where: str) -> SafePattern:
     if not isinstance(pattern, str) or not pattern:
         raise CorpusError(f"{path}: {where}: expected a non-empty regular expression string, found {pattern!r}.")
     try:
-        return re.compile(pattern)
+        re.compile(pattern)
     except re.error as exc:
         raise CorpusError(f"{path}: {where}: the pattern '{pattern}' does not compile ({exc}). Fix the regular expression.") from None
+    try:  # run by RE2, in time linear in the text: a cleaning rule cannot hang the build either
+        compiled = compile_pattern(pattern)
+        errors = boundary_problems(pattern)[0]
+        if errors:
+            raise PatternError(errors[0])
+    except PatternError as exc:
+        raise CorpusError(f"{path}: {where}: the pattern '{pattern}' {exc}.") from None
+    return compiled
 
 
 def load_cleaning(path: str | Path | None = None) -> CleaningRules:
@@ -185,8 +195,10 @@ def read_manifest(corpus_dir: str | Path, on_error: str = "stop") -> pd.DataFram
                 row = {k: (v or "").strip() for k, v in row.items()}
                 row["line"] = reader.line_num
                 rows.append(row)
-    except UnicodeDecodeError as exc:
-        raise CorpusError(f"{path}: not valid UTF-8 at byte offset {exc.start}. Re-save the manifest as UTF-8.") from None
+    except UnicodeDecodeError:
+        raise CorpusError(not_utf8(path, path.read_bytes(), "the manifest")) from None
+    except csv.Error as exc:  # a NUL byte, ...
+        raise CorpusError(f"{path}: not a readable CSV ({exc}). Re-save the manifest as a plain UTF-8 CSV.") from None
     if not rows:
         raise CorpusError(f"{path}: the manifest lists no documents. Add one row per document.")
 
@@ -228,6 +240,12 @@ def _check_row(row: dict, seen: dict[str, int], corpus_dir: Path, path: Path) ->
     seen[row["doc_id"]] = row["line"]
     _check_date(row["date"], where)
     file = corpus_dir / row["file"]
+    inside = _inside_corpus(file, corpus_dir)
+    if inside is None:
+        raise CorpusError(
+            f"{where}, field 'file': '{row['file']}' is outside the corpus folder {corpus_dir} (after following links). "
+            "Only files inside the corpus folder are read: copy the document into it and name it by its relative path."
+        )
     if file.suffix.lower() not in SUPPORTED_SUFFIXES:
         raise CorpusError(
             f"{where}, field 'file': '{row['file']}' has an unsupported file type '{file.suffix or '(none)'}'. "
@@ -239,8 +257,17 @@ def _check_row(row: dict, seen: dict[str, int], corpus_dir: Path, path: Path) ->
     end = _check_line_number(row.get("end_line"), where, "end_line")
     if start and end and end < start:
         raise CorpusError(f"{where}: end_line {end} is before start_line {start}.")
-    row["path"] = str(file.resolve())
+    row["path"] = str(inside)
     row["warnings"] = " | ".join(warnings)
+
+
+def _inside_corpus(file: Path, corpus_dir: Path) -> Path | None:
+    """``file`` with every link resolved, or None when that lies outside ``corpus_dir`` (itself
+    resolved): a ``../`` path, an absolute path or a symbolic link pointing elsewhere. Nothing
+    outside the corpus folder is ever read, so nothing outside it can reach the briefing."""
+    real = file.resolve()
+    root = corpus_dir.resolve()
+    return real if real.is_relative_to(root) and real != root else None
 
 
 # --------------------------------------------------------------------------- readers
@@ -274,13 +301,27 @@ def _html_text(raw: str) -> str:
 
 
 def _pdf_text(path: Path) -> str:
-    from pypdf import PdfReader
-    from pypdf.errors import PdfReadError
+    import logging
+    import warnings
 
+    from pypdf import PdfReader
+
+    # pypdf reports what it repairs through logging and warnings ("EOF marker not found"): keep the
+    # output to our own message. Any failure of a damaged file is that message, never a traceback.
+    log = logging.getLogger("pypdf")
+    level, propagate = log.level, log.propagate
+    log.setLevel(logging.CRITICAL + 1)
+    log.propagate = False
     try:
-        pages = [page.extract_text() or "" for page in PdfReader(str(path)).pages]
-    except (PdfReadError, ValueError, OSError) as exc:
-        raise CorpusError(f"{path}: cannot read the PDF ({exc}). Check the file is a complete PDF with a text layer.") from None
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            pages = [page.extract_text() or "" for page in PdfReader(str(path)).pages]
+    except Exception as exc:  # pypdf raises many types (PdfReadError, KeyError, ...) on a damaged file
+        raise CorpusError(f"{path}: cannot read the PDF ({exc or type(exc).__name__}). "
+                          "Check the file is a complete PDF with a text layer.") from None
+    finally:
+        log.setLevel(level)
+        log.propagate = propagate
     # Re-join lines wrapped by the layout: a line that does not end a sentence continues on the next.
     paragraphs, current = [], []
     for line in "\n".join(pages).splitlines():
@@ -299,8 +340,34 @@ def _pdf_text(path: Path) -> str:
     return "\n\n".join(paragraphs)
 
 
+#: control characters (NUL, escape, DEL, the C1 block, ...) other than tab, line feed, carriage
+#: return, form feed and vertical tab: never part of the text, and they would reach the HTML and PDF
+_CONTROL_RE = re.compile(r"[\x00-\x08\x0e-\x1f\x7f-\x9f]+")
+CONTROL_RULE = "control-characters"
+
+
+def _blank_controls(text: str) -> str:
+    """``text`` with each control character (:data:`_CONTROL_RE`) replaced by a space: same length, so
+    offsets into the file's text are unchanged; what was there is logged by :func:`_control_removals`."""
+    return _CONTROL_RE.sub(lambda m: " " * len(m.group()), text) if _CONTROL_RE.search(text) else text
+
+
+def _control_removals(text: str, doc_id: str, a: int, b: int) -> list[dict[str, object]]:
+    """One removal row (rule ``control-characters``) per run of control characters of ``text[a:b]``;
+    the row's ``text`` shows them escaped (``\\x00``), as a CSV cannot hold them all."""
+    return [{"doc_id": doc_id, "char_start": m.start(), "char_end": m.end(), "rule": CONTROL_RULE,
+             "text": m.group().encode("unicode_escape").decode("ascii")}
+            for m in _CONTROL_RE.finditer(text, a, b)]
+
+
 def read_document_text(path: str | Path) -> str:
-    """Return the text of one document file; offsets of its paragraphs index this string.
+    """The text of one document file as the paragraphs' offsets index it: :func:`_read_raw_text`
+    with control characters blanked (:func:`_blank_controls`; the ingest logs them as removed)."""
+    return _blank_controls(_read_raw_text(path))
+
+
+def _read_raw_text(path: str | Path) -> str:
+    """The text of one document file, control characters included (see :func:`read_document_text`).
 
     ``.txt``/``.md``: the decoded file, exactly. ``.html``/``.htm``: the main text, one block
     per paragraph, blocks separated by a blank line. ``.pdf``: the text layer with wrapped
@@ -590,7 +657,7 @@ def iter_documents(corpus_dir: str | Path, cleaning: CleaningRules | str | Path 
 
 #: Names the splitting in the cache keys: the source of this module and of the text helpers, so an edit
 #: of either splits every document again.
-CACHE_VERSION = source_version(__file__, _text_module.__file__, extra="4")
+CACHE_VERSION = source_version(__file__, _text_module.__file__, _safe_regex_module.__file__, extra="4")
 #: Key of ``paragraphs.parquet``'s metadata listing each document's id, cache key, rows and removed fragments.
 DOCUMENTS_METADATA = b"helpers_documents"
 
@@ -693,14 +760,17 @@ def _read_document(row: dict, corpus_dir: str | Path, rules: CleaningRules, meta
     path = Path(row["path"])
     if row["path"] not in texts:
         texts.clear()  # documents cut from one file are consecutive in practice; keep one file at a time
-        text = _decode(data, path) if path.suffix.lower() in (".txt", ".md") else read_document_text(path)
-        texts[row["path"]] = (text, sha)
-    text, sha = texts[row["path"]]
+        raw = _decode(data, path) if path.suffix.lower() in (".txt", ".md") else _read_raw_text(path)
+        texts[row["path"]] = (raw, sha)
+    raw, sha = texts[row["path"]]
+    text = _blank_controls(raw)
     region = _line_region(text, _check_line_number(row.get("start_line"), where, "start_line"),
                           _check_line_number(row.get("end_line"), where, "end_line"), where)
     if not text[region[0]:region[1]].strip(_EDGE_WS):
         raise CorpusError(f"{path}: the document is empty ({where}). Add its text or remove the row from the manifest.")
     rows, removed = _split_rows(text, row["doc_id"], rules, region, row["title"])
+    if text is not raw:  # control characters: blanked in the text, logged as removed like other cleaning
+        removed = sorted(removed + _control_removals(raw, row["doc_id"], *region), key=lambda r: (r["char_start"], r["char_end"]))
     if not any(r["kind"] == "body" for r in rows):
         raise CorpusError(
             f"{path}: no body paragraph is left after cleaning ({where}; {len(removed)} paragraph(s) removed as boilerplate, "
@@ -817,9 +887,10 @@ def ingest(corpus_dir: str | Path, build_dir: str | Path, cleaning: CleaningRule
         finally:
             if writer is not None:
                 writer.close()
-    write_csv(pd.DataFrame(docs), build_dir / "documents.csv")
-    write_csv(pd.DataFrame(removed_rows, columns=list(REMOVED_COLUMNS)), build_dir / "cleaning.csv")
-    write_csv(pd.DataFrame(skipped, columns=["doc_id", "file", "line", "error"]), build_dir / "skipped.csv")
+    # intermediates read back by the pipeline and the briefing: kept exactly as written (for_people=False)
+    write_csv(pd.DataFrame(docs), build_dir / "documents.csv", for_people=False)
+    write_csv(pd.DataFrame(removed_rows, columns=list(REMOVED_COLUMNS)), build_dir / "cleaning.csv", for_people=False)
+    write_csv(pd.DataFrame(skipped, columns=["doc_id", "file", "line", "error"]), build_dir / "skipped.csv", for_people=False)
     counts["skipped"] = len(skipped)
     if cache_dir is not None:
         used = {f"{d['doc_id']}@" for d in docs}

@@ -4,6 +4,15 @@ Every file the pipeline writes goes through :func:`atomic_path`: the content is 
 a temporary file beside the target and renamed over it only when complete, so a failure
 never leaves a half-written file and never destroys the last good one. CSV output uses a
 fixed format (UTF-8, ``\\n`` line ends, no index) so two runs give byte-identical files.
+
+Spreadsheet formulas: CSVs are opened by analysts in spreadsheet programs, and a text cell that
+begins with ``=``, ``+``, ``-``, ``@``, a tab or a carriage return is run there as a formula (a
+title ``=HYPERLINK(...)`` from a shared manifest). As OWASP recommends, :func:`write_csv` (and the
+annotation stage's streamed CSVs, through :func:`neutralise_arrow`) write such a cell with a leading
+single quote ``'``; a cell that is a plain number (``-3``, ``+1.5e3``) and every numeric column are
+left as they are. So that the pipeline reads back exactly what it wrote, a cell of quotes followed
+by one of those characters gains one quote more, and :func:`read_text_csv` (:func:`restore_formulas`)
+removes one quote from every cell of that form: the round trip is exact.
 """
 
 from __future__ import annotations
@@ -30,7 +39,9 @@ def atomic_path(target: str | os.PathLike[str]) -> Iterator[Path]:
     """
     target = Path(target)
     target.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
+    _sweep_once(target.parent)
+    # the process id in the name tells a later run whether the writer is still alive (remove_stale_temporaries)
+    fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.{os.getpid()}.", suffix=".tmp", dir=target.parent)
     os.close(fd)
     tmp_path = Path(tmp)
     try:
@@ -42,6 +53,47 @@ def atomic_path(target: str | os.PathLike[str]) -> Iterator[Path]:
         raise
 
 
+#: a temporary file of this project: ``.<name>.<pid>.tmp`` or ``.<name>.<pid>.<random>.tmp``
+_TEMPORARY_RE = re.compile(r"^\..+\.([0-9]+)\.(?:[A-Za-z0-9_]+\.)?tmp$")
+_SWEPT: set[str] = set()
+
+
+def _alive(pid: int) -> bool:
+    if pid == os.getpid():
+        return True
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except (PermissionError, OverflowError):
+        return pid < 2**22  # someone else's live process (or an impossible pid: stale)
+    return True
+
+
+def remove_stale_temporaries(folder: str | os.PathLike[str]) -> list[Path]:
+    """Delete the temporary files a killed build left in ``folder`` (names ``.<target>.<pid>[.<random>].tmp``
+    whose process is gone); those of a live process (a parallel build) are kept. Returns what was removed."""
+    removed = []
+    try:
+        entries = list(os.scandir(folder))
+    except OSError:
+        return removed
+    for entry in entries:
+        m = _TEMPORARY_RE.match(entry.name)
+        if m and not _alive(int(m.group(1))) and entry.is_file(follow_symlinks=False):
+            Path(entry.path).unlink(missing_ok=True)
+            removed.append(Path(entry.path))
+    return removed
+
+
+def _sweep_once(folder: Path) -> None:
+    """:func:`remove_stale_temporaries` the first time this process writes into ``folder``."""
+    key = str(folder)
+    if key not in _SWEPT:
+        _SWEPT.add(key)
+        remove_stale_temporaries(folder)
+
+
 def write_text(text: str, target: str | os.PathLike[str]) -> Path:
     """Write ``text`` as UTF-8 to ``target`` atomically; return the target path."""
     with atomic_path(target) as tmp:
@@ -49,12 +101,57 @@ def write_text(text: str, target: str | os.PathLike[str]) -> Path:
     return Path(target)
 
 
-def write_csv(df: pd.DataFrame, target: str | os.PathLike[str]) -> Path:
+#: a text cell a spreadsheet would run as a formula (after any quotes added before): OWASP's list
+FORMULA_RE = r"^'*[=+\-@\t\r]"
+#: a text cell that is a plain number, shown by a spreadsheet as that number: never neutralised
+NUMBER_RE = r"^[+\-]?(?:[0-9]+\.?[0-9]*|\.[0-9]+)(?:[eE][+\-]?[0-9]+)?$"
+
+
+def neutralise_arrow(array: Any) -> Any:
+    """An Arrow string array with every formula-like cell prefixed by ``'`` (see the module's docstring)."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    if not (pa.types.is_string(array.type) or pa.types.is_large_string(array.type)):
+        return array
+    risky = pc.and_(pc.match_substring_regex(array, FORMULA_RE), pc.invert(pc.match_substring_regex(array, NUMBER_RE)))
+    if not pc.any(risky).as_py():
+        return array
+    prefixed = pc.binary_join_element_wise(pa.scalar("'", array.type), array, pa.scalar("", array.type))
+    return pc.if_else(pc.fill_null(risky, False), prefixed, array)
+
+
+def neutralise_batch(batch: Any) -> Any:
+    """An Arrow record batch with :func:`neutralise_arrow` applied to each text column."""
+    import pyarrow as pa
+
+    return pa.RecordBatch.from_arrays([neutralise_arrow(c) for c in batch.columns], schema=batch.schema)
+
+
+def restore_formulas(df: pd.DataFrame) -> pd.DataFrame:
+    """Undo :func:`neutralise_arrow` on the text columns of ``df`` read from a CSV (in place; returned)."""
+    for name in df.columns:
+        col = df[name]
+        if pd.api.types.is_string_dtype(col.dtype) or col.dtype == object:
+            text = col.astype("string")
+            hit = text.str.match(r"'+[=+\-@\t\r]", na=False)
+            if hit.any():
+                df.loc[hit.to_numpy(), name] = text[hit].str.slice(1).astype(object).to_numpy()
+    return df
+
+
+def write_csv(df: pd.DataFrame, target: str | os.PathLike[str], for_people: bool = True) -> Path:
     """Write ``df`` to ``target`` as CSV (UTF-8, ``\\n``, no index) atomically; return the path.
+
+    ``for_people`` (default): text cells a spreadsheet would run as formulas are neutralised with a
+    leading ``'`` (see the module's docstring); ``False`` for intermediates in ``build/`` that only
+    the pipeline reads.
 
     The bytes are those of ``df.to_csv(index=False, lineterminator="\\n")``; :func:`csv_text` builds
     them column by column when it can (five to ten times faster on large tables).
     """
+    if for_people:
+        df = _neutralised(df)
     text = csv_text(df)
     with atomic_path(target) as tmp:
         if text is None:
@@ -62,6 +159,24 @@ def write_csv(df: pd.DataFrame, target: str | os.PathLike[str]) -> Path:
         else:
             tmp.write_text(text, encoding="utf-8", newline="")
     return Path(target)
+
+
+def _neutralised(df: pd.DataFrame) -> pd.DataFrame:
+    import pyarrow as pa
+
+    out = None
+    for name in df.columns:
+        col = df[name]
+        if not (pd.api.types.is_string_dtype(col.dtype) and pd.api.types.infer_dtype(col, skipna=True) in ("string", "empty")):
+            continue
+        arr = pa.array(col, type=pa.large_string(), from_pandas=True)
+        safe = neutralise_arrow(arr)
+        if safe is arr:
+            continue
+        if out is None:
+            out = df.copy()
+        out[name] = pd.Series(safe.to_pylist(), index=df.index, dtype=col.dtype)
+    return df if out is None else out
 
 
 def csv_text(df: pd.DataFrame) -> str | None:
@@ -141,6 +256,22 @@ def write_parquet(df: pd.DataFrame, target: str | os.PathLike[str]) -> Path:
     return Path(target)
 
 
+def not_utf8(path: Path, data: bytes, what: str) -> str:
+    """The message for a file that is not UTF-8: the line and column of the first bad byte (a
+    spreadsheet's "CSV" is often Latin-1 or Windows-1252) and what to do."""
+    try:
+        data.decode("utf-8")
+        return f"{path}: not valid UTF-8. Re-save {what} as UTF-8."
+    except UnicodeDecodeError as exc:
+        start = exc.start
+    line_start = data.rfind(b"\n", 0, start) + 1
+    line = data.count(b"\n", 0, start) + 1
+    column = len(data[line_start:start].decode("utf-8", "replace")) + 1
+    hint = " (in a spreadsheet program: 'CSV UTF-8')" if str(path).lower().endswith(".csv") else ""
+    return (f"{path}, line {line}, column {column}: not valid UTF-8 (byte 0x{data[start]:02x}; the file looks saved as "
+            f"Latin-1 or Windows-1252). Re-save {what} as UTF-8{hint}.")
+
+
 def read_yaml_mapping(path: str | os.PathLike[str], error: type[Exception], missing: str, keys: str,
                       loader: type = yaml.SafeLoader) -> dict:
     """Read a project YAML file whose top level is a mapping; raise ``error`` with one clear message.
@@ -152,12 +283,14 @@ def read_yaml_mapping(path: str | os.PathLike[str], error: type[Exception], miss
     path = Path(path)
     try:
         data = yaml.load(path.read_text(encoding="utf-8"), Loader=loader)
-    except FileNotFoundError:
+    except (FileNotFoundError, IsADirectoryError, NotADirectoryError):
         raise error(f"{path}: {missing}") from None
-    except UnicodeDecodeError as exc:
-        raise error(f"{path}: not valid UTF-8 at byte offset {exc.start}. Re-save the file as UTF-8.") from None
+    except UnicodeDecodeError:
+        raise error(not_utf8(path, path.read_bytes(), "the file")) from None
     except yaml.YAMLError as exc:
         raise error(f"{path}: not valid YAML ({exc}).") from None
+    except (ValueError, TypeError, OverflowError) as exc:  # a value YAML reads as a date or number that is not one
+        raise error(f"{path}: a value cannot be read ({exc}); a date must be a real day (YYYY-MM-DD). Fix or quote it.") from None
     if data is None:
         return {}
     if not isinstance(data, dict):
@@ -184,7 +317,7 @@ def read_text_csv(path: str | os.PathLike[str]) -> pd.DataFrame:
             path, parse_options=pa_csv.ParseOptions(newlines_in_values=True),
             convert_options=pa_csv.ConvertOptions(column_types={h: pa.string() for h in header}, strings_can_be_null=False,
                                                   quoted_strings_can_be_null=False))
-        return table.to_pandas()
+        return restore_formulas(table.to_pandas())
     except (ValueError, UnicodeDecodeError, pa.ArrowException):
-        return pd.read_csv(path, dtype=str, keep_default_na=False)
+        return restore_formulas(pd.read_csv(path, dtype=str, keep_default_na=False))
 

@@ -104,6 +104,18 @@ class Selection:
         }
 
 
+class _TextDatesLoader(yaml.SafeLoader):
+    """YAML's safe loader with dates left as text: ``date_from: 2024-13-45`` is then checked (and
+    reported, naming file and parameter) by :func:`check_names_and_types` instead of failing
+    inside the YAML library with ``month must be in 1..12``."""
+
+
+_TextDatesLoader.yaml_implicit_resolvers = {
+    first: [(tag, regexp) for tag, regexp in resolvers if tag != "tag:yaml.org,2002:timestamp"]
+    for first, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()
+}
+
+
 def load_params_file(path: str | os.PathLike[str]) -> dict[str, Any]:
     """Read a YAML parameter file (a mapping of parameter name to value) and check it.
 
@@ -116,13 +128,17 @@ def load_params_file(path: str | os.PathLike[str]) -> dict[str, Any]:
     if not path.is_file():
         raise ParameterError(f"{path}: parameter file not found. Pass an existing YAML file, e.g. make report PARAMS=params/csto.yml.")
     try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+        data = yaml.load(path.read_text(encoding="utf-8"), Loader=_TextDatesLoader)
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f" line {mark.line + 1}" if mark is not None else ""
         raise ParameterError(f"{path}{where}: not valid YAML ({getattr(exc, 'problem', exc)}). Fix the syntax; a parameter file is a mapping such as 'top_n: 3'.") from None
-    except UnicodeDecodeError as exc:
-        raise ParameterError(f"{path}: not valid UTF-8 at byte {exc.start}. Save the parameter file as UTF-8.") from None
+    except UnicodeDecodeError:
+        from helpers.io import not_utf8
+
+        raise ParameterError(not_utf8(path, path.read_bytes(), "the parameter file")) from None
+    except (ValueError, TypeError, OverflowError) as exc:  # a value YAML cannot build
+        raise ParameterError(f"{path}: a value cannot be read ({exc}). Fix it or put it in quotes.") from None
     if data is None:
         return {}
     if not isinstance(data, dict):

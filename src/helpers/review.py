@@ -36,7 +36,7 @@ import pandas as pd
 from helpers.annotate import OVERRIDE_COLUMNS
 from helpers.codebook import Codebook, load_codebook
 from helpers.errors import AnnotationError, run_cli
-from helpers.io import atomic_path, write_csv, write_text
+from helpers.io import atomic_path, restore_formulas, write_csv, write_text
 
 SHEET_COLUMNS = [
     "para_id", "doc_id", "source_para", "text", "suggested_themes", "evidence", "reviewed_themes", "coder", "note",
@@ -47,7 +47,7 @@ def _read_annotated(path: str | Path) -> pd.DataFrame:
     p = Path(path)
     if not p.is_file():
         raise AnnotationError(f"{p}: annotated paragraphs not found. Run make annotate first.")
-    df = pd.read_csv(p, dtype=str, keep_default_na=False)
+    df = restore_formulas(pd.read_csv(p, dtype=str, keep_default_na=False))
     missing = [c for c in ("para_id", "doc_id", "text", "themes") if c not in df.columns]
     if missing:
         raise AnnotationError(
