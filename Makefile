@@ -50,8 +50,9 @@ HELPERS_SRC := $(wildcard src/helpers/*.py)
 PARAGRAPHS := $(BUILD)/paragraphs.parquet
 ANNOTATED  := $(REPORTS)/annotated_paragraphs.csv
 ANALYSIS_CSV := $(addprefix $(REPORTS)/,theme_frequencies.csv theme_ranking.csv cooccurrence.csv document_similarity.csv \
-                  similar_paragraphs.csv text_reuse.csv reuse_by_document_pair.csv keyness.csv evidence_quotes.csv)
-ANALYSIS_SRC := $(wildcard $(addprefix src/helpers/,analysis.py arrays.py frequencies.py cooccurrence.py overlap.py reuse_index.py paragraph_cache.py keyness.py evidence.py text.py io.py parallel.py))
+                  similar_paragraphs.csv text_reuse.csv reuse_by_document_pair.csv reuse_clusters.csv reuse_cluster_members.csv \
+                  keyness.csv evidence_quotes.csv)
+ANALYSIS_SRC := $(wildcard $(addprefix src/helpers/,analysis.py arrays.py frequencies.py cooccurrence.py overlap.py reuse_index.py reuse_clusters.py paragraph_cache.py keyness.py evidence.py text.py io.py parallel.py))
 NOTEBOOK   := notebooks/briefing.ipynb
 ANALYST_NOTEBOOKS := $(filter-out $(NOTEBOOK),$(wildcard notebooks/*.ipynb))
 EXECUTED_ANALYST := $(patsubst notebooks/%,$(BUILD)/notebooks/%,$(ANALYST_NOTEBOOKS))

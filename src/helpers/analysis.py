@@ -10,8 +10,12 @@ writes (through :func:`helpers.io.write_csv`: temporary file then rename, fixed 
 ``cooccurrence.csv``              :func:`helpers.cooccurrence.theme_cooccurrence` (corpus, min support)
 ``document_similarity.csv``       :func:`helpers.overlap.document_similarity`
 ``similar_paragraphs.csv``        :func:`helpers.overlap.similar_paragraphs`
-``text_reuse.csv``                :func:`helpers.overlap.find_reuse` (through :func:`helpers.reuse_index.reuse_tables`)
-``reuse_by_document_pair.csv``    :func:`helpers.overlap.reuse_by_document_pair` (idem)
+``text_reuse.csv``                :func:`helpers.overlap.find_reuse` (through :func:`helpers.reuse_index.reuse_tables`),
+                                  at most ``max_reuse_pairs`` (default 50) rows per reuse cluster, pairs
+                                  across organisations first (:func:`helpers.reuse_clusters.cap_reuse_pairs`)
+``reuse_by_document_pair.csv``    :func:`helpers.overlap.reuse_by_document_pair` (of every passage, uncapped)
+``reuse_clusters.csv``            :func:`helpers.reuse_clusters.reuse_clusters`: one row per passage family
+``reuse_cluster_members.csv``     idem: the paragraphs' stretches in each family
 ``keyness.csv``                   :func:`helpers.keyness.keyness` per organisation
 ``evidence_quotes.csv``           :func:`helpers.evidence.evidence_quotes` (only with an evidence table)
 ================================  ==============================================================
@@ -55,11 +59,13 @@ from .io import read_text_csv, write_csv
 from .keyness import keyness
 from .parallel import runner
 from .overlap import document_similarity, similar_paragraphs
+from .reuse_clusters import MAX_PAIRS_PER_CLUSTER, cap_reuse_pairs, reuse_clusters
 from .reuse_index import reuse_tables
 
 ANALYSIS_FILES = (
     "theme_frequencies.csv", "theme_ranking.csv", "cooccurrence.csv", "document_similarity.csv",
-    "similar_paragraphs.csv", "text_reuse.csv", "reuse_by_document_pair.csv", "keyness.csv", "evidence_quotes.csv",
+    "similar_paragraphs.csv", "text_reuse.csv", "reuse_by_document_pair.csv", "reuse_clusters.csv",
+    "reuse_cluster_members.csv", "keyness.csv", "evidence_quotes.csv",
 )
 
 #: From this many paragraphs on, :data:`SECOND_PROCESS_TABLES` are computed in a second process (``jobs`` > 1);
@@ -89,6 +95,7 @@ def write_analysis_tables(
     log: Callable[[str], None] | None = None,
     jobs: int | None = None,
     second: Future | None = None,
+    max_reuse_pairs: int | None = MAX_PAIRS_PER_CLUSTER,
 ) -> dict[str, Path]:
     """Compute the analysis tables from ``annotated`` (and ``evidence``) and write them under ``reports_dir``.
 
@@ -105,6 +112,7 @@ def write_analysis_tables(
     ``jobs`` (default :func:`default_jobs`) > 1 computes the tables of :data:`SECOND_PROCESS_TABLES`
     in a second process while this one computes the rest, from :data:`PARALLEL_MIN_PARAGRAPHS`
     paragraphs on (below that a process costs more than it saves); the files are the same either way.
+    ``max_reuse_pairs`` caps ``text_reuse.csv`` per reuse cluster (``None``: every passage).
     ``second``: that computation already running (a future of :func:`second_process_tables` with
     the same arguments, as :func:`main` starts it before reading the table).
     Returns ``{file name: path written}``.
@@ -130,15 +138,16 @@ def write_analysis_tables(
         return pd.concat([theme_frequencies(annotated, by=level, evidence=evidence, themes=themes)
                           for level in ("document", "organization", "genre", "year")], ignore_index=True)
 
-    pair_table: list[pd.DataFrame] = []
+    reuse_parts: dict[str, pd.DataFrame] = {}
 
     def reuse_table() -> pd.DataFrame:
         with runner(workers, scheduler) as run:
             reuse, pairs = reuse_tables(annotated, min_words=min_reuse_words, cache_dir=cache_dir,
                                         state_dir=Path(build_dir) / "reuse" if build_dir is not None else None,
                                         run=run, log=log)
-        pair_table.append(pairs)
-        return reuse
+        clusters, members, of_passage = reuse_clusters(reuse, annotated)
+        reuse_parts.update(pairs=pairs, clusters=clusters, members=members)
+        return cap_reuse_pairs(reuse, of_passage, annotated, max_reuse_pairs)
 
     freq = emit("theme_frequencies.csv", frequencies)
     emit("theme_ranking.csv", lambda: pd.concat(
@@ -153,7 +162,9 @@ def write_analysis_tables(
             # These tables share nothing with the rest: a second process computes them meanwhile.
             side = _second_process(stack).submit(second_process_tables, *second_args)
         emit("text_reuse.csv", reuse_table)
-        emit("reuse_by_document_pair.csv", lambda: pair_table[0])
+        emit("reuse_by_document_pair.csv", lambda: reuse_parts["pairs"])
+        emit("reuse_clusters.csv", lambda: reuse_parts["clusters"])
+        emit("reuse_cluster_members.csv", lambda: reuse_parts.pop("members"))
         emit("keyness.csv", lambda: keyness(annotated, by="organization", min_freq=keyness_min_freq, cache_dir=build_dir))
         tables = side.result() if side is not None else second_process_tables(*second_args)
         for name in SECOND_PROCESS_TABLES:
