@@ -33,9 +33,11 @@ and re-joins that speech only; ``--workers N`` (or ``DASK_SCHEDULER=tcp://host:8
 shingling and the reuse join on Dask. The files written are byte-identical either way.
 
 At scale the long tables are capped to what a reader can use: ``document_similarity.csv``
-keeps the ``max_document_pairs`` (default 10,000) pairs with the most similar theme
-profiles (all pairs up to 141 documents) and ``similar_paragraphs.csv`` the 1,000 document
-pairs whose best paragraph pair is most similar.
+keeps each document's ``neighbours`` (default 10) most similar documents by theme profile
+(every pair up to 11 documents; at most 10 × documents rows, never the n² pairs), optionally
+cut further to the ``max_document_pairs`` most similar pairs; ``similar_paragraphs.csv`` the
+1,000 document pairs whose best paragraph pair is most similar; ``text_reuse.csv`` 50 passages
+per reuse cluster.
 """
 
 from __future__ import annotations
@@ -75,7 +77,9 @@ PARALLEL_MIN_BYTES = 6_000_000
 #: What the second process computes (``jobs`` > 1): about half the work of a one-speech rebuild.
 SECOND_PROCESS_TABLES = ("document_similarity.csv", "similar_paragraphs.csv", "evidence_quotes.csv")
 #: Defaults of the capped tables: document pairs kept, paragraph pairs per document pair, document pairs of similar paragraphs.
-MAX_DOCUMENT_PAIRS, TOP_SIMILAR, MAX_SIMILAR_DOCUMENT_PAIRS = 10_000, 3, 1_000
+MAX_DOCUMENT_PAIRS, TOP_SIMILAR, MAX_SIMILAR_DOCUMENT_PAIRS = None, 3, 1_000
+#: Each document's most similar documents kept in ``document_similarity.csv``.
+NEIGHBOURS = 10
 
 
 def write_analysis_tables(
@@ -90,7 +94,7 @@ def write_analysis_tables(
     build_dir: str | Path | None = None,
     workers: int | str = 1,
     scheduler: str | None = None,
-    max_document_pairs: int = MAX_DOCUMENT_PAIRS,
+    max_document_pairs: int | None = MAX_DOCUMENT_PAIRS,
     max_similar_document_pairs: int = MAX_SIMILAR_DOCUMENT_PAIRS,
     log: Callable[[str], None] | None = None,
     jobs: int | None = None,
@@ -106,8 +110,8 @@ def write_analysis_tables(
     ``build_dir/shingles``, the reuse index and last tables in ``build_dir/reuse``
     (:mod:`helpers.reuse_index`), and each paragraph's stems, tokens and quote sentences
     (:mod:`helpers.paragraph_cache`); ``workers``/``scheduler`` run shingling and the reuse join on Dask
-    (:func:`helpers.parallel.runner`). ``max_document_pairs`` caps ``document_similarity.csv``
-    (most similar pairs first), ``max_similar_document_pairs`` the document pairs of
+    (:func:`helpers.parallel.runner`). ``document_similarity.csv`` holds each document's
+    :data:`NEIGHBOURS` nearest documents; ``max_document_pairs`` (``None``: no cap) cuts it to the most similar pairs, ``max_similar_document_pairs`` the document pairs of
     ``similar_paragraphs.csv``. ``log`` receives one line per table with its size and time.
     ``jobs`` (default :func:`default_jobs`) > 1 computes the tables of :data:`SECOND_PROCESS_TABLES`
     in a second process while this one computes the rest, from :data:`PARALLEL_MIN_PARAGRAPHS`
@@ -120,7 +124,8 @@ def write_analysis_tables(
     check_number("min_reuse_words", min_reuse_words, 5)  # at least one 5-word shingle
     require_columns(annotated, ["para_id", "doc_id", "title", "organization", "genre", "date", "text", "themes"],
                     "The annotated paragraphs table", ANNOTATED_HINT)
-    check_number("max_document_pairs", max_document_pairs, 1)
+    if max_document_pairs is not None:
+        check_number("max_document_pairs", max_document_pairs, 1)
     check_number("max_similar_document_pairs", max_similar_document_pairs, 1)
     reports = Path(reports_dir)
     cache_dir = Path(build_dir) / "shingles" if build_dir is not None else None
@@ -183,7 +188,7 @@ def default_jobs() -> int:
 
 
 def second_process_tables(annotated: pd.DataFrame | str | Path, evidence: pd.DataFrame | str | Path | None,
-                          max_document_pairs: int, top_similar: int, max_similar_document_pairs: int,
+                          max_document_pairs: int | None, top_similar: int, max_similar_document_pairs: int,
                           build_dir: str | Path | None) -> dict[str, pd.DataFrame]:
     """The tables of :data:`SECOND_PROCESS_TABLES` as DataFrames (computed in a second process at scale).
 
@@ -194,7 +199,7 @@ def second_process_tables(annotated: pd.DataFrame | str | Path, evidence: pd.Dat
     if evidence is not None and not isinstance(evidence, pd.DataFrame):
         evidence = read_evidence(evidence)
     return {
-        "document_similarity.csv": document_similarity(annotated, top=max_document_pairs),
+        "document_similarity.csv": document_similarity(annotated, top=max_document_pairs, neighbours=NEIGHBOURS),
         "similar_paragraphs.csv": similar_paragraphs(annotated, top_n=top_similar, max_document_pairs=max_similar_document_pairs,
                                                      cache_dir=build_dir),
         "evidence_quotes.csv": (evidence_quotes(annotated, evidence, cache_dir=build_dir) if evidence is not None

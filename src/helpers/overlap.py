@@ -80,8 +80,9 @@ def _doc_meta(paragraphs: pd.DataFrame, column: str) -> dict[str, str]:
     return dict(zip(first["doc_id"].astype(str), first[column].astype(str)))
 
 
-def document_similarity(annotated: pd.DataFrame, top: int | None = None) -> pd.DataFrame:
-    """Thematic similarity of every pair of documents.
+def document_similarity(annotated: pd.DataFrame, top: int | None = None, neighbours: int | None = None,
+                        block_size: int = 512) -> pd.DataFrame:
+    """Thematic similarity of every pair of documents, or of each document with its nearest neighbours.
 
     ``cosine`` compares the documents' theme-share vectors (share of body paragraphs
     carrying each theme, as in :func:`helpers.frequencies.theme_frequencies`); ``jaccard``
@@ -89,6 +90,13 @@ def document_similarity(annotated: pd.DataFrame, top: int | None = None) -> pd.D
     pairs, those with the highest cosine (ties by the pair's order below; pairs without a
     cosine last); ``None`` (default) keeps every pair. Computed as matrix products, so 1,938
     documents (1.9 million pairs) take seconds.
+
+    ``neighbours`` = k keeps only the pairs in which one document is among the other's ``k``
+    most similar (highest cosine, ties by document order; documents without a theme have no
+    neighbours): at most n × k pairs, computed ``block_size`` documents at a time, so memory
+    grows with ``block_size × n``, never with n² (10,952 UNGDC speeches: 120 million pairs
+    otherwise). With ``k >= n - 1`` every pair with a cosine is kept, the same rows as the full
+    computation. ``top`` then applies to those pairs.
 
     Returns one row per unordered document pair, ``doc_a`` the earlier (by ``date``, then
     ``doc_id``), ordered by ``doc_a`` then ``doc_b`` in that document order. Columns:
@@ -99,6 +107,9 @@ def document_similarity(annotated: pd.DataFrame, top: int | None = None) -> pd.D
     """
     if top is not None:
         check_number("top", top, 1)
+    if neighbours is not None:
+        check_number("neighbours", neighbours, 1)
+    check_number("block_size", block_size, 1)
     freq = theme_frequencies(annotated, by="document")
     order = _document_order(annotated)
     themes = sorted(freq["theme"].unique())
@@ -111,15 +122,19 @@ def document_similarity(annotated: pd.DataFrame, top: int | None = None) -> pd.D
     norms = np.linalg.norm(values, axis=1)
     present = values > 0
     counts = present.sum(axis=1)
-    I, J = np.triu_indices(n, 1)
     with np.errstate(divide="ignore", invalid="ignore"):
-        # n x n products (30 MB for 1,938 documents), not one row per pair: gathering the pairs' rows
-        # first would copy 1.9 million x themes values twice.
-        dots = (values @ values.T)[I, J] if len(themes) else np.zeros(len(I))
-        # Rounded to 12 decimals: profiles equal in exact arithmetic tie whatever the summation order.
-        cos = np.round(np.where((norms[I] > 0) & (norms[J] > 0), dots / (norms[I] * norms[J]), np.nan), 12)
-        flags = present.astype(np.float64)
-        inter = np.rint((flags @ flags.T)[I, J]).astype(np.int64) if len(themes) else np.zeros(len(I), dtype=np.int64)
+        if neighbours is None:
+            I, J = np.triu_indices(n, 1)
+            # n x n products (30 MB for 1,938 documents), not one row per pair: gathering the pairs' rows
+            # first would copy 1.9 million x themes values twice.
+            dots = (values @ values.T)[I, J] if len(themes) else np.zeros(len(I))
+            # Rounded to 12 decimals: profiles equal in exact arithmetic tie whatever the summation order.
+            cos = np.round(np.where((norms[I] > 0) & (norms[J] > 0), dots / (norms[I] * norms[J]), np.nan), 12)
+            flags = present.astype(np.float64)
+            inter = np.rint((flags @ flags.T)[I, J]).astype(np.int64) if len(themes) else np.zeros(len(I), dtype=np.int64)
+        else:
+            I, J, cos = _nearest_pairs(values, norms, neighbours, block_size)
+            inter = (present[I] & present[J]).sum(axis=1).astype(np.int64)
         union = counts[I] + counts[J] - inter
         jac = np.where(union > 0, inter / np.where(union > 0, union, 1), np.nan)
     if top is not None and top < len(I):
@@ -145,6 +160,36 @@ def document_similarity(annotated: pd.DataFrame, top: int | None = None) -> pd.D
         "date_a": date_v[I], "date_b": date_v[J], "cosine": cos.astype(float), "jaccard": jac.astype(float),
         "shared_themes": shared, "themes_a": counts[I].astype(int), "themes_b": counts[J].astype(int),
     })[DOCUMENT_SIMILARITY_COLUMNS]
+
+
+def _nearest_pairs(values: np.ndarray, norms: np.ndarray, k: int, block_size: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Pairs (i < j, in document order) where one is among the other's ``k`` highest cosines, and their cosines.
+
+    Rows of the cosine matrix are computed ``block_size`` at a time; each row's ``k`` best are
+    kept by :func:`top_per_row` (ties: the earlier document), pairs without a cosine never.
+    """
+    n = len(values)
+    found_i, found_j, found_c = [], [], []
+    for s0 in range(0, n, block_size):
+        s1 = min(s0 + block_size, n)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            dots = values[s0:s1] @ values.T if values.shape[1] else np.zeros((s1 - s0, n))
+            cos = np.round(dots / (norms[s0:s1, None] * norms[None, :]), 12)
+        ok = (norms[s0:s1, None] > 0) & (norms[None, :] > 0)
+        ok[np.arange(s1 - s0), np.arange(s0, s1)] = False  # not with itself
+        rows, cols = np.nonzero(ok)
+        vals = cos[rows, cols]
+        keep = top_per_row(rows, cols, vals, k)
+        i, j = rows[keep] + s0, cols[keep]
+        found_i.append(np.minimum(i, j))
+        found_j.append(np.maximum(i, j))
+        found_c.append(vals[keep])
+    I = np.concatenate(found_i).astype(np.int64) if found_i else np.empty(0, dtype=np.int64)
+    J = np.concatenate(found_j).astype(np.int64) if found_j else np.empty(0, dtype=np.int64)
+    C = np.concatenate(found_c) if found_c else np.empty(0)
+    key = I * np.int64(n) + J
+    key, first = np.unique(key, return_index=True)  # sorted by (i, j); a pair seen from both ends once
+    return key // n, key % n, C[first]
 
 
 # --------------------------------------------------------------------------- 2. similar paragraphs
