@@ -62,7 +62,7 @@ BRIEFING   := $(REPORTS)/briefing.html $(REPORTS)/briefing.pdf
 # when PARAMS does, so switching PARAMS (or dropping it) re-renders and nothing else does.
 RENDER_ARGS := $(BUILD)/render-args-$(shell printf %s '$(abspath $(REPORTS))' | cksum | cut -d' ' -f1).txt
 
-.PHONY: help env annotate ingest analyse notebooks test bench clean lab report
+.PHONY: help env annotate ingest analyse notebooks test bench bench-scale clean lab report
 
 ## report: the briefing -> REPORTS/briefing.html, briefing.pdf, annotated_paragraphs.csv and the analysis CSVs
 ##         (PARAMS=file.yml passes papermill parameters: organizations, themes, date_from, date_to, top_n, ...)
@@ -135,6 +135,15 @@ test: $(ENV_OK)
 ## bench: run the benchmarks in bench/ (speed and memory figures quoted in the README)
 bench: $(ENV_OK)
 	@for b in bench/bench_*.py; do echo "== $$b"; $(PY) $$b || exit 1; done
+
+## bench-scale: COPIES=4 copies of the UNGDC slice (perturbed; written to SCALE_DIR, outside the repository) built cold,
+##              printing seconds and peak memory of the whole process tree per stage and the rows of each output
+##              (SCALE_CORPUS=dir builds an existing corpus instead, e.g. the complete UNGDC from bench/extract_ungdc.py)
+COPIES    ?= 4
+SCALE_DIR ?= /tmp/briefing-bench-scale
+SCALE_CORPUS ?=
+bench-scale: $(ENV_OK)
+	$(PY) bench/scale_run.py $(if $(SCALE_CORPUS),--corpus $(SCALE_CORPUS),--copies $(COPIES)) --dir $(SCALE_DIR) --workers $(WORKERS)
 
 ## clean: remove build products (keeps .venv and the reports folder's hand-made files)
 clean:
