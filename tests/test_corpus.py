@@ -498,3 +498,21 @@ def test_unchanged_documents_come_from_the_last_paragraphs_table(tmp_path):
         assert (build / name).read_bytes() == (fresh / name).read_bytes(), name
     assert DOCUMENTS_METADATA not in (pq.ParquetFile(fresh / "paragraphs.parquet").metadata.metadata or {})
     assert previous_ingest(fresh / "paragraphs.parquet") is None  # no list without a cache: nothing to reuse
+
+
+def test_ingest_lists_the_cache_folder_a_fixed_number_of_times(tmp_path, monkeypatch):
+    # Listing docs/ once per document written made ingestion quadratic in documents (issue 16).
+    import pathlib
+    listings = []
+    real_glob = pathlib.Path.glob
+
+    def counting_glob(self, pattern, *args, **kwargs):
+        if self.name == "docs":
+            listings.append(pattern)
+        return real_glob(self, pattern, *args, **kwargs)
+
+    monkeypatch.setattr(pathlib.Path, "glob", counting_glob)
+    corpus = tmp_path / "corpus"
+    shutil.copytree(DATA, corpus, ignore=shutil.ignore_patterns("annotations", "*.yml"))
+    ingest(corpus, tmp_path / "build")
+    assert len(listings) == 2  # before (what was cached) and after (stale files): not per document

@@ -637,9 +637,8 @@ def _cache_read(path: Path, meta: dict, meta_cols: list[str]) -> Document:
 def _cache_write(path: Path, doc: Document) -> None:
     table = pa.Table.from_pylist(doc.paragraph_rows(), schema=_PARAGRAPH_SCHEMA)
     table = table.replace_schema_metadata({"helpers": json.dumps({"removed": doc.removed_rows}, ensure_ascii=False)})
-    for stale in path.parent.glob(f"{path.name.split('@', 1)[0]}@*.parquet"):
-        if stale != path:
-            stale.unlink(missing_ok=True)
+    # A document's older cache files are removed by ingest() at the end, in one listing of the folder:
+    # listing it here for every document written made ingestion quadratic in documents.
     with atomic_path(path) as tmp:
         pq.write_table(table, tmp)
 
@@ -822,11 +821,11 @@ def ingest(corpus_dir: str | Path, build_dir: str | Path, cleaning: CleaningRule
     write_csv(pd.DataFrame(skipped, columns=["doc_id", "file", "line", "error"]), build_dir / "skipped.csv")
     counts["skipped"] = len(skipped)
     if cache_dir is not None:
-        used = {f"{d['doc_id']}@" for d in docs}
+        used = {f"{doc_id}@{key}.parquet" for doc_id, key, _, _ in listed}
         for f in cache_dir.glob("*@*.parquet"):
-            if f.name.split("@", 1)[0] + "@" not in used:
-                f.unlink(missing_ok=True)  # a document no longer in the manifest
-        counts["cached"] = len(before & {f.name for f in cache_dir.glob("*@*.parquet")})
+            if f.name not in used:
+                f.unlink(missing_ok=True)  # a document no longer in the manifest, or an older version of one
+        counts["cached"] = len(before & used)
     return counts
 
 
