@@ -648,24 +648,28 @@ def _shingle_key(para_ids: Sequence[str], texts: Sequence[str], shingle: int) ->
     return hashlib.sha256(blob.encode("utf-8")).hexdigest()[:20]
 
 
-def _shingle_chunk(docs: list[tuple[str, list[str], list[str]]], shingle: int,
+def _cache_listing(cache_dir: str | Path | None) -> dict[str, list[str]]:
+    """``{doc_id: its cache files}`` of a shingle cache folder (one listing for the whole corpus)."""
+    present: dict[str, list[str]] = {}
+    if cache_dir and Path(cache_dir).is_dir():
+        for name in os.listdir(cache_dir):
+            if name.endswith(".parquet") and "@" in name:
+                present.setdefault(name.split("@", 1)[0], []).append(name)
+    return present
+
+
+def _shingle_chunk(docs: list[tuple[str, list[str], list[str], list[str]]], shingle: int,
                    cache_dir: str | None) -> list[dict[str, np.ndarray]]:
-    """Shingles of consecutive documents ``(doc_id, para_ids, texts)``; read from / written to ``cache_dir``.
+    """Shingles of consecutive documents ``(doc_id, para_ids, texts, cache files)``; read from / written to ``cache_dir``.
 
     The cache file is ``<cache_dir>/<doc_id>@<key>.parquet``, key = hash of the document's
     paragraph ids and texts and the shingle length: an edited document gets a new key (its
-    old file is removed), an unchanged one is read back.
+    old files, as listed by the caller, are removed), an unchanged one is read back.
     """
     out = []
     token_cache: dict[str, int] = {}
-    present: dict[str, list[str]] = {}  # doc_id -> its cache files (one directory listing per chunk)
-    if cache_dir and Path(cache_dir).is_dir():
-        wanted = {d for d, _, _ in docs}
-        for name in os.listdir(cache_dir):
-            doc = name.split("@", 1)[0]
-            if doc in wanted and name.endswith(".parquet"):
-                present.setdefault(doc, []).append(name)
-    for doc_id, pids, texts in docs:
+    present = {d: files for d, _, _, files in docs}
+    for doc_id, pids, texts, _ in docs:
         path = Path(cache_dir) / f"{doc_id}@{_shingle_key(pids, texts, shingle)}.parquet" if cache_dir else None
         if path is not None and path.name in present.get(doc_id, ()):
             table = pq.ParquetFile(path).read(use_threads=False)
@@ -698,8 +702,9 @@ def corpus_shingles(paras: pd.DataFrame, shingle: int = 5, cache_dir: str | Path
     rows_of = pd.Series(np.arange(len(paras))).groupby(codes, sort=True).agg(list).tolist()
     pids = paras["para_id"].astype(str).to_numpy()
     texts = paras["text"].fillna("").astype(str).to_numpy()
-    items = [(str(uniq[c]), pids[r].tolist(), texts[r].tolist()) for c, r in enumerate(rows_of)]
-    cache = str(cache_dir) if cache_dir else None
+    cache = str(Path(cache_dir).resolve()) if cache_dir else None  # absolute: workers run elsewhere
+    listing = _cache_listing(cache)
+    items = [(str(uniq[c]), pids[r].tolist(), texts[r].tolist(), listing.get(str(uniq[c]), [])) for c, r in enumerate(rows_of)]
     results = run.map(_shingle_chunk, chunked(items, chunk_size), shingle, cache)
     para, local, h, g = [np.empty(0, np.int64)], [np.empty(0, np.int64)], [np.empty(0, np.uint64)], [np.empty(0, np.uint64)]
     for c, arrays in enumerate(t for chunk in results for t in chunk):
