@@ -492,3 +492,24 @@ def test_document_neighbours_are_each_documents_k_best_of_the_full_table(seed: i
         assert keys == sorted(keys)
     with pytest.raises(ParameterError, match=r"`neighbours` must be"):
         document_similarity(a, neighbours=0)
+
+
+# --------------------------------------------------------------------------- bounded memory
+
+def test_reuse_spilled_in_buckets_and_partitions_equals_one_pass(seed_body: pd.DataFrame, monkeypatch, tmp_path: Path) -> None:
+    import helpers.overlap as overlap
+    whole = find_reuse(seed_body)
+    corpora = [random_corpus(s, n_docs=6, n_paras=20) for s in range(3)]
+    singles = [find_reuse(c, min_words=6, shingle=3) for c in corpora]
+    monkeypatch.setattr(overlap, "SHINGLES_PER_BUCKET", 100)  # 60 buckets, 240 seed partitions on the seed corpus
+    spill = tmp_path / "spill"
+    paras = seed_body.reset_index(drop=True)
+    order = {d: k for k, d in enumerate(overlap._document_order(paras))}
+    shingles = overlap.corpus_shingles(paras)
+    assert -(-len(shingles) // 100) == 60
+    got, _ = overlap.indexed_passages(paras, 12, 5, 3, 100, spill_dir=spill)
+    pd.testing.assert_frame_equal(got, whole)
+    assert spill.is_dir() and not list(spill.iterdir())  # the seeds' folder is removed afterwards
+    for c, single in zip(corpora, singles):
+        pd.testing.assert_frame_equal(find_reuse(c, min_words=6, shingle=3), single)
+    del order

@@ -128,7 +128,9 @@ def write_analysis_tables(
         check_number("max_document_pairs", max_document_pairs, 1)
     check_number("max_similar_document_pairs", max_similar_document_pairs, 1)
     reports = Path(reports_dir)
-    cache_dir = Path(build_dir) / "shingles" if build_dir is not None else None
+    # Absolute: on a Dask cluster the workers read and write these folders from their own working directories.
+    build_dir = Path(build_dir).resolve() if build_dir is not None else None
+    cache_dir = build_dir / "shingles" if build_dir is not None else None
     written: dict[str, Path] = {}
 
     def emit(name: str, compute: Callable[[], pd.DataFrame], where: str = "") -> pd.DataFrame:

@@ -35,6 +35,8 @@ import importlib.metadata
 import json
 import os
 import re
+import shutil
+import tempfile
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -781,6 +783,86 @@ def _bucket_call(item: tuple[np.ndarray, ...], max_df: int) -> pd.DataFrame:
     return _bucket_seeds(*item, max_df)
 
 
+#: Shingles per bucket of the hash space above which the reuse join is cut into buckets and its
+#: seeds spilled to disk in partitions (by paragraph a), so no process holds all of them.
+SHINGLES_PER_BUCKET = 2_000_000
+#: Seed partitions per bucket: the chaining of one partition holds about 1/(4 × buckets) of the seeds.
+PARTITIONS_PER_BUCKET = 4
+
+
+def _indexed_chains(shingles: pd.DataFrame, doc_rank: np.ndarray, k: int, max_gap: int, min_words: int, max_df: int,
+                    run: Runner | None = None, spill_dir: str | Path | None = None) -> np.ndarray:
+    """Chained passages ``(pa, pb, a0, a1, b0, b1)`` (int64, one row each) from the shingle index, in bounded memory.
+
+    Up to :data:`SHINGLES_PER_BUCKET` shingles (and on one process) all seeds are found and
+    chained at once. Above that, or on a Dask cluster, the hash space is cut into buckets
+    (``h mod buckets``; every copy of a shingle lands in one bucket, so its paragraph frequency is
+    complete there); each bucket's seeds are written to ``spill_dir`` (a fresh folder under it,
+    removed afterwards; default the system's temporary folder; on a cluster of several machines
+    it must be a folder every worker sees at the same absolute path) as ``.npy`` files, one per
+    partition of paragraph a (``pa mod partitions``); then each partition's seeds are read back
+    and chained. Seeds of one paragraph pair all fall in one partition, so the passages are the
+    same however the work was cut, and each step (bucket or partition) can run on a worker.
+    """
+    para = shingles["para"].to_numpy(dtype=np.int64)
+    local, h, g = shingles["i"].to_numpy(dtype=np.int64), shingles["h"].to_numpy(), shingles["g"].to_numpy()
+    dr = doc_rank[para] if len(para) else np.empty(0, dtype=np.int64)
+    run = run or Runner()
+    buckets = max(-(-len(h) // SHINGLES_PER_BUCKET), 16 if run.distributed else 1)
+    if buckets == 1:
+        return _chain_array(_chain(_bucket_seeds(para, local, h, g, dr, max_df), k, max_gap, min_words))
+    parts = PARTITIONS_PER_BUCKET * buckets
+    bucket = (h % np.uint64(buckets)).astype(np.int64)
+    order = np.argsort(bucket, kind="stable")
+    bounds = np.searchsorted(bucket[order], np.arange(buckets + 1))
+    del bucket
+    if spill_dir is not None:
+        Path(spill_dir).mkdir(parents=True, exist_ok=True)
+    spill = Path(tempfile.mkdtemp(prefix="reuse-seeds-", dir=spill_dir)).resolve()
+    try:
+        items = ((b, *(a[order[bounds[b]:bounds[b + 1]]] for a in (para, local, h, g, dr))) for b in range(buckets))
+        for _ in run.map(_spill_bucket, items, max_df, parts, str(spill)):
+            pass
+        del order, items
+        chains = list(run.map(_chain_partition, range(parts), str(spill), k, max_gap, min_words))
+    finally:
+        shutil.rmtree(spill, ignore_errors=True)
+    return np.concatenate(chains) if chains else np.empty((0, 6), dtype=np.int64)
+
+
+def _chain_array(chains: list[tuple[int, int, int, int, int, int]]) -> np.ndarray:
+    return np.asarray(chains, dtype=np.int64).reshape(-1, 6)
+
+
+def _spill_bucket(item: tuple, max_df: int, parts: int, spill: str) -> int:
+    """Seeds of one bucket written to ``spill/p<partition>-b<bucket>.npy`` (int32 rows pa, i, pb, j); returns their number."""
+    b, para, local, h, g, dr = item
+    seeds = _bucket_seeds(para, local, h, g, dr, max_df)
+    if seeds.empty:
+        return 0
+    arr = np.vstack([seeds[c].to_numpy() for c in ("pa", "i", "pb", "j")]).astype(np.int32)
+    del seeds
+    part = arr[0] % parts
+    order = np.argsort(part, kind="stable")
+    bounds = np.searchsorted(part[order], np.arange(parts + 1))
+    for p in np.flatnonzero(np.diff(bounds)):
+        with atomic_path(Path(spill) / f"p{p:05d}-b{b:05d}.npy") as tmp:
+            with open(tmp, "wb") as fh:
+                np.save(fh, arr[:, order[bounds[p]:bounds[p + 1]]])
+    return arr.shape[1]
+
+
+def _chain_partition(p: int, spill: str, k: int, max_gap: int, min_words: int) -> np.ndarray:
+    """The chained passages of one partition's seeds (all buckets' files for it)."""
+    files = sorted(Path(spill).glob(f"p{p:05d}-b*.npy"))
+    if not files:
+        return np.empty((0, 6), dtype=np.int64)
+    arr = np.concatenate([np.load(f) for f in files], axis=1).astype(np.int64)
+    seeds = pd.DataFrame({"pa": arr[0], "i": arr[1], "pb": arr[2], "j": arr[3]})
+    del arr
+    return _chain_array(_chain(seeds, k, max_gap, min_words))
+
+
 def _seeds_bruteforce(tokens: list[list[str]], doc_rank: np.ndarray, k: int, max_df: int) -> pd.DataFrame:
     """Seed matches by comparing every pair of paragraphs from different documents (reference, O(n²))."""
     shingles = [[tuple(t[i:i + k]) for i in range(len(t) - k + 1)] for t in tokens]
@@ -868,13 +950,17 @@ def _chain(seeds: pd.DataFrame, k: int, max_gap: int, min_words: int = 0) -> lis
     return out
 
 
-def _passages(paras: pd.DataFrame, chains: list[tuple[int, int, int, int, int, int]], min_words: int) -> pd.DataFrame:
+def _passages(paras: pd.DataFrame, chains: list[tuple[int, int, int, int, int, int]] | np.ndarray, min_words: int) -> pd.DataFrame:
     rows = []
     cache: dict[int, tuple[list[str], list[int], list[int]]] = {}
     texts = paras["text"].fillna("").astype(str).to_numpy()
     pids = paras["para_id"].astype(str).to_numpy()
     dids = paras["doc_id"].astype(str).to_numpy()
-    for p, q, a0, a1, b0, b1 in chains:
+    arr = _chain_array(chains) if not isinstance(chains, np.ndarray) else chains
+    arr = arr[(np.minimum(arr[:, 3] - arr[:, 2], arr[:, 5] - arr[:, 4]) >= min_words)]
+    # One order whatever produced the chains (one process, buckets, workers): by pair, then offsets.
+    arr = arr[np.lexsort((arr[:, 5], arr[:, 3], arr[:, 4], arr[:, 2], arr[:, 1], arr[:, 0]))]
+    for p, q, a0, a1, b0, b1 in arr.tolist():
         words = min(a1 - a0, b1 - b0)
         if words < min_words:
             continue
@@ -940,14 +1026,16 @@ def find_reuse(
 
 
 def indexed_passages(paras: pd.DataFrame, min_words: int, shingle: int, max_gap: int, max_shingle_df: int,
-                     cache_dir: str | Path | None = None, run: Runner | None = None) -> tuple[pd.DataFrame, pd.DataFrame]:
+                     cache_dir: str | Path | None = None, run: Runner | None = None,
+                     spill_dir: str | Path | None = None) -> tuple[pd.DataFrame, pd.DataFrame]:
     """:func:`find_reuse` on body paragraphs ``paras`` (checked, index 0..n-1), with the corpus
-    shingles it joined (:func:`corpus_shingles`), which :mod:`helpers.reuse_index` keeps."""
+    shingles it joined (:func:`corpus_shingles`), which :mod:`helpers.reuse_index` keeps.
+    ``spill_dir``: where the seeds of a large join are spilled (see :func:`_indexed_chains`)."""
     order = {d: k for k, d in enumerate(_document_order(paras))}
     doc_rank = paras["doc_id"].astype(str).map(order).to_numpy(dtype=np.int64)
     shingles = corpus_shingles(paras, shingle, cache_dir=cache_dir, run=run)
-    seeds = _seeds_indexed(shingles, doc_rank, max_shingle_df, run=run)
-    return _passages(paras, _chain(seeds, shingle, max_gap, min_words), min_words), shingles
+    chains = _indexed_chains(shingles, doc_rank, shingle, max_gap, min_words, max_shingle_df, run, spill_dir)
+    return _passages(paras, chains, min_words), shingles
 
 
 def find_reuse_bruteforce(
