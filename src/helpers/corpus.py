@@ -577,7 +577,9 @@ def iter_documents(corpus_dir: str | Path, cleaning: CleaningRules | str | Path 
         skipped.extend(skipped_rows)
     meta_cols = [c for c in manifest.columns if c not in ("line", "path", "start_line", "end_line", "warnings")]
     run = run or Runner()
-    cache = str(cache_dir) if cache_dir else None
+    # Absolute: Dask workers run in their own working directories, and the cache lands where this process says
+    # (the manifest rows carry absolute file paths; corpus_dir only names the manifest in messages).
+    cache = str(Path(cache_dir).resolve()) if cache_dir else None
     previous = previous if previous and not run.distributed else None
     for results in run.map(_documents_chunk, chunked(manifest.to_dict("records"), chunk_size),
                            str(corpus_dir), rules, meta_cols, on_error, cache, previous):
