@@ -138,12 +138,14 @@ bench: $(ENV_OK)
 
 ## bench-scale: COPIES=4 copies of the UNGDC slice (perturbed; written to SCALE_DIR, outside the repository) built cold,
 ##              printing seconds and peak memory of the whole process tree per stage and the rows of each output
-##              (SCALE_CORPUS=dir builds an existing corpus instead, e.g. the complete UNGDC from bench/extract_ungdc.py)
+##              (SCALE_CORPUS=dir builds an existing corpus instead, e.g. the complete UNGDC from bench/extract_ungdc.py;
+##              CLUSTER=2 starts a scheduler and two workers with the dask CLI and counts them in the peak)
 COPIES    ?= 4
 SCALE_DIR ?= /tmp/briefing-bench-scale
 SCALE_CORPUS ?=
+CLUSTER   ?=
 bench-scale: $(ENV_OK)
-	$(PY) bench/scale_run.py $(if $(SCALE_CORPUS),--corpus $(SCALE_CORPUS),--copies $(COPIES)) --dir $(SCALE_DIR) --workers $(WORKERS)
+	$(PY) bench/scale_run.py $(if $(SCALE_CORPUS),--corpus $(SCALE_CORPUS),--copies $(COPIES)) --dir $(SCALE_DIR) --workers $(WORKERS) $(if $(CLUSTER),--cluster $(CLUSTER))
 
 ## clean: remove build products (keeps .venv and the reports folder's hand-made files)
 clean:

@@ -12,6 +12,11 @@ Usage (``make bench-scale COPIES=4 SCALE_DIR=/work/data/scale`` does the first):
     python bench/scale_run.py --copies 4 --dir /work/data/scale     # writes the 4x corpus, then builds it
     python bench/scale_run.py --corpus /work/data/ungdc-full --dir /work/data/full   # an existing corpus
     DASK_SCHEDULER=tcp://127.0.0.1:8786 python bench/scale_run.py ...   # on a running cluster
+    python bench/scale_run.py --copies 4 --dir /work/data/scale --cluster 2   # starts a scheduler and 2 workers (dask CLI)
+
+With ``--cluster N`` the scheduler and workers (started with ``dask scheduler`` / ``dask worker``
+on loopback, each in its own folder under ``--dir``) count in every stage's peak memory, and are
+stopped at the end.
 """
 
 from __future__ import annotations
@@ -20,6 +25,7 @@ import argparse
 import json
 import os
 import shutil
+import signal
 import subprocess
 import sys
 import threading
@@ -46,19 +52,49 @@ def tree_rss(proc: psutil.Process) -> int:
     return total
 
 
-def measured(cmd: list[str], log) -> tuple[float, int, int]:
-    """Run ``cmd``; return (seconds, peak bytes of the process tree, exit code)."""
+def measured(cmd: list[str], log, also: list[psutil.Process] = (), env: dict | None = None) -> tuple[float, int, int]:
+    """Run ``cmd``; return (seconds, peak bytes of its process tree and of the trees of ``also``, exit code)."""
     t0 = time.perf_counter()
-    proc = subprocess.Popen(cmd, cwd=ROOT, stdout=log, stderr=subprocess.STDOUT)
+    proc = subprocess.Popen(cmd, cwd=ROOT, stdout=log, stderr=subprocess.STDOUT, env=env)
     ps = psutil.Process(proc.pid)
     peak = 0
     while proc.poll() is None:
         try:
-            peak = max(peak, tree_rss(ps))
+            peak = max(peak, tree_rss(ps) + sum(tree_rss(a) for a in also))
         except psutil.NoSuchProcess:
             break
         time.sleep(0.2)
     return time.perf_counter() - t0, peak, proc.wait()
+
+
+def start_cluster(work: Path, n: int, port: int = 8786) -> tuple[list[subprocess.Popen], str]:
+    """A scheduler and ``n`` single-threaded workers started with Dask's CLI on loopback, each in its own folder."""
+    dask = str(Path(sys.executable).parent / "dask")
+    address = f"tcp://127.0.0.1:{port}"
+    procs = []
+    for name, args in [("scheduler", ["scheduler", "--host", "127.0.0.1", "--port", str(port), "--no-dashboard"])] + [
+            (f"worker{i}", ["worker", address, "--host", "127.0.0.1", "--nthreads", "1", "--nworkers", "1", "--no-dashboard",
+                            "--memory-limit", "0"]) for i in range(1, n + 1)]:
+        folder = work / "cluster" / name
+        folder.mkdir(parents=True, exist_ok=True)
+        procs.append(subprocess.Popen([dask, *args], cwd=folder, stdout=(folder / "log.txt").open("w"), stderr=subprocess.STDOUT,
+                                      start_new_session=True))
+        time.sleep(2 if name == "scheduler" else 0)
+    from dask.distributed import Client
+    with Client(address, timeout="30s") as client:
+        client.wait_for_workers(n, timeout=120)
+    return procs, address
+
+
+def stop_cluster(procs: list[subprocess.Popen]) -> None:
+    for p in reversed(procs):
+        if p.poll() is None:
+            os.killpg(p.pid, signal.SIGTERM)
+    for p in procs:
+        try:
+            p.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            os.killpg(p.pid, signal.SIGKILL)
 
 
 def csv_rows(path: Path) -> int:
@@ -73,6 +109,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--corpus", type=Path, help="an existing corpus folder instead")
     parser.add_argument("--dir", type=Path, required=True, help="working folder outside the repository (corpus, build, reports)")
     parser.add_argument("--workers", default="1")
+    parser.add_argument("--cluster", type=int, default=0, help="start a scheduler and this many workers with the dask CLI")
     parser.add_argument("--keep", action="store_true", help="keep the generated corpus and build folder")
     args = parser.parse_args(argv)
     work = args.dir.resolve()
@@ -91,24 +128,33 @@ def main(argv: list[str] | None = None) -> int:
             print(f"generated {n:,} speeches in {time.perf_counter() - t0:.0f} s -> {corpus}", flush=True)
     else:
         sys.exit("error: pass --copies N or --corpus DIR")
+    if args.cluster:
+        label += f"-cluster{args.cluster}"
     reports, build = work / f"reports-{label}", work / f"build-{label}"
     shutil.rmtree(reports, ignore_errors=True)
     shutil.rmtree(build, ignore_errors=True)
     load0 = os.getloadavg()
     results = {}
-    with (work / f"make-{label}.log").open("w") as log:
-        for stage in STAGES:
-            cmd = ["make", stage, f"CORPUS={corpus}", f"REPORTS={reports}", f"BUILD={build}", f"WORKERS={args.workers}"]
-            seconds, peak, rc = measured(cmd, log)
-            results[stage] = {"seconds": round(seconds, 1), "peak_gb": round(peak / 1e9, 2), "rc": rc}
-            print(f"{stage:9s} {seconds:8.1f} s  peak {peak / 1e9:6.2f} GB" + (f"  FAILED (rc {rc}, see {log.name})" if rc else ""),
-                  flush=True)
-            if rc:
-                break
+    cluster, env = [], None
+    if args.cluster:
+        cluster, address = start_cluster(work, args.cluster)
+        env = dict(os.environ, DASK_SCHEDULER=address)
+    try:
+        with (work / f"make-{label}.log").open("w") as log:
+            for stage in STAGES:
+                cmd = ["make", stage, f"CORPUS={corpus}", f"REPORTS={reports}", f"BUILD={build}", f"WORKERS={args.workers}"]
+                seconds, peak, rc = measured(cmd, log, [psutil.Process(p.pid) for p in cluster], env)
+                results[stage] = {"seconds": round(seconds, 1), "peak_gb": round(peak / 1e9, 2), "rc": rc}
+                print(f"{stage:9s} {seconds:8.1f} s  peak {peak / 1e9:6.2f} GB" + (f"  FAILED (rc {rc}, see {log.name})" if rc else ""),
+                      flush=True)
+                if rc:
+                    break
+    finally:
+        stop_cluster(cluster)
     total = sum(r["seconds"] for r in results.values())
     peak = max(r["peak_gb"] for r in results.values())
     print(f"{'total':9s} {total:8.1f} s  peak {peak:6.2f} GB   (load average before {load0[0]:.2f}, after {os.getloadavg()[0]:.2f}; "
-          f"scheduler {os.environ.get('DASK_SCHEDULER', 'none')}, workers {args.workers})")
+          f"scheduler {(env or os.environ).get('DASK_SCHEDULER', 'none')}, workers {args.workers})")
     rows = {}
     paragraphs = build / "paragraphs.parquet"
     if paragraphs.is_file():
