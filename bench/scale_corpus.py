@@ -39,7 +39,7 @@ def write_scaled(copies: int, out: Path, source: Path = SLICE, share: float = 0.
         fields, rows = reader.fieldnames, list(reader)
     (out / "txt").mkdir(parents=True, exist_ok=True)
     vocab_rng = random.Random(0)
-    sample = [(source / r["file"]).read_text(encoding="utf-8", errors="replace") for r in vocab_rng.sample(rows, 50)]
+    sample = [(source / r["file"]).read_text(encoding="utf-8", errors="replace") for r in vocab_rng.sample(rows, min(50, len(rows)))]
     vocab = sorted({w.lower() for t in sample for w in WORD.findall(t)})
     written = []
     for k in range(copies):
@@ -47,8 +47,8 @@ def write_scaled(copies: int, out: Path, source: Path = SLICE, share: float = 0.
             iso, session, year = r["doc_id"].split("_")
             src = source / r["file"]
             if k == 0:
-                new = dict(r)
-                shutil.copyfile(src, out / r["file"])
+                new = dict(r, file=f"txt/{r['doc_id']}.txt")
+                shutil.copyfile(src, out / new["file"])
             else:
                 s, y = int(session) + 10 * k, int(year) + 10 * k
                 doc_id = f"{iso}_{s}_{y}"

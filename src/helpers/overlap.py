@@ -16,8 +16,10 @@
    Paragraphs are tokenised (quotes, dashes and case folded, punctuation ignored), every
    run of ``shingle`` consecutive tokens is hashed (:func:`document_shingles`: two stable
    64-bit hashes, cached per document as Parquet when a cache folder is given), and an
-   inverted index (a sort of all shingle hashes, bucket by bucket on Dask workers when
-   asked) yields the paragraph pairs and positions sharing a shingle, with no all-pairs
+   inverted index (a sort of all shingle hashes; above two million shingles, or on Dask
+   workers, bucket by bucket of the hash space, the seeds spilled to disk in partitions by
+   paragraph and chained partition by partition, so memory is bounded by a bucket, not the
+   corpus) yields the paragraph pairs and positions sharing a shingle, with no all-pairs
    comparison. Seeds on one diagonal become exact runs; runs of the same
    paragraph pair separated by at most ``max_gap`` words in both texts (a changed,
    inserted or dropped word) are merged into maximal aligned passages; passages shorter
