@@ -81,6 +81,9 @@ def test_cap_keeps_pairs_across_organisations_first(corpus: pd.DataFrame) -> Non
     assert two[["doc_a", "doc_b"]].values.tolist() == [["d1", "d2"], ["d2", "d3"], ["d2", "d4"]]
     pd.testing.assert_frame_equal(cap_reuse_pairs(reuse, of_passage, corpus, max_pairs=None), reuse)
     pd.testing.assert_frame_equal(cap_reuse_pairs(reuse, of_passage, corpus, max_pairs=3), reuse)
+    # Pairs within one organisation: d1-d3 (both A) is dropped with max_same_organization=0.
+    cross = cap_reuse_pairs(reuse, of_passage, corpus, max_pairs=50, max_same_organization=0)
+    assert cross[["doc_a", "doc_b"]].values.tolist() == [["d1", "d2"], ["d2", "d3"], ["d2", "d4"]]
     with pytest.raises(ParameterError, match=r"`max_pairs` must be"):
         cap_reuse_pairs(reuse, of_passage, corpus, max_pairs=0)
 
@@ -112,3 +115,14 @@ def test_seed_corpus_speeches_share_eleven_families() -> None:
     again = reuse_clusters(reuse.sample(frac=1, random_state=3).reset_index(drop=True), body)
     pd.testing.assert_frame_equal(again[0], clusters)
     pd.testing.assert_frame_equal(again[1], members)
+
+
+def test_a_state_repeating_itself_keeps_three_pairs_per_family() -> None:
+    # Five speeches of one state repeat X: one family, 10 pairs, all within one organisation.
+    corpus = paras([(f"d{k}", "A", f"20{10 + k}-09-01", f"{X}.") for k in range(5)])
+    reuse = find_reuse(corpus)
+    clusters, members, of_passage = reuse_clusters(reuse, corpus)
+    assert len(reuse) == 10 and clusters[["n_documents", "n_organizations"]].values.tolist() == [[5, 1]]
+    assert len(members) == 5
+    capped = cap_reuse_pairs(reuse, of_passage, corpus)
+    assert capped[["doc_a", "doc_b"]].values.tolist() == [["d0", "d1"], ["d0", "d2"], ["d0", "d3"]]

@@ -11,7 +11,8 @@ join their families); a cluster is a connected component of that graph.
 :func:`reuse_clusters` returns the clusters and their members; :func:`cap_reuse_pairs` cuts
 the pairwise table to at most ``max_pairs`` rows per cluster, pairs across organisations first,
 so ``text_reuse.csv`` stays complete for cross-organisation reuse whenever a cluster holds no
-more than ``max_pairs`` such pairs, and a formula shared by 300 speeches costs 50 rows, not 45,000.
+more than ``max_pairs`` such pairs, and a formula shared by 300 speeches costs 50 rows, not 45,000;
+pairs within one organisation are kept up to ``max_same_organization`` (3) per cluster.
 """
 
 from __future__ import annotations
@@ -27,8 +28,10 @@ from .text import WORD_RE, fold
 
 CLUSTER_COLUMNS = ["cluster_id", "n_documents", "n_organizations", "first_doc_id", "first_date", "words", "passage"]
 MEMBER_COLUMNS = ["cluster_id", "doc_id", "para_id", "char_start", "char_end"]
-#: Rows of ``text_reuse.csv`` kept per cluster (pairs across organisations first).
-MAX_PAIRS_PER_CLUSTER = 50
+#: Rows of ``text_reuse.csv`` kept per cluster (pairs across organisations first), and of those at most
+#: this many between two documents of one organisation (a state repeating itself year after year makes
+#: a family of n speeches and n(n-1)/2 pairs; the members table lists them all).
+MAX_PAIRS_PER_CLUSTER, MAX_SAME_ORGANIZATION_PAIRS = 50, 3
 REUSE_HINT = "Pass the output of helpers.overlap.find_reuse() (REPORTS/text_reuse.csv before capping)."
 
 
@@ -160,12 +163,15 @@ def reuse_clusters(reuse: pd.DataFrame, paragraphs: pd.DataFrame, min_overlap: f
 
 
 def cap_reuse_pairs(reuse: pd.DataFrame, cluster_of_passage: np.ndarray, paragraphs: pd.DataFrame,
-                    max_pairs: int | None = MAX_PAIRS_PER_CLUSTER) -> pd.DataFrame:
+                    max_pairs: int | None = MAX_PAIRS_PER_CLUSTER,
+                    max_same_organization: int | None = MAX_SAME_ORGANIZATION_PAIRS) -> pd.DataFrame:
     """``reuse`` with at most ``max_pairs`` rows per cluster, in its own order.
 
     Within a cluster, passages between documents of different organisations come first, then
     longer passages, then the table's order; ``None`` keeps every row. A cluster holding no more
-    than ``max_pairs`` cross-organisation pairs therefore keeps all of them.
+    than ``max_pairs`` cross-organisation pairs therefore keeps all of them. Of the pairs within
+    one organisation, at most ``max_same_organization`` per cluster are kept (``None``: no
+    such limit beyond ``max_pairs``).
     """
     if max_pairs is None or reuse.empty:
         return reuse
@@ -180,9 +186,14 @@ def cap_reuse_pairs(reuse: pd.DataFrame, cluster_of_passage: np.ndarray, paragra
     c = cluster_of_passage[order]
     starts = np.flatnonzero(np.r_[True, c[1:] != c[:-1]])
     within = np.arange(len(c)) - np.repeat(starts, np.diff(np.r_[starts, len(c)]))
-    keep = np.sort(order[within < max_pairs])
+    ok = within < max_pairs
+    if max_same_organization is not None:
+        check_number("max_same_organization", max_same_organization, 0)
+        first_same = pd.Series(np.where(same[order], within, len(c))).groupby(c).transform("min").to_numpy()
+        ok &= ~same[order] | (within - first_same < max_same_organization)
+    keep = np.sort(order[ok])
     return reuse.iloc[keep].reset_index(drop=True)
 
 
 __all__ = ["reuse_clusters", "cap_reuse_pairs", "passage_clusters", "CLUSTER_COLUMNS", "MEMBER_COLUMNS",
-           "MAX_PAIRS_PER_CLUSTER"]
+           "MAX_PAIRS_PER_CLUSTER", "MAX_SAME_ORGANIZATION_PAIRS"]
