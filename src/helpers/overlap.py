@@ -991,8 +991,6 @@ def _chain(seeds: pd.DataFrame, k: int, max_gap: int, min_words: int = 0) -> lis
 
 
 def _passages(paras: pd.DataFrame, chains: list[tuple[int, int, int, int, int, int]] | np.ndarray, min_words: int) -> pd.DataFrame:
-    rows = []
-    cache: dict[int, tuple[list[str], list[int], list[int]]] = {}
     texts = paras["text"].fillna("").astype(str).to_numpy()
     pids = paras["para_id"].astype(str).to_numpy()
     dids = paras["doc_id"].astype(str).to_numpy()
@@ -1000,19 +998,29 @@ def _passages(paras: pd.DataFrame, chains: list[tuple[int, int, int, int, int, i
     arr = arr[(np.minimum(arr[:, 3] - arr[:, 2], arr[:, 5] - arr[:, 4]) >= min_words)]
     # One order whatever produced the chains (one process, buckets, workers): by pair, then offsets.
     arr = arr[np.lexsort((arr[:, 5], arr[:, 3], arr[:, 4], arr[:, 2], arr[:, 1], arr[:, 0]))]
-    for p, q, a0, a1, b0, b1 in arr.tolist():
-        words = min(a1 - a0, b1 - b0)
-        if words < min_words:
-            continue
-        for x in (p, q):
-            if x not in cache:
-                cache[x] = reuse_tokens(texts[x])
-        _, sa, ea = cache[p]
-        _, sb, eb = cache[q]
-        start_a, end_a, start_b, end_b = sa[a0], ea[a1 - 1], sb[b0], eb[b1 - 1]
-        rows.append((dids[p], pids[p], dids[q], pids[q], words, texts[p][start_a:end_a], texts[q][start_b:end_b],
-                     start_a, end_a, start_b, end_b))
-    out = pd.DataFrame(rows, columns=REUSE_COLUMNS)
+    p, q, a0, a1, b0, b1 = (arr[:, c] for c in range(6))
+    # Character offsets of every token of the paragraphs involved, in flat int32 arrays (not one
+    # Python list of strings and ints per paragraph: gigabytes on a million paragraphs).
+    base = np.zeros(len(texts), dtype=np.int64)
+    starts, ends, at = [], [], 0
+    for x in np.unique(np.r_[p, q]).tolist():
+        spans = np.array([m.span() for m in WORD_RE.finditer(fold(texts[x]))], dtype=np.int32).reshape(-1, 2)
+        base[x] = at
+        at += len(spans)
+        starts.append(spans[:, 0])
+        ends.append(spans[:, 1])
+    starts_all = np.concatenate(starts) if starts else np.empty(0, dtype=np.int32)
+    ends_all = np.concatenate(ends) if ends else np.empty(0, dtype=np.int32)
+    del starts, ends
+    start_a, end_a = starts_all[base[p] + a0].astype(np.int64), ends_all[base[p] + a1 - 1].astype(np.int64)
+    start_b, end_b = starts_all[base[q] + b0].astype(np.int64), ends_all[base[q] + b1 - 1].astype(np.int64)
+    out = pd.DataFrame({
+        "doc_a": dids[p], "para_a": pids[p], "doc_b": dids[q], "para_b": pids[q],
+        "words": np.minimum(a1 - a0, b1 - b0).astype(np.int64),
+        "text_a": [texts[x][s:e] for x, s, e in zip(p.tolist(), start_a.tolist(), end_a.tolist())],
+        "text_b": [texts[x][s:e] for x, s, e in zip(q.tolist(), start_b.tolist(), end_b.tolist())],
+        "start_a": start_a, "end_a": end_a, "start_b": start_b, "end_b": end_b,
+    }, columns=REUSE_COLUMNS)
     if out.empty:
         return out.astype({c: "int64" for c in ("words", "start_a", "end_a", "start_b", "end_b")})
     return _sort_passages(out, pids)
