@@ -12,7 +12,8 @@ writes (through :func:`helpers.io.write_csv`: temporary file then rename, fixed 
 ``similar_paragraphs.csv``        :func:`helpers.overlap.similar_paragraphs`
 ``text_reuse.csv``                :func:`helpers.overlap.find_reuse` (through :func:`helpers.reuse_index.reuse_tables`),
                                   at most ``max_reuse_pairs`` (default 50) rows per reuse cluster, pairs
-                                  across organisations first (:func:`helpers.reuse_clusters.cap_reuse_pairs`)
+                                  across organisations first, at most 3 within one organisation
+                                  (:func:`helpers.reuse_clusters.cap_reuse_pairs`)
 ``reuse_by_document_pair.csv``    :func:`helpers.overlap.reuse_by_document_pair` (of every passage, uncapped)
 ``reuse_clusters.csv``            :func:`helpers.reuse_clusters.reuse_clusters`: one row per passage family
 ``reuse_cluster_members.csv``     idem: the paragraphs' stretches in each family
