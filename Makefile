@@ -86,8 +86,9 @@ HELPERS_SRC := $(wildcard src/helpers/*.py)
 PARAGRAPHS := $(BUILD)/paragraphs.parquet
 ANNOTATED  := $(REPORTS)/annotated_paragraphs.csv
 ANALYSIS_CSV := $(addprefix $(REPORTS)/,theme_frequencies.csv theme_ranking.csv cooccurrence.csv document_similarity.csv \
-                  similar_paragraphs.csv text_reuse.csv reuse_by_document_pair.csv keyness.csv evidence_quotes.csv)
-ANALYSIS_SRC := $(wildcard $(addprefix src/helpers/,analysis.py corrected_shares.py arrays.py frequencies.py cooccurrence.py overlap.py reuse_index.py paragraph_cache.py keyness.py evidence.py text.py io.py parallel.py))
+                  similar_paragraphs.csv text_reuse.csv reuse_by_document_pair.csv reuse_clusters.csv reuse_cluster_members.csv \
+                  keyness.csv evidence_quotes.csv)
+ANALYSIS_SRC := $(wildcard $(addprefix src/helpers/,analysis.py corrected_shares.py arrays.py frequencies.py cooccurrence.py overlap.py reuse_index.py reuse_clusters.py paragraph_cache.py keyness.py evidence.py text.py io.py parallel.py))
 NOTEBOOK   := notebooks/briefing.ipynb
 ANALYST_NOTEBOOKS := $(filter-out $(NOTEBOOK),$(wildcard notebooks/*.ipynb))
 EXECUTED_ANALYST := $(patsubst notebooks/%,$(BUILD)/notebooks/%,$(ANALYST_NOTEBOOKS))
@@ -105,7 +106,7 @@ INPUT_FILES := $(CORPUS)/manifest.csv $(CODEBOOK) $(RULE_DATA) $(PARAMS) $(GROUP
 INPUT_VARS  := $(abspath $(CORPUS)) $(INPUT_FILES) GROUP_BY=$(GROUP_BY) ON_ERROR=$(ON_ERROR) REPORTS=$(abspath $(REPORTS))
 INPUTS_OK   := $(BUILD)/inputs-$(shell printf %s '$(INPUT_VARS)' | cksum | cut -d' ' -f1).ok
 
-.PHONY: help env annotate ingest analyse notebooks test bench fuzz clean lab report validation-sample merge-coding log-test suggest-rules
+.PHONY: help env annotate ingest analyse notebooks test bench bench-scale fuzz clean lab report validation-sample merge-coding log-test suggest-rules
 
 ## report: the briefing -> REPORTS/briefing.html, briefing.pdf, annotated_paragraphs.csv and the analysis CSVs
 ##         (PARAMS=file.yml passes papermill parameters: organizations, themes, date_from, date_to, top_n, ...)
@@ -240,6 +241,17 @@ bench: $(ENV_OK)
 ## fuzz: throw 170 generated malformed or hostile inputs at make in a temporary folder (bench/fuzz_inputs.py, ~10 min)
 fuzz: $(ENV_OK)
 	$(PY) bench/fuzz_inputs.py
+
+## bench-scale: COPIES=4 copies of the UNGDC slice (perturbed; written to SCALE_DIR, outside the repository) built cold,
+##              printing seconds and peak memory of the whole process tree per stage and the rows of each output
+##              (SCALE_CORPUS=dir builds an existing corpus instead, e.g. the complete UNGDC from bench/extract_ungdc.py;
+##              CLUSTER=2 starts a scheduler and two workers with the dask CLI and counts them in the peak)
+COPIES    ?= 4
+SCALE_DIR ?= /tmp/briefing-bench-scale
+SCALE_CORPUS ?=
+CLUSTER   ?=
+bench-scale: $(ENV_OK)
+	$(PY) bench/scale_run.py $(if $(SCALE_CORPUS),--corpus $(SCALE_CORPUS),--copies $(COPIES)) --dir $(SCALE_DIR) --workers $(WORKERS) $(if $(CLUSTER),--cluster $(CLUSTER))
 
 ## clean: remove build products (keeps .venv and the reports folder's hand-made files)
 clean:

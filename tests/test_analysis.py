@@ -39,6 +39,11 @@ def test_cli_writes_every_table_deterministically(reports: Path) -> None:
     assert list(reuse.columns) == ["doc_a", "para_a", "doc_b", "para_b", "words", "text_a", "text_b",
                                    "start_a", "end_a", "start_b", "end_b"]
     assert len(reuse) == 12 and reuse["words"].min() >= 12
+    clusters = pd.read_csv(reports / "reuse_clusters.csv")
+    assert list(clusters.columns) == ["cluster_id", "n_documents", "n_organizations", "first_doc_id", "first_date", "words", "passage"]
+    assert clusters["cluster_id"].tolist() == list(range(1, 13)) and (clusters["n_documents"] == 2).all()
+    members = pd.read_csv(reports / "reuse_cluster_members.csv")
+    assert list(members.columns) == ["cluster_id", "doc_id", "para_id", "char_start", "char_end"] and len(members) == 24
     freq = pd.read_csv(reports / "theme_frequencies.csv")
     assert set(freq["by"]) == {"document", "organization", "genre", "year"}
     # Occurrences are evidence matches (kept rule matches), not paragraphs.

@@ -578,3 +578,21 @@ def test_a_broken_pdf_prints_our_message_only(tmp_path, content, problem):
     assert proc.stdout == ""
     assert proc.stderr == (f"error: {corpus / 'a.pdf'}: cannot read the PDF ({problem}). "
                            "Check the file is a complete PDF with a text layer.\n")
+
+
+def test_ingest_lists_the_cache_folder_a_fixed_number_of_times(tmp_path, monkeypatch):
+    # Listing docs/ once per document written made ingestion quadratic in documents (issue 16).
+    import pathlib
+    listings = []
+    real_glob = pathlib.Path.glob
+
+    def counting_glob(self, pattern, *args, **kwargs):
+        if self.name == "docs":
+            listings.append(pattern)
+        return real_glob(self, pattern, *args, **kwargs)
+
+    monkeypatch.setattr(pathlib.Path, "glob", counting_glob)
+    corpus = tmp_path / "corpus"
+    shutil.copytree(DATA, corpus, ignore=shutil.ignore_patterns("annotations", "*.yml"))
+    ingest(corpus, tmp_path / "build")
+    assert len(listings) == 2  # before (what was cached) and after (stale files): not per document

@@ -447,3 +447,69 @@ def test_top_per_row_equals_sorting_each_row(seed: int) -> None:
     want[order[pos < k]] = True
     got = top_per_row(rows, cols, values, k)
     assert (got == want).all() and got.sum() == np.minimum(counts, k).sum()
+
+
+# --------------------------------------------------------------------------- nearest documents
+
+def test_document_neighbours_on_the_seed_corpus_equal_the_full_computation() -> None:
+    from helpers.annotate import code_paragraphs
+    a = code_paragraphs(load_paragraphs(DATA), DATA / "codebook.yml").paragraphs
+    full = document_similarity(a)
+    assert len(full) == 28  # 8 documents, every pair has a cosine
+    for k in (7, 10):  # k >= n - 1: every pair, the same table
+        pd.testing.assert_frame_equal(document_similarity(a, neighbours=k), full)
+    pd.testing.assert_frame_equal(document_similarity(a, neighbours=10, block_size=3), full)
+
+
+def _neighbour_pairs_from_full(full: pd.DataFrame, order: list[str], k: int) -> set[tuple[str, str]]:
+    rank = {d: n for n, d in enumerate(order)}
+    both = pd.concat([full.rename(columns={"doc_a": "d", "doc_b": "o"}), full.rename(columns={"doc_b": "d", "doc_a": "o"})])
+    both = both[both["cosine"].notna()].assign(_o=lambda t: t["o"].map(rank))
+    best = both.sort_values(["d", "cosine", "_o"], ascending=[True, False, True], kind="mergesort").groupby("d").head(k)
+    return {tuple(sorted((d, o), key=rank.get)) for d, o in zip(best["d"], best["o"])}
+
+
+@pytest.mark.parametrize("seed", range(5))
+def test_document_neighbours_are_each_documents_k_best_of_the_full_table(seed: int) -> None:
+    rng = random.Random(seed)
+    themes = ["t1", "t2", "t3", "t4", "t5"]
+    rows = []
+    for d in range(40):
+        for _ in range(rng.randint(1, 4)):
+            rows.append((f"d{d:02d}", "A", "speech", f"20{10 + d % 7}-01-01", ";".join(rng.sample(themes, rng.randint(0, 3))), 10, "x"))
+    a = make_annotated(rows)
+    full = document_similarity(a)
+    order = sorted(a["doc_id"].unique(), key=lambda d: (a.loc[a["doc_id"] == d, "date"].iloc[0], d))
+    for k in (1, 3, 10):
+        near = document_similarity(a, neighbours=k, block_size=7)
+        assert set(zip(near["doc_a"], near["doc_b"])) == _neighbour_pairs_from_full(full, order, k)
+        merged = near.merge(full, on=["doc_a", "doc_b"], suffixes=("", "_full"))
+        assert np.allclose(merged["cosine"], merged["cosine_full"]) and (merged["shared_themes"] == merged["shared_themes_full"]).all()
+        assert np.allclose(merged["jaccard"], merged["jaccard_full"], equal_nan=True)
+        # ordered by doc_a then doc_b in document order, as the full table
+        pos = {d: n for n, d in enumerate(order)}
+        keys = list(zip(near["doc_a"].map(pos), near["doc_b"].map(pos)))
+        assert keys == sorted(keys)
+    with pytest.raises(ParameterError, match=r"`neighbours` must be"):
+        document_similarity(a, neighbours=0)
+
+
+# --------------------------------------------------------------------------- bounded memory
+
+def test_reuse_spilled_in_buckets_and_partitions_equals_one_pass(seed_body: pd.DataFrame, monkeypatch, tmp_path: Path) -> None:
+    import helpers.overlap as overlap
+    whole = find_reuse(seed_body)
+    corpora = [random_corpus(s, n_docs=6, n_paras=20) for s in range(3)]
+    singles = [find_reuse(c, min_words=6, shingle=3) for c in corpora]
+    monkeypatch.setattr(overlap, "SHINGLES_PER_BUCKET", 100)  # 60 buckets, 240 seed partitions on the seed corpus
+    spill = tmp_path / "spill"
+    paras = seed_body.reset_index(drop=True)
+    order = {d: k for k, d in enumerate(overlap._document_order(paras))}
+    shingles = overlap.corpus_shingles(paras)
+    assert -(-len(shingles) // 100) == 60
+    got, _ = overlap.indexed_passages(paras, 12, 5, 3, 100, spill_dir=spill)
+    pd.testing.assert_frame_equal(got, whole)
+    assert spill.is_dir() and not list(spill.iterdir())  # the seeds' folder is removed afterwards
+    for c, single in zip(corpora, singles):
+        pd.testing.assert_frame_equal(find_reuse(c, min_words=6, shingle=3), single)
+    del order

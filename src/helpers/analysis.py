@@ -11,8 +11,13 @@ writes (through :func:`helpers.io.write_csv`: temporary file then rename, fixed 
 ``cooccurrence.csv``              :func:`helpers.cooccurrence.theme_cooccurrence` (corpus, min support)
 ``document_similarity.csv``       :func:`helpers.overlap.document_similarity`
 ``similar_paragraphs.csv``        :func:`helpers.overlap.similar_paragraphs`
-``text_reuse.csv``                :func:`helpers.overlap.find_reuse` (through :func:`helpers.reuse_index.reuse_tables`)
-``reuse_by_document_pair.csv``    :func:`helpers.overlap.reuse_by_document_pair` (idem)
+``text_reuse.csv``                :func:`helpers.overlap.find_reuse` (through :func:`helpers.reuse_index.reuse_tables`),
+                                  at most ``max_reuse_pairs`` (default 50) rows per reuse cluster, pairs
+                                  across organisations first, at most 3 within one organisation
+                                  (:func:`helpers.reuse_clusters.cap_reuse_pairs`)
+``reuse_by_document_pair.csv``    :func:`helpers.overlap.reuse_by_document_pair` (of every passage, uncapped)
+``reuse_clusters.csv``            :func:`helpers.reuse_clusters.reuse_clusters`: one row per passage family
+``reuse_cluster_members.csv``     idem: the paragraphs' stretches in each family
 ``keyness.csv``                   :func:`helpers.keyness.keyness` per organisation
 ``evidence_quotes.csv``           :func:`helpers.evidence.evidence_quotes` (only with an evidence table)
 ================================  ==============================================================
@@ -30,9 +35,11 @@ and re-joins that speech only; ``--workers N`` (or ``DASK_SCHEDULER=tcp://host:8
 shingling and the reuse join on Dask. The files written are byte-identical either way.
 
 At scale the long tables are capped to what a reader can use: ``document_similarity.csv``
-keeps the ``max_document_pairs`` (default 10,000) pairs with the most similar theme
-profiles (all pairs up to 141 documents) and ``similar_paragraphs.csv`` the 1,000 document
-pairs whose best paragraph pair is most similar.
+keeps each document's ``neighbours`` (default 10) most similar documents by theme profile
+(every pair up to 11 documents; at most 10 × documents rows, never the n² pairs), optionally
+cut further to the ``max_document_pairs`` most similar pairs; ``similar_paragraphs.csv`` the
+1,000 document pairs whose best paragraph pair is most similar; ``text_reuse.csv`` 50 passages
+per reuse cluster.
 """
 
 from __future__ import annotations
@@ -57,11 +64,13 @@ from .io import read_text_csv, write_csv
 from .keyness import keyness
 from .parallel import runner
 from .overlap import document_similarity, similar_paragraphs
+from .reuse_clusters import MAX_PAIRS_PER_CLUSTER, cap_reuse_pairs, reuse_clusters
 from .reuse_index import reuse_tables
 
 ANALYSIS_FILES = (
     "theme_frequencies.csv", "theme_ranking.csv", "cooccurrence.csv", "document_similarity.csv",
-    "similar_paragraphs.csv", "text_reuse.csv", "reuse_by_document_pair.csv", "keyness.csv", "evidence_quotes.csv",
+    "similar_paragraphs.csv", "text_reuse.csv", "reuse_by_document_pair.csv", "reuse_clusters.csv",
+    "reuse_cluster_members.csv", "keyness.csv", "evidence_quotes.csv",
 )
 
 #: From this many paragraphs on, :data:`SECOND_PROCESS_TABLES` are computed in a second process (``jobs`` > 1);
@@ -71,7 +80,9 @@ PARALLEL_MIN_BYTES = 6_000_000
 #: What the second process computes (``jobs`` > 1): about half the work of a one-speech rebuild.
 SECOND_PROCESS_TABLES = ("document_similarity.csv", "similar_paragraphs.csv", "evidence_quotes.csv")
 #: Defaults of the capped tables: document pairs kept, paragraph pairs per document pair, document pairs of similar paragraphs.
-MAX_DOCUMENT_PAIRS, TOP_SIMILAR, MAX_SIMILAR_DOCUMENT_PAIRS = 10_000, 3, 1_000
+MAX_DOCUMENT_PAIRS, TOP_SIMILAR, MAX_SIMILAR_DOCUMENT_PAIRS = None, 3, 1_000
+#: Each document's most similar documents kept in ``document_similarity.csv``.
+NEIGHBOURS = 10
 
 
 def write_analysis_tables(
@@ -86,12 +97,13 @@ def write_analysis_tables(
     build_dir: str | Path | None = None,
     workers: int | str = 1,
     scheduler: str | None = None,
-    max_document_pairs: int = MAX_DOCUMENT_PAIRS,
+    max_document_pairs: int | None = MAX_DOCUMENT_PAIRS,
     max_similar_document_pairs: int = MAX_SIMILAR_DOCUMENT_PAIRS,
     log: Callable[[str], None] | None = None,
     jobs: int | None = None,
     second: Future | None = None,
     scored: pd.DataFrame | None = None,
+    max_reuse_pairs: int | None = MAX_PAIRS_PER_CLUSTER,
 ) -> dict[str, Path]:
     """Compute the analysis tables from ``annotated`` (and ``evidence``) and write them under ``reports_dir``.
 
@@ -102,12 +114,13 @@ def write_analysis_tables(
     ``build_dir/shingles``, the reuse index and last tables in ``build_dir/reuse``
     (:mod:`helpers.reuse_index`), and each paragraph's stems, tokens and quote sentences
     (:mod:`helpers.paragraph_cache`); ``workers``/``scheduler`` run shingling and the reuse join on Dask
-    (:func:`helpers.parallel.runner`). ``max_document_pairs`` caps ``document_similarity.csv``
-    (most similar pairs first), ``max_similar_document_pairs`` the document pairs of
+    (:func:`helpers.parallel.runner`). ``document_similarity.csv`` holds each document's
+    :data:`NEIGHBOURS` nearest documents; ``max_document_pairs`` (``None``: no cap) cuts it to the most similar pairs, ``max_similar_document_pairs`` the document pairs of
     ``similar_paragraphs.csv``. ``log`` receives one line per table with its size and time.
     ``jobs`` (default :func:`default_jobs`) > 1 computes the tables of :data:`SECOND_PROCESS_TABLES`
     in a second process while this one computes the rest, from :data:`PARALLEL_MIN_PARAGRAPHS`
     paragraphs on (below that a process costs more than it saves); the files are the same either way.
+    ``max_reuse_pairs`` caps ``text_reuse.csv`` per reuse cluster (``None``: every passage).
     ``second``: that computation already running (a future of :func:`second_process_tables` with
     the same arguments, as :func:`main` starts it before reading the table).
     ``scored``: the coded validation paragraphs (``REPORTS/validation_scored.csv``,
@@ -117,10 +130,13 @@ def write_analysis_tables(
     check_number("min_reuse_words", min_reuse_words, 5)  # at least one 5-word shingle
     require_columns(annotated, ["para_id", "doc_id", "title", "organization", "genre", "date", "text", "themes"],
                     "The annotated paragraphs table", ANNOTATED_HINT)
-    check_number("max_document_pairs", max_document_pairs, 1)
+    if max_document_pairs is not None:
+        check_number("max_document_pairs", max_document_pairs, 1)
     check_number("max_similar_document_pairs", max_similar_document_pairs, 1)
     reports = Path(reports_dir)
-    cache_dir = Path(build_dir) / "shingles" if build_dir is not None else None
+    # Absolute: on a Dask cluster the workers read and write these folders from their own working directories.
+    build_dir = Path(build_dir).resolve() if build_dir is not None else None
+    cache_dir = build_dir / "shingles" if build_dir is not None else None
     written: dict[str, Path] = {}
 
     def emit(name: str, compute: Callable[[], pd.DataFrame], where: str = "") -> pd.DataFrame:
@@ -136,15 +152,16 @@ def write_analysis_tables(
                           for level in ("document", "organization", "genre", "year")], ignore_index=True)
         return corrected_shares(freq, annotated, scored)
 
-    pair_table: list[pd.DataFrame] = []
+    reuse_parts: dict[str, pd.DataFrame] = {}
 
     def reuse_table() -> pd.DataFrame:
         with runner(workers, scheduler) as run:
             reuse, pairs = reuse_tables(annotated, min_words=min_reuse_words, cache_dir=cache_dir,
                                         state_dir=Path(build_dir) / "reuse" if build_dir is not None else None,
                                         run=run, log=log)
-        pair_table.append(pairs)
-        return reuse
+        clusters, members, of_passage = reuse_clusters(reuse, annotated)
+        reuse_parts.update(pairs=pairs, clusters=clusters, members=members)
+        return cap_reuse_pairs(reuse, of_passage, annotated, max_reuse_pairs)
 
     freq = emit("theme_frequencies.csv", frequencies)
     emit("theme_ranking.csv", lambda: pd.concat(
@@ -159,7 +176,9 @@ def write_analysis_tables(
             # These tables share nothing with the rest: a second process computes them meanwhile.
             side = _second_process(stack).submit(second_process_tables, *second_args)
         emit("text_reuse.csv", reuse_table)
-        emit("reuse_by_document_pair.csv", lambda: pair_table[0])
+        emit("reuse_by_document_pair.csv", lambda: reuse_parts["pairs"])
+        emit("reuse_clusters.csv", lambda: reuse_parts["clusters"])
+        emit("reuse_cluster_members.csv", lambda: reuse_parts.pop("members"))
         emit("keyness.csv", lambda: keyness(annotated, by="organization", min_freq=keyness_min_freq, cache_dir=build_dir))
         tables = side.result() if side is not None else second_process_tables(*second_args)
         for name in SECOND_PROCESS_TABLES:
@@ -178,7 +197,7 @@ def default_jobs() -> int:
 
 
 def second_process_tables(annotated: pd.DataFrame | str | Path, evidence: pd.DataFrame | str | Path | None,
-                          max_document_pairs: int, top_similar: int, max_similar_document_pairs: int,
+                          max_document_pairs: int | None, top_similar: int, max_similar_document_pairs: int,
                           build_dir: str | Path | None) -> dict[str, pd.DataFrame]:
     """The tables of :data:`SECOND_PROCESS_TABLES` as DataFrames (computed in a second process at scale).
 
@@ -189,7 +208,7 @@ def second_process_tables(annotated: pd.DataFrame | str | Path, evidence: pd.Dat
     if evidence is not None and not isinstance(evidence, pd.DataFrame):
         evidence = read_evidence(evidence)
     return {
-        "document_similarity.csv": document_similarity(annotated, top=max_document_pairs),
+        "document_similarity.csv": document_similarity(annotated, top=max_document_pairs, neighbours=NEIGHBOURS),
         "similar_paragraphs.csv": similar_paragraphs(annotated, top_n=top_similar, max_document_pairs=max_similar_document_pairs,
                                                      cache_dir=build_dir),
         "evidence_quotes.csv": (evidence_quotes(annotated, evidence, cache_dir=build_dir) if evidence is not None

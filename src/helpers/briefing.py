@@ -544,7 +544,7 @@ class Briefing:
         if self.by_organization:
             q = self._analysis_csv("evidence_quotes.csv", lambda: None)
             if q is not None and {"rank", "para_id", "group", "theme", "quote"} <= set(q.columns):
-                q = q[q["rank"].astype(int) == 1].reset_index(drop=True)
+                q = q[pd.to_numeric(q["rank"], errors="coerce") == 1].reset_index(drop=True)  # empty ranks at scale
                 return q.astype({"para_id": str, "group": str, "theme": str, "quote": str})
         with self._token_cache() as (cache, update):
             return evidence_quotes(grouped, grouped_ev, per_group=1, cache_dir=cache, update_cache=update)

@@ -644,7 +644,9 @@ def iter_documents(corpus_dir: str | Path, cleaning: CleaningRules | str | Path 
         skipped.extend(skipped_rows)
     meta_cols = [c for c in manifest.columns if c not in ("line", "path", "start_line", "end_line", "warnings")]
     run = run or Runner()
-    cache = str(cache_dir) if cache_dir else None
+    # Absolute: Dask workers run in their own working directories, and the cache lands where this process says
+    # (the manifest rows carry absolute file paths; corpus_dir only names the manifest in messages).
+    cache = str(Path(cache_dir).resolve()) if cache_dir else None
     previous = previous if previous and not run.distributed else None
     for results in run.map(_documents_chunk, chunked(manifest.to_dict("records"), chunk_size),
                            str(corpus_dir), rules, meta_cols, on_error, cache, previous):
@@ -704,9 +706,8 @@ def _cache_read(path: Path, meta: dict, meta_cols: list[str]) -> Document:
 def _cache_write(path: Path, doc: Document) -> None:
     table = pa.Table.from_pylist(doc.paragraph_rows(), schema=_PARAGRAPH_SCHEMA)
     table = table.replace_schema_metadata({"helpers": json.dumps({"removed": doc.removed_rows}, ensure_ascii=False)})
-    for stale in path.parent.glob(f"{path.name.split('@', 1)[0]}@*.parquet"):
-        if stale != path:
-            stale.unlink(missing_ok=True)
+    # A document's older cache files are removed by ingest() at the end, in one listing of the folder:
+    # listing it here for every document written made ingestion quadratic in documents.
     with atomic_path(path) as tmp:
         pq.write_table(table, tmp)
 
@@ -893,11 +894,11 @@ def ingest(corpus_dir: str | Path, build_dir: str | Path, cleaning: CleaningRule
     write_csv(pd.DataFrame(skipped, columns=["doc_id", "file", "line", "error"]), build_dir / "skipped.csv", for_people=False)
     counts["skipped"] = len(skipped)
     if cache_dir is not None:
-        used = {f"{d['doc_id']}@" for d in docs}
+        used = {f"{doc_id}@{key}.parquet" for doc_id, key, _, _ in listed}
         for f in cache_dir.glob("*@*.parquet"):
-            if f.name.split("@", 1)[0] + "@" not in used:
-                f.unlink(missing_ok=True)  # a document no longer in the manifest
-        counts["cached"] = len(before & {f.name for f in cache_dir.glob("*@*.parquet")})
+            if f.name not in used:
+                f.unlink(missing_ok=True)  # a document no longer in the manifest, or an older version of one
+        counts["cached"] = len(before & used)
     return counts
 
 

@@ -16,8 +16,10 @@
    Paragraphs are tokenised (quotes, dashes and case folded, punctuation ignored), every
    run of ``shingle`` consecutive tokens is hashed (:func:`document_shingles`: two stable
    64-bit hashes, cached per document as Parquet when a cache folder is given), and an
-   inverted index (a sort of all shingle hashes, bucket by bucket on Dask workers when
-   asked) yields the paragraph pairs and positions sharing a shingle, with no all-pairs
+   inverted index (a sort of all shingle hashes; above two million shingles, or on Dask
+   workers, bucket by bucket of the hash space, the seeds spilled to disk in partitions by
+   paragraph and chained partition by partition, so memory is bounded by a bucket, not the
+   corpus) yields the paragraph pairs and positions sharing a shingle, with no all-pairs
    comparison. Seeds on one diagonal become exact runs; runs of the same
    paragraph pair separated by at most ``max_gap`` words in both texts (a changed,
    inserted or dropped word) are merged into maximal aligned passages; passages shorter
@@ -35,6 +37,8 @@ import importlib.metadata
 import json
 import os
 import re
+import shutil
+import tempfile
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -80,8 +84,9 @@ def _doc_meta(paragraphs: pd.DataFrame, column: str) -> dict[str, str]:
     return dict(zip(first["doc_id"].astype(str), first[column].astype(str)))
 
 
-def document_similarity(annotated: pd.DataFrame, top: int | None = None) -> pd.DataFrame:
-    """Thematic similarity of every pair of documents.
+def document_similarity(annotated: pd.DataFrame, top: int | None = None, neighbours: int | None = None,
+                        block_size: int = 512) -> pd.DataFrame:
+    """Thematic similarity of every pair of documents, or of each document with its nearest neighbours.
 
     ``cosine`` compares the documents' theme-share vectors (share of body paragraphs
     carrying each theme, as in :func:`helpers.frequencies.theme_frequencies`); ``jaccard``
@@ -89,6 +94,13 @@ def document_similarity(annotated: pd.DataFrame, top: int | None = None) -> pd.D
     pairs, those with the highest cosine (ties by the pair's order below; pairs without a
     cosine last); ``None`` (default) keeps every pair. Computed as matrix products, so 1,938
     documents (1.9 million pairs) take seconds.
+
+    ``neighbours`` = k keeps only the pairs in which one document is among the other's ``k``
+    most similar (highest cosine, ties by document order; documents without a theme have no
+    neighbours): at most n × k pairs, computed ``block_size`` documents at a time, so memory
+    grows with ``block_size × n``, never with n² (10,952 UNGDC speeches: 120 million pairs
+    otherwise). With ``k >= n - 1`` every pair with a cosine is kept, the same rows as the full
+    computation. ``top`` then applies to those pairs.
 
     Returns one row per unordered document pair, ``doc_a`` the earlier (by ``date``, then
     ``doc_id``), ordered by ``doc_a`` then ``doc_b`` in that document order. Columns:
@@ -99,6 +111,9 @@ def document_similarity(annotated: pd.DataFrame, top: int | None = None) -> pd.D
     """
     if top is not None:
         check_number("top", top, 1)
+    if neighbours is not None:
+        check_number("neighbours", neighbours, 1)
+    check_number("block_size", block_size, 1)
     freq = theme_frequencies(annotated, by="document")
     order = _document_order(annotated)
     themes = sorted(freq["theme"].unique())
@@ -111,15 +126,19 @@ def document_similarity(annotated: pd.DataFrame, top: int | None = None) -> pd.D
     norms = np.linalg.norm(values, axis=1)
     present = values > 0
     counts = present.sum(axis=1)
-    I, J = np.triu_indices(n, 1)
     with np.errstate(divide="ignore", invalid="ignore"):
-        # n x n products (30 MB for 1,938 documents), not one row per pair: gathering the pairs' rows
-        # first would copy 1.9 million x themes values twice.
-        dots = (values @ values.T)[I, J] if len(themes) else np.zeros(len(I))
-        # Rounded to 12 decimals: profiles equal in exact arithmetic tie whatever the summation order.
-        cos = np.round(np.where((norms[I] > 0) & (norms[J] > 0), dots / (norms[I] * norms[J]), np.nan), 12)
-        flags = present.astype(np.float64)
-        inter = np.rint((flags @ flags.T)[I, J]).astype(np.int64) if len(themes) else np.zeros(len(I), dtype=np.int64)
+        if neighbours is None:
+            I, J = np.triu_indices(n, 1)
+            # n x n products (30 MB for 1,938 documents), not one row per pair: gathering the pairs' rows
+            # first would copy 1.9 million x themes values twice.
+            dots = (values @ values.T)[I, J] if len(themes) else np.zeros(len(I))
+            # Rounded to 12 decimals: profiles equal in exact arithmetic tie whatever the summation order.
+            cos = np.round(np.where((norms[I] > 0) & (norms[J] > 0), dots / (norms[I] * norms[J]), np.nan), 12)
+            flags = present.astype(np.float64)
+            inter = np.rint((flags @ flags.T)[I, J]).astype(np.int64) if len(themes) else np.zeros(len(I), dtype=np.int64)
+        else:
+            I, J, cos = _nearest_pairs(values, norms, neighbours, block_size)
+            inter = (present[I] & present[J]).sum(axis=1).astype(np.int64)
         union = counts[I] + counts[J] - inter
         jac = np.where(union > 0, inter / np.where(union > 0, union, 1), np.nan)
     if top is not None and top < len(I):
@@ -145,6 +164,36 @@ def document_similarity(annotated: pd.DataFrame, top: int | None = None) -> pd.D
         "date_a": date_v[I], "date_b": date_v[J], "cosine": cos.astype(float), "jaccard": jac.astype(float),
         "shared_themes": shared, "themes_a": counts[I].astype(int), "themes_b": counts[J].astype(int),
     })[DOCUMENT_SIMILARITY_COLUMNS]
+
+
+def _nearest_pairs(values: np.ndarray, norms: np.ndarray, k: int, block_size: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Pairs (i < j, in document order) where one is among the other's ``k`` highest cosines, and their cosines.
+
+    Rows of the cosine matrix are computed ``block_size`` at a time; each row's ``k`` best are
+    kept by :func:`top_per_row` (ties: the earlier document), pairs without a cosine never.
+    """
+    n = len(values)
+    found_i, found_j, found_c = [], [], []
+    for s0 in range(0, n, block_size):
+        s1 = min(s0 + block_size, n)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            dots = values[s0:s1] @ values.T if values.shape[1] else np.zeros((s1 - s0, n))
+            cos = np.round(dots / (norms[s0:s1, None] * norms[None, :]), 12)
+        ok = (norms[s0:s1, None] > 0) & (norms[None, :] > 0)
+        ok[np.arange(s1 - s0), np.arange(s0, s1)] = False  # not with itself
+        rows, cols = np.nonzero(ok)
+        vals = cos[rows, cols]
+        keep = top_per_row(rows, cols, vals, k)
+        i, j = rows[keep] + s0, cols[keep]
+        found_i.append(np.minimum(i, j))
+        found_j.append(np.maximum(i, j))
+        found_c.append(vals[keep])
+    I = np.concatenate(found_i).astype(np.int64) if found_i else np.empty(0, dtype=np.int64)
+    J = np.concatenate(found_j).astype(np.int64) if found_j else np.empty(0, dtype=np.int64)
+    C = np.concatenate(found_c) if found_c else np.empty(0)
+    key = I * np.int64(n) + J
+    key, first = np.unique(key, return_index=True)  # sorted by (i, j); a pair seen from both ends once
+    return key // n, key % n, C[first]
 
 
 # --------------------------------------------------------------------------- 2. similar paragraphs
@@ -603,24 +652,28 @@ def _shingle_key(para_ids: Sequence[str], texts: Sequence[str], shingle: int) ->
     return hashlib.sha256(blob.encode("utf-8")).hexdigest()[:20]
 
 
-def _shingle_chunk(docs: list[tuple[str, list[str], list[str]]], shingle: int,
+def _cache_listing(cache_dir: str | Path | None) -> dict[str, list[str]]:
+    """``{doc_id: its cache files}`` of a shingle cache folder (one listing for the whole corpus)."""
+    present: dict[str, list[str]] = {}
+    if cache_dir and Path(cache_dir).is_dir():
+        for name in os.listdir(cache_dir):
+            if name.endswith(".parquet") and "@" in name:
+                present.setdefault(name.split("@", 1)[0], []).append(name)
+    return present
+
+
+def _shingle_chunk(docs: list[tuple[str, list[str], list[str], list[str]]], shingle: int,
                    cache_dir: str | None) -> list[dict[str, np.ndarray]]:
-    """Shingles of consecutive documents ``(doc_id, para_ids, texts)``; read from / written to ``cache_dir``.
+    """Shingles of consecutive documents ``(doc_id, para_ids, texts, cache files)``; read from / written to ``cache_dir``.
 
     The cache file is ``<cache_dir>/<doc_id>@<key>.parquet``, key = hash of the document's
     paragraph ids and texts and the shingle length: an edited document gets a new key (its
-    old file is removed), an unchanged one is read back.
+    old files, as listed by the caller, are removed), an unchanged one is read back.
     """
     out = []
     token_cache: dict[str, int] = {}
-    present: dict[str, list[str]] = {}  # doc_id -> its cache files (one directory listing per chunk)
-    if cache_dir and Path(cache_dir).is_dir():
-        wanted = {d for d, _, _ in docs}
-        for name in os.listdir(cache_dir):
-            doc = name.split("@", 1)[0]
-            if doc in wanted and name.endswith(".parquet"):
-                present.setdefault(doc, []).append(name)
-    for doc_id, pids, texts in docs:
+    present = {d: files for d, _, _, files in docs}
+    for doc_id, pids, texts, _ in docs:
         path = Path(cache_dir) / f"{doc_id}@{_shingle_key(pids, texts, shingle)}.parquet" if cache_dir else None
         if path is not None and path.name in present.get(doc_id, ()):
             table = pq.ParquetFile(path).read(use_threads=False)
@@ -653,8 +706,9 @@ def corpus_shingles(paras: pd.DataFrame, shingle: int = 5, cache_dir: str | Path
     rows_of = pd.Series(np.arange(len(paras))).groupby(codes, sort=True).agg(list).tolist()
     pids = paras["para_id"].astype(str).to_numpy()
     texts = paras["text"].fillna("").astype(str).to_numpy()
-    items = [(str(uniq[c]), pids[r].tolist(), texts[r].tolist()) for c, r in enumerate(rows_of)]
-    cache = str(cache_dir) if cache_dir else None
+    cache = str(Path(cache_dir).resolve()) if cache_dir else None  # absolute: workers run elsewhere
+    listing = _cache_listing(cache)
+    items = [(str(uniq[c]), pids[r].tolist(), texts[r].tolist(), listing.get(str(uniq[c]), [])) for c, r in enumerate(rows_of)]
     results = run.map(_shingle_chunk, chunked(items, chunk_size), shingle, cache)
     para, local, h, g = [np.empty(0, np.int64)], [np.empty(0, np.int64)], [np.empty(0, np.uint64)], [np.empty(0, np.uint64)]
     for c, arrays in enumerate(t for chunk in results for t in chunk):
@@ -675,7 +729,18 @@ def _bucket_seeds(para: np.ndarray, local: np.ndarray, h: np.ndarray, g: np.ndar
     lands in the same bucket, so paragraph frequencies are complete there)."""
     if not len(h):
         return pd.DataFrame(_EMPTY_SEEDS)
-    order = np.lexsort((local, para, g, h))
+    # Sorted by (h, g, para, local). Shingles arrive in paragraph and position order (from
+    # corpus_shingles), so a stable sort on h alone gives that order unless two shingles share h but
+    # not g (odds 2^-64 a pair), checked; otherwise, or for other input, the sort on all four keys.
+    in_order = bool(np.all((np.diff(para) > 0) | ((np.diff(para) == 0) & (np.diff(local) > 0)))) if len(para) > 1 else True
+    order = np.argsort(h, kind="stable") if in_order else None
+    if order is not None:
+        hs, gs = h[order], g[order]
+        if np.any((hs[1:] == hs[:-1]) & (gs[1:] != gs[:-1])):
+            order = None
+        del hs, gs
+    if order is None:
+        order = np.lexsort((local, para, g, h))
     h, g, para, local, dr = h[order], g[order], para[order], local[order], dr[order]
     new_sh = np.r_[True, (h[1:] != h[:-1]) | (g[1:] != g[:-1])]
     new_sp = new_sh | np.r_[True, para[1:] != para[:-1]]
@@ -731,6 +796,87 @@ def _bucket_call(item: tuple[np.ndarray, ...], max_df: int) -> pd.DataFrame:
     return _bucket_seeds(*item, max_df)
 
 
+#: Shingles per bucket of the hash space above which the reuse join is cut into buckets and its
+#: seeds spilled to disk in partitions (by paragraph a), so no process holds all of them.
+SHINGLES_PER_BUCKET = 2_000_000
+#: Seed partitions per bucket: the chaining of one partition holds about 1/(4 × buckets) of the seeds.
+PARTITIONS_PER_BUCKET = 4
+
+
+def _indexed_chains(shingles: pd.DataFrame, doc_rank: np.ndarray, k: int, max_gap: int, min_words: int, max_df: int,
+                    run: Runner | None = None, spill_dir: str | Path | None = None) -> np.ndarray:
+    """Chained passages ``(pa, pb, a0, a1, b0, b1)`` (int64, one row each) from the shingle index, in bounded memory.
+
+    Up to :data:`SHINGLES_PER_BUCKET` shingles (and on one process) all seeds are found and
+    chained at once. Above that, or on a Dask cluster, the hash space is cut into buckets
+    (``h mod buckets``; every copy of a shingle lands in one bucket, so its paragraph frequency is
+    complete there); each bucket's seeds are written to ``spill_dir`` (a fresh folder under it,
+    removed afterwards; default the system's temporary folder; on a cluster of several machines
+    it must be a folder every worker sees at the same absolute path) as ``.npy`` files, one per
+    partition of paragraph a (``pa mod partitions``); then each partition's seeds are read back
+    and chained. Seeds of one paragraph pair all fall in one partition, so the passages are the
+    same however the work was cut, and each step (bucket or partition) can run on a worker.
+    """
+    # int32 positions (a paragraph row, a token, a document rank): half the memory of the join's largest arrays.
+    para = shingles["para"].to_numpy().astype(np.int32)
+    local, h, g = shingles["i"].to_numpy().astype(np.int32), shingles["h"].to_numpy(), shingles["g"].to_numpy()
+    dr = doc_rank.astype(np.int32)[para] if len(para) else np.empty(0, dtype=np.int32)
+    run = run or Runner()
+    buckets = max(-(-len(h) // SHINGLES_PER_BUCKET), 16 if run.distributed else 1)
+    if buckets == 1:
+        return _chain_array(_chain(_bucket_seeds(para, local, h, g, dr, max_df), k, max_gap, min_words))
+    parts = PARTITIONS_PER_BUCKET * buckets
+    bucket = (h % np.uint64(buckets)).astype(np.int64)
+    order = np.argsort(bucket, kind="stable")
+    bounds = np.searchsorted(bucket[order], np.arange(buckets + 1))
+    del bucket
+    if spill_dir is not None:
+        Path(spill_dir).mkdir(parents=True, exist_ok=True)
+    spill = Path(tempfile.mkdtemp(prefix="reuse-seeds-", dir=spill_dir)).resolve()
+    try:
+        items = ((b, *(a[order[bounds[b]:bounds[b + 1]]] for a in (para, local, h, g, dr))) for b in range(buckets))
+        for _ in run.map(_spill_bucket, items, max_df, parts, str(spill)):
+            pass
+        del order, items
+        chains = list(run.map(_chain_partition, range(parts), str(spill), k, max_gap, min_words))
+    finally:
+        shutil.rmtree(spill, ignore_errors=True)
+    return np.concatenate(chains) if chains else np.empty((0, 6), dtype=np.int64)
+
+
+def _chain_array(chains: list[tuple[int, int, int, int, int, int]]) -> np.ndarray:
+    return np.asarray(chains, dtype=np.int64).reshape(-1, 6)
+
+
+def _spill_bucket(item: tuple, max_df: int, parts: int, spill: str) -> int:
+    """Seeds of one bucket written to ``spill/p<partition>-b<bucket>.npy`` (int32 rows pa, i, pb, j); returns their number."""
+    b, para, local, h, g, dr = item
+    seeds = _bucket_seeds(para, local, h, g, dr, max_df)
+    if seeds.empty:
+        return 0
+    arr = np.vstack([seeds[c].to_numpy() for c in ("pa", "i", "pb", "j")]).astype(np.int32)
+    del seeds
+    part = arr[0] % parts
+    order = np.argsort(part, kind="stable")
+    bounds = np.searchsorted(part[order], np.arange(parts + 1))
+    for p in np.flatnonzero(np.diff(bounds)):
+        with atomic_path(Path(spill) / f"p{p:05d}-b{b:05d}.npy") as tmp:
+            with open(tmp, "wb") as fh:
+                np.save(fh, arr[:, order[bounds[p]:bounds[p + 1]]])
+    return arr.shape[1]
+
+
+def _chain_partition(p: int, spill: str, k: int, max_gap: int, min_words: int) -> np.ndarray:
+    """The chained passages of one partition's seeds (all buckets' files for it)."""
+    files = sorted(Path(spill).glob(f"p{p:05d}-b*.npy"))
+    if not files:
+        return np.empty((0, 6), dtype=np.int64)
+    arr = np.concatenate([np.load(f) for f in files], axis=1).astype(np.int64)
+    seeds = pd.DataFrame({"pa": arr[0], "i": arr[1], "pb": arr[2], "j": arr[3]})
+    del arr
+    return _chain_array(_chain(seeds, k, max_gap, min_words))
+
+
 def _seeds_bruteforce(tokens: list[list[str]], doc_rank: np.ndarray, k: int, max_df: int) -> pd.DataFrame:
     """Seed matches by comparing every pair of paragraphs from different documents (reference, O(n²))."""
     shingles = [[tuple(t[i:i + k]) for i in range(len(t) - k + 1)] for t in tokens]
@@ -759,6 +905,14 @@ def _seeds_bruteforce(tokens: list[list[str]], doc_rank: np.ndarray, k: int, max
     return pd.DataFrame(rows, columns=["pa", "i", "pb", "j"], dtype=np.int64)
 
 
+def _dense_codes(values: np.ndarray) -> tuple[np.ndarray, int]:
+    """Each non-negative integer's rank among the distinct values (order kept), and how many there are; no sort."""
+    seen = np.zeros(int(values.max()) + 1 if len(values) else 1, dtype=bool)
+    seen[values] = True
+    rank = np.cumsum(seen) - 1
+    return rank[values], int(seen.sum())
+
+
 def _chain(seeds: pd.DataFrame, k: int, max_gap: int, min_words: int = 0) -> list[tuple[int, int, int, int, int, int]]:
     """Seeds -> exact runs on one diagonal -> maximal passages (runs merged across gaps <= max_gap).
 
@@ -768,14 +922,32 @@ def _chain(seeds: pd.DataFrame, k: int, max_gap: int, min_words: int = 0) -> lis
     """
     if seeds.empty:
         return []
-    s = seeds.assign(d=seeds["i"] - seeds["j"]).sort_values(["pa", "pb", "d", "i"], kind="mergesort")
-    pa, pb, d, i, j = (s[c].to_numpy() for c in ("pa", "pb", "d", "i", "j"))
+    # Sorted by (pa, pb, d, i) with two int64 keys and np.lexsort: a seed is unique on those four, so this is
+    # the order of a sort on the four columns (pandas's multi-column sort took 80% of the chaining).
+    pa, pb, i, j = (seeds[c].to_numpy().astype(np.int64) for c in ("pa", "pb", "i", "j"))
+    d = i - j
+    pa_code, n_a = _dense_codes(pa)
+    pb_code, n_b = _dense_codes(pb)
+    pair_key = pa_code * n_b + pb_code
+    del pa_code, pb_code
+    diag_span = (int(d.max()) - int(d.min()) + 1) * (int(i.max()) + 1)
+    diag_key = (d - int(d.min())) * (int(i.max()) + 1) + i
+    if n_a * n_b * diag_span < 2 ** 62:  # one int64 key: a single argsort, twice as fast as lexsort on two
+        order = np.argsort(pair_key * diag_span + diag_key, kind="stable")
+    else:
+        order = np.lexsort((diag_key, pair_key))
+    del pair_key, diag_key
+    pa, pb, d, i, j = pa[order], pb[order], d[order], i[order], j[order]
+    del order
     brk = np.r_[True, (pa[1:] != pa[:-1]) | (pb[1:] != pb[:-1]) | (d[1:] != d[:-1]) | (i[1:] != i[:-1] + 1)]
     first = np.flatnonzero(brk)
     last = np.r_[first[1:] - 1, len(i) - 1]
-    runs = pd.DataFrame({"pa": pa[first], "pb": pb[first], "a0": i[first], "a1": i[last] + k,
-                         "b0": j[first], "b1": j[last] + k})
-    runs = runs.sort_values(["pa", "pb", "a0", "b0", "a1", "b1"], kind="mergesort").reset_index(drop=True)
+    # Runs are unique on (pa, pb, a0, b0) (one diagonal, one start), so this order is that of all six columns.
+    r_pa, r_pb, r_a0, r_b0 = pa[first], pb[first], i[first], j[first]
+    r_order = np.lexsort((r_a0 * (int(r_b0.max()) + 1) + r_b0, r_pa * (int(r_pb.max()) + 1) + r_pb))
+    runs = pd.DataFrame({"pa": r_pa, "pb": r_pb, "a0": r_a0, "a1": i[last] + k, "b0": r_b0, "b1": j[last] + k}).iloc[r_order]
+    runs = runs.reset_index(drop=True)
+    del pa, pb, d, i, j
     rp, rq = runs["pa"].to_numpy(), runs["pb"].to_numpy()
     new_pair = np.r_[True, (rp[1:] != rp[:-1]) | (rq[1:] != rq[:-1])]
     starts = np.flatnonzero(new_pair)
@@ -818,25 +990,37 @@ def _chain(seeds: pd.DataFrame, k: int, max_gap: int, min_words: int = 0) -> lis
     return out
 
 
-def _passages(paras: pd.DataFrame, chains: list[tuple[int, int, int, int, int, int]], min_words: int) -> pd.DataFrame:
-    rows = []
-    cache: dict[int, tuple[list[str], list[int], list[int]]] = {}
+def _passages(paras: pd.DataFrame, chains: list[tuple[int, int, int, int, int, int]] | np.ndarray, min_words: int) -> pd.DataFrame:
     texts = paras["text"].fillna("").astype(str).to_numpy()
     pids = paras["para_id"].astype(str).to_numpy()
     dids = paras["doc_id"].astype(str).to_numpy()
-    for p, q, a0, a1, b0, b1 in chains:
-        words = min(a1 - a0, b1 - b0)
-        if words < min_words:
-            continue
-        for x in (p, q):
-            if x not in cache:
-                cache[x] = reuse_tokens(texts[x])
-        _, sa, ea = cache[p]
-        _, sb, eb = cache[q]
-        start_a, end_a, start_b, end_b = sa[a0], ea[a1 - 1], sb[b0], eb[b1 - 1]
-        rows.append((dids[p], pids[p], dids[q], pids[q], words, texts[p][start_a:end_a], texts[q][start_b:end_b],
-                     start_a, end_a, start_b, end_b))
-    out = pd.DataFrame(rows, columns=REUSE_COLUMNS)
+    arr = _chain_array(chains) if not isinstance(chains, np.ndarray) else chains
+    arr = arr[(np.minimum(arr[:, 3] - arr[:, 2], arr[:, 5] - arr[:, 4]) >= min_words)]
+    # One order whatever produced the chains (one process, buckets, workers): by pair, then offsets.
+    arr = arr[np.lexsort((arr[:, 5], arr[:, 3], arr[:, 4], arr[:, 2], arr[:, 1], arr[:, 0]))]
+    p, q, a0, a1, b0, b1 = (arr[:, c] for c in range(6))
+    # Character offsets of every token of the paragraphs involved, in flat int32 arrays (not one
+    # Python list of strings and ints per paragraph: gigabytes on a million paragraphs).
+    base = np.zeros(len(texts), dtype=np.int64)
+    starts, ends, at = [], [], 0
+    for x in np.unique(np.r_[p, q]).tolist():
+        spans = np.array([m.span() for m in WORD_RE.finditer(fold(texts[x]))], dtype=np.int32).reshape(-1, 2)
+        base[x] = at
+        at += len(spans)
+        starts.append(spans[:, 0])
+        ends.append(spans[:, 1])
+    starts_all = np.concatenate(starts) if starts else np.empty(0, dtype=np.int32)
+    ends_all = np.concatenate(ends) if ends else np.empty(0, dtype=np.int32)
+    del starts, ends
+    start_a, end_a = starts_all[base[p] + a0].astype(np.int64), ends_all[base[p] + a1 - 1].astype(np.int64)
+    start_b, end_b = starts_all[base[q] + b0].astype(np.int64), ends_all[base[q] + b1 - 1].astype(np.int64)
+    out = pd.DataFrame({
+        "doc_a": dids[p], "para_a": pids[p], "doc_b": dids[q], "para_b": pids[q],
+        "words": np.minimum(a1 - a0, b1 - b0).astype(np.int64),
+        "text_a": [texts[x][s:e] for x, s, e in zip(p.tolist(), start_a.tolist(), end_a.tolist())],
+        "text_b": [texts[x][s:e] for x, s, e in zip(q.tolist(), start_b.tolist(), end_b.tolist())],
+        "start_a": start_a, "end_a": end_a, "start_b": start_b, "end_b": end_b,
+    }, columns=REUSE_COLUMNS)
     if out.empty:
         return out.astype({c: "int64" for c in ("words", "start_a", "end_a", "start_b", "end_b")})
     return _sort_passages(out, pids)
@@ -890,14 +1074,16 @@ def find_reuse(
 
 
 def indexed_passages(paras: pd.DataFrame, min_words: int, shingle: int, max_gap: int, max_shingle_df: int,
-                     cache_dir: str | Path | None = None, run: Runner | None = None) -> tuple[pd.DataFrame, pd.DataFrame]:
+                     cache_dir: str | Path | None = None, run: Runner | None = None,
+                     spill_dir: str | Path | None = None) -> tuple[pd.DataFrame, pd.DataFrame]:
     """:func:`find_reuse` on body paragraphs ``paras`` (checked, index 0..n-1), with the corpus
-    shingles it joined (:func:`corpus_shingles`), which :mod:`helpers.reuse_index` keeps."""
+    shingles it joined (:func:`corpus_shingles`), which :mod:`helpers.reuse_index` keeps.
+    ``spill_dir``: where the seeds of a large join are spilled (see :func:`_indexed_chains`)."""
     order = {d: k for k, d in enumerate(_document_order(paras))}
     doc_rank = paras["doc_id"].astype(str).map(order).to_numpy(dtype=np.int64)
     shingles = corpus_shingles(paras, shingle, cache_dir=cache_dir, run=run)
-    seeds = _seeds_indexed(shingles, doc_rank, max_shingle_df, run=run)
-    return _passages(paras, _chain(seeds, shingle, max_gap, min_words), min_words), shingles
+    chains = _indexed_chains(shingles, doc_rank, shingle, max_gap, min_words, max_shingle_df, run, spill_dir)
+    return _passages(paras, chains, min_words), shingles
 
 
 def find_reuse_bruteforce(

@@ -145,12 +145,15 @@ def reuse_tables(
     state_dir: str | Path | None = None,
     run: Runner | None = None,
     log: Callable[[str], None] | None = None,
+    spill_dir: str | Path | None = None,
 ) -> tuple[pd.DataFrame, pd.DataFrame]:
     """``(find_reuse(...), reuse_by_document_pair(...))`` of ``paragraphs``, incrementally when ``state_dir`` holds a previous run.
 
     Parameters are those of :func:`helpers.overlap.find_reuse`; ``state_dir`` (``None``: no
     state, a full run) keeps the index and results described in the module docstring.
     ``log`` receives one line saying whether the join was full or incremental and why.
+    ``spill_dir`` (default: ``state_dir``, else the system's temporary folder) receives the seeds
+    of a large full join, partition by partition (:func:`helpers.overlap._indexed_chains`).
     """
     _check_reuse_params(paragraphs, min_words, shingle, max_gap, max_shingle_df)
     say = log or (lambda _line: None)
@@ -164,7 +167,9 @@ def reuse_tables(
     if state is not None:
         result = _incremental(paras, state, state_path, keys, codes, local, docs, row_at, params, cache_dir, say)
     if result is None:
-        reuse, shingles = indexed_passages(paras, min_words, shingle, max_gap, max_shingle_df, cache_dir, run)
+        spill = spill_dir if spill_dir is not None else state_path
+        reuse, shingles = indexed_passages(paras, min_words, shingle, max_gap, max_shingle_df, cache_dir, run,
+                                           spill_dir=Path(spill).resolve() if spill is not None else None)
         pairs = reuse_by_document_pair(reuse, paras)
         if state_path is not None:
             _write_state(state_path, params, docs, keys, _index_arrays(shingles, codes, local), reuse, pairs)

@@ -1,0 +1,175 @@
+"""Benchmark at scale: seconds and peak memory of the whole process tree per stage, rows of each output.
+
+Runs ``make ingest``, ``make annotate``, ``make analyse`` and ``make report`` one after another
+on a corpus (cold: a fresh reports and build folder), each as its own process tree, sampled
+every 0.2 s through /proc (psutil): the peak is the largest sum of the resident memory of make
+and every process below it (Python, a second analysis process, Dask workers, the notebook
+kernel), so a stage's figure is what the machine needed. Prints a table and the rows of every
+CSV written, and the machine's load before and after.
+
+Usage (``make bench-scale COPIES=4 SCALE_DIR=/work/data/scale`` does the first)::
+
+    python bench/scale_run.py --copies 4 --dir /work/data/scale     # writes the 4x corpus, then builds it
+    python bench/scale_run.py --corpus /work/data/ungdc-full --dir /work/data/full   # an existing corpus
+    DASK_SCHEDULER=tcp://127.0.0.1:8786 python bench/scale_run.py ...   # on a running cluster
+    python bench/scale_run.py --copies 4 --dir /work/data/scale --cluster 2   # starts a scheduler and 2 workers (dask CLI)
+
+With ``--cluster N`` the scheduler and workers (started with ``dask scheduler`` / ``dask worker``
+on loopback, each in its own folder under ``--dir``) count in every stage's peak memory, and are
+stopped at the end.
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import json
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+
+import psutil
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT / "bench"))
+from scale_corpus import write_scaled  # noqa: E402
+
+STAGES = ("ingest", "annotate", "analyse", "report")
+
+
+def tree_rss(proc: psutil.Process) -> int:
+    total = 0
+    for p in [proc, *proc.children(recursive=True)]:
+        try:
+            total += p.memory_info().rss
+        except (psutil.NoSuchProcess, psutil.AccessDenied):
+            pass
+    return total
+
+
+def measured(cmd: list[str], log, also: list[psutil.Process] = (), env: dict | None = None) -> tuple[float, int, int]:
+    """Run ``cmd``; return (seconds, peak bytes of its process tree and of the trees of ``also``, exit code)."""
+    t0 = time.perf_counter()
+    proc = subprocess.Popen(cmd, cwd=ROOT, stdout=log, stderr=subprocess.STDOUT, env=env)
+    ps = psutil.Process(proc.pid)
+    peak = 0
+    while proc.poll() is None:
+        try:
+            peak = max(peak, tree_rss(ps) + sum(tree_rss(a) for a in also))
+        except psutil.NoSuchProcess:
+            break
+        time.sleep(0.2)
+    return time.perf_counter() - t0, peak, proc.wait()
+
+
+def start_cluster(work: Path, n: int, port: int = 8786) -> tuple[list[subprocess.Popen], str]:
+    """A scheduler and ``n`` single-threaded workers started with Dask's CLI on loopback, each in its own folder."""
+    dask = str(Path(sys.executable).parent / "dask")
+    address = f"tcp://127.0.0.1:{port}"
+    procs = []
+    for name, args in [("scheduler", ["scheduler", "--host", "127.0.0.1", "--port", str(port), "--no-dashboard"])] + [
+            (f"worker{i}", ["worker", address, "--host", "127.0.0.1", "--nthreads", "1", "--nworkers", "1", "--no-dashboard",
+                            "--memory-limit", "0"]) for i in range(1, n + 1)]:
+        folder = work / "cluster" / name
+        folder.mkdir(parents=True, exist_ok=True)
+        procs.append(subprocess.Popen([dask, *args], cwd=folder, stdout=(folder / "log.txt").open("w"), stderr=subprocess.STDOUT,
+                                      start_new_session=True))
+        time.sleep(2 if name == "scheduler" else 0)
+    from dask.distributed import Client
+    with Client(address, timeout="30s") as client:
+        client.wait_for_workers(n, timeout=120)
+    return procs, address
+
+
+def stop_cluster(procs: list[subprocess.Popen]) -> None:
+    for p in reversed(procs):
+        if p.poll() is None:
+            os.killpg(p.pid, signal.SIGTERM)
+    for p in procs:
+        try:
+            p.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            os.killpg(p.pid, signal.SIGKILL)
+
+
+def csv_rows(path: Path) -> int:
+    """Records of a CSV file (header excluded), as Python's csv module reads them."""
+    with path.open(encoding="utf-8", newline="") as fh:
+        return max(0, sum(1 for _ in csv.reader(fh)) - 1)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--copies", type=int, help="write the N-times corpus of the shared slice first")
+    parser.add_argument("--corpus", type=Path, help="an existing corpus folder instead")
+    parser.add_argument("--dir", type=Path, required=True, help="working folder outside the repository (corpus, build, reports)")
+    parser.add_argument("--workers", default="1")
+    parser.add_argument("--cluster", type=int, default=0, help="start a scheduler and this many workers with the dask CLI")
+    parser.add_argument("--keep", action="store_true", help="keep the generated corpus and build folder")
+    args = parser.parse_args(argv)
+    work = args.dir.resolve()
+    if work == ROOT or ROOT in work.parents:
+        sys.exit(f"error: {work} is inside the repository; pass --dir elsewhere.")
+    work.mkdir(parents=True, exist_ok=True)
+    if args.corpus is not None:
+        corpus = args.corpus.resolve()
+        label = corpus.name
+    elif args.copies:
+        corpus = work / f"corpus-x{args.copies}"
+        label = f"{args.copies}x"
+        if not (corpus / "manifest.csv").is_file():
+            t0 = time.perf_counter()
+            n = write_scaled(args.copies, corpus)
+            print(f"generated {n:,} speeches in {time.perf_counter() - t0:.0f} s -> {corpus}", flush=True)
+    else:
+        sys.exit("error: pass --copies N or --corpus DIR")
+    if args.cluster:
+        label += f"-cluster{args.cluster}"
+    reports, build = work / f"reports-{label}", work / f"build-{label}"
+    shutil.rmtree(reports, ignore_errors=True)
+    shutil.rmtree(build, ignore_errors=True)
+    load0 = os.getloadavg()
+    results = {}
+    cluster, env = [], None
+    if args.cluster:
+        cluster, address = start_cluster(work, args.cluster)
+        env = dict(os.environ, DASK_SCHEDULER=address)
+    try:
+        with (work / f"make-{label}.log").open("w") as log:
+            for stage in STAGES:
+                cmd = ["make", stage, f"CORPUS={corpus}", f"REPORTS={reports}", f"BUILD={build}", f"WORKERS={args.workers}"]
+                seconds, peak, rc = measured(cmd, log, [psutil.Process(p.pid) for p in cluster], env)
+                results[stage] = {"seconds": round(seconds, 1), "peak_gb": round(peak / 1e9, 2), "rc": rc}
+                print(f"{stage:9s} {seconds:8.1f} s  peak {peak / 1e9:6.2f} GB" + (f"  FAILED (rc {rc}, see {log.name})" if rc else ""),
+                      flush=True)
+                if rc:
+                    break
+    finally:
+        stop_cluster(cluster)
+    total = sum(r["seconds"] for r in results.values())
+    peak = max(r["peak_gb"] for r in results.values())
+    print(f"{'total':9s} {total:8.1f} s  peak {peak:6.2f} GB   (load average before {load0[0]:.2f}, after {os.getloadavg()[0]:.2f}; "
+          f"scheduler {(env or os.environ).get('DASK_SCHEDULER', 'none')}, workers {args.workers})")
+    rows = {}
+    paragraphs = build / "paragraphs.parquet"
+    if paragraphs.is_file():
+        import pyarrow.parquet as pq
+        rows["paragraphs.parquet"] = pq.ParquetFile(paragraphs).metadata.num_rows
+    for f in sorted(reports.glob("*.csv")):
+        rows[f.name] = csv_rows(f)
+    for name, n in rows.items():
+        print(f"  {name:32s} {n:>12,} rows")
+    print(json.dumps({"corpus": label, "stages": results, "total_seconds": round(total, 1), "peak_gb": peak,
+                      "rows": rows, "load": [load0[0], os.getloadavg()[0]]}))
+    if not args.keep:
+        shutil.rmtree(build, ignore_errors=True)
+    return 0 if all(r["rc"] == 0 for r in results.values()) else 1
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,145 @@
+"""Tests for helpers.parallel on a real Dask cluster: a scheduler and two workers started with Dask's
+own command line (``dask scheduler``, ``dask worker``) on loopback, each in its own working directory,
+as on several machines. The ingest and analysis outputs are byte-identical to a one-process run,
+the caches land in the client's build folder (never in a worker's directory), and the reuse join
+is partitioned over the workers. The cluster is stopped however the test ends (bounded waits)."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from helpers.analysis import ANALYSIS_FILES, write_analysis_tables
+from helpers.annotate import code_paragraphs
+from helpers.corpus import ingest, load_paragraphs
+from helpers.errors import ParameterError
+from helpers.parallel import runner
+
+ROOT = Path(__file__).resolve().parents[1]
+DASK = Path(sys.executable).parent / "dask"
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture(scope="module")
+def cli_cluster(tmp_path_factory):
+    if not DASK.exists():
+        pytest.skip("the dask command line is not installed in this environment")
+    from dask.distributed import Client
+    base = tmp_path_factory.mktemp("cluster")
+    address = f"tcp://127.0.0.1:{_free_port()}"
+    env = {k: v for k, v in os.environ.items() if k != "DASK_SCHEDULER"}
+    procs: list[subprocess.Popen] = []
+
+    def start(args: list[str], folder: Path) -> None:
+        folder.mkdir()
+        log = (folder / "log.txt").open("w")
+        procs.append(subprocess.Popen([str(DASK), *args], cwd=folder, stdout=log, stderr=subprocess.STDOUT, env=env,
+                                      start_new_session=True))
+
+    try:
+        start(["scheduler", "--host", "127.0.0.1", "--port", address.rsplit(":", 1)[1], "--no-dashboard"], base / "scheduler")
+        workers = [base / f"worker{i}" for i in (1, 2)]
+        for w in workers:
+            start(["worker", address, "--host", "127.0.0.1", "--nworkers", "1", "--nthreads", "1", "--no-dashboard",
+                   "--local-directory", str(w / "dask-scratch")], w)
+        deadline = time.monotonic() + 90
+        while True:
+            try:
+                with Client(address, timeout="5s") as client:
+                    client.wait_for_workers(2, timeout=max(1, deadline - time.monotonic()))
+                break
+            except (OSError, TimeoutError):
+                if time.monotonic() > deadline or any(p.poll() is not None for p in procs):
+                    logs = {p: (p / "log.txt").read_text()[-2000:] for p in base.iterdir() if (p / "log.txt").exists()}
+                    pytest.fail(f"the Dask cluster did not start: {logs}")
+                time.sleep(1)
+        yield address, workers
+    finally:
+        for p in reversed(procs):
+            if p.poll() is None:
+                os.killpg(p.pid, signal.SIGTERM)
+        for p in procs:
+            try:
+                p.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                os.killpg(p.pid, signal.SIGKILL)
+                p.wait(timeout=10)
+
+
+def _files(folder: Path, names) -> dict[str, bytes]:
+    return {n: (folder / n).read_bytes() for n in names}
+
+
+def test_cli_cluster_gives_byte_identical_outputs_and_caches_where_the_client_says(cli_cluster, tmp_path: Path, monkeypatch) -> None:
+    import helpers.overlap as overlap
+    address, workers = cli_cluster
+    # A corpus outside any worker's directory, named by a relative path from the client's directory.
+    corpus = tmp_path / "corpus"
+    shutil.copytree(ROOT / "data", corpus, ignore=shutil.ignore_patterns("annotations", "*.yml"))
+    monkeypatch.chdir(tmp_path)
+    local_build, cluster_build = Path("build-local"), Path("build-cluster")  # relative on purpose
+    ingest(Path("corpus"), local_build, cleaning=ROOT / "data" / "cleaning.yml", organizations=ROOT / "data" / "organizations.yml")
+    counts = ingest(Path("corpus"), cluster_build, cleaning=ROOT / "data" / "cleaning.yml",
+                    organizations=ROOT / "data" / "organizations.yml", scheduler=address)
+    assert counts["documents"] == 8
+    names = ["paragraphs.parquet", "documents.csv", "cleaning.csv", "skipped.csv"]
+    assert _files(cluster_build, names) == _files(local_build, names)
+    assert len(list((tmp_path / cluster_build / "docs").glob("*.parquet"))) == 8  # written by the workers, here
+
+    coding = code_paragraphs(load_paragraphs(ROOT / "data"), ROOT / "data" / "codebook.yml")
+    # Small buckets, so the seed join is cut into buckets and partitions that the workers run.
+    monkeypatch.setattr(overlap, "SHINGLES_PER_BUCKET", 500)
+    one = write_analysis_tables(coding.paragraphs, coding.evidence, tmp_path / "reports-local", jobs=1)
+    two = write_analysis_tables(coding.paragraphs, coding.evidence, tmp_path / "reports-cluster", build_dir=cluster_build,
+                                scheduler=address, jobs=1)
+    assert {n: p.read_bytes() for n, p in two.items()} == {n: p.read_bytes() for n, p in one.items()}
+    assert set(two) == set(ANALYSIS_FILES)
+    assert len(list((tmp_path / cluster_build / "shingles").glob("*.parquet"))) == 8
+    for w in workers:  # nothing of ours in the workers' own directories
+        assert sorted(p.name for p in w.iterdir()) == ["dask-scratch", "log.txt"]
+
+
+def test_cli_cluster_runs_the_reuse_partitions_on_its_workers(cli_cluster, monkeypatch) -> None:
+    import helpers.overlap as overlap
+    address, _ = cli_cluster
+    seen: list[str] = []
+    real = overlap._chain_partition
+
+    def where(p, *args):  # runs on a worker: record its address with the result
+        from distributed import get_worker
+        return get_worker().address, real(p, *args)
+
+    p = load_paragraphs(ROOT / "data")
+    body = p[p["kind"] == "body"].reset_index(drop=True)
+    with runner(scheduler=address) as run:
+        assert run.distributed
+        order = {d: k for k, d in enumerate(overlap._document_order(body))}
+        doc_rank = body["doc_id"].astype(str).map(order).to_numpy()
+        shingles = overlap.corpus_shingles(body, run=run)
+        monkeypatch.setattr(overlap, "_chain_partition", where)
+        results = list(run.map(where, range(8), "/nonexistent", 5, 3, 12))
+        seen = sorted({addr for addr, _ in results})
+        monkeypatch.setattr(overlap, "_chain_partition", real)
+        chains = overlap._indexed_chains(shingles, doc_rank, 5, 3, 12, 100, run)
+    assert len(seen) == 2  # both workers took partitions
+    assert len(overlap._passages(body, chains, 12)) == 12
+
+
+def test_unreachable_scheduler_is_one_clear_message() -> None:
+    port = _free_port()
+    with pytest.raises(ParameterError, match=rf"DASK_SCHEDULER=tcp://127.0.0.1:{port}: cannot reach the Dask scheduler"):
+        with runner(scheduler=f"tcp://127.0.0.1:{port}"):
+            pass
