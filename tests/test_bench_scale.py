@@ -26,7 +26,7 @@ def test_copies_have_new_ids_shifted_years_and_a_few_words_substituted(tmp_path:
     original = (out / by_id["RUS_71_2016"]["file"]).read_bytes()  # copy 0: the speech itself, byte for byte
     with (source / "manifest.csv").open(encoding="utf-8", newline="") as fh:
         src = {r["doc_id"]: r["file"] for r in csv.DictReader(fh)}
-    assert original == Path(src["RUS_71_2016"]).read_bytes()
+    assert original == (source / src["RUS_71_2016"]).read_bytes()  # manifest paths are relative to the corpus folder
     first, second = (out / by_id["RUS_81_2026"]["file"]).read_text(encoding="utf-8"), original.decode("utf-8")
     a, b = first.split(), second.split()
     assert len(a) == len(b)  # words replaced, never added or dropped
