@@ -42,9 +42,23 @@ def test_csv_text_is_exactly_what_pandas_writes() -> None:
         "share": [0.1, nan, 1e16, 1e-05, -0.0, float("inf"), 2 / 3],
         "a,b": ["x"] * 7,  # a header that needs quoting
     })
-    assert csv_text(df) == df.to_csv(index=False, lineterminator="\n")
+    # pandas leaves a bare \r unquoted (Python 3.11's csv module) and so writes a row no reader gets back: quoted here
+    assert csv_text(df) == df.to_csv(index=False, lineterminator="\n").replace("carriage\rreturn", '"carriage\rreturn"')
     empty = df.head(0)
     assert csv_text(empty) == empty.to_csv(index=False, lineterminator="\n") == 'text,count,nullable,flag,share,"a,b"\n'
+
+
+def test_a_bare_carriage_return_is_quoted_and_read_back_in_its_row(tmp_path: Path) -> None:
+    # A paragraph of an old Mac file: unquoted, every reader ended the row at the \r (the full UNGDC corpus broke on it).
+    df = pd.DataFrame({"para_id": ["a-p001", "a-p002"], "text": ["first\rsecond", "third"]})
+    path = write_csv(df, tmp_path / "t.csv")
+    assert path.read_bytes() == b'para_id,text\na-p001,"first\rsecond"\na-p002,third\n'
+    for got in (read_text_csv(path), _pandas(path)):
+        assert got["text"].tolist() == ["first\rsecond", "third"]
+    one_column = pd.DataFrame({"text": ["first\rsecond", ""]})  # pandas writes it: every text field quoted
+    path = write_csv(one_column, tmp_path / "one.csv")
+    assert path.read_bytes() == b'"text"\n"first\rsecond"\n""\n'
+    assert read_text_csv(path)["text"].tolist() == ["first\rsecond", ""]
 
 
 def test_csv_text_leaves_what_it_does_not_handle_to_pandas(tmp_path: Path) -> None:

@@ -17,7 +17,7 @@ removes one quote from every cell of that form: the round trip is exact.
 
 from __future__ import annotations
 
-import functools
+import csv
 import os
 import re
 import tempfile
@@ -155,7 +155,9 @@ def write_csv(df: pd.DataFrame, target: str | os.PathLike[str], for_people: bool
     text = csv_text(df)
     with atomic_path(target) as tmp:
         if text is None:
-            df.to_csv(tmp, index=False, lineterminator="\n", encoding="utf-8")
+            # pandas cannot quote a bare \r on its own (see _quoted_characters): such a table has every text field quoted
+            quoting = csv.QUOTE_NONNUMERIC if _has_carriage_return(df) else csv.QUOTE_MINIMAL
+            df.to_csv(tmp, index=False, lineterminator="\n", encoding="utf-8", quoting=quoting)
         else:
             tmp.write_text(text, encoding="utf-8", newline="")
     return Path(target)
@@ -220,20 +222,19 @@ def csv_text(df: pd.DataFrame) -> str | None:
     return header + "\n" + "\n".join(rows.to_pylist()) + "\n"
 
 
-@functools.cache
 def _quoted_characters() -> str:
-    """A regex class of the characters that make the csv module quote a field, as pandas calls it
-    (comma, double quote, ``\\n``; ``\\r`` only in some Python versions), found by asking it."""
-    import csv
-    import io
+    """A regex class of the characters that make a field quoted: comma, double quote, ``\\n`` and ``\\r``.
 
-    quoted = []
-    for char in ',"\r\n':
-        buffer = io.StringIO()
-        csv.writer(buffer, lineterminator="\n").writerow([f"a{char}b", "c"])
-        if buffer.getvalue().startswith('"'):
-            quoted.append(char)
-    return "[" + "".join(re.escape(c) for c in quoted) + "]"
+    Python 3.11's csv module (and so pandas) leaves a bare ``\\r`` unquoted when the line terminator is
+    ``\\n``; every reader (the csv module, Arrow, pandas, spreadsheets) then ends the row there, so a
+    paragraph holding an old Mac line break came back as two broken rows. Quoting it is what newer
+    Pythons do and reads back exactly."""
+    return r'[,"\r\n]'
+
+
+def _has_carriage_return(df: pd.DataFrame) -> bool:
+    return any(df[c].astype(str).str.contains("\r", regex=False).any()
+               for c in df.columns if pd.api.types.is_object_dtype(df[c].dtype) or pd.api.types.is_string_dtype(df[c].dtype))
 
 
 def _minimally_quoted(text: Any) -> Any:
