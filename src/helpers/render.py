@@ -105,16 +105,24 @@ def ensure_kernel(name: str = KERNEL_NAME) -> str:
     return name
 
 
+#: A memory address in an object's default repr, e.g. the text/plain of a pandas Styler.
+MEMORY_ADDRESS = re.compile(r" at 0x[0-9a-fA-F]+")
+
+
 def clean_notebook(nb: nbformat.NotebookNode) -> nbformat.NotebookNode:
     """Return a copy of ``nb`` without run-dependent data, so two runs give identical files.
 
-    Removes per-cell execution timings and papermill's start/end times, durations and
-    status, numbers the cells' ids ``cell-1``, ``cell-2``… (papermill's injected cell has a
+    Removes per-cell execution timings, papermill's start/end times, durations and
+    status and memory addresses in plain-text reprs (``<Styler at 0x7f...>``), numbers the cells' ids ``cell-1``, ``cell-2``… (papermill's injected cell has a
     random id), and keeps ``metadata.papermill.parameters`` (the run's parameters, for audit).
     """
     nb = copy.deepcopy(nb)
     for i, cell in enumerate(nb.cells, start=1):
         cell["id"] = f"cell-{i}"
+        for output in cell.get("outputs", []):
+            plain = output.get("data", {}).get("text/plain")
+            if isinstance(plain, str) and MEMORY_ADDRESS.search(plain):  # "<Styler at 0x7f...>": differs on every run
+                output["data"]["text/plain"] = MEMORY_ADDRESS.sub("", plain)
         meta = cell.get("metadata", {})
         meta.pop("execution", None)
         meta.pop("papermill", None)
