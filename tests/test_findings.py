@@ -87,9 +87,8 @@ def test_agreement_finding_warns_when_kappa_is_low():
     assert findings.agreement_finding(None, None) is None
 
 
-def test_findings_html_is_a_list():
-    html = findings.findings_html([findings.Finding("A <b>", "themes")])
-    assert html == '<ul class="findings"><li>A <b> (<a class="see" href="#themes">see Themes</a>)</li></ul>'
+def test_finding_links_to_its_section_by_id():
+    assert findings.Finding("A <b>", "themes").html() == 'A <b> (<a class="see" href="#themes">see Themes</a>)'
 
 
 def _changes(q: float, group: str = "G", years: int = 3) -> pd.DataFrame:

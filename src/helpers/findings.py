@@ -416,9 +416,3 @@ def key_findings(
     if len(kept) > 8:
         kept = [f for f in kept if f.section != "document-similarity"]
     return kept[:8]
-
-
-def findings_html(findings: Sequence[Finding], titles: Mapping[str, str] | None = None) -> str:
-    """The findings as an HTML list (``<ul class="findings">``); ``titles`` as in :meth:`Finding.html`."""
-    items = "".join(f"<li>{f.html(titles)}</li>" for f in findings)
-    return f'<ul class="findings">{items}</ul>'

@@ -196,7 +196,8 @@ def theme_shares(paragraphs: pd.DataFrame, by: str, evidence: pd.DataFrame | Non
 
     Columns (see :func:`helpers.frequencies.theme_frequencies`): ``by``, ``group``, ``theme``, ``paragraphs`` (int,
     carrying the theme), ``body_paragraphs`` (int), ``share`` (0-1), ``ci_low``, ``ci_high`` (95% Wilson),
-    ``occurrences``, ``words``, ``per_1000_words``, ``documents``. For ``group_by`` other than organisation, pass
+    ``occurrences``, ``words``, ``per_1000_words``, ``documents``. ``themes``: theme ids reported even where no
+    paragraph carries them (zeros), besides every theme found. For ``group_by`` other than organisation, pass
     the paragraphs of :func:`group_paragraphs`.
     """
     return theme_frequencies(paragraphs, by=by, evidence=evidence, themes=list(themes) if themes is not None else None)
