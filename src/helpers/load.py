@@ -135,7 +135,7 @@ def _finish_documents(docs: pd.DataFrame, allp: pd.DataFrame, removed: pd.DataFr
 
 
 @functools.lru_cache(maxsize=4)
-def _ingest_tables(corpus: str, build: str | None, selected: frozenset[str]) -> tuple[pd.DataFrame, ...]:
+def _ingest_tables(corpus: str, build: str | None, selected: frozenset[str], stamp: float) -> tuple[pd.DataFrame, ...]:
     """Documents, cleaning log, paragraph kinds and skipped documents, from the ingest folder or the corpus."""
     if build is not None and (Path(build) / "documents.csv").is_file():
         b = Path(build)
@@ -167,7 +167,9 @@ def _ingest_tables(corpus: str, build: str | None, selected: frozenset[str]) -> 
 
 def _ingest(selection: Selection, paragraphs: pd.DataFrame) -> tuple[pd.DataFrame, ...]:
     build = str(resolve_path(selection.build)) if selection.build else None
-    tables = _ingest_tables(str(resolve_path(selection.corpus)), build, frozenset(paragraphs["doc_id"].astype(str)))
+    documents = Path(build or resolve_path(selection.corpus)) / ("documents.csv" if build else "manifest.csv")
+    stamp = documents.stat().st_mtime if documents.is_file() else 0.0  # a new ingest (make) is read again in a lab session
+    tables = _ingest_tables(str(resolve_path(selection.corpus)), build, frozenset(paragraphs["doc_id"].astype(str)), stamp)
     return tuple(t.copy() for t in tables)
 
 
