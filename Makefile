@@ -89,14 +89,21 @@ ANALYSIS_CSV := $(addprefix $(REPORTS)/,theme_frequencies.csv theme_ranking.csv 
                   similar_paragraphs.csv text_reuse.csv reuse_by_document_pair.csv reuse_clusters.csv reuse_cluster_members.csv \
                   keyness.csv evidence_quotes.csv)
 ANALYSIS_SRC := $(wildcard $(addprefix src/helpers/,analysis.py corrected_shares.py arrays.py frequencies.py cooccurrence.py overlap.py reuse_index.py reuse_clusters.py paragraph_cache.py keyness.py evidence.py text.py io.py parallel.py))
-NOTEBOOK   := notebooks/briefing.ipynb
-ANALYST_NOTEBOOKS := $(filter-out $(NOTEBOOK),$(wildcard notebooks/*.ipynb))
-EXECUTED_ANALYST := $(patsubst notebooks/%,$(BUILD)/notebooks/%,$(ANALYST_NOTEBOOKS))
-TEMPLATE_FILES := $(wildcard src/helpers/templates/briefing/*)
+# The briefing's sections: every notebooks/NN_<slug>.ipynb (two-digit prefix), in name order. A notebook
+# dropped there is a new section; papermill writes each executed copy to REPORTS/notebooks/ (deliverables).
+SECTIONS   := $(sort $(wildcard notebooks/[0-9][0-9]_*.ipynb))
+EXECUTED   := $(patsubst notebooks/%,$(REPORTS)/notebooks/%,$(SECTIONS))
+TEMPLATE_FILES := $(wildcard src/helpers/templates/briefing/*) src/helpers/templates/matplotlibrc
 BRIEFING   := $(REPORTS)/briefing.html $(REPORTS)/briefing.pdf
-# Which parameter file the last briefing was rendered with: a file whose content changes only
-# when PARAMS does, so switching PARAMS (or dropping it) re-renders and nothing else does.
-RENDER_ARGS := $(BUILD)/render-args-$(shell printf %s '$(abspath $(REPORTS))' | cksum | cut -d' ' -f1).txt
+# The briefing's own tables (trends, members vs rest, reuse summaries, documents, input checksums), written by
+# their own make stage for the selection of PARAMS: a notebook never writes to REPORTS.
+REPORT_CSV := $(addprefix $(REPORTS)/,theme_trends.csv theme_changes.csv members_vs_rest.csv reuse_cross_vs_self.csv \
+                  reused_passages.csv group_frequencies.csv briefing_documents.csv input_files.csv)
+# Which parameters (and, for the briefing, which section notebooks) the last build used: files whose content
+# changes only when they do, so switching PARAMS, or deleting a section, rebuilds and nothing else does.
+REPORTS_KEY := $(shell printf %s '$(abspath $(REPORTS))' | cksum | cut -d' ' -f1)
+TABLE_ARGS  := $(BUILD)/table-args-$(REPORTS_KEY).txt
+RENDER_ARGS := $(BUILD)/render-args-$(REPORTS_KEY).txt
 
 # Every input is checked before any stage writes (helpers.inputs: parameters, codebook, groups, overrides,
 # validation sample, cleaning rules, manifest), so a bad one never leaves REPORTS mixing two builds. The
@@ -106,11 +113,12 @@ INPUT_FILES := $(CORPUS)/manifest.csv $(CODEBOOK) $(RULE_DATA) $(PARAMS) $(GROUP
 INPUT_VARS  := $(abspath $(CORPUS)) $(INPUT_FILES) GROUP_BY=$(GROUP_BY) ON_ERROR=$(ON_ERROR) REPORTS=$(abspath $(REPORTS))
 INPUTS_OK   := $(BUILD)/inputs-$(shell printf %s '$(INPUT_VARS)' | cksum | cut -d' ' -f1).ok
 
-.PHONY: help env annotate ingest analyse notebooks test bench bench-scale fuzz clean lab report validation-sample merge-coding log-test suggest-rules
+.PHONY: help env annotate ingest analyse report-tables cookbook test bench bench-scale fuzz clean lab report validation-sample merge-coding log-test suggest-rules
 
-## report: the briefing -> REPORTS/briefing.html, briefing.pdf, annotated_paragraphs.csv and the analysis CSVs
+## report: the briefing -> REPORTS/briefing.html, briefing.pdf, notebooks/NN_*.ipynb (executed sections),
+##         annotated_paragraphs.csv and the analysis CSVs
 ##         (PARAMS=file.yml passes papermill parameters: organizations, themes, date_from, date_to, top_n, ...)
-report: $(BRIEFING) $(ANALYSIS_CSV) $(ANNOTATED)
+report: $(BRIEFING) $(ANALYSIS_CSV) $(ANNOTATED) $(REPORT_CSV)
 
 $(INPUTS_OK): $(INPUT_FILES) src/helpers/inputs.py | $(ENV_OK)
 	$(PY) -m helpers.inputs --corpus $(CORPUS) --codebook $(CODEBOOK) --groups $(GROUPS) --cleaning $(CLEANING) \
@@ -197,33 +205,47 @@ analyse: $(ANALYSIS_CSV)
 $(ANALYSIS_CSV) &: $(ANNOTATED) $(ANALYSIS_SRC) | $(ENV_OK) $(INPUTS_OK)
 	$(PY) -m helpers.analysis --reports $(REPORTS) --build $(BUILD) --workers $(WORKERS)
 
-$(RENDER_ARGS): FORCE
+$(TABLE_ARGS): FORCE
 	@mkdir -p $(@D); printf '%s\n' 'PARAMS=$(PARAMS) GROUP_BY=$(GROUP_BY)' | cmp -s - $@ 2>/dev/null || printf '%s\n' 'PARAMS=$(PARAMS) GROUP_BY=$(GROUP_BY)' > $@
+$(RENDER_ARGS): FORCE
+	@mkdir -p $(@D); printf '%s\n' 'PARAMS=$(PARAMS) GROUP_BY=$(GROUP_BY) SECTIONS=$(SECTIONS)' | cmp -s - $@ 2>/dev/null || printf '%s\n' 'PARAMS=$(PARAMS) GROUP_BY=$(GROUP_BY) SECTIONS=$(SECTIONS)' > $@
 
 # The renderer writes both files atomically (temporary file, then rename), so a failed run must
 # not delete the last good briefing: .PRECIOUS exempts them from .DELETE_ON_ERROR.
-.PRECIOUS: $(BRIEFING)
+.PRECIOUS: $(BRIEFING) $(EXECUTED)
 
 # The analysis reads REPORTS/validation_scored.csv (the coded sample, for the corrected shares), which the
 # annotate recipe writes with $(ANNOTATED): a change of VALIDATION re-annotates and so re-analyses.
 
-# The briefing: papermill runs the notebook into $(BUILD)/notebooks/ (kept for audit) on the
-# project kernel, nbconvert + WeasyPrint write HTML and PDF (to temporary files, then renamed).
-$(BRIEFING) &: $(NOTEBOOK) $(ANNOTATED) $(ANALYSIS_CSV) $(HELPERS_SRC) $(TEMPLATE_FILES) $(PARAMS) $(RENDER_ARGS) \
+## report-tables: the briefing's own tables for the selection of PARAMS -> REPORTS/theme_trends.csv, theme_changes.csv,
+##         members_vs_rest.csv, reuse_cross_vs_self.csv, reused_passages.csv, group_frequencies.csv,
+##         briefing_documents.csv, input_files.csv
+report-tables: $(REPORT_CSV)
+$(REPORT_CSV) &: $(ANNOTATED) $(ANALYSIS_CSV) $(HELPERS_SRC) $(PARAMS) $(TABLE_ARGS) $(PARAGRAPHS) $(GROUPS) $(CODEBOOK) \
+                 $(CLEANING) $(CORPUS_FILES) $(OVERRIDES) $(VALIDATION) | $(ENV_OK) $(INPUTS_OK)
+	$(PY) -m helpers.report_tables --build $(BUILD) --reports $(REPORTS) --corpus $(CORPUS) --codebook $(CODEBOOK) \
+	  --groups $(GROUPS) $(if $(GROUP_BY),--group-by $(GROUP_BY)) $(if $(PARAMS),--params $(PARAMS))
+
+# The briefing: papermill runs each section notebook on the project kernel into REPORTS/notebooks/,
+# nbconvert + WeasyPrint write HTML and PDF (to temporary files, then renamed).
+$(BRIEFING) $(EXECUTED) &: $(SECTIONS) $(ANNOTATED) $(ANALYSIS_CSV) $(HELPERS_SRC) $(TEMPLATE_FILES) $(PARAMS) $(RENDER_ARGS) \
                $(PARAGRAPHS) $(GROUPS) $(CODEBOOK) $(CLEANING) $(CORPUS_FILES) $(OVERRIDES) $(VALIDATION) | $(ENV_OK) $(INPUTS_OK)
-	$(PY) -m helpers.render --notebook $(NOTEBOOK) --build $(BUILD) --reports $(REPORTS) \
+	$(PY) -m helpers.render $(foreach n,$(SECTIONS),--notebook $(n)) --build $(BUILD) --reports $(REPORTS) \
 	  --corpus $(CORPUS) --codebook $(CODEBOOK) --groups $(GROUPS) $(if $(GROUP_BY),--group-by $(GROUP_BY)) $(if $(PARAMS),--params $(PARAMS))
 
-## notebooks: execute the analysts' notebooks (corpus overview, themes, overlap) into BUILD/notebooks/ for audit
-notebooks: $(EXECUTED_ANALYST)
-$(BUILD)/notebooks/%.ipynb: notebooks/%.ipynb $(ANNOTATED) $(ANALYSIS_CSV) $(HELPERS_SRC) $(PARAMS) $(RENDER_ARGS) $(GROUPS) | $(ENV_OK) $(INPUTS_OK)
-	$(PY) -m helpers.render --execute-only --notebook $< --build $(BUILD) --reports $(REPORTS) \
+## cookbook: execute notebooks/cookbook.ipynb (analysts' recipes, not a section) into BUILD/notebooks/
+cookbook: $(BUILD)/notebooks/cookbook.ipynb
+$(BUILD)/notebooks/cookbook.ipynb: notebooks/cookbook.ipynb $(ANNOTATED) $(ANALYSIS_CSV) $(HELPERS_SRC) $(PARAMS) $(RENDER_ARGS) $(GROUPS) | $(ENV_OK) $(INPUTS_OK)
+	$(PY) -m helpers.render --execute-only $(@D) --notebook $< --build $(BUILD) --reports $(REPORTS) \
 	  --corpus $(CORPUS) --codebook $(CODEBOOK) --groups $(GROUPS) $(if $(GROUP_BY),--group-by $(GROUP_BY)) $(if $(PARAMS),--params $(PARAMS))
 
-## lab: start JupyterLab on the project kernel (installs JupyterLab into .venv on first use)
+## lab: start JupyterLab on the project kernel in notebooks/ (installs JupyterLab into .venv on first use; as root too)
+##      LAB_ARGS='--no-browser --port 8899' passes options to jupyter lab
 LAB_OK := $(VENV)/.lab-installed
+LAB_ARGS ?=
 lab: $(LAB_OK)
-	cd notebooks && ../$(PY) -m jupyter lab --MappingKernelManager.default_kernel_name=briefing
+	cd notebooks && ../$(PY) -m jupyter lab --MappingKernelManager.default_kernel_name=briefing \
+	  $(if $(filter 0,$(shell id -u)),--allow-root) $(LAB_ARGS)
 $(LAB_OK): requirements-lab.txt | $(ENV_OK)
 	$(PY) -m pip install --quiet --disable-pip-version-check -r requirements-lab.txt
 	touch $@

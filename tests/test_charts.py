@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import base64
-import re
 
 import matplotlib
 import numpy as np
@@ -91,34 +89,16 @@ def test_svg_is_reproducible_and_dateless(freq):
     assert b"<svg" in one
 
 
-def test_print_twin_is_an_opaque_png_at_print_resolution_named_by_the_svg(freq, tmp_path):
-    from PIL import Image
+def test_charts_leave_the_backend_to_the_caller_and_return_detached_figures(freq):
+    """No forced Agg: in a notebook figures show inline; a returned figure is shown once, as the cell's value."""
+    import inspect
 
-    from helpers.render import print_image_name
+    import matplotlib.pyplot as plt
 
-    fig = charts.small_multiples(freq, panel="org", category="theme", value="share", title="t", xlabel="x", source="s")
-    svg = charts.svg_bytes(fig, close=False)
-    png = charts.write_print_image(fig, svg, tmp_path)
-    assert png.name == print_image_name(svg)
-    with Image.open(png) as image:
-        width_in, height_in = fig.get_size_inches()
-        assert image.mode == "RGB"  # no alpha channel for WeasyPrint to split off
-        assert image.size == (round(width_in * charts.PRINT_DPI), round(height_in * charts.PRINT_DPI))
-        assert image.getpixel((0, 0)) == (255, 255, 255)
-
-
-def test_figures_are_numbered_with_escaped_alt_and_caption(freq):
-    figs = charts.Figures(source="s")
-    make = lambda: charts.heatmap(freq.pivot(index="org", columns="theme", values="share"), title="t", xlabel="x", ylabel="y", colorbar_label="c", source="s")  # noqa: E731
-    first = figs.html(make(), caption="Shares <b>bold</b>", alt='alt "quoted" <img onerror=x>')
-    second = figs.html(make(), caption="Second", alt="a", anchor="fig-x")
-    assert '<figure class="chart" id="figure-1">' in first
-    assert "<figcaption><strong>Figure 1.</strong> Shares &lt;b&gt;bold&lt;/b&gt;</figcaption>" in first
-    assert 'alt="alt &quot;quoted&quot; &lt;img onerror=x&gt;"' in first
-    assert '<figure class="chart" id="fig-x">' in second and "Figure 2." in second
-    svg = base64.b64decode(re.search(r'base64,([^"]+)"', first).group(1))
-    assert svg.startswith(b"<?xml") and b"<svg" in svg
-    assert figs.captions == [(1, "Shares <b>bold</b>"), (2, "Second")]
+    assert "matplotlib.use(" not in inspect.getsource(charts)
+    fig = charts.heatmap(freq.pivot(index="org", columns="theme", values="share"), title="t", xlabel="x", ylabel="y",
+                         colorbar_label="c", source="s")
+    assert fig.number not in plt.get_fignums()
 
 
 def test_trend_panels_one_panel_per_theme_legend_in_the_spare_panel():

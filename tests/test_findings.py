@@ -58,7 +58,7 @@ def test_findings_are_computed_with_their_numbers_and_links():
     assert "No passage of 12 or more words recurs almost verbatim across documents." in texts
     assert texts[-1].startswith("The automatic coding agrees well enough")
     assert [f.section for f in out][:5] == ["corpus", "themes", "themes-by-organization", "themes-by-organization", "cooccurrence"]
-    assert out[0].html().endswith('(<a class="see" href="#corpus">see 2. The corpus</a>)')
+    assert out[0].html().endswith('(<a class="see" href="#corpus">see The corpus and its cleaning</a>)')
 
 
 def test_changing_the_corpus_changes_the_sentences():
@@ -87,9 +87,8 @@ def test_agreement_finding_warns_when_kappa_is_low():
     assert findings.agreement_finding(None, None) is None
 
 
-def test_findings_html_is_a_list():
-    html = findings.findings_html([findings.Finding("A <b>", "themes")])
-    assert html == '<ul class="findings"><li>A <b> (<a class="see" href="#themes">see 3. Themes</a>)</li></ul>'
+def test_finding_links_to_its_section_by_id():
+    assert findings.Finding("A <b>", "themes").html() == 'A <b> (<a class="see" href="#themes">see Themes</a>)'
 
 
 def _changes(q: float, group: str = "G", years: int = 3) -> pd.DataFrame:

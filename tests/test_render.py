@@ -32,19 +32,20 @@ def _notebook(path, cells, parameters="n = 3\nlabel = 'plain'"):
     return path
 
 
-def _good(tmp_path):
-    return _notebook(tmp_path / "good.ipynb", [
-        nbformat.v4.new_markdown_cell('<h2 id="intro">1. Introduction</h2>\n\nNarrative text.'),
+def _good(tmp_path, name="good.ipynb"):
+    return _notebook(tmp_path / name, [
+        nbformat.v4.new_markdown_cell("## Introduction {#intro}\n\nNarrative text."),
         nbformat.v4.new_code_cell(
             "import html\nfrom IPython.display import HTML, display\n"
             "display(HTML(f'<p id=\"result\">n squared is {n * n}; label {html.escape(label)}</p>'))\n"
             "print('to stderr', file=__import__('sys').stderr)"),
-        nbformat.v4.new_markdown_cell('<h2 id="chart">2. A chart</h2>\n\n<h3 id="chart-detail">2.1 Detail</h3>'),
+        nbformat.v4.new_markdown_cell("# A chart {#chart}\n\n### Detail {#chart-detail}"),
         nbformat.v4.new_code_cell(
-            "import pandas as pd\nfrom helpers import charts\nfigs = charts.Figures()\n"
+            "import pandas as pd\nfrom helpers import charts\n"
             "df = pd.DataFrame({'o': ['A', 'A', 'B', 'B'], 't': ['x', 'y', 'x', 'y'], 's': [.5, .2, .1, .4]})\n"
-            "figs.show(charts.small_multiples(df, panel='o', category='t', value='s', title='A says x', xlabel='Share (%)', source='fixture'),"
-            " caption='Shares', alt='two panels')"),
+            "charts.small_multiples(df, panel='o', category='t', value='s', title='A says x', xlabel='Share (%)', source='fixture')",
+            metadata={"caption": "Shares <b>per</b> organisation.", "alt": "two panels", "label": "fig-shares"}),
+        nbformat.v4.new_code_cell("df.pivot(index='t', columns='o', values='s')", metadata={"caption": "The shares as a table."}),
         nbformat.v4.new_code_cell("1 + 1"),
     ])
 
@@ -54,8 +55,8 @@ def rendered(tmp_path_factory):
     tmp = tmp_path_factory.mktemp("render")
     nb = _good(tmp)
     out = {"html": tmp / "out" / "b.html", "pdf": tmp / "out" / "b.pdf", "build": tmp / "build"}
-    executed = render.render_briefing(nb, parameters={"n": 7, "label": HOSTILE, "title": "T <i>"}, build_dir=out["build"],
-                                      html_path=out["html"], pdf_path=out["pdf"])
+    executed = render.render_briefing([nb], parameters={"n": 7, "label": HOSTILE, "title": "T <i>"},
+                                      executed_dir=out["build"] / "notebooks", html_path=out["html"], pdf_path=out["pdf"])
     out["executed"] = executed
     out["text"] = out["html"].read_text(encoding="utf-8")
     out["nb"] = nb
@@ -85,13 +86,15 @@ def test_project_kernel_runs_this_interpreter():
     spec = KernelSpecManager().get_kernel_spec(render.KERNEL_NAME)
     assert spec.argv[0] == sys.executable or spec.argv[0].endswith("/.venv/bin/python")
     assert "--IPKernelApp.log_level=ERROR" in spec.argv
+    assert "--InlineBackend.figure_formats=svg" in spec.argv  # figures inline, as vectors
+    assert spec.env == {"MATPLOTLIBRC": str(render.MATPLOTLIBRC), "SOURCE_DATE_EPOCH": render.DEFAULT_SOURCE_DATE_EPOCH}
 
 
 def test_readers_see_no_code_prompts_or_parameters(rendered):
     text = rendered["text"]
     assert "<script" not in text.lower()
     assert "In&nbsp;[" not in text and "Out[" not in text
-    assert "import pandas" not in text and "figs.show" not in text
+    assert "import pandas" not in text and "charts.small_multiples" not in text
     assert "n = 3" not in text and "label = " not in text  # the parameters cell
     assert "Parameters" not in text  # papermill's injected-parameters cell
     assert "Analyst note" not in text  # remove-cell
@@ -115,7 +118,9 @@ def test_html_is_self_contained_with_csp_and_contents(rendered):
     assert "@import" not in text and "require.js" not in text.lower() and "mathjax" not in text.lower()
     toc = re.search(r'<nav aria-label="Contents" class="toc" id="toc">(.*?)</nav>', text, re.S).group(1)
     assert re.findall(r'href="#([^"]+)"', toc) == ["intro", "chart", "chart-detail"]
-    assert '<img alt="two panels" src="data:image/svg+xml;base64,' in text or 'src="data:image/svg+xml;base64,' in text
+    # one notebook is one section: its first heading is numbered N., the later ones N.k
+    assert '<h2 id="intro">1. Introduction</h2>' in text and '<h3 id="chart">1.1 A chart</h3>' in text
+    assert re.search(r'<img alt="two panels" src="data:image/svg\+xml;base64,', text)
     assert "@media print" in text and "size: A4" in text
 
 
@@ -126,18 +131,21 @@ def test_pdf_is_a4_with_page_numbers_and_contents(rendered):
     n = len(reader.pages)
     text = "\n".join(p.extract_text() for p in reader.pages)
     assert f"Page 1 of {n}" in text
-    assert "1. Introduction" in text and "2.1 Detail" in text
+    assert "1. Introduction" in text and "1.2 Detail" in text
     first = reader.pages[0].extract_text()
     assert re.search(r"Contents.*1\. Introduction\s*\.+\s*\d", first, re.S) or re.search(r"1\. Introduction[ .]*\d", first)
+    assert all(len(page.images) == 0 for page in reader.pages)  # the chart is drawn as vectors, not a raster image
     assert "CreationDate" not in str(reader.trailer["/Info"]) if "/Info" in reader.trailer else True
 
 
 def test_two_renders_are_byte_identical(rendered, tmp_path):
     again = {"html": tmp_path / "b.html", "pdf": tmp_path / "b.pdf"}
-    render.render_briefing(rendered["nb"], parameters={"n": 7, "label": HOSTILE, "title": "T <i>"}, build_dir=tmp_path / "build",
-                           html_path=again["html"], pdf_path=again["pdf"])
+    render.render_briefing([rendered["nb"]], parameters={"n": 7, "label": HOSTILE, "title": "T <i>"},
+                           executed_dir=tmp_path / "build" / "notebooks", html_path=again["html"], pdf_path=again["pdf"])
     assert again["html"].read_bytes() == rendered["html"].read_bytes()
     assert again["pdf"].read_bytes() == rendered["pdf"].read_bytes()
+    first = (rendered["build"] / "notebooks" / "good.ipynb").read_bytes()
+    assert (tmp_path / "build" / "notebooks" / "good.ipynb").read_bytes() == first  # the executed notebook too, its SVG included
 
 
 def test_failing_cell_reports_error_and_keeps_last_good_briefing(rendered, tmp_path):
@@ -151,7 +159,7 @@ def test_failing_cell_reports_error_and_keeps_last_good_briefing(rendered, tmp_p
     ])
     build = tmp_path / "build"
     with pytest.raises(RenderError, match=r"broken\.ipynb: cell \d+ failed with ZeroDivisionError: division by zero\nThe executed notebook, with the traceback at the failing cell, is .*build/notebooks/broken\.ipynb\. The last good briefing was left in place\.") as info:
-        render.render_briefing(broken, parameters={}, build_dir=build, html_path=html_path, pdf_path=pdf_path)
+        render.render_briefing([broken], parameters={}, executed_dir=build / "notebooks", html_path=html_path, pdf_path=pdf_path)
     assert html_path.read_text(encoding="utf-8") == "last good"
     assert pdf_path.read_bytes() == b"%PDF last good"
     executed = nbformat.read(str(build / "notebooks" / "broken.ipynb"), as_version=4)
@@ -228,27 +236,49 @@ def test_cli_checks_organisations_against_the_data_before_running(tmp_path, caps
     assert not (tmp_path / "build").exists()
 
 
-def test_the_pdf_prints_each_chart_from_its_png_twin(tmp_path):
-    import matplotlib.pyplot as plt
-    from pypdf import PdfReader
+def test_figures_and_tables_are_numbered_from_cell_metadata_after_the_figure_and_before_the_table(rendered):
+    text = rendered["text"]
+    figure = text.index('<p class="caption figure-caption" id="fig-shares"><strong>Figure 1.</strong> Shares &lt;b&gt;per&lt;/b&gt; organisation.</p>')
+    table = text.index('<p class="caption table-caption" id="table-1"><strong>Table 1.</strong> The shares as a table.</p>')
+    image = text.index('src="data:image/svg+xml;base64,')
+    assert image < figure < table < text.index('<table', table)
 
-    from helpers import charts
-    from helpers.render import _prune_print_images, html_to_pdf
 
-    fig, ax = plt.subplots(figsize=(4, 3))
-    ax.bar(["a", "b"], [1, 2])
-    figures = charts.Figures(print_dir=tmp_path / "figures")
-    page = f"<html><body>{figures.html(fig, caption='Two bars.', alt='Two bars')}</body></html>"
-    (png,) = (tmp_path / "figures").glob("*.png")
-    assert png.read_bytes().startswith(b"\x89PNG")
-    html_to_pdf(page, tmp_path / "twin.pdf", print_images=tmp_path / "figures")
-    html_to_pdf(page, tmp_path / "svg.pdf")
-    assert len(PdfReader(tmp_path / "twin.pdf").pages[0].images) == 1  # the PNG, a raster image
-    assert len(PdfReader(tmp_path / "svg.pdf").pages[0].images) == 0  # the SVG, drawn as vectors
-    _prune_print_images(page, tmp_path / "figures")
-    assert png.is_file()  # still shown: kept
-    _prune_print_images("<html></html>", tmp_path / "figures")
-    assert not png.exists()
+def test_numbering_is_stable_across_reruns_and_follows_the_section_order():
+    def section(heading, caption, image):
+        nb = nbformat.v4.new_notebook()
+        data = {"image/svg+xml": "<svg/>"} if image else {"text/html": "<table></table>"}
+        nb.cells = [nbformat.v4.new_markdown_cell(heading),
+                    nbformat.v4.new_code_cell("x", metadata={"caption": caption},
+                                              outputs=[nbformat.v4.new_output("display_data", data=data)])]
+        return nb
+
+    first, second = section("# Alpha", "A chart.", True), section("## Beta {#b}\n\n### Sub\n\ntext", "A table.", False)
+    combined = render.combine_notebooks([first, second])
+    numbered = render.number_sections(combined)
+    assert render.number_sections(combined) == numbered  # rerun: the same numbers
+    md = [c.source for c in numbered.cells if c.cell_type == "markdown"]
+    assert '<h2 id="alpha">1. Alpha</h2>' in md[0]
+    assert '<h2 id="b">2. Beta</h2>' in md[1] and '<h3 id="sub">2.1 Sub</h3>' in md[1] and md[1].rstrip().endswith("text")
+    outputs = [o["data"].get("text/html", "") for c in numbered.cells if c.cell_type == "code" for o in c.outputs]
+    assert "<strong>Figure 1.</strong> A chart." in outputs[1] and "<strong>Table 1.</strong> A table." in outputs[2]
+    swapped = render.number_sections(render.combine_notebooks([second, first]))
+    assert '<h2 id="alpha">2. Alpha</h2>' in [c.source for c in swapped.cells if c.cell_type == "markdown"][1]
+
+
+def test_section_notebooks_are_the_two_digit_ones_in_name_order(tmp_path):
+    for name in ("10_b.ipynb", "02_a.ipynb", "cookbook.ipynb", "2_short.ipynb", "99_extra.ipynb"):
+        (tmp_path / name).write_text("{}", encoding="utf-8")
+    assert [p.name for p in render.section_notebooks(tmp_path)] == ["02_a.ipynb", "10_b.ipynb", "99_extra.ipynb"]
+
+
+def test_executed_copies_of_removed_sections_are_pruned(tmp_path):
+    folder = tmp_path / "notebooks"
+    folder.mkdir()
+    for name in ("01_a.ipynb", "02_gone.ipynb", "notes.ipynb"):
+        (folder / name).write_text("{}", encoding="utf-8")
+    render._prune_executed(folder, {"01_a.ipynb"})
+    assert sorted(p.name for p in folder.iterdir()) == ["01_a.ipynb", "notes.ipynb"]
 
 
 def test_a_missing_pdf_engine_is_one_message_saying_what_to_install(monkeypatch):

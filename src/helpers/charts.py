@@ -9,33 +9,25 @@ Every chart function takes a tidy DataFrame and explicit column names, returns a
   labelled with their unit, and a source line sits under the plot;
 - shares are shown with their 95% interval when the caller gives the bounds.
 
-:class:`Figures` numbers the charts of one notebook and turns each into an HTML
-``<figure>`` with an embedded SVG, alt text and a numbered caption. The SVG is byte-for-byte
-reproducible: fixed ``svg.hashsalt``, no ``Date`` metadata, text drawn as paths in the
-DejaVu Sans font that ships with matplotlib.
+No backend is forced: in a notebook the figures show inline (the project kernel sends them
+as SVG, see :func:`helpers.render.ensure_kernel`), and the briefing numbers and captions them
+from the cell's metadata. The SVG is byte-for-byte reproducible: fixed ``svg.hashsalt``, no
+``Date`` metadata, text drawn as paths in the DejaVu Sans font that ships with matplotlib.
 """
 
 from __future__ import annotations
 
-import base64
-import html
 import io
 import textwrap
 from collections.abc import Sequence
-from dataclasses import dataclass, field
-from pathlib import Path
 
 import matplotlib
-
-matplotlib.use("Agg")
-
 import matplotlib.pyplot as plt  # noqa: E402
 import matplotlib.ticker  # noqa: E402,F401
 import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 from matplotlib.figure import Figure  # noqa: E402
 
-from .io import atomic_path  # noqa: E402
 
 #: Okabe-Ito colour-blind-safe palette (black last: kept for text and reference lines).
 PALETTE: tuple[str, ...] = ("#0072B2", "#E69F00", "#009E73", "#CC79A7", "#56B4E9", "#D55E00", "#F0E442", "#000000")
@@ -101,6 +93,9 @@ def _finish(fig: Figure, title: str, source: str, xlabel: str | None = None) -> 
         if bottom_axes:
             bottom_axes[(len(bottom_axes) - 1) // 2].set_xlabel(xlabel)
     fig.tight_layout(rect=(0, bottom, 1, 1))
+    # Detached from pyplot: a notebook shows the returned figure once (as a cell's value), not a
+    # second time when the inline backend flushes the open figures at the end of the cell.
+    plt.close(fig)
     return fig
 
 
@@ -387,74 +382,3 @@ def svg_bytes(fig: Figure, close: bool = True) -> bytes:
     if close:
         plt.close(fig)
     return buffer.getvalue()
-
-
-#: Resolution of the PNG twins the PDF prints (see :attr:`Figures.print_dir`).
-PRINT_DPI = 200
-
-
-def write_print_image(fig: Figure, svg: bytes, folder: str | Path) -> Path:
-    """Write ``fig`` as a PNG at :data:`PRINT_DPI` to ``folder/<sha256 of svg>.png`` (atomic); return the path.
-
-    :func:`helpers.render.html_to_pdf` prints this twin instead of the SVG it is named after.
-    """
-    from PIL import Image
-
-    from helpers.render import print_image_name  # the PDF looks the twin up by this name
-
-    target = Path(folder) / print_image_name(svg)
-    if not target.is_file():
-        target.parent.mkdir(parents=True, exist_ok=True)
-        rgba = io.BytesIO()
-        fig.savefig(rgba, format="png", dpi=PRINT_DPI, metadata={"Software": None})
-        rgba.seek(0)
-        with atomic_path(target) as tmp, Image.open(rgba) as image:
-            # The figure is opaque (white background): RGB, which WeasyPrint embeds in half the time of RGBA
-            # (it splits an alpha channel into a second image).
-            image.convert("RGB").save(tmp, format="PNG")
-    return target
-
-
-@dataclass
-class Figures:
-    """Numbers the charts of one notebook and renders them as accessible HTML figures.
-
-    ``source`` is the default source line's text, repeated in each caption.
-    """
-
-    source: str = ""
-    count: int = 0
-    captions: list[tuple[int, str]] = field(default_factory=list)
-    #: When set, each chart is also written there as a PNG for the PDF (:func:`write_print_image`).
-    print_dir: Path | None = None
-
-    def html(self, fig: Figure, *, caption: str, alt: str, anchor: str | None = None) -> str:
-        """Return ``<figure>`` HTML: the SVG as an ``<img>`` with ``alt``, then "Figure N. caption".
-
-        ``caption`` and ``alt`` are plain text (escaped here). The figure gets the id
-        ``anchor`` or ``figure-N``.
-        """
-        self.count += 1
-        number = self.count
-        self.captions.append((number, caption))
-        # A chart narrower than FULL_WIDTH_IN keeps that proportion of the page width, so all charts
-        # are drawn at the same type size.
-        share = min(100.0, 100.0 * float(fig.get_size_inches()[0]) / FULL_WIDTH_IN)
-        svg = svg_bytes(fig, close=False)
-        if self.print_dir is not None:
-            write_print_image(fig, svg, self.print_dir)
-        plt.close(fig)
-        data = base64.b64encode(svg).decode("ascii")
-        ident = html.escape(anchor or f"figure-{number}", quote=True)
-        return (
-            f'<figure class="chart" id="{ident}">'
-            f'<img src="data:image/svg+xml;base64,{data}" alt="{html.escape(alt, quote=True)}" style="width:{share:.1f}%">'
-            f"<figcaption><strong>Figure {number}.</strong> {html.escape(caption)}</figcaption>"
-            "</figure>"
-        )
-
-    def show(self, fig: Figure, *, caption: str, alt: str, anchor: str | None = None) -> None:
-        """Display :meth:`html` in the notebook (an IPython HTML output)."""
-        from IPython.display import HTML, display
-
-        display(HTML(self.html(fig, caption=caption, alt=alt, anchor=anchor)))

@@ -18,31 +18,32 @@ from dataclasses import dataclass
 
 import pandas as pd
 
-#: Section ids of the briefing (the ``id`` of each ``<h2>``/``<h3>``) and their titles.
+#: Section ids of the briefing (the ``{#id}`` of a heading in a section notebook) and the link text of a finding
+#: pointing there. Numbers are not part of it: the renderer numbers the headings (helpers.render.number_sections).
 SECTIONS: dict[str, str] = {
-    "key-findings": "1. Key findings",
-    "corpus": "2. The corpus",
-    "themes": "3. Themes",
-    "themes-by-organization": "3.1 Themes by organisation",
-    "themes-by-document": "3.2 Themes by document",
-    "themes-over-time": "3.3 Change over time",
-    "members-vs-rest": "3.4 Members against the rest",
-    "cooccurrence": "4. Co-occurrence",
-    "overlap": "5. Overlap",
-    "document-similarity": "5.1 Thematic similarity of documents",
-    "similar-paragraphs": "5.2 Most similar paragraphs across organisations",
-    "reuse": "5.3 Verbatim reuse",
-    "reuse-cross-self": "5.4 Who repeats whose wording",
-    "reused-passages": "5.5 The most reused passages",
-    "language": "6. Distinctive language and evidence",
-    "distinctive-terms": "6.1 Distinctive words and phrases",
-    "framing": "6.2 How the organisations frame a shared theme",
-    "evidence": "6.3 Evidence: quotes per theme",
-    "methods": "7. Methods and provenance",
-    "codebook": "7.1 The codebook",
-    "agreement": "7.2 Agreement with hand coding",
-    "data-quality": "7.3 Skipped documents and ingest warnings",
-    "provenance": "7.4 Parameters, inputs and software",
+    "key-findings": "Key findings",
+    "corpus": "The corpus and its cleaning",
+    "themes": "Themes",
+    "themes-by-organization": "Themes by organisation or group",
+    "themes-by-document": "Themes by document",
+    "themes-over-time": "Change over time",
+    "members-vs-rest": "Members against the rest",
+    "cooccurrence": "Co-occurrence",
+    "overlap": "Overlap",
+    "document-similarity": "Thematic similarity of documents",
+    "similar-paragraphs": "Most similar paragraphs across organisations",
+    "reuse": "Verbatim reuse",
+    "reuse-cross-self": "Who repeats whose wording",
+    "reused-passages": "The most reused passages",
+    "language": "Distinctive language",
+    "distinctive-terms": "Distinctive words and phrases",
+    "framing": "How the organisations frame a shared theme",
+    "evidence": "Evidence: quotes per theme",
+    "methods": "Methods and provenance",
+    "codebook": "The codebook",
+    "agreement": "Agreement with hand coding",
+    "data-quality": "Skipped documents and ingest warnings",
+    "provenance": "Parameters, inputs and software",
 }
 
 
@@ -54,7 +55,7 @@ class Finding:
     section: str
 
     def html(self, titles: Mapping[str, str] | None = None) -> str:
-        """``text`` followed by a link to the section: "(see 3. Themes)"; the PDF adds the page number.
+        """``text`` followed by a link to the section: "(see Themes)"; the PDF adds the page number.
 
         ``titles`` overrides :data:`SECTIONS` for sections whose heading depends on the run (e.g. "by group")."""
         title = (titles or {}).get(self.section) or SECTIONS.get(self.section, self.section)
@@ -415,9 +416,3 @@ def key_findings(
     if len(kept) > 8:
         kept = [f for f in kept if f.section != "document-similarity"]
     return kept[:8]
-
-
-def findings_html(findings: Sequence[Finding], titles: Mapping[str, str] | None = None) -> str:
-    """The findings as an HTML list (``<ul class="findings">``); ``titles`` as in :meth:`Finding.html`."""
-    items = "".join(f"<li>{f.html(titles)}</li>" for f in findings)
-    return f'<ul class="findings">{items}</ul>'

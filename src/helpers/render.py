@@ -1,30 +1,33 @@
-"""Execute the briefing notebook with papermill and render it to HTML and PDF.
+"""Execute the briefing's section notebooks with papermill and render them to one HTML and one PDF.
 
-Stages, each a function that can be used alone:
+The briefing's sections are the notebooks ``notebooks/NN_<slug>.ipynb`` (:func:`section_notebooks`),
+in name order: a notebook added there is a new section, with no code change. Stages, each a
+function that can be used alone:
 
 1. :func:`execute_notebook`: papermill runs a notebook with parameters on the project's own
-   kernel (:data:`KERNEL_NAME`, registered in ``.venv`` by :func:`ensure_kernel`) and writes
-   the executed copy into the build folder, kept for audit. The copy is cleaned by
-   :func:`clean_notebook` (no timings, no random cell ids) so two runs give the same file.
-   A failing cell raises :class:`~helpers.errors.RenderError` with the cell's error and the
-   path of the executed notebook, which papermill has marked at the failing cell.
-2. :func:`notebook_to_html`: nbconvert with the ``briefing`` template (extends ``lab``;
-   nothing from the network, no script), code cells, prompts and the ``parameters`` and
-   ``injected-parameters`` cells removed, a table of contents built from the ``h2``/``h3``
-   headings that carry an ``id``.
-3. :func:`html_to_pdf`: the same HTML through WeasyPrint (A4, page numbers, contents with
-   page numbers from the print stylesheet), with a fixed PDF identifier and no dates.
-4. :func:`render_briefing` chains them and writes ``briefing.html``/``briefing.pdf``
+   kernel (:data:`KERNEL_NAME`, registered in ``.venv`` by :func:`ensure_kernel`: inline figures
+   as SVG, reproducible) and writes the executed copy, cleaned by :func:`clean_notebook` (no
+   timings, no random cell ids) so two runs give the same file, to ``REPORTS/notebooks/``. A
+   failing cell raises :class:`~helpers.errors.RenderError` with the cell's error and the path
+   of the executed notebook, which papermill has marked at the failing cell.
+2. :func:`combine_notebooks` and :func:`number_sections`: the sections in order, headings
+   numbered ("3. Themes", "3.1 ..."), figures and tables numbered and captioned from the cell
+   metadata ``caption`` (and ``label``), so rerunning a cell never changes a number.
+3. :func:`notebook_to_html`: nbconvert with the ``briefing`` template (extends ``lab``;
+   nothing from the network, no script), code, prompts and the ``parameters``,
+   ``injected-parameters`` and ``remove-cell`` cells removed, a table of contents.
+4. :func:`html_to_pdf`: the same HTML through WeasyPrint (A4, page numbers, figures as SVG),
+   with a fixed PDF identifier and no dates.
+5. :func:`render_briefing` chains them and writes ``briefing.html``/``briefing.pdf``
    atomically: if anything fails, the last good briefing stays in place.
 
 Command line (what ``make report`` runs)::
 
-    python -m helpers.render --notebook notebooks/briefing.ipynb --build build/data-123 \\
-        --reports reports --corpus data --codebook data/codebook.yml [--params params.yml]
+    python -m helpers.render --build build/data-123 --reports reports --corpus data \
+        --codebook data/codebook.yml [--params params.yml] [--notebook notebooks/01_x.ipynb ...]
 
-With ``--execute-only`` the notebooks are only executed into ``BUILD/notebooks/`` (what
-``make notebooks`` does for the analysts' notebooks). Exit status 2 with one message on a
-bad parameter or a failing cell.
+With ``--execute-only FOLDER`` the notebooks are only executed into FOLDER (what ``make
+cookbook`` does). Exit status 2 with one message on a bad parameter or a failing cell.
 """
 
 from __future__ import annotations
@@ -32,6 +35,7 @@ from __future__ import annotations
 import argparse
 import copy
 import hashlib
+import html
 import logging
 import os
 import re
@@ -51,14 +55,25 @@ KERNEL_NAME = "briefing"
 KERNEL_DISPLAY_NAME = "Briefing (project .venv)"
 TEMPLATES_DIR = Path(__file__).parent / "templates"
 TEMPLATE_NAME = "briefing"
+#: The project's notebooks folder (the sections are its NN_<slug>.ipynb).
+PROJECT_NOTEBOOKS = Path(__file__).resolve().parents[2] / "notebooks"
 #: Cells with these tags never reach readers.
 REMOVE_CELL_TAGS = ("parameters", "injected-parameters", "remove-cell")
 #: Fixed "now" for the PDF (1 January 2024 00:00 UTC) unless SOURCE_DATE_EPOCH is set.
 DEFAULT_SOURCE_DATE_EPOCH = "1704067200"
 
 
-#: Extra kernel arguments: keep the kernel's own log (e.g. ipykernel's TCP notice) off the build output.
-KERNEL_EXTRA_ARGV = ("--IPKernelApp.log_level=ERROR",)
+#: Extra kernel arguments: keep the kernel's own log (e.g. ipykernel's TCP notice) off the build output, and send
+#: inline figures as SVG (vector in the HTML and the PDF; JupyterLab shows them inline too).
+KERNEL_EXTRA_ARGV = ("--IPKernelApp.log_level=ERROR", "--InlineBackend.figure_formats=svg")
+#: The project kernel's environment: the matplotlib settings that make every figure's SVG reproducible
+#: (fixed ids, text as paths) and a fixed date for matplotlib's SVG metadata.
+MATPLOTLIBRC = TEMPLATES_DIR / "matplotlibrc"
+
+
+def kernel_env() -> dict[str, str]:
+    """Environment variables of the project kernel (see :data:`MATPLOTLIBRC`)."""
+    return {"MATPLOTLIBRC": str(MATPLOTLIBRC), "SOURCE_DATE_EPOCH": DEFAULT_SOURCE_DATE_EPOCH}
 
 
 def ensure_kernel(name: str = KERNEL_NAME) -> str:
@@ -74,7 +89,8 @@ def ensure_kernel(name: str = KERNEL_NAME) -> str:
 
     try:
         spec = KernelSpecManager().get_kernel_spec(name)
-        if spec.argv and Path(spec.argv[0]).resolve() == Path(sys.executable).resolve() and all(a in spec.argv for a in KERNEL_EXTRA_ARGV):
+        if (spec.argv and Path(spec.argv[0]).resolve() == Path(sys.executable).resolve()
+                and all(a in spec.argv for a in KERNEL_EXTRA_ARGV) and spec.env == kernel_env()):
             return name
     except NoSuchKernel:
         pass
@@ -84,20 +100,29 @@ def ensure_kernel(name: str = KERNEL_NAME) -> str:
     spec_file = path / "kernel.json"
     data = json.loads(spec_file.read_text(encoding="utf-8"))
     data["argv"] = [*data["argv"], *KERNEL_EXTRA_ARGV]
+    data["env"] = kernel_env()
     spec_file.write_text(json.dumps(data, indent=1, sort_keys=True) + "\n", encoding="utf-8")
     return name
+
+
+#: A memory address in an object's default repr, e.g. the text/plain of a pandas Styler.
+MEMORY_ADDRESS = re.compile(r" at 0x[0-9a-fA-F]+")
 
 
 def clean_notebook(nb: nbformat.NotebookNode) -> nbformat.NotebookNode:
     """Return a copy of ``nb`` without run-dependent data, so two runs give identical files.
 
-    Removes per-cell execution timings and papermill's start/end times, durations and
-    status, numbers the cells' ids ``cell-1``, ``cell-2``… (papermill's injected cell has a
+    Removes per-cell execution timings, papermill's start/end times, durations and
+    status and memory addresses in plain-text reprs (``<Styler at 0x7f...>``), numbers the cells' ids ``cell-1``, ``cell-2``… (papermill's injected cell has a
     random id), and keeps ``metadata.papermill.parameters`` (the run's parameters, for audit).
     """
     nb = copy.deepcopy(nb)
     for i, cell in enumerate(nb.cells, start=1):
         cell["id"] = f"cell-{i}"
+        for output in cell.get("outputs", []):
+            plain = output.get("data", {}).get("text/plain")
+            if isinstance(plain, str) and MEMORY_ADDRESS.search(plain):  # "<Styler at 0x7f...>": differs on every run
+                output["data"]["text/plain"] = MEMORY_ADDRESS.sub("", plain)
         meta = cell.get("metadata", {})
         meta.pop("execution", None)
         meta.pop("papermill", None)
@@ -243,6 +268,33 @@ def _run_papermill(notebook: Path, source: nbformat.NotebookNode, output: Path, 
     return executed
 
 
+def section_notebooks(folder: str | os.PathLike[str] = "notebooks") -> list[Path]:
+    """The briefing's sections: ``NN_<slug>.ipynb`` in ``folder`` (two-digit prefix), in name order.
+
+    A notebook an analyst adds there becomes a section of the briefing; other notebooks
+    (``cookbook.ipynb``) are not sections.
+    """
+    return sorted(p for p in Path(folder).glob("*.ipynb") if SECTION_NAME.fullmatch(p.name))
+
+
+#: File name of a section notebook: two digits, an underscore, a slug.
+SECTION_NAME = re.compile(r"\d\d_[A-Za-z0-9_.-]+\.ipynb")
+
+
+def combine_notebooks(notebooks: Sequence[nbformat.NotebookNode]) -> nbformat.NotebookNode:
+    """One notebook of the sections' cells in order; each cell's metadata gets ``section`` (1, 2, ...)."""
+    combined = nbformat.v4.new_notebook()
+    if notebooks:
+        combined.metadata = copy.deepcopy(notebooks[0].metadata)
+    for number, nb in enumerate(notebooks, start=1):
+        for cell in nb.cells:
+            cell = copy.deepcopy(cell)
+            cell.metadata["section"] = number
+            cell["id"] = f"s{number}-{cell.get('id', len(combined.cells))}"
+            combined.cells.append(cell)
+    return combined
+
+
 def _strip_for_readers(nb: nbformat.NotebookNode) -> nbformat.NotebookNode:
     """Drop tagged cells, stderr streams and empty code cells; readers see narrative and results."""
     nb = copy.deepcopy(nb)
@@ -252,7 +304,8 @@ def _strip_for_readers(nb: nbformat.NotebookNode) -> nbformat.NotebookNode:
         if tags & set(REMOVE_CELL_TAGS):
             continue
         if cell.cell_type == "code":
-            cell.outputs = [o for o in cell.outputs if not (o.get("output_type") == "stream" and o.get("name") == "stderr")]
+            cell.outputs = [o for o in cell.outputs if not (o.get("output_type") == "stream" and o.get("name") == "stderr")
+                            and not _empty_markdown(o)]
             if not cell.outputs:
                 continue
         cells.append(cell)
@@ -260,8 +313,81 @@ def _strip_for_readers(nb: nbformat.NotebookNode) -> nbformat.NotebookNode:
     return nb
 
 
+def _empty_markdown(output: Mapping[str, Any]) -> bool:
+    """An output that is only an empty ``Markdown("")`` (narrative a cell had nothing to say in)."""
+    data = output.get("data", {})
+    return set(data) <= {"text/markdown", "text/plain"} and "text/markdown" in data and not str(data["text/markdown"]).strip()
+
+
+#: A markdown heading line, with an optional Quarto-style id: ``## Themes {#themes}``.
+HEADING = re.compile(r"^(#{1,6})[ \t]+(.+?)(?:[ \t]+\{#([A-Za-z][\w.-]*)\})?[ \t]*#*[ \t]*$")
+
+
+def slug(text: str) -> str:
+    """Anchor id of a heading without an explicit ``{#id}``: lower case, words joined by ``-``."""
+    return re.sub(r"[^a-z0-9]+", "-", text.lower()).strip("-") or "section"
+
+
+def number_sections(nb: nbformat.NotebookNode) -> nbformat.NotebookNode:
+    """Number headings, figures and tables of a combined briefing (:func:`combine_notebooks`), in reading order.
+
+    Headings (markdown cells): the first ``#`` or ``##`` heading of section notebook N becomes
+    ``<h2 id=...>N. Title</h2>``; every later ``##``/``###`` heading of that notebook becomes
+    ``<h3>N.k Title</h3>``; deeper headings stay unnumbered. The id is the heading's ``{#id}``
+    or its :func:`slug`. Captions: a code cell whose metadata has ``caption`` gets "Figure K."
+    (when it shows an image) or "Table K." (otherwise), numbered across the briefing, placed
+    after the figure or before the table, with the id ``label`` from the metadata if given.
+    Numbers depend only on the order of cells, so rerunning a cell never changes them.
+    """
+    nb = copy.deepcopy(nb)
+    sub: dict[int, int] = {}
+    seen_section: set[int] = set()
+    figures = tables = 0
+    for cell in nb.cells:
+        section = int(cell.metadata.get("section", 0) or 0)
+        if cell.cell_type == "markdown":
+            lines, fence = [], False
+            for line in cell.source.splitlines():
+                if line.lstrip().startswith("```"):
+                    fence = not fence
+                m = None if fence else HEADING.match(line)
+                if m is None or len(m.group(1)) > 3 or not section:
+                    lines.append(line)
+                    continue
+                title = m.group(2).strip()
+                ident = m.group(3) or slug(title)
+                if section not in seen_section and len(m.group(1)) <= 2:
+                    seen_section.add(section)
+                    text, level = f"{section}. {title}", 2
+                else:
+                    sub[section] = sub.get(section, 0) + 1
+                    text, level = f"{section}.{sub[section]} {title}", 3
+                lines += ["", f'<h{level} id="{html.escape(ident, quote=True)}">{html.escape(text)}</h{level}>', ""]
+            cell.source = "\n".join(lines)
+        elif cell.cell_type == "code" and cell.metadata.get("caption"):
+            outputs = cell.get("outputs", [])
+            is_figure = any(k.startswith("image/") for o in outputs for k in o.get("data", {}))
+            if is_figure:
+                figures += 1
+                kind, number = "Figure", figures
+            else:
+                tables += 1
+                kind, number = "Table", tables
+            label = cell.metadata.get("label") or f"{kind.lower()}-{number}"
+            caption = nbformat.v4.new_output("display_data", data={"text/html": (
+                f'<p class="caption {kind.lower()}-caption" id="{html.escape(str(label), quote=True)}"><strong>{kind} {number}.</strong> '
+                f"{html.escape(str(cell.metadata['caption']))}</p>")})
+            if is_figure:
+                last = max(i for i, o in enumerate(outputs) if any(k.startswith("image/") for k in o.get("data", {})))
+                outputs.insert(last + 1, caption)
+            else:
+                outputs.insert(0, caption)
+    return nb
+
+
 def _table_of_contents(html_text: str) -> str:
-    """Fill ``<nav id="toc">`` (or add one at the top of ``<main>``) with links to the h2/h3 headings with ids."""
+    """Fill ``<nav id="toc">`` (or add one after the cover, the cell holding the first ``h1``, else at the top of
+    ``<main>``) with links to the h2/h3 headings with ids."""
     from bs4 import BeautifulSoup
 
     soup = BeautifulSoup(html_text, "html.parser")
@@ -271,7 +397,13 @@ def _table_of_contents(html_text: str) -> str:
     nav = soup.find("nav", id="toc")
     if nav is None:
         nav = soup.new_tag("nav", id="toc")
-        main.insert(0, nav)
+        cover = main.find("h1")
+        while cover is not None and cover.parent is not main:
+            cover = cover.parent
+        if cover is not None:
+            cover.insert_after(nav)
+        else:
+            main.insert(0, nav)
     nav.clear()
     nav["class"] = "toc"
     nav["aria-label"] = "Contents"
@@ -304,16 +436,17 @@ def _table_of_contents(html_text: str) -> str:
 
 
 def notebook_to_html(nb: nbformat.NotebookNode, *, title: str | None = None) -> str:
-    """Render an executed notebook to the briefing's self-contained HTML.
+    """Render an executed (combined) notebook to the briefing's self-contained HTML.
 
     Input: the executed notebook; ``title`` for ``<title>`` (default: ``nb.metadata.title``).
     Output: the HTML text: no code, no prompts, no tagged cells, no ``<script>``, a
-    Content-Security-Policy forbidding scripts, a table of contents, the stylesheet inline.
+    Content-Security-Policy forbidding scripts, headings, figures and tables numbered
+    (:func:`number_sections`), a table of contents, the stylesheet inline, figures as SVG images.
     Raises :class:`RenderError` if any script element would reach the output.
     """
     from nbconvert import HTMLExporter
 
-    nb = _strip_for_readers(nb)
+    nb = number_sections(_strip_for_readers(nb))
     if title is not None:
         nb.metadata["title"] = title
     exporter = HTMLExporter(
@@ -333,42 +466,13 @@ def notebook_to_html(nb: nbformat.NotebookNode, *, title: str | None = None) -> 
     return body
 
 
-def _print_image_fetcher(print_images: Path) -> Any:
-    """A WeasyPrint URL fetcher that serves each SVG chart (a ``data:image/svg+xml`` URL) as its
-    PNG twin ``print_images/<sha256 of the SVG>.png`` when one exists (see
-    :attr:`helpers.charts.Figures.print_dir`); every other URL is fetched as usual."""
-    import base64
-
-    from weasyprint.urls import URLFetcher, URLFetcherResponse
-
-    class PrintImages(URLFetcher):
-        def fetch(self, url: str, headers: Any = None) -> Any:
-            if url.startswith(SVG_DATA_URL):
-                png = print_images / print_image_name(base64.b64decode(url[len(SVG_DATA_URL):]))
-                if png.is_file():
-                    return URLFetcherResponse(url, png.read_bytes(), {"Content-Type": "image/png"})
-            return super().fetch(url, headers)
-
-    return PrintImages()
-
-
-SVG_DATA_URL = "data:image/svg+xml;base64,"
-
-
-def print_image_name(svg: bytes) -> str:
-    """File name of the PNG twin the PDF prints for a chart whose SVG is ``svg``: ``<sha256>.png``."""
-    return hashlib.sha256(svg).hexdigest() + ".png"
-
-
-def html_to_pdf(html_text: str, target: str | os.PathLike[str], print_images: str | os.PathLike[str] | None = None) -> Path:
+def html_to_pdf(html_text: str, target: str | os.PathLike[str]) -> Path:
     """Print ``html_text`` to an A4 PDF at ``target`` (atomic) with WeasyPrint.
 
     Page size, page numbers and the contents' page numbers come from the print rules of
-    the stylesheet. The PDF identifier is the SHA-256 of the HTML and no date is written
-    (``SOURCE_DATE_EPOCH`` is fixed while printing), so the same HTML gives the same bytes.
-    ``print_images``: folder of PNG twins of the HTML's SVG charts (written by
-    :class:`helpers.charts.Figures` when the notebook ran); the PDF uses them instead of the
-    SVGs, which WeasyPrint draws about 40 times more slowly (a second per chart), at 200 dpi.
+    the stylesheet; figures stay SVG vectors. The PDF identifier is the SHA-256 of the HTML
+    and no date is written (``SOURCE_DATE_EPOCH`` is fixed while printing), so the same HTML
+    gives the same bytes.
     """
     from weasyprint import HTML
 
@@ -378,8 +482,7 @@ def html_to_pdf(html_text: str, target: str | os.PathLike[str], print_images: st
     os.environ["SOURCE_DATE_EPOCH"] = previous or DEFAULT_SOURCE_DATE_EPOCH
     try:
         identifier = hashlib.sha256(html_text.encode("utf-8")).hexdigest()[:32].encode("ascii")
-        fetcher = _print_image_fetcher(Path(print_images)) if print_images is not None else None
-        document = HTML(string=html_text, base_url=None, url_fetcher=fetcher).render()
+        document = HTML(string=html_text, base_url=None).render()
         with atomic_path(target) as tmp:
             document.write_pdf(str(tmp), pdf_identifier=identifier)
     finally:
@@ -389,52 +492,52 @@ def html_to_pdf(html_text: str, target: str | os.PathLike[str], print_images: st
 
 
 def render_briefing(
-    notebook: str | os.PathLike[str],
+    notebooks: str | os.PathLike[str] | Sequence[str | os.PathLike[str]],
     *,
     parameters: Mapping[str, Any],
-    build_dir: str | os.PathLike[str],
+    executed_dir: str | os.PathLike[str],
     html_path: str | os.PathLike[str],
     pdf_path: str | os.PathLike[str] | None = None,
     kernel_name: str = KERNEL_NAME,
 ) -> nbformat.NotebookNode:
-    """Execute ``notebook`` into ``build_dir`` and write the HTML (and PDF) briefing.
+    """Execute the section ``notebooks`` (in the order given) into ``executed_dir`` and write the HTML (and PDF).
 
-    Output files are replaced only when every stage has succeeded. Returns the executed
-    notebook. Raises :class:`RenderError` (failing cell, executed notebook path).
+    Each notebook runs on its own kernel with ``parameters``; the executed copies (every output
+    kept) are deliverables in ``executed_dir`` (``REPORTS/notebooks/``). Output files are
+    replaced only when every stage has succeeded. Returns the combined executed notebook.
+    Raises :class:`RenderError` (failing cell, executed notebook path).
     """
-    notebook = Path(notebook)
-    executed_path = Path(build_dir) / "notebooks" / notebook.name
+    paths = [Path(notebooks)] if isinstance(notebooks, (str, os.PathLike)) else [Path(p) for p in notebooks]
+    if not paths:
+        raise RenderError("no section notebook to render: add notebooks/NN_<name>.ipynb (two-digit prefix).")
+    executed = []
+    for i, path in enumerate(paths):
+        def load_engines() -> None:  # while the first kernel starts: a PDF engine that cannot load (no Pango) stops the run here
+            if pdf_path is not None:
+                check_pdf_engine()
+            import nbconvert  # noqa: F401
 
-    def load_engines() -> None:  # while the kernel starts: a PDF engine that cannot load (no Pango) stops the run here
-        if pdf_path is not None:
-            check_pdf_engine()
-        import nbconvert  # noqa: F401
-
-    executed = execute_notebook(notebook, executed_path, parameters, kernel_name=kernel_name, while_kernel_starts=load_engines)
-    title = str(parameters.get("title") or executed.metadata.get("title") or notebook.stem)
-    html_text = notebook_to_html(executed, title=title)
+        executed.append(execute_notebook(path, Path(executed_dir) / path.name, parameters, kernel_name=kernel_name,
+                                         while_kernel_starts=load_engines if i == 0 else None))
+    combined = combine_notebooks(executed)
+    title = str(parameters.get("title") or combined.metadata.get("title") or paths[0].stem)
+    html_text = notebook_to_html(combined, title=title)
     if pdf_path is not None:
         pdf_tmp = Path(pdf_path).with_name(f".{Path(pdf_path).name}.new")
-        print_images = Path(build_dir) / "figures"
-        html_to_pdf(html_text, pdf_tmp, print_images=print_images if print_images.is_dir() else None)
+        html_to_pdf(html_text, pdf_tmp)
         write_text(html_text, html_path)
         os.replace(pdf_tmp, pdf_path)
-        if print_images.is_dir():
-            _prune_print_images(html_text, print_images)
     else:
         write_text(html_text, html_path)
-    return executed
+    _prune_executed(Path(executed_dir), {p.name for p in paths})
+    return combined
 
 
-def _prune_print_images(html_text: str, folder: Path) -> None:
-    """Remove the PNG twins in ``folder`` of charts that ``html_text`` no longer shows."""
-    import base64
-
-    shown = {print_image_name(base64.b64decode(m.group(1)))
-             for m in re.finditer(re.escape(SVG_DATA_URL) + r'([A-Za-z0-9+/=]+)', html_text)}
-    for png in folder.glob("*.png"):
-        if png.name not in shown:
-            png.unlink(missing_ok=True)
+def _prune_executed(folder: Path, keep: set[str]) -> None:
+    """Remove executed notebooks of sections that no longer exist (a deleted or renamed notebook)."""
+    for old in folder.glob("*.ipynb"):
+        if old.name not in keep and SECTION_NAME.fullmatch(old.name):
+            old.unlink(missing_ok=True)
 
 
 def _parameters(args: argparse.Namespace) -> dict[str, Any]:
@@ -490,13 +593,12 @@ def check_pdf_engine() -> None:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    """Command line: execute notebooks and write the briefing; see the module docstring."""
-    parser = argparse.ArgumentParser(prog="python -m helpers.render", description="Execute the briefing notebook and write HTML and PDF.")
-    parser.add_argument("--notebook", action="append", required=True,
-                        help="notebook to execute (repeatable); the last one is rendered to HTML and PDF")
-    parser.add_argument("--build", required=True, help="folder for the executed notebooks (kept for audit); also the ingest folder "
-                        "(documents.csv, cleaning.csv, skipped.csv) the notebooks read")
-    parser.add_argument("--reports", help="reports folder (briefing.html, briefing.pdf)")
+    """Command line: execute the section notebooks and write the briefing; see the module docstring."""
+    parser = argparse.ArgumentParser(prog="python -m helpers.render", description="Execute the section notebooks and write HTML and PDF.")
+    parser.add_argument("--notebook", action="append",
+                        help="section notebook to execute and render (repeatable, in order); default: notebooks/NN_*.ipynb")
+    parser.add_argument("--build", required=True, help="the ingest folder (documents.csv, cleaning.csv, skipped.csv) the notebooks read")
+    parser.add_argument("--reports", help="reports folder (briefing.html, briefing.pdf, notebooks/)")
     parser.add_argument("--corpus", help="corpus folder passed to the notebooks")
     parser.add_argument("--codebook", help="codebook passed to the notebooks")
     parser.add_argument("--params", help="YAML parameter file (papermill parameters)")
@@ -504,26 +606,22 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--group-by", dest="group_by", help="group_by passed to the notebooks: organization, a group or a group set")
     parser.add_argument("--kernel", default=KERNEL_NAME, help=f"Jupyter kernel (default {KERNEL_NAME})")
     parser.add_argument("--no-pdf", action="store_true", help="write the HTML only")
-    parser.add_argument("--execute-only", action="store_true", help="only execute the notebooks into BUILD/notebooks/ (no HTML/PDF)")
+    parser.add_argument("--execute-only", metavar="FOLDER",
+                        help="only execute the notebooks into FOLDER (no HTML/PDF), e.g. the cookbook")
     args = parser.parse_args(argv)
     params = _parameters(args)
     reports = Path(args.reports or params.get("reports") or "reports")
-    *others, briefing = args.notebook
-    for extra in others if not args.execute_only else args.notebook:
-        out = Path(args.build) / "notebooks" / Path(extra).name
-        execute_notebook(extra, out, params, kernel_name=args.kernel)
-        print(f"executed {extra} -> {out}")
+    notebooks = [Path(n) for n in args.notebook] if args.notebook else section_notebooks(PROJECT_NOTEBOOKS)
     if args.execute_only:
+        for nb in notebooks:
+            out = Path(args.execute_only) / nb.name
+            execute_notebook(nb, out, params, kernel_name=args.kernel)
+            print(f"executed {nb} -> {out}")
         return 0
-    render_briefing(
-        briefing,
-        parameters=params,
-        build_dir=args.build,
-        html_path=reports / "briefing.html",
-        pdf_path=None if args.no_pdf else reports / "briefing.pdf",
-        kernel_name=args.kernel,
-    )
-    print(f"wrote {reports / 'briefing.html'}" + ("" if args.no_pdf else f" and {reports / 'briefing.pdf'}"))
+    render_briefing(notebooks, parameters=params, executed_dir=reports / "notebooks", html_path=reports / "briefing.html",
+                    pdf_path=None if args.no_pdf else reports / "briefing.pdf", kernel_name=args.kernel)
+    print(f"wrote {reports / 'briefing.html'}" + ("" if args.no_pdf else f" and {reports / 'briefing.pdf'}")
+          + f" from {len(notebooks)} section notebooks (executed copies in {reports / 'notebooks'})")
     return 0
 
 

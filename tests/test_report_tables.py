@@ -1,15 +1,8 @@
-"""The briefing at scale: the 30-speech UNGDC sample grouped by blocs, and a corpus with a skipped document.
+"""The briefing's tables (helpers.report_tables) and the sections rendered per group of speakers.
 
-The sample is the one of tests/test_ungdc_sample.py (CSTO/SCO/BRICS core states RUS, BLR, KAZ,
-KGZ, TJK, ARM, CHN, IND, BRA, ZAF in the 2016, 2020 and 2024 sessions). Counted by hand from
-data/groups.yml and the manifest (membership on each speech's date):
-
-- CSTO: ARM, BLR, KAZ, KGZ, RUS, TJK x 3 sessions = 18 speeches;
-- SCO: CHN, KAZ, KGZ, RUS, TJK x 3 = 15, IND 2020 and 2024 (member since June 2017) = 2,
-  BLR 2024 (member since July 2024) = 1: 18 speeches;
-- BRICS: BRA, CHN, IND, RUS x 3 = 12, ZAF 2020 and 2024 = 2: 14 speeches (ZAF 2016 has no
-  organisation in the manifest, so it is 'unknown' and in no group: none = 1);
-- NATO and the EU have no member in the sample.
+Small functions are checked on hand-made frames; the rest on the fixed 30-speech sample of the UN
+General Debate corpus (CSTO/SCO/BRICS core states in 2016, 2020 and 2024), grouped by bloc, with
+counts checked against the sample's own CSV files and hand-counted documents.
 """
 
 from __future__ import annotations
@@ -23,9 +16,9 @@ import pytest
 from bs4 import BeautifulSoup
 from pypdf import PdfReader
 
-from helpers import render
+from helpers import load, render
+from helpers import report_tables as rt
 from helpers.analysis import read_annotated, read_evidence, write_analysis_tables
-from helpers.briefing import group_paragraphs, more_rows, text_window, trend_unit
 from helpers.annotate import annotate_corpus
 from helpers.corpus import ingest
 from helpers.provenance import PROJECT_ROOT
@@ -33,6 +26,7 @@ from helpers.provenance import PROJECT_ROOT
 from conftest import UNGDC, write_ungdc_sample
 
 CODEBOOK = PROJECT_ROOT / "data" / "codebook.yml"
+SECTIONS = render.section_notebooks(PROJECT_ROOT / "notebooks")
 TOP_N = 3
 
 
@@ -43,37 +37,82 @@ def test_group_paragraphs_counts_a_document_in_each_of_its_groups():
                       "date": ["2024-09-24"] * 3, "themes": ["terrorism", "", "terrorism"], "text": ["x", "y", "z"]})
     ev = pd.DataFrame({"para_id": ["r-p1", "k-p1"], "theme": ["terrorism", "terrorism"]})
     assign = pd.DataFrame({"doc_id": ["r", "r", "k"], "group": ["BRICS", "CSTO", "none"]})
-    grouped, gev = group_paragraphs(a, ev, assign)
+    grouped, gev = rt.group_paragraphs(a, ev, assign)
     assert grouped["para_id"].tolist() == ["r-p1@BRICS", "r-p1@CSTO", "r-p2@BRICS", "r-p2@CSTO", "k-p1@none"]
     assert grouped["organization"].tolist() == ["BRICS", "CSTO", "BRICS", "CSTO", "none"]
     assert list(grouped.columns) == list(a.columns)
     assert sorted(gev["para_id"]) == ["k-p1@none", "r-p1@BRICS", "r-p1@CSTO"]
-    single, sev = group_paragraphs(a, ev, pd.DataFrame({"doc_id": ["r", "k"], "group": ["CSTO", "rest"]}))
+    single, sev = rt.group_paragraphs(a, ev, pd.DataFrame({"doc_id": ["r", "k"], "group": ["CSTO", "rest"]}))
     assert single["para_id"].tolist() == ["r-p1", "r-p2", "k-p1"] and single["organization"].tolist() == ["CSTO", "CSTO", "rest"]
     assert sev is ev
 
 
 def test_text_window_keeps_short_text_and_cuts_long_text_around_the_spans():
-    assert text_window("short text", [(0, 5)]) == (0, 10)
+    assert rt.text_window("short text", [(0, 5)]) == (0, 10)
     text = " ".join(f"w{i:03d}" for i in range(1000))            # 5 characters a word: word i starts at 5 * i
-    start, end = text_window(text, [(2500, 2504)], max_chars=400, context=100)
+    start, end = rt.text_window(text, [(2500, 2504)], max_chars=400, context=100)
     assert (start, end) == (2400, 2604)                           # whole words, 100 characters either side
     assert text[start:end].startswith("w480") and text[start:end].endswith("w520")
 
 
+def test_highlight_escapes_the_text_and_marks_the_spans():
+    assert rt.highlight("a <b> c & d", [(6, 7), (8, 11)]) == "a &lt;b&gt; <mark>c</mark> <mark>&amp; d</mark>"
+    long = "x " * 1000 + "target" + " y" * 1000
+    marked = rt.highlight(long, [(2000, 2006)])
+    assert marked.startswith("… ") and marked.endswith(" …") and "<mark>target</mark>" in marked and len(marked) < 1500
+
+
+def test_side_by_side_marks_the_shared_words_and_refuses_an_unknown_kind():
+    paragraphs = pd.DataFrame({"para_id": ["a-p1", "b-p1"], "organization": ["CSTO", "BRICS"], "title": ["A <1>", "B"],
+                               "date": ["2020-01-01", "2024-01-01"], "source_para": [3, None], "position": [1, 7],
+                               "text": ["We condemn terrorism in all its forms.", "They condemn terrorism in all its forms today."]})
+    pairs = pd.DataFrame({"para_a": ["a-p1"], "para_b": ["b-p1"], "words": [6], "start_a": [3], "end_a": [37], "start_b": [5], "end_b": [39]})
+    side = rt.side_by_side(pairs, paragraphs, "reuse")
+    assert side.loc[0, "pair"] == "Reused passage, 6 words"
+    assert side.loc[0, "earlier"] == ("<small>CSTO · A &lt;1&gt;, 2020-01-01, ¶3</small><br>We <mark>condemn terrorism in all its forms</mark>.")
+    assert "BRICS · B, 2024-01-01, para. 7" in side.loc[0, "later"]
+    with pytest.raises(ValueError, match=r"parameter 'kind' must be one of \{'reuse', 'similarity'\}\. Got 'verbatim' instead\."):
+        rt.side_by_side(pairs, paragraphs, "verbatim")
+
+
 def test_trend_unit_switches_to_documents_when_paragraph_lengths_differ_by_year():
     a = pd.DataFrame({"date": ["2016-09-20", "2017-09-19", "2018-09-25"], "n_words": [100, 90, 30]})
-    unit, lengths = trend_unit(a)
+    unit, lengths = rt.trend_unit(a)
     assert unit == "document" and lengths.to_dict() == {"2016": 100.0, "2017": 90.0, "2018": 30.0}
-    assert trend_unit(a.assign(n_words=[100, 90, 60]))[0] == "paragraph"
-    assert trend_unit(a.iloc[:2])[0] == "paragraph"               # two years: no trend test anyway
+    assert rt.trend_unit(a.assign(n_words=[100, 90, 60]))[0] == "paragraph"
+    assert rt.trend_unit(a.iloc[:2])[0] == "paragraph"               # two years: no trend test anyway
 
 
 def test_more_rows_says_how_many_and_where():
-    assert more_rows(5, 5, "x.csv") == ""
-    assert more_rows(5, 1938, "briefing_documents.csv", "documents") == (
-        '<p class="note">Showing 5 of 1,938 documents; the other 1,933 are in <code>briefing_documents.csv</code> in the reports folder.</p>')
+    assert rt.more_rows(5, 5, "x.csv") == ""
+    assert rt.more_rows(5, 1938, "briefing_documents.csv", "documents") == (
+        "Showing 5 of 1,938 documents; the other 1,933 are in `briefing_documents.csv` in the reports folder.")
 
+
+def test_escape_md_keeps_data_as_typed():
+    assert rt.escape_md("*CSTO* [x](y) <b> #1_a") == r"\*CSTO\* \[x\](y) &lt;b&gt; \#1\_a"
+
+
+def test_style_table_escapes_formats_and_has_a_stable_id():
+    df = pd.DataFrame({"name": ["<b>x</b>"], "share": [0.347], "words": [12345], "marked": ["<mark>y</mark>"]})
+    first = rt.style_table(df, percent=["share"], thousands=["words"], html_columns=["marked"]).to_html()
+    assert "&lt;b&gt;x&lt;/b&gt;" in first and ">35%<" in first and ">12,345<" in first and "<mark>y</mark>" in first
+    assert rt.style_table(df, percent=["share"], thousands=["words"], html_columns=["marked"]).to_html() == first
+    assert re.search(r'<table id="T_[0-9a-f]{10}"', first)
+
+
+def test_theme_order_and_shares_wide_from_hand_counts():
+    a = pd.DataFrame({"para_id": ["1", "2", "3", "4"], "doc_id": ["d1", "d1", "d2", "d2"], "organization": ["A", "A", "B", "B"],
+                      "date": ["2024-01-01"] * 4, "themes": ["x;y", "x", "", "y"], "n_words": [10, 10, 10, 10], "text": ["t"] * 4})
+    shares = rt.theme_shares(a, "organization", None, ["x", "y"])
+    pooled = rt.pooled_shares(a, None, ["x", "y"])
+    assert rt.theme_order(pooled) == ["x", "y"]            # 2 of 4 each: tie broken by id
+    wide = rt.shares_wide(shares, pooled, ["x", "y"], ["A", "B"], {"x": "Ex"})
+    assert wide.loc["Ex", "A"].startswith("2/2 · 100% (") and wide.loc["Ex", "B"].startswith("0/2 · 0% (")
+    assert wide.loc["y", "All"].startswith("2/4 · 50% (")
+
+
+# ------------------------------------------------------------------ the UNGDC sample, grouped by bloc
 
 def _build(corpus: Path, reports: Path, build: Path, on_error: str = "stop") -> None:
     ingest(corpus, build, on_error=on_error)
@@ -83,11 +122,8 @@ def _build(corpus: Path, reports: Path, build: Path, on_error: str = "stop") -> 
 
 def _tables(soup: BeautifulSoup) -> dict[str, BeautifulSoup]:
     """Each table by its caption text (without the "Table N." number)."""
-    out = {}
-    for fig in soup.select("figure.table-block"):
-        cap = fig.find("figcaption").get_text(" ", strip=True)
-        out[re.sub(r"^Table \d+\.\s*", "", cap)] = fig.find("table")
-    return out
+    return {re.sub(r"^Table \d+\.\s*", "", p.get_text(" ", strip=True)): p.find_next("table")
+            for p in soup.select("p.caption.table-caption")}
 
 
 def _rows(table) -> list[list[str]]:
@@ -104,10 +140,19 @@ def sample(tmp_path_factory):
     _build(corpus, reports, build)
     params = {"corpus": str(corpus), "codebook": str(CODEBOOK), "reports": str(reports), "build": str(build),
               "group_by": "blocs", "top_n": TOP_N, "title": "UNGDC sample by bloc"}
+    written = rt.write_report_tables(load.load_selection(**params))
     html, pdf = reports / "briefing.html", reports / "briefing.pdf"
-    render.render_briefing(PROJECT_ROOT / "notebooks" / "briefing.ipynb", parameters=params, build_dir=build, html_path=html, pdf_path=pdf)
+    render.render_briefing(SECTIONS, parameters=params, executed_dir=reports / "notebooks", html_path=html, pdf_path=pdf)
     text = html.read_text(encoding="utf-8")
-    return {"reports": reports, "html": text, "soup": BeautifulSoup(text, "html.parser"), "pdf": pdf}
+    return {"reports": reports, "html": text, "soup": BeautifulSoup(text, "html.parser"), "pdf": pdf, "written": written}
+
+
+def test_the_make_stage_writes_the_briefing_tables(sample):
+    assert sorted(p.name for p in sample["written"].values()) == sorted(rt.REPORT_CSV)
+    docs = pd.read_csv(sample["reports"] / "briefing_documents.csv", keep_default_na=False)
+    assert len(docs) == 30 and docs.set_index("doc_id").loc["RUS_79_2024", "groups"] == "CSTO;SCO;BRICS"
+    files = pd.read_csv(sample["reports"] / "input_files.csv")
+    assert len(files) >= 31 and files["sha256"].str.fullmatch(r"[0-9a-f]{64}").all()
 
 
 def test_groups_are_named_with_hand_counted_documents(sample):
@@ -115,8 +160,8 @@ def test_groups_are_named_with_hand_counted_documents(sample):
     groups = {r[0]: r for r in _rows(tables["Groups of speakers: documents, body paragraphs and the speakers they hold."])}
     assert {g: int(r[1]) for g, r in groups.items()} == {"BRICS": 14, "CSTO": 18, "SCO": 18, "none": 1}
     assert groups["CSTO"][3] == "Armenia, Belarus, Kazakhstan, Kyrgyzstan, Russian Federation, Tajikistan"
-    assert '<h3 id="themes-by-organization">3.1 Themes by group</h3>' in sample["html"]
-    findings = sample["soup"].find("ul", class_="findings").get_text(" ", strip=True)
+    assert '<h3 id="themes-by-organization">3.1 Themes by organisation or group</h3>' in sample["html"]
+    findings = sample["soup"].find("h2", id="key-findings").find_next("ul").get_text(" ", strip=True)
     assert "BRICS (14), CSTO (18), SCO (18) and none (1) documents" in findings
     assert "counts in each of them" in findings
 
@@ -134,22 +179,21 @@ def test_trend_tables_are_present_and_written(sample):
     assert csto["documents"].tolist() == [6, 6, 6] and csto["year"].tolist() == ["2016", "2020", "2024"]
     versus = pd.read_csv(sample["reports"] / "members_vs_rest.csv")
     assert set(versus["group"]) == {"BRICS", "CSTO", "SCO"}
-    assert "Members against the rest" in " ".join(tables)
+    assert any(c.startswith("Members against the rest") for c in tables)
 
 
 def test_long_tables_are_cut_to_top_n_with_a_pointer_to_the_csv(sample):
     tables = _tables(sample["soup"])
-    for start in ("The 3 longest documents", "The most reused passages", "Document pairs sharing reused passages",
+    for start in ("The longest documents", "The most reused passages", "Document pairs sharing reused passages",
                   "The themes whose share changed most"):
         caption = next(c for c in tables if c.startswith(start))
         assert len(_rows(tables[caption])) <= TOP_N, caption
-    notes = sample["soup"].find_all("p", class_="note")
-    pointers = " ".join(n.get_text(" ", strip=True) for n in notes)
-    assert "Showing 3 of 30 documents; the other 27 are in briefing_documents.csv" in pointers
-    assert "reused_passages.csv" in pointers and "theme_changes.csv" in pointers
+    text = sample["soup"].get_text(" ", strip=True)
+    assert "Showing 3 of 30 documents; the other 27 are in briefing_documents.csv" in text
+    assert "reused_passages.csv" in text and "theme_changes.csv" in text
     n_themes = 21
     assert max(len(_rows(t)) for t in tables.values()) <= n_themes + 3   # never a 30-row or 193-row table
-    assert len(PdfReader(str(sample["pdf"])).pages) < 30
+    assert len(PdfReader(str(sample["pdf"])).pages) < 40
 
 
 def test_reuse_is_split_into_cross_and_self(sample):
@@ -163,8 +207,7 @@ def test_reuse_is_split_into_cross_and_self(sample):
 
 
 def test_ingest_warning_is_listed_in_methods(sample):
-    tables = _tables(sample["soup"])
-    rows = _rows(tables["Ingest warnings."])
+    rows = _rows(_tables(sample["soup"])["Ingest warnings."])
     assert [r[0] for r in rows] == ["ZAF_71_2016"]
     assert "field 'organization' is empty; using 'unknown'" in rows[0][1]
 
@@ -176,9 +219,9 @@ def test_skipped_document_is_listed_in_methods(tmp_path):
         fh.write("ghost-2024,missing.txt,A document whose file is gone,CSTO,news,2024-12-06,,,en,\n")
     _build(corpus, reports, build, on_error="skip")
     html = reports / "briefing.html"
-    render.render_briefing(PROJECT_ROOT / "notebooks" / "briefing.ipynb",
+    render.render_briefing([PROJECT_ROOT / "notebooks" / "11_methods.ipynb"],
                            parameters={"corpus": str(corpus), "codebook": str(CODEBOOK), "reports": str(reports), "build": str(build)},
-                           build_dir=build, html_path=html, pdf_path=None)
+                           executed_dir=reports / "notebooks", html_path=html, pdf_path=None)
     soup = BeautifulSoup(html.read_text(encoding="utf-8"), "html.parser")
     rows = _rows(_tables(soup)["Skipped documents and the error that stopped each."])
     assert len(rows) == 1 and rows[0][0] == "ghost-2024"
