@@ -81,19 +81,20 @@ VALIDATION ?= $(or $(wildcard $(CORPUS)/annotations/validation.csv),$(wildcard d
 # The rule language's data files beside the codebook (aliases, spelling variants), when it has them.
 RULE_DATA := $(wildcard $(dir $(CODEBOOK))aliases.yml $(dir $(CODEBOOK))spelling.yml)
 SECOND_CODER := $(if $(VALIDATION),$(wildcard $(basename $(VALIDATION)).second-coder.csv $(basename $(VALIDATION)).first-coder.csv))
-HELPERS_SRC := $(wildcard src/helpers/*.py)
+HELPERS_SRC := $(wildcard src/helpers/*.py src/helpers/*/*.py)
 
 PARAGRAPHS := $(BUILD)/paragraphs.parquet
 ANNOTATED  := $(REPORTS)/annotated_paragraphs.csv
 ANALYSIS_CSV := $(addprefix $(REPORTS)/,theme_frequencies.csv theme_ranking.csv cooccurrence.csv document_similarity.csv \
                   similar_paragraphs.csv text_reuse.csv reuse_by_document_pair.csv reuse_clusters.csv reuse_cluster_members.csv \
                   keyness.csv evidence_quotes.csv)
-ANALYSIS_SRC := $(wildcard $(addprefix src/helpers/,analysis.py corrected_shares.py arrays.py frequencies.py cooccurrence.py overlap.py reuse_index.py reuse_clusters.py paragraph_cache.py keyness.py evidence.py text.py io.py parallel.py))
+ANALYSIS_SRC := $(wildcard src/helpers/analysis/*.py src/helpers/annotation/corrected_shares.py src/helpers/corpus/paragraph_cache.py \
+                  src/helpers/corpus/text.py src/helpers/arrays.py src/helpers/io.py src/helpers/parallel.py)
 # The briefing's sections: every notebooks/NN_<slug>.ipynb (two-digit prefix), in name order. A notebook
 # dropped there is a new section; papermill writes each executed copy to REPORTS/notebooks/ (deliverables).
 SECTIONS   := $(sort $(wildcard notebooks/[0-9][0-9]_*.ipynb))
 EXECUTED   := $(patsubst notebooks/%,$(REPORTS)/notebooks/%,$(SECTIONS))
-TEMPLATE_FILES := $(wildcard src/helpers/templates/briefing/*) src/helpers/templates/matplotlibrc
+TEMPLATE_FILES := $(wildcard src/helpers/report/templates/briefing/*) src/helpers/report/templates/matplotlibrc
 BRIEFING   := $(REPORTS)/briefing.html $(REPORTS)/briefing.pdf
 # The briefing's own tables (trends, members vs rest, reuse summaries, documents, input checksums), written by
 # their own make stage for the selection of PARAMS: a notebook never writes to REPORTS.
@@ -105,7 +106,7 @@ REPORTS_KEY := $(shell printf %s '$(abspath $(REPORTS))' | cksum | cut -d' ' -f1
 TABLE_ARGS  := $(BUILD)/table-args-$(REPORTS_KEY).txt
 RENDER_ARGS := $(BUILD)/render-args-$(REPORTS_KEY).txt
 
-# Every input is checked before any stage writes (helpers.inputs: parameters, codebook, groups, overrides,
+# Every input is checked before any stage writes (helpers.corpus.inputs: parameters, codebook, groups, overrides,
 # validation sample, cleaning rules, manifest), so a bad one never leaves REPORTS mixing two builds. The
 # check's stamp is named after the make variables and depends on the input files: it runs when either
 # changes, and every writing target has it as an order-only prerequisite, so a no-op make runs nothing.
@@ -120,8 +121,8 @@ INPUTS_OK   := $(BUILD)/inputs-$(shell printf %s '$(INPUT_VARS)' | cksum | cut -
 ##         (PARAMS=file.yml passes papermill parameters: organizations, themes, date_from, date_to, top_n, ...)
 report: $(BRIEFING) $(ANALYSIS_CSV) $(ANNOTATED) $(REPORT_CSV)
 
-$(INPUTS_OK): $(INPUT_FILES) src/helpers/inputs.py | $(ENV_OK)
-	$(PY) -m helpers.inputs --corpus $(CORPUS) --codebook $(CODEBOOK) --groups $(GROUPS) --cleaning $(CLEANING) \
+$(INPUTS_OK): $(INPUT_FILES) src/helpers/corpus/inputs.py | $(ENV_OK)
+	$(PY) -m helpers.corpus.inputs --corpus $(CORPUS) --codebook $(CODEBOOK) --groups $(GROUPS) --cleaning $(CLEANING) \
 	  --organizations $(ORGANIZATIONS) --reports $(REPORTS) --on-error $(ON_ERROR) $(if $(PARAMS),--params $(PARAMS)) \
 	  $(if $(GROUP_BY),--group-by $(GROUP_BY)) $(if $(OVERRIDES),--overrides $(OVERRIDES)) $(if $(VALIDATION),--validation $(VALIDATION)) --stamp $@
 
@@ -146,19 +147,19 @@ $(ENV_OK): requirements.txt pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --disable-pip-version-check -r requirements.txt
 	$(PY) -m pip install --quiet --disable-pip-version-check --no-deps -e .
-	$(PY) -c 'from helpers.render import ensure_kernel; ensure_kernel()'
+	$(PY) -c 'from helpers.report.render import ensure_kernel; ensure_kernel()'
 	touch $@
 
 ## ingest: split the corpus into paragraphs (build/<corpus>/paragraphs.parquet)
 ingest: $(PARAGRAPHS)
-$(PARAGRAPHS): $(CORPUS_FILES) $(CLEANING) $(ORGANIZATIONS) src/helpers/corpus.py src/helpers/safe_regex.py src/helpers/text.py src/helpers/organizations.py src/helpers/parallel.py src/helpers/paragraph_cache.py src/helpers/io.py | $(ENV_OK) $(INPUTS_OK)
-	$(PY) -m helpers.corpus --corpus $(CORPUS) --cleaning $(CLEANING) --organizations $(ORGANIZATIONS) --build $(BUILD) --on-error $(ON_ERROR) --workers $(WORKERS)
+$(PARAGRAPHS): $(CORPUS_FILES) $(CLEANING) $(ORGANIZATIONS) src/helpers/corpus/corpus.py src/helpers/safe_regex.py src/helpers/corpus/text.py src/helpers/corpus/organizations.py src/helpers/parallel.py src/helpers/corpus/paragraph_cache.py src/helpers/io.py | $(ENV_OK) $(INPUTS_OK)
+	$(PY) -m helpers.corpus.corpus --corpus $(CORPUS) --cleaning $(CLEANING) --organizations $(ORGANIZATIONS) --build $(BUILD) --on-error $(ON_ERROR) --workers $(WORKERS)
 
 ## annotate: code body paragraphs with themes -> REPORTS/annotated_paragraphs.csv, annotations.csv; with a validation
 ##         sample also agreement.csv (in-sample / held-out, 95% intervals), validation_scored.csv, coder_agreement.csv
 annotate: $(ANNOTATED)
-$(ANNOTATED): $(PARAGRAPHS) $(CODEBOOK) $(RULE_DATA) $(OVERRIDES) $(VALIDATION) $(SECOND_CODER) src/helpers/codebook.py src/helpers/rule_language.py src/helpers/split_agreement.py src/helpers/agreement.py src/helpers/annotate.py src/helpers/safe_regex.py src/helpers/text.py src/helpers/parallel.py src/helpers/io.py | $(ENV_OK) $(INPUTS_OK)
-	$(PY) -m helpers.annotate --paragraphs $(PARAGRAPHS) --build $(BUILD) --workers $(WORKERS) --codebook $(CODEBOOK) \
+$(ANNOTATED): $(PARAGRAPHS) $(CODEBOOK) $(RULE_DATA) $(OVERRIDES) $(VALIDATION) $(SECOND_CODER) src/helpers/annotation/codebook.py src/helpers/annotation/rule_language.py src/helpers/annotation/split_agreement.py src/helpers/annotation/agreement.py src/helpers/annotation/annotate.py src/helpers/safe_regex.py src/helpers/corpus/text.py src/helpers/parallel.py src/helpers/io.py | $(ENV_OK) $(INPUTS_OK)
+	$(PY) -m helpers.annotation.annotate --paragraphs $(PARAGRAPHS) --build $(BUILD) --workers $(WORKERS) --codebook $(CODEBOOK) \
 	  $(if $(OVERRIDES),--overrides $(OVERRIDES)) $(if $(VALIDATION),--validation $(VALIDATION)) --reports $(REPORTS)
 
 ## validation-sample: draw a blind sample of body paragraphs to hand-code -> OUT (N=400 SEED=1 TEST_FRACTION=0.5 STRATIFY=genre)
@@ -171,7 +172,7 @@ STRATIFY ?=
 EXCLUDE ?=
 validation-sample: $(PARAGRAPHS) | $(ENV_OK)
 	@test -n '$(OUT)' || { echo "error: give OUT=file.csv, the sample to write (e.g. make validation-sample CORPUS=$(CORPUS) N=400 SEED=1 OUT=sample.csv)" >&2; exit 2; }
-	$(PY) -m helpers.validation_sample --paragraphs $(PARAGRAPHS) --n '$(N)' --seed '$(SEED)' --out '$(OUT)' \
+	$(PY) -m helpers.annotation.validation_sample --paragraphs $(PARAGRAPHS) --n '$(N)' --seed '$(SEED)' --out '$(OUT)' \
 	  --test-fraction '$(TEST_FRACTION)' $(if $(STRATIFY),--stratify '$(STRATIFY)') $(foreach f,$(EXCLUDE),--exclude '$(f)')
 
 ## merge-coding: fill SAMPLE's themes and coder from the coders' returned files in CODING (batchK.csv: CODER prefix + K,
@@ -181,7 +182,7 @@ CODING ?= data/validation/coding
 SAMPLE ?= data/validation/ungdc-2015-2024.csv
 CODER  ?= coder-a
 merge-coding: | $(ENV_OK)
-	$(PY) -m helpers.merge_coding --sample '$(SAMPLE)' --codebook '$(CODEBOOK)' \
+	$(PY) -m helpers.annotation.merge_coding --sample '$(SAMPLE)' --codebook '$(CODEBOOK)' \
 	  $(foreach f,$(sort $(wildcard $(CODING)/batch*.csv)),--batch $(CODER)$(patsubst batch%.csv,%,$(notdir $(f)))='$(f)') \
 	  $(if $(wildcard $(CODING)/second-coder.csv),--second coder-b='$(CODING)/second-coder.csv') \
 	  $(if $(wildcard $(CODING)/adjudicated.csv),--adjudicated '$(CODING)/adjudicated.csv')
@@ -189,21 +190,21 @@ merge-coding: | $(ENV_OK)
 ## log-test: append the held-out micro figures of REPORTS/agreement.csv to data/validation/test-log.csv (NOTE='what changed')
 log-test: | $(ENV_OK)
 	@test -f '$(REPORTS)/agreement.csv' || { echo "error: no $(REPORTS)/agreement.csv; run make annotate with a validation sample first" >&2; exit 2; }
-	$(PY) -m helpers.scoring_log --agreement '$(REPORTS)/agreement.csv' --codebook '$(CODEBOOK)' \
+	$(PY) -m helpers.annotation.scoring_log --agreement '$(REPORTS)/agreement.csv' --codebook '$(CODEBOOK)' \
 	  --log data/validation/test-log.csv --note '$(NOTE)' --rule-data $(wildcard data/aliases.yml data/spelling.yml)
 
 ## suggest-rules: candidate terms per theme for analysts to accept or reject -> REPORTS/rule_suggestions.csv
 ##         (words over-represented in coded tune paragraphs the rules miss; neighbours in word vectors of the corpus)
 suggest-rules: $(REPORTS)/rule_suggestions.csv
-$(REPORTS)/rule_suggestions.csv: $(ANNOTATED) $(PARAGRAPHS) $(CODEBOOK) $(RULE_DATA) $(VALIDATION) src/helpers/suggest_rules.py | $(ENV_OK)
+$(REPORTS)/rule_suggestions.csv: $(ANNOTATED) $(PARAGRAPHS) $(CODEBOOK) $(RULE_DATA) $(VALIDATION) src/helpers/annotation/suggest_rules.py | $(ENV_OK)
 	@test -n '$(VALIDATION)' || { echo "error: suggest-rules needs a coded validation sample with a tune split (VALIDATION=file.csv)" >&2; exit 2; }
-	$(PY) -m helpers.suggest_rules --paragraphs $(PARAGRAPHS) --codebook $(CODEBOOK) --sample '$(VALIDATION)' \
+	$(PY) -m helpers.annotation.suggest_rules --paragraphs $(PARAGRAPHS) --codebook $(CODEBOOK) --sample '$(VALIDATION)' \
 	  --scored $(REPORTS)/validation_scored.csv --out $@
 
 ## analyse: theme frequencies, co-occurrence, overlap, reuse, keyness -> REPORTS/*.csv
 analyse: $(ANALYSIS_CSV)
 $(ANALYSIS_CSV) &: $(ANNOTATED) $(ANALYSIS_SRC) | $(ENV_OK) $(INPUTS_OK)
-	$(PY) -m helpers.analysis --reports $(REPORTS) --build $(BUILD) --workers $(WORKERS)
+	$(PY) -m helpers.analysis.analysis --reports $(REPORTS) --build $(BUILD) --workers $(WORKERS)
 
 $(TABLE_ARGS): FORCE
 	@mkdir -p $(@D); printf '%s\n' 'PARAMS=$(PARAMS) GROUP_BY=$(GROUP_BY)' | cmp -s - $@ 2>/dev/null || printf '%s\n' 'PARAMS=$(PARAMS) GROUP_BY=$(GROUP_BY)' > $@
@@ -223,20 +224,20 @@ $(RENDER_ARGS): FORCE
 report-tables: $(REPORT_CSV)
 $(REPORT_CSV) &: $(ANNOTATED) $(ANALYSIS_CSV) $(HELPERS_SRC) $(PARAMS) $(TABLE_ARGS) $(PARAGRAPHS) $(GROUPS) $(CODEBOOK) \
                  $(CLEANING) $(CORPUS_FILES) $(OVERRIDES) $(VALIDATION) | $(ENV_OK) $(INPUTS_OK)
-	$(PY) -m helpers.report_tables --build $(BUILD) --reports $(REPORTS) --corpus $(CORPUS) --codebook $(CODEBOOK) \
+	$(PY) -m helpers.report.report_tables --build $(BUILD) --reports $(REPORTS) --corpus $(CORPUS) --codebook $(CODEBOOK) \
 	  --groups $(GROUPS) $(if $(GROUP_BY),--group-by $(GROUP_BY)) $(if $(PARAMS),--params $(PARAMS))
 
 # The briefing: papermill runs each section notebook on the project kernel into REPORTS/notebooks/,
 # nbconvert + WeasyPrint write HTML and PDF (to temporary files, then renamed).
 $(BRIEFING) $(EXECUTED) &: $(SECTIONS) $(ANNOTATED) $(ANALYSIS_CSV) $(HELPERS_SRC) $(TEMPLATE_FILES) $(PARAMS) $(RENDER_ARGS) \
                $(PARAGRAPHS) $(GROUPS) $(CODEBOOK) $(CLEANING) $(CORPUS_FILES) $(OVERRIDES) $(VALIDATION) | $(ENV_OK) $(INPUTS_OK)
-	$(PY) -m helpers.render $(foreach n,$(SECTIONS),--notebook $(n)) --build $(BUILD) --reports $(REPORTS) \
+	$(PY) -m helpers.report.render $(foreach n,$(SECTIONS),--notebook $(n)) --build $(BUILD) --reports $(REPORTS) \
 	  --corpus $(CORPUS) --codebook $(CODEBOOK) --groups $(GROUPS) $(if $(GROUP_BY),--group-by $(GROUP_BY)) $(if $(PARAMS),--params $(PARAMS))
 
 ## cookbook: execute notebooks/cookbook.ipynb (analysts' recipes, not a section) into BUILD/notebooks/
 cookbook: $(BUILD)/notebooks/cookbook.ipynb
 $(BUILD)/notebooks/cookbook.ipynb: notebooks/cookbook.ipynb $(ANNOTATED) $(ANALYSIS_CSV) $(HELPERS_SRC) $(PARAMS) $(RENDER_ARGS) $(GROUPS) | $(ENV_OK) $(INPUTS_OK)
-	$(PY) -m helpers.render --execute-only $(@D) --notebook $< --build $(BUILD) --reports $(REPORTS) \
+	$(PY) -m helpers.report.render --execute-only $(@D) --notebook $< --build $(BUILD) --reports $(REPORTS) \
 	  --corpus $(CORPUS) --codebook $(CODEBOOK) --groups $(GROUPS) $(if $(GROUP_BY),--group-by $(GROUP_BY)) $(if $(PARAMS),--params $(PARAMS))
 
 ## lab: start JupyterLab on the project kernel in notebooks/ (installs JupyterLab into .venv on first use; as root too)

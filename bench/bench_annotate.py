@@ -2,7 +2,7 @@
 1,000,000 body paragraphs, against a plain baseline measured in the same run.
 
 What is measured
-- End to end: ``python -m helpers.annotate --paragraphs X.parquet --codebook data/codebook.yml
+- End to end: ``python -m helpers.annotation.annotate --paragraphs X.parquet --codebook data/codebook.yml
   --reports DIR`` in a fresh subprocess (interpreter start, imports, reading Parquet, coding,
   writing annotated_paragraphs.csv, annotations.csv and evidence.csv). Paragraphs per second =
   body paragraphs / wall-clock seconds of the subprocess. Peak memory = the subprocess's maximum
@@ -47,10 +47,10 @@ import pyarrow.parquet as pq
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "src"))
 
-from helpers.annotate import DEFAULT_CHUNK_SIZE, Matcher  # noqa: E402
-from helpers.codebook import load_codebook  # noqa: E402
-from helpers.corpus import load_paragraphs  # noqa: E402
-from helpers.text import fold  # noqa: E402
+from helpers.annotation.annotate import DEFAULT_CHUNK_SIZE, Matcher  # noqa: E402
+from helpers.annotation.codebook import load_codebook  # noqa: E402
+from helpers.corpus.corpus import load_paragraphs  # noqa: E402
+from helpers.corpus.text import fold  # noqa: E402
 
 SIZES = (200_000, 1_000_000)
 BASELINE_N = 10_000
@@ -68,10 +68,10 @@ FILLER = [
 ]
 WRAPPER = """
 import json, resource, runpy, sys, time
-sys.argv = ["helpers.annotate"] + sys.argv[1:]
+sys.argv = ["helpers.annotation.annotate"] + sys.argv[1:]
 t0 = time.perf_counter()
 try:
-    runpy.run_module("helpers.annotate", run_name="__main__", alter_sys=True)
+    runpy.run_module("helpers.annotation.annotate", run_name="__main__", alter_sys=True)
 except SystemExit as exc:
     if exc.code not in (0, None):
         raise

@@ -1,7 +1,7 @@
 """Benchmark: stream a generated corpus of 1,000 documents x 1,000 paragraphs through ingest.
 
 Reports paragraphs per second and the peak memory (max RSS) of the ingest process, run as
-``make ingest`` runs it (``python -m helpers.corpus``). Sizes can be reduced for a quick look:
+``make ingest`` runs it (``python -m helpers.corpus.corpus``). Sizes can be reduced for a quick look:
 ``python bench/bench_ingest.py --docs 100 --paras 1000``.
 """
 
@@ -41,7 +41,7 @@ def main() -> None:
         corpus.mkdir()
         make_corpus(corpus, args.docs, args.paras)
         t0 = time.perf_counter()
-        subprocess.run([sys.executable, "-m", "helpers.corpus", "--corpus", str(corpus), "--build", str(build)], check=True)
+        subprocess.run([sys.executable, "-m", "helpers.corpus.corpus", "--corpus", str(corpus), "--build", str(build)], check=True)
         elapsed = time.perf_counter() - t0
         peak_mb = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
     n = args.docs * args.paras

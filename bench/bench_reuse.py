@@ -1,4 +1,4 @@
-"""Benchmark: verbatim-reuse detection (helpers.overlap.find_reuse) over 100,000 generated paragraphs.
+"""Benchmark: verbatim-reuse detection (helpers.analysis.overlap.find_reuse) over 100,000 generated paragraphs.
 
 Generates (in a temporary folder, removed afterwards) 100,000 paragraphs in 2,000 documents:
 Zipf-distributed words from a 30,000-word vocabulary, 20-110 words per paragraph, with
@@ -79,7 +79,7 @@ def generate(n_paragraphs: int, n_docs: int, n_plants: int, seed: int = 7) -> tu
 
 def run(path: str, mode: str) -> None:
     """Child process: load the paragraphs, run one detector, save its result, print a JSON line of figures."""
-    from helpers.overlap import find_reuse, find_reuse_bruteforce, similar_paragraphs
+    from helpers.analysis.overlap import find_reuse, find_reuse_bruteforce, similar_paragraphs
 
     df = pd.read_parquet(path)
     fn = {"indexed": find_reuse, "brute": find_reuse_bruteforce,

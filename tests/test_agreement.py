@@ -1,4 +1,4 @@
-"""Tests for helpers.agreement with hand-counted figures on a six-paragraph fixture."""
+"""Tests for helpers.annotation.agreement with hand-counted figures on a six-paragraph fixture."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ import math
 
 import pytest
 
-from helpers.agreement import AGREEMENT_COLUMNS, DISAGREEMENT_COLUMNS, agreement_table, binary_scores, disagreement_table
+from helpers.annotation.agreement import AGREEMENT_COLUMNS, DISAGREEMENT_COLUMNS, agreement_table, binary_scores, disagreement_table
 
 # Six paragraphs, two themes (a, b).
 GOLD = {"p1": {"a"}, "p2": {"a", "b"}, "p3": set(), "p4": {"b"}, "p5": {"a"}, "p6": set()}

@@ -1,4 +1,4 @@
-"""Tests for helpers.analysis: the REPORTS tables and the command line, on the seed corpus."""
+"""Tests for helpers.analysis.analysis: the REPORTS tables and the command line, on the seed corpus."""
 
 from __future__ import annotations
 
@@ -9,9 +9,9 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from helpers.analysis import ANALYSIS_FILES, main, read_annotated, write_analysis_tables
-from helpers.annotate import code_paragraphs
-from helpers.corpus import load_paragraphs
+from helpers.analysis.analysis import ANALYSIS_FILES, main, read_annotated, write_analysis_tables
+from helpers.annotation.annotate import code_paragraphs
+from helpers.corpus.corpus import load_paragraphs
 from helpers.errors import ParameterError
 from helpers.io import write_csv
 
@@ -70,7 +70,7 @@ def test_missing_annotation_names_the_step(tmp_path: Path) -> None:
     with pytest.raises(ParameterError, match=r"annotated_paragraphs\.csv: annotated paragraphs not found\. "
                                              r"Run `make annotate` first"):
         read_annotated(tmp_path / "annotated_paragraphs.csv")
-    proc = subprocess.run([sys.executable, "-m", "helpers.analysis", "--reports", str(tmp_path)],
+    proc = subprocess.run([sys.executable, "-m", "helpers.analysis.analysis", "--reports", str(tmp_path)],
                           capture_output=True, text=True)
     assert proc.returncode == 2
     assert proc.stderr.startswith("error: ") and "Traceback" not in proc.stderr
@@ -137,7 +137,7 @@ def test_two_dask_workers_write_byte_identical_tables(tmp_path: Path, coding) ->
 
 def test_a_second_process_for_similarity_and_quotes_writes_the_same_bytes(tmp_path: Path, coding, monkeypatch,
                                                                           capsys) -> None:
-    import helpers.analysis
+    import helpers.analysis.analysis
 
     one, two = tmp_path / "one", tmp_path / "two"
     for folder in (one, two):
@@ -145,15 +145,15 @@ def test_a_second_process_for_similarity_and_quotes_writes_the_same_bytes(tmp_pa
         write_csv(coding.evidence, folder / "evidence.csv")
     assert main(["--reports", str(one), "--jobs", "1"]) == 0
     assert "second process" not in capsys.readouterr().out
-    monkeypatch.setattr(helpers.analysis, "PARALLEL_MIN_PARAGRAPHS", 1)  # the seed corpus is small
+    monkeypatch.setattr(helpers.analysis.analysis, "PARALLEL_MIN_PARAGRAPHS", 1)  # the seed corpus is small
     assert main(["--reports", str(two), "--jobs", "2"]) == 0
     out = capsys.readouterr().out
     assert "similar_paragraphs.csv (54 rows, computed in a second process)" in out
     assert "evidence_quotes.csv (" in out and out.count("computed in a second process") == 3
     assert _tables(two) == _tables(one)
     # The command line starts that process before reading the table when the file is large.
-    monkeypatch.setattr(helpers.analysis, "PARALLEL_MIN_PARAGRAPHS", 10**9)
-    monkeypatch.setattr(helpers.analysis, "PARALLEL_MIN_BYTES", 1)
+    monkeypatch.setattr(helpers.analysis.analysis, "PARALLEL_MIN_PARAGRAPHS", 10**9)
+    monkeypatch.setattr(helpers.analysis.analysis, "PARALLEL_MIN_BYTES", 1)
     for name in ANALYSIS_FILES:
         (two / name).unlink()
     assert main(["--reports", str(two), "--jobs", "2"]) == 0

@@ -1,4 +1,4 @@
-"""Tests for helpers.annotate: the matching engine on tiny texts, the real seed corpus, overrides,
+"""Tests for helpers.annotation.annotate: the matching engine on tiny texts, the real seed corpus, overrides,
 validation input and the command line."""
 
 from __future__ import annotations
@@ -10,7 +10,7 @@ import pandas as pd
 import pyarrow.parquet as pq
 import pytest
 
-from helpers.annotate import (
+from helpers.annotation.annotate import (
     ANNOTATED_COLUMNS,
     ANNOTATION_COLUMNS,
     EVIDENCE_COLUMNS,
@@ -22,10 +22,10 @@ from helpers.annotate import (
     SCORED_COLUMNS,
     speaker_kinds,
 )
-from helpers.codebook import load_codebook
-from helpers.corpus import load_paragraphs
+from helpers.annotation.codebook import load_codebook
+from helpers.corpus.corpus import load_paragraphs
 from helpers.errors import AnnotationError
-from helpers.text import fold
+from helpers.corpus.text import fold
 
 ROOT = Path(__file__).resolve().parents[1]
 CODEBOOK = ROOT / "data" / "codebook.yml"
@@ -415,7 +415,7 @@ def test_cli_error_is_one_clean_message(tmp_path, capsys):
                             "--reports", str(tmp_path)])
     err = capsys.readouterr().err
     assert status == 2
-    assert err == f"error: {tmp_path / 'missing.parquet'}: paragraphs file not found. Run make ingest (helpers.corpus) first.\n"
+    assert err == f"error: {tmp_path / 'missing.parquet'}: paragraphs file not found. Run make ingest (helpers.corpus.corpus) first.\n"
 
 
 def test_missing_paragraph_columns_are_named(tmp_path):
@@ -432,7 +432,7 @@ def test_char_views_equal_fold_lower_and_word_class():
 
     import numpy as np
 
-    from helpers.annotate import _char_views
+    from helpers.annotation.annotate import _char_views
 
     text = "A`b\t“Q”‘r’—x–y‑z\u00a0İstanbul ẞtraße ÀÉ № … 😀 ab_c 12 Ωmega\x00"
     codes = np.frombuffer(text.encode("utf-32-le"), dtype=np.uint32)
@@ -456,7 +456,7 @@ def test_char_views_equal_fold_lower_and_word_class():
     ],
 )
 def test_regex_anchor(pattern, anchor):
-    from helpers.annotate import regex_anchor
+    from helpers.annotation.annotate import regex_anchor
 
     assert regex_anchor(pattern) == anchor
 
@@ -629,7 +629,7 @@ def test_cli_needs_paragraphs_or_build(tmp_path, capsys):
 def test_document_key_and_codebook_fingerprint():
     from dataclasses import replace
 
-    from helpers.annotate import codebook_fingerprint, document_key
+    from helpers.annotation.annotate import codebook_fingerprint, document_key
 
     cb = load_codebook(CODEBOOK)
     h = codebook_fingerprint(cb)
@@ -698,7 +698,7 @@ def test_the_organization_counts_for_an_organisation_speaking_not_for_a_state(se
 
 
 def test_drawn_sample_is_scored_by_split_with_a_second_coder(parquet, tmp_path, capsys):
-    """A sample of helpers.validation_sample: tune rows are in-sample, test rows held-out, uncoded rows skipped;
+    """A sample of helpers.annotation.validation_sample: tune rows are in-sample, test rows held-out, uncoded rows skipped;
     FILE.second-coder.csv beside it gives the two coders' agreement."""
     head = "para_id,doc_id,stratum,inclusion_probability,split,text,themes,coder\n"
     sample = tmp_path / "s.csv"
@@ -736,8 +736,8 @@ def test_drawn_sample_is_scored_by_split_with_a_second_coder(parquet, tmp_path, 
 # --------------------------------------------------------------------------- contradictory and set-aside rows
 
 def test_contradictory_overrides_say_which_row_wins(seed, parquet, tmp_path, capsys):
-    from helpers.annotate import read_overrides
-    from helpers.codebook import load_codebook
+    from helpers.annotation.annotate import read_overrides
+    from helpers.annotation.codebook import load_codebook
 
     p = write_overrides(tmp_path, [
         "brics-kazan-2024-p012,world_order,add,ana,first thought",

@@ -9,7 +9,7 @@ import pandas as pd
 import pytest
 from matplotlib.colors import to_hex
 
-from helpers import charts
+from helpers.report import charts
 
 
 @pytest.fixture()

@@ -1,4 +1,4 @@
-"""Tests for helpers.codebook: schema validation with exact messages, term syntax, REFI-QDA export."""
+"""Tests for helpers.annotation.codebook: schema validation with exact messages, term syntax, REFI-QDA export."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from helpers.codebook import (
+from helpers.annotation.codebook import (
     QDC_NAMESPACE,
     codebook_to_qdc,
     inflections,

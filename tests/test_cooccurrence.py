@@ -1,4 +1,4 @@
-"""Tests for helpers.cooccurrence, values worked out by hand.
+"""Tests for helpers.analysis.cooccurrence, values worked out by hand.
 
 Fixture: ten body paragraphs (see test_frequencies.py, with d3's second paragraph carrying
 t2;t3): n = 10, n(t1) = 4, n(t2) = 4, n(t3) = 4; joint t1&t2 = 1, t1&t3 = 1, t2&t3 = 2.
@@ -13,7 +13,7 @@ from __future__ import annotations
 import pandas as pd
 import pytest
 
-from helpers.cooccurrence import theme_cooccurrence
+from helpers.analysis.cooccurrence import theme_cooccurrence
 from helpers.errors import ParameterError
 from test_frequencies import make_annotated
 

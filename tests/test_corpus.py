@@ -1,4 +1,4 @@
-"""Tests for helpers.corpus on the real seed corpus and small purpose-built corpora.
+"""Tests for helpers.corpus.corpus on the real seed corpus and small purpose-built corpora.
 
 Numbers below were counted by hand from the five seed files (see data/manifest.csv and
 ../shared/seeds/NOTES.md).
@@ -16,7 +16,7 @@ import pandas as pd
 import pyarrow.parquet as pq
 import pytest
 
-from helpers.corpus import (
+from helpers.corpus.corpus import (
     ingest,
     load_cleaning,
     load_paragraphs,
@@ -370,7 +370,7 @@ def test_line_range_past_the_end_of_the_file(tmp_path):
 def test_command_line_error_is_one_message_without_traceback_and_writes_nothing(tmp_path):
     corpus = _write_corpus(tmp_path / "c", {"a.txt": "x"}, HEADER + "d1,a.txt,T,O,g,2024-02-30\n")
     build = tmp_path / "build"
-    proc = subprocess.run([sys.executable, "-m", "helpers.corpus", "--corpus", str(corpus), "--build", str(build)],
+    proc = subprocess.run([sys.executable, "-m", "helpers.corpus.corpus", "--corpus", str(corpus), "--build", str(build)],
                           capture_output=True, text=True, env={"PATH": "/usr/bin:/bin"})
     assert proc.returncode == 2
     assert proc.stderr.startswith("error: ")
@@ -459,7 +459,7 @@ def test_manifest_saved_with_a_byte_order_mark(tmp_path):
 
 
 def test_a_document_read_back_from_the_cache_has_the_same_paragraphs(tmp_path):
-    from helpers.corpus import ingest, iter_documents
+    from helpers.corpus.corpus import ingest, iter_documents
 
     build = tmp_path / "build"
     ingest(DATA, build)
@@ -473,7 +473,7 @@ def test_a_document_read_back_from_the_cache_has_the_same_paragraphs(tmp_path):
 
 
 def test_unchanged_documents_come_from_the_last_paragraphs_table(tmp_path):
-    from helpers.corpus import DOCUMENTS_METADATA, ingest, previous_ingest
+    from helpers.corpus.corpus import DOCUMENTS_METADATA, ingest, previous_ingest
 
     corpus = tmp_path / "corpus"
     shutil.copytree(DATA, corpus, ignore=shutil.ignore_patterns("annotations", "*.yml"))
@@ -572,7 +572,7 @@ def test_control_characters_are_removed_and_logged_and_nothing_is_lost(tmp_path)
 ])
 def test_a_broken_pdf_prints_our_message_only(tmp_path, content, problem):
     corpus = _write_corpus(tmp_path / "c", {"a.pdf": content}, HEADER + "d1,a.pdf,T,O,g,2024-01-01\n")
-    proc = subprocess.run([sys.executable, "-m", "helpers.corpus", "--corpus", str(corpus), "--build", str(tmp_path / "b")],
+    proc = subprocess.run([sys.executable, "-m", "helpers.corpus.corpus", "--corpus", str(corpus), "--build", str(tmp_path / "b")],
                           capture_output=True, text=True)
     assert proc.returncode == 2
     assert proc.stdout == ""

@@ -1,4 +1,4 @@
-"""Tests for helpers.corrected_shares, worked by hand on tiny fixtures."""
+"""Tests for helpers.annotation.corrected_shares, worked by hand on tiny fixtures."""
 
 from __future__ import annotations
 
@@ -8,9 +8,9 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from helpers.corrected_shares import (CORRECTION_COLUMNS, NO_HELD_OUT, NO_POSITIVE, NO_SAMPLE, corrected_shares,
+from helpers.annotation.corrected_shares import (CORRECTION_COLUMNS, NO_HELD_OUT, NO_POSITIVE, NO_SAMPLE, corrected_shares,
                                       rogan_gladen)
-from helpers.frequencies import theme_frequencies
+from helpers.analysis.frequencies import theme_frequencies
 
 
 def _annotated(themes: list[str], doc: str = "d1") -> pd.DataFrame:

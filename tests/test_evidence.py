@@ -1,4 +1,4 @@
-"""Tests for helpers.evidence: quote choice, sentence splitting and citations."""
+"""Tests for helpers.analysis.evidence: quote choice, sentence splitting and citations."""
 
 from __future__ import annotations
 
@@ -8,10 +8,10 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from helpers.annotate import code_paragraphs
-from helpers.corpus import load_paragraphs
+from helpers.annotation.annotate import code_paragraphs
+from helpers.corpus.corpus import load_paragraphs
 from helpers.errors import ParameterError
-from helpers.evidence import cite, evidence_quotes, is_complete_sentence, sentence_spans
+from helpers.analysis.evidence import cite, evidence_quotes, is_complete_sentence, sentence_spans
 from test_frequencies import make_annotated
 
 ROOT = Path(__file__).resolve().parents[1]

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import pandas as pd
 
-from helpers import findings
-from helpers.cooccurrence import theme_cooccurrence
-from helpers.frequencies import rank_themes, theme_frequencies
-from helpers.overlap import document_similarity, find_reuse, reuse_by_document_pair
+from helpers.report import findings
+from helpers.analysis.cooccurrence import theme_cooccurrence
+from helpers.analysis.frequencies import rank_themes, theme_frequencies
+from helpers.analysis.overlap import document_similarity, find_reuse, reuse_by_document_pair
 
 LABELS = {"terrorism": "Terrorism", "drugs": "Drugs", "cyber": "Cyber <ICT>"}
 PASSAGE = "the member states reaffirm their determination to counter terrorism in all its forms and manifestations together"
@@ -162,7 +162,7 @@ def test_organization_lead_finding_says_once_when_every_group_has_the_same_lead(
 
 
 def test_similarity_finding_prefers_profiles_with_several_shared_themes():
-    from helpers.findings import similarity_finding
+    from helpers.report.findings import similarity_finding
 
     sim = pd.DataFrame({
         "doc_a": ["a", "c"], "doc_b": ["b", "d"], "organization_a": ["X", "X"], "organization_b": ["Y", "Z"],

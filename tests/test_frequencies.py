@@ -1,4 +1,4 @@
-"""Tests for helpers.frequencies on a ten-paragraph, three-document fixture counted by hand.
+"""Tests for helpers.analysis.frequencies on a ten-paragraph, three-document fixture counted by hand.
 
 Fixture (themes per body paragraph, words per paragraph):
 
@@ -21,7 +21,7 @@ import pandas as pd
 import pytest
 
 from helpers.errors import ParameterError
-from helpers.frequencies import rank_themes, theme_frequencies, theme_share_matrix, wilson_interval
+from helpers.analysis.frequencies import rank_themes, theme_frequencies, theme_share_matrix, wilson_interval
 
 
 def make_annotated(rows: list[tuple[str, str, str, str, str, int, str]]) -> pd.DataFrame:

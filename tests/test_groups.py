@@ -1,4 +1,4 @@
-"""Tests for helpers.groups: membership by date, group sets, members vs the rest."""
+"""Tests for helpers.corpus.groups: membership by date, group sets, members vs the rest."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ import pandas as pd
 import pytest
 
 from helpers.errors import GroupsError
-from helpers.groups import assign_groups, load_groups
+from helpers.corpus.groups import assign_groups, load_groups
 
 
 @pytest.fixture(scope="module")

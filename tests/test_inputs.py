@@ -1,4 +1,4 @@
-"""Tests for helpers.inputs and for hostile or broken input through make (issue 17).
+"""Tests for helpers.corpus.inputs and for hostile or broken input through make (issue 17).
 
 Unit tests check :func:`check_inputs`'s exact messages on tiny inputs. The end-to-end tests run
 ``make`` on a copy of the seed corpus in a temporary folder: first a good ``make annotate``, then
@@ -16,7 +16,7 @@ from pathlib import Path
 import pytest
 
 from helpers.errors import AnnotationError, CodebookError, CorpusError, GroupsError, ParameterError
-from helpers.inputs import check_inputs
+from helpers.corpus.inputs import check_inputs
 
 ROOT = Path(__file__).resolve().parents[1]
 DATA = ROOT / "data"

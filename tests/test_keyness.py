@@ -1,4 +1,4 @@
-"""Tests for helpers.keyness, log-likelihood values worked out by hand.
+"""Tests for helpers.analysis.keyness, log-likelihood values worked out by hand.
 
 Fixture (no stop words, so every token counts): organisation A has 10 words,
 "drugs drugs border drugs drugs police" + "border police mafia cartel"; organisation B has
@@ -20,7 +20,7 @@ import pandas as pd
 import pytest
 
 from helpers.errors import ParameterError
-from helpers.keyness import keyness, log_likelihood
+from helpers.analysis.keyness import keyness, log_likelihood
 from test_frequencies import make_annotated
 
 

@@ -1,4 +1,4 @@
-"""Tests for helpers.merge_coding: coders' returned files merged into a drawn sample, judgements unchanged."""
+"""Tests for helpers.annotation.merge_coding: coders' returned files merged into a drawn sample, judgements unchanged."""
 
 from __future__ import annotations
 
@@ -7,11 +7,11 @@ import re
 import pandas as pd
 import pytest
 
-from helpers.codebook import parse_codebook
+from helpers.annotation.codebook import parse_codebook
 from helpers.errors import AnnotationError
 from helpers.io import read_text_csv
-from helpers.merge_coding import main, merge_coding, read_coding
-from helpers.validation_sample import SAMPLE_COLUMNS
+from helpers.annotation.merge_coding import main, merge_coding, read_coding
+from helpers.annotation.validation_sample import SAMPLE_COLUMNS
 
 CB = parse_codebook({"groups": {"g": "G"}, "themes": [
     {"id": t, "label": t, "definition": t, "group": "g", "terms": [t]} for t in ("a", "b")]})
@@ -74,7 +74,7 @@ def _coded_sample():
 
 
 def test_adjudication_settles_each_disagreement_and_marks_the_row():
-    from helpers.merge_coding import settle
+    from helpers.annotation.merge_coding import settle
     second = pd.DataFrame({"para_id": ["p2", "p3"], "themes": ["a", "b"]})      # disputes: p2 b, p3 b
     decisions = pd.DataFrame({"para_id": ["p2", "p3"], "theme": ["b", "b"], "decision": ["absent", "present"]})
     out = settle(_coded_sample(), second, decisions, "adj.csv")
@@ -91,7 +91,7 @@ def test_adjudication_settles_each_disagreement_and_marks_the_row():
      "adj.csv: 1 disagreement(s) between the coders are not settled (first: 'b' for paragraph 'p3'). Add a decision for each."),
 ])
 def test_adjudication_errors_name_the_line(decisions, message):
-    from helpers.merge_coding import settle
+    from helpers.annotation.merge_coding import settle
     second = pd.DataFrame({"para_id": ["p2", "p3"], "themes": ["a", "b"]})
     with pytest.raises(AnnotationError) as err:
         settle(_coded_sample(), second, pd.DataFrame(decisions), "adj.csv")

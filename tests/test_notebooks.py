@@ -27,12 +27,12 @@ import pytest
 from bs4 import BeautifulSoup
 from pypdf import PdfReader
 
-from helpers import render
-from helpers.analysis import read_annotated, read_evidence, write_analysis_tables
-from helpers.annotate import annotate_corpus
-from helpers.corpus import ingest
+from helpers.report import render
+from helpers.analysis.analysis import read_annotated, read_evidence, write_analysis_tables
+from helpers.annotation.annotate import annotate_corpus
+from helpers.corpus.corpus import ingest
 from helpers.errors import RenderError
-from helpers.findings import SECTIONS
+from helpers.report.findings import SECTIONS
 from helpers.params import DEFAULTS
 from helpers.provenance import PROJECT_ROOT, git_commit
 

@@ -1,4 +1,4 @@
-"""Tests for helpers.organizations: one canonical name per speaker."""
+"""Tests for helpers.corpus.organizations: one canonical name per speaker."""
 
 from __future__ import annotations
 
@@ -7,9 +7,9 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from helpers.corpus import load_paragraphs
+from helpers.corpus.corpus import load_paragraphs
 from helpers.errors import CorpusError
-from helpers.organizations import canonicalize_manifest, load_organizations
+from helpers.corpus.organizations import canonicalize_manifest, load_organizations
 
 DATA = Path(__file__).resolve().parents[1] / "data"
 

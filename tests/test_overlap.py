@@ -1,4 +1,4 @@
-"""Tests for helpers.overlap: thematic similarity, similar paragraphs and verbatim reuse.
+"""Tests for helpers.analysis.overlap: thematic similarity, similar paragraphs and verbatim reuse.
 
 Hand-worked values are given next to each test; the seed-corpus passages shared by the two
 CSTO Secretary General speeches (data/002 lines 4-, data/004) were found and counted by
@@ -15,13 +15,13 @@ import pandas as pd
 import pytest
 
 from helpers.arrays import positions_in_runs, run_starts
-from helpers.corpus import load_paragraphs
+from helpers.corpus.corpus import load_paragraphs
 from helpers.errors import ParameterError
-from helpers.overlap import (
+from helpers.analysis.overlap import (
     REUSE_COLUMNS, document_shingles, document_similarity, find_reuse, find_reuse_bruteforce, reuse_by_document_pair, reuse_tokens,
     similar_paragraphs, stem_tokens, tfidf_matrix, unique_counts,
 )
-from helpers.text import count_words
+from helpers.corpus.text import count_words
 from test_frequencies import make_annotated
 
 DATA = Path(__file__).resolve().parents[1] / "data"
@@ -432,7 +432,7 @@ def test_seed_corpus_share_of_words_reused(seed_body: pd.DataFrame) -> None:
 
 @pytest.mark.parametrize("seed", range(20))
 def test_top_per_row_equals_sorting_each_row(seed: int) -> None:
-    from helpers.overlap import top_per_row
+    from helpers.analysis.overlap import top_per_row
 
     rng = np.random.default_rng(seed)
     counts = rng.integers(1, 60, size=40)
@@ -452,7 +452,7 @@ def test_top_per_row_equals_sorting_each_row(seed: int) -> None:
 # --------------------------------------------------------------------------- nearest documents
 
 def test_document_neighbours_on_the_seed_corpus_equal_the_full_computation() -> None:
-    from helpers.annotate import code_paragraphs
+    from helpers.annotation.annotate import code_paragraphs
     a = code_paragraphs(load_paragraphs(DATA), DATA / "codebook.yml").paragraphs
     full = document_similarity(a)
     assert len(full) == 28  # 8 documents, every pair has a cosine
@@ -497,7 +497,7 @@ def test_document_neighbours_are_each_documents_k_best_of_the_full_table(seed: i
 # --------------------------------------------------------------------------- bounded memory
 
 def test_reuse_spilled_in_buckets_and_partitions_equals_one_pass(seed_body: pd.DataFrame, monkeypatch, tmp_path: Path) -> None:
-    import helpers.overlap as overlap
+    import helpers.analysis.overlap as overlap
     whole = find_reuse(seed_body)
     corpora = [random_corpus(s, n_docs=6, n_paras=20) for s in range(3)]
     singles = [find_reuse(c, min_words=6, shingle=3) for c in corpora]

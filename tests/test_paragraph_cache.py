@@ -1,4 +1,4 @@
-"""Tests for helpers.paragraph_cache: derived text is recomputed for changed documents only."""
+"""Tests for helpers.corpus.paragraph_cache: derived text is recomputed for changed documents only."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from helpers.paragraph_cache import cached_strings, document_keys
+from helpers.corpus.paragraph_cache import cached_strings, document_keys
 from test_overlap import paras
 
 

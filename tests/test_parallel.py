@@ -17,9 +17,9 @@ from pathlib import Path
 
 import pytest
 
-from helpers.analysis import ANALYSIS_FILES, write_analysis_tables
-from helpers.annotate import code_paragraphs
-from helpers.corpus import ingest, load_paragraphs
+from helpers.analysis.analysis import ANALYSIS_FILES, write_analysis_tables
+from helpers.annotation.annotate import code_paragraphs
+from helpers.corpus.corpus import ingest, load_paragraphs
 from helpers.errors import ParameterError
 from helpers.parallel import runner
 
@@ -84,7 +84,7 @@ def _files(folder: Path, names) -> dict[str, bytes]:
 
 
 def test_cli_cluster_gives_byte_identical_outputs_and_caches_where_the_client_says(cli_cluster, tmp_path: Path, monkeypatch) -> None:
-    import helpers.overlap as overlap
+    import helpers.analysis.overlap as overlap
     address, workers = cli_cluster
     # A corpus outside any worker's directory, named by a relative path from the client's directory.
     corpus = tmp_path / "corpus"
@@ -113,7 +113,7 @@ def test_cli_cluster_gives_byte_identical_outputs_and_caches_where_the_client_sa
 
 
 def test_cli_cluster_runs_the_reuse_partitions_on_its_workers(cli_cluster, monkeypatch) -> None:
-    import helpers.overlap as overlap
+    import helpers.analysis.overlap as overlap
     address, _ = cli_cluster
     seen: list[str] = []
     real = overlap._chain_partition

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import hashlib
 
-from helpers.codebook import load_codebook
+from helpers.annotation.codebook import load_codebook
 from helpers.provenance import PROJECT_ROOT, codebook_summary, file_hashes, git_commit, input_files, package_versions
 
 

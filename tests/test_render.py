@@ -12,7 +12,7 @@ import nbformat
 import pytest
 from pypdf import PdfReader
 
-from helpers import render
+from helpers.report import render
 from helpers.errors import RenderError
 
 HOSTILE = '<script>alert("x")</script><img src=x onerror=alert(1)>'
@@ -41,7 +41,7 @@ def _good(tmp_path, name="good.ipynb"):
             "print('to stderr', file=__import__('sys').stderr)"),
         nbformat.v4.new_markdown_cell("# A chart {#chart}\n\n### Detail {#chart-detail}"),
         nbformat.v4.new_code_cell(
-            "import pandas as pd\nfrom helpers import charts\n"
+            "import pandas as pd\nfrom helpers.report import charts\n"
             "df = pd.DataFrame({'o': ['A', 'A', 'B', 'B'], 't': ['x', 'y', 'x', 'y'], 's': [.5, .2, .1, .4]})\n"
             "charts.small_multiples(df, panel='o', category='t', value='s', title='A says x', xlabel='Share (%)', source='fixture')",
             metadata={"caption": "Shares <b>per</b> organisation.", "alt": "two panels", "label": "fig-shares"}),

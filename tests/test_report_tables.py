@@ -1,4 +1,4 @@
-"""The briefing's tables (helpers.report_tables) and the sections rendered per group of speakers.
+"""The briefing's tables (helpers.report.report_tables) and the sections rendered per group of speakers.
 
 Small functions are checked on hand-made frames; the rest on the fixed 30-speech sample of the UN
 General Debate corpus (CSTO/SCO/BRICS core states in 2016, 2020 and 2024), grouped by bloc, with
@@ -16,11 +16,11 @@ import pytest
 from bs4 import BeautifulSoup
 from pypdf import PdfReader
 
-from helpers import load, render
-from helpers import report_tables as rt
-from helpers.analysis import read_annotated, read_evidence, write_analysis_tables
-from helpers.annotate import annotate_corpus
-from helpers.corpus import ingest
+from helpers.report import load, render
+from helpers.report import report_tables as rt
+from helpers.analysis.analysis import read_annotated, read_evidence, write_analysis_tables
+from helpers.annotation.annotate import annotate_corpus
+from helpers.corpus.corpus import ingest
 from helpers.provenance import PROJECT_ROOT
 
 from conftest import UNGDC, write_ungdc_sample

@@ -1,4 +1,4 @@
-"""Tests for helpers.reuse_clusters: passage families of the pairwise reuse table, and the per-cluster cap.
+"""Tests for helpers.analysis.reuse_clusters: passage families of the pairwise reuse table, and the per-cluster cap.
 
 Hand-built corpus: passage X (16 words) is said by d1 (A), d2 (B) and d3 (A); passage Y (18
 words) by d2, in the same paragraph right after X, and by d4 (C). So two families: X in three
@@ -13,10 +13,10 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from helpers.corpus import load_paragraphs
+from helpers.corpus.corpus import load_paragraphs
 from helpers.errors import ParameterError
-from helpers.overlap import find_reuse
-from helpers.reuse_clusters import CLUSTER_COLUMNS, MEMBER_COLUMNS, cap_reuse_pairs, reuse_clusters
+from helpers.analysis.overlap import find_reuse
+from helpers.analysis.reuse_clusters import CLUSTER_COLUMNS, MEMBER_COLUMNS, cap_reuse_pairs, reuse_clusters
 from test_overlap import paras
 
 DATA = Path(__file__).resolve().parents[1] / "data"

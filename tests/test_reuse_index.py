@@ -1,4 +1,4 @@
-"""Tests for helpers.reuse_index: an incremental reuse join gives exactly the tables of a full one."""
+"""Tests for helpers.analysis.reuse_index: an incremental reuse join gives exactly the tables of a full one."""
 
 from __future__ import annotations
 
@@ -9,8 +9,8 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from helpers.overlap import find_reuse, reuse_by_document_pair
-from helpers.reuse_index import reuse_tables
+from helpers.analysis.overlap import find_reuse, reuse_by_document_pair
+from helpers.analysis.reuse_index import reuse_tables
 from test_overlap import paras
 
 

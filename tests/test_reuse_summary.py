@@ -19,10 +19,10 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from helpers.corpus import load_paragraphs
+from helpers.corpus.corpus import load_paragraphs
 from helpers.errors import ParameterError
-from helpers.overlap import find_reuse
-from helpers.reuse_summary import (
+from helpers.analysis.overlap import find_reuse
+from helpers.analysis.reuse_summary import (
     CROSS_SELF_COLUMNS, PASSAGE_COLUMNS, classify_reuse, reuse_between_groups, reuse_cross_vs_self, reuse_kind_totals,
     reused_passages,
 )

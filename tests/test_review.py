@@ -1,4 +1,4 @@
-"""Tests for helpers.review: export, doccano JSONL, import of only the differences, append-only overrides."""
+"""Tests for helpers.annotation.review: export, doccano JSONL, import of only the differences, append-only overrides."""
 
 from __future__ import annotations
 
@@ -8,9 +8,9 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from helpers.annotate import main as annotate_main
+from helpers.annotation.annotate import main as annotate_main
 from helpers.errors import AnnotationError
-from helpers.review import SHEET_COLUMNS, append_overrides, main
+from helpers.annotation.review import SHEET_COLUMNS, append_overrides, main
 
 ROOT = Path(__file__).resolve().parents[1]
 CODEBOOK = ROOT / "data" / "codebook.yml"
@@ -146,7 +146,7 @@ def test_append_creates_file_and_refuses_bad_header(tmp_path):
 
 def test_round_trip_through_annotate(tmp_path):
     """Review import -> overrides -> annotate gives exactly the reviewed themes."""
-    from helpers.corpus import load_paragraphs
+    from helpers.corpus.corpus import load_paragraphs
 
     seed = load_paragraphs(ROOT / "data", ROOT / "data" / "cleaning.yml")
     parquet = tmp_path / "paragraphs.parquet"

@@ -1,4 +1,4 @@
-"""Tests for helpers.rule_language: proximity, spelling variants and aliases, from data files, with exact errors."""
+"""Tests for helpers.annotation.rule_language: proximity, spelling variants and aliases, from data files, with exact errors."""
 
 from __future__ import annotations
 
@@ -7,10 +7,10 @@ from pathlib import Path
 
 import pytest
 
-from helpers.annotate import Matcher, code_paragraphs
-from helpers.codebook import load_codebook
+from helpers.annotation.annotate import Matcher, code_paragraphs
+from helpers.annotation.codebook import load_codebook
 from helpers.errors import CodebookError
-from helpers.rule_language import Spelling, load_spelling
+from helpers.annotation.rule_language import Spelling, load_spelling
 
 ALIASES = "CSTO: [Collective Security Treaty Organization, ODKB]\nbad-name: [x]\n"
 SPELLING = "words:\n  defence: defense\n  programme: [program]\nsuffixes:\n  - [our, or, 5]\n  - [tre, ter, 5]\n"

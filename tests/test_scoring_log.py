@@ -1,4 +1,4 @@
-"""Tests for helpers.scoring_log: the held-out scoring log."""
+"""Tests for helpers.annotation.scoring_log: the held-out scoring log."""
 
 from __future__ import annotations
 
@@ -8,8 +8,8 @@ import pandas as pd
 import pytest
 
 from helpers.errors import ParameterError
-from helpers.scoring_log import LOG_COLUMNS, held_out_row, log_held_out
-from helpers.split_agreement import agreement_by_sample
+from helpers.annotation.scoring_log import LOG_COLUMNS, held_out_row, log_held_out
+from helpers.annotation.split_agreement import agreement_by_sample
 
 GOLD = {"p1": {"a"}, "p2": {"a", "b"}, "p3": set(), "p4": {"b"}, "p5": {"a"}, "p6": set()}
 PRED = {"p1": {"a"}, "p2": {"a"}, "p3": {"a"}, "p4": {"b"}, "p5": set(), "p6": set()}

@@ -1,4 +1,4 @@
-"""Tests for helpers.split_agreement: agreement per sample (in-sample / held-out) with 95 % intervals,
+"""Tests for helpers.annotation.split_agreement: agreement per sample (in-sample / held-out) with 95 % intervals,
 on the six-paragraph fixture of test_agreement (hand-counted), and the annotate stage's use of it."""
 
 from __future__ import annotations
@@ -8,7 +8,7 @@ import math
 import pandas as pd
 import pytest
 
-from helpers.split_agreement import INTERVAL_COLUMNS, SCORED_COLUMNS, agreement_by_sample, agreement_with_intervals
+from helpers.annotation.split_agreement import INTERVAL_COLUMNS, SCORED_COLUMNS, agreement_by_sample, agreement_with_intervals
 
 GOLD = {"p1": {"a"}, "p2": {"a", "b"}, "p3": set(), "p4": {"b"}, "p5": {"a"}, "p6": set()}
 PRED = {"p1": {"a"}, "p2": {"a"}, "p3": {"a"}, "p4": {"b"}, "p5": set(), "p6": set()}

@@ -1,4 +1,4 @@
-"""Tests for helpers.suggest_rules: keyness of missed tune paragraphs and corpus word-vector neighbours."""
+"""Tests for helpers.annotation.suggest_rules: keyness of missed tune paragraphs and corpus word-vector neighbours."""
 
 from __future__ import annotations
 
@@ -8,9 +8,9 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from helpers.codebook import parse_codebook
+from helpers.annotation.codebook import parse_codebook
 from helpers.errors import ParameterError
-from helpers.suggest_rules import SUGGESTION_COLUMNS, g2, keyness_suggestions, neighbour_suggestions, word_vectors
+from helpers.annotation.suggest_rules import SUGGESTION_COLUMNS, g2, keyness_suggestions, neighbour_suggestions, word_vectors
 
 CB = parse_codebook({"groups": {"g": "G"}, "themes": [
     {"id": "sanctions", "label": "S", "definition": "S.", "group": "g", "terms": ["sanction*"]},

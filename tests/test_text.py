@@ -1,6 +1,6 @@
-"""Tests for helpers.text: normalisation and same-length folding."""
+"""Tests for helpers.corpus.text: normalisation and same-length folding."""
 
-from helpers.text import count_words, fold, normalize
+from helpers.corpus.text import count_words, fold, normalize
 
 
 def test_fold_keeps_length_and_maps_quotes_dashes_and_spaces():
@@ -21,7 +21,7 @@ def test_count_words_keeps_inner_apostrophes_and_hyphens():
 def test_english_stop_words_are_scikit_learns_list():
     from sklearn.feature_extraction.text import ENGLISH_STOP_WORDS
 
-    from helpers.text import english_stop_words
+    from helpers.corpus.text import english_stop_words
 
     assert english_stop_words() == ENGLISH_STOP_WORDS and len(english_stop_words()) == 318
     assert {"the", "and", "of"} <= english_stop_words() and "security" not in english_stop_words()

@@ -1,4 +1,4 @@
-"""Tests for helpers.trends on a four-document fixture worked out by hand.
+"""Tests for helpers.analysis.trends on a four-document fixture worked out by hand.
 
 Documents A (2020) and B (2021) are in group G; C (2020) and D (2021) are the rest.
 Paragraph themes: A: t1, t1, -, t2 | B: t1;t2, t2 | C: -, t1 | D: t2, -.
@@ -13,7 +13,7 @@ import pandas as pd
 import pytest
 
 from helpers.errors import ParameterError
-from helpers.trends import (
+from helpers.analysis.trends import (
     benjamini_hochberg, cochran_armitage, cochran_armitage_rows, members_vs_rest, newcombe_interval, theme_changes, theme_trends,
 )
 

@@ -17,10 +17,10 @@ from __future__ import annotations
 import pandas as pd
 import pytest
 
-from helpers.annotate import code_paragraphs
-from helpers.corpus import ingest, read_paragraphs
-from helpers.groups import assign_groups
-from helpers.trends import members_vs_rest
+from helpers.annotation.annotate import code_paragraphs
+from helpers.corpus.corpus import ingest, read_paragraphs
+from helpers.corpus.groups import assign_groups
+from helpers.analysis.trends import members_vs_rest
 
 from conftest import ROOT, UNGDC, write_ungdc_sample
 

@@ -9,7 +9,7 @@ import pandas as pd
 import pytest
 
 from helpers.errors import ParameterError
-from helpers.validation_sample import SAMPLE_COLUMNS, draw_sample
+from helpers.annotation.validation_sample import SAMPLE_COLUMNS, draw_sample
 
 
 def _paragraphs(n_speech: int = 30, n_decl: int = 10) -> pd.DataFrame:
@@ -69,7 +69,7 @@ def test_cli_refuses_to_overwrite_coded_sample(tmp_path):
     paragraphs = tmp_path / "paragraphs.parquet"
     _paragraphs().to_parquet(paragraphs)
     out = tmp_path / "sample.csv"
-    cmd = [sys.executable, "-m", "helpers.validation_sample", "--paragraphs", str(paragraphs), "--n", "6",
+    cmd = [sys.executable, "-m", "helpers.annotation.validation_sample", "--paragraphs", str(paragraphs), "--n", "6",
            "--seed", "3", "--out", str(out)]
     assert subprocess.run(cmd, capture_output=True, text=True).returncode == 0
     first = out.read_bytes()

@@ -21,7 +21,7 @@ from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from typing import Any
 
-from .errors import ParameterError
+from helpers.errors import ParameterError
 
 
 class Runner:

@@ -266,12 +266,12 @@ def validate_params(
 
 
 def check_group_by(group_by: str, groups: str | os.PathLike[str]) -> None:
-    """Check ``group_by`` against the choices of the groups file (:func:`helpers.groups.load_groups`).
+    """Check ``group_by`` against the choices of the groups file (:func:`helpers.corpus.groups.load_groups`).
 
     Valid values: ``organization``, a group id (e.g. ``CSTO``: its members against the rest)
     or a group set (e.g. ``blocs``). Raises :class:`ParameterError` listing them.
     """
-    from helpers.groups import load_groups
+    from helpers.corpus.groups import load_groups
 
     path = resolve_path(groups)
     choices = load_groups(path).choices()

@@ -108,7 +108,7 @@ def git_commit(root: str | os.PathLike[str] = PROJECT_ROOT) -> str:
 
 
 def codebook_summary(codebook: object) -> pd.DataFrame:
-    """One row per theme of a loaded :class:`helpers.codebook.Codebook`, in codebook order.
+    """One row per theme of a loaded :class:`helpers.annotation.codebook.Codebook`, in codebook order.
 
     Columns: ``theme`` (str, id), ``label`` (str), ``group`` (str, the group's label),
     ``definition`` (str), ``terms``, ``patterns``, ``exclusions`` (int: number of rules of

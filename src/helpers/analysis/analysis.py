@@ -1,0 +1,275 @@
+"""The analysis stage: every table the briefing quotes, written to REPORTS/ so readers can check each number.
+
+:func:`write_analysis_tables` runs the analysis modules on the annotated paragraphs and
+writes (through :func:`helpers.io.write_csv`: temporary file then rename, fixed order):
+
+================================  ==============================================================
+``theme_frequencies.csv``         :func:`helpers.analysis.frequencies.theme_frequencies` by document,
+                                  organisation, genre and year (column ``by``), with shares corrected
+                                  for coding error (:func:`helpers.annotation.corrected_shares.corrected_shares`)
+``theme_ranking.csv``             :func:`helpers.analysis.frequencies.rank_themes` per document and organisation
+``cooccurrence.csv``              :func:`helpers.analysis.cooccurrence.theme_cooccurrence` (corpus, min support)
+``document_similarity.csv``       :func:`helpers.analysis.overlap.document_similarity`
+``similar_paragraphs.csv``        :func:`helpers.analysis.overlap.similar_paragraphs`
+``text_reuse.csv``                :func:`helpers.analysis.overlap.find_reuse` (through :func:`helpers.analysis.reuse_index.reuse_tables`),
+                                  at most ``max_reuse_pairs`` (default 50) rows per reuse cluster, pairs
+                                  across organisations first, at most 3 within one organisation
+                                  (:func:`helpers.analysis.reuse_clusters.cap_reuse_pairs`)
+``reuse_by_document_pair.csv``    :func:`helpers.analysis.overlap.reuse_by_document_pair` (of every passage, uncapped)
+``reuse_clusters.csv``            :func:`helpers.analysis.reuse_clusters.reuse_clusters`: one row per passage family
+``reuse_cluster_members.csv``     idem: the paragraphs' stretches in each family
+``keyness.csv``                   :func:`helpers.analysis.keyness.keyness` per organisation
+``evidence_quotes.csv``           :func:`helpers.analysis.evidence.evidence_quotes` (only with an evidence table)
+================================  ==============================================================
+
+Command line (used by ``make analyse``)::
+
+    python -m helpers.analysis.analysis --reports REPORTS [--min-reuse-words 12] [--build BUILD] [--workers N]
+
+reads ``REPORTS/annotated_paragraphs.csv`` and, if present, ``REPORTS/evidence.csv`` (one
+row per rule match), else ``REPORTS/annotations.csv``. ``--build`` keeps each document's
+reuse shingles in ``BUILD/shingles/<doc_id>@<key>.parquet`` (key: the document's paragraph
+ids and texts and the shingle length) and the corpus shingle index with the last reuse tables in
+``BUILD/reuse/`` (:mod:`helpers.analysis.reuse_index`), so a rebuild after one speech changed re-shingles
+and re-joins that speech only; ``--workers N`` (or ``DASK_SCHEDULER=tcp://host:8786``) runs the
+shingling and the reuse join on Dask. The files written are byte-identical either way.
+
+At scale the long tables are capped to what a reader can use: ``document_similarity.csv``
+keeps each document's ``neighbours`` (default 10) most similar documents by theme profile
+(every pair up to 11 documents; at most 10 × documents rows, never the n² pairs), optionally
+cut further to the ``max_document_pairs`` most similar pairs; ``similar_paragraphs.csv`` the
+1,000 document pairs whose best paragraph pair is most similar; ``text_reuse.csv`` 50 passages
+per reuse cluster.
+"""
+
+from __future__ import annotations
+
+import argparse
+import multiprocessing
+import os
+import time
+from concurrent.futures import Future, ProcessPoolExecutor
+from contextlib import ExitStack
+from collections.abc import Callable, Sequence
+from pathlib import Path
+
+import pandas as pd
+
+from helpers.analysis.cooccurrence import theme_cooccurrence
+from helpers.annotation.corrected_shares import corrected_shares, read_scored
+from helpers.errors import ParameterError, run_cli
+from helpers.analysis.evidence import QUOTE_COLUMNS, evidence_quotes
+from helpers.analysis.frequencies import ANNOTATED_HINT, check_number, rank_themes, require_columns, theme_frequencies
+from helpers.io import read_text_csv, write_csv
+from helpers.analysis.keyness import keyness
+from helpers.parallel import runner
+from helpers.analysis.overlap import document_similarity, similar_paragraphs
+from helpers.analysis.reuse_clusters import MAX_PAIRS_PER_CLUSTER, cap_reuse_pairs, reuse_clusters
+from helpers.analysis.reuse_index import reuse_tables
+
+ANALYSIS_FILES = (
+    "theme_frequencies.csv", "theme_ranking.csv", "cooccurrence.csv", "document_similarity.csv",
+    "similar_paragraphs.csv", "text_reuse.csv", "reuse_by_document_pair.csv", "reuse_clusters.csv",
+    "reuse_cluster_members.csv", "keyness.csv", "evidence_quotes.csv",
+)
+
+#: From this many paragraphs on, :data:`SECOND_PROCESS_TABLES` are computed in a second process (``jobs`` > 1);
+#: the command line decides before reading, from the size of ``annotated_paragraphs.csv``.
+PARALLEL_MIN_PARAGRAPHS = 10_000
+PARALLEL_MIN_BYTES = 6_000_000
+#: What the second process computes (``jobs`` > 1): about half the work of a one-speech rebuild.
+SECOND_PROCESS_TABLES = ("document_similarity.csv", "similar_paragraphs.csv", "evidence_quotes.csv")
+#: Defaults of the capped tables: document pairs kept, paragraph pairs per document pair, document pairs of similar paragraphs.
+MAX_DOCUMENT_PAIRS, TOP_SIMILAR, MAX_SIMILAR_DOCUMENT_PAIRS = None, 3, 1_000
+#: Each document's most similar documents kept in ``document_similarity.csv``.
+NEIGHBOURS = 10
+
+
+def write_analysis_tables(
+    annotated: pd.DataFrame,
+    evidence: pd.DataFrame | None,
+    reports_dir: str | Path,
+    min_reuse_words: int = 12,
+    min_support: int = 2,
+    top_similar: int = TOP_SIMILAR,
+    keyness_min_freq: int = 3,
+    themes: Sequence[str] | None = None,
+    build_dir: str | Path | None = None,
+    workers: int | str = 1,
+    scheduler: str | None = None,
+    max_document_pairs: int | None = MAX_DOCUMENT_PAIRS,
+    max_similar_document_pairs: int = MAX_SIMILAR_DOCUMENT_PAIRS,
+    log: Callable[[str], None] | None = None,
+    jobs: int | None = None,
+    second: Future | None = None,
+    scored: pd.DataFrame | None = None,
+    max_reuse_pairs: int | None = MAX_PAIRS_PER_CLUSTER,
+) -> dict[str, Path]:
+    """Compute the analysis tables from ``annotated`` (and ``evidence``) and write them under ``reports_dir``.
+
+    ``annotated`` is the annotated body paragraphs table; ``evidence`` the annotation stage's
+    match table (or ``None``: occurrences then count paragraphs and no quotes are chosen).
+    ``themes`` lists every codebook theme so absent themes appear with zero counts.
+    ``build_dir`` keeps what a rebuild reuses (``None``: nothing): reuse shingles per document in
+    ``build_dir/shingles``, the reuse index and last tables in ``build_dir/reuse``
+    (:mod:`helpers.analysis.reuse_index`), and each paragraph's stems, tokens and quote sentences
+    (:mod:`helpers.corpus.paragraph_cache`); ``workers``/``scheduler`` run shingling and the reuse join on Dask
+    (:func:`helpers.parallel.runner`). ``document_similarity.csv`` holds each document's
+    :data:`NEIGHBOURS` nearest documents; ``max_document_pairs`` (``None``: no cap) cuts it to the most similar pairs, ``max_similar_document_pairs`` the document pairs of
+    ``similar_paragraphs.csv``. ``log`` receives one line per table with its size and time.
+    ``jobs`` (default :func:`default_jobs`) > 1 computes the tables of :data:`SECOND_PROCESS_TABLES`
+    in a second process while this one computes the rest, from :data:`PARALLEL_MIN_PARAGRAPHS`
+    paragraphs on (below that a process costs more than it saves); the files are the same either way.
+    ``max_reuse_pairs`` caps ``text_reuse.csv`` per reuse cluster (``None``: every passage).
+    ``second``: that computation already running (a future of :func:`second_process_tables` with
+    the same arguments, as :func:`main` starts it before reading the table).
+    ``scored``: the coded validation paragraphs (``REPORTS/validation_scored.csv``,
+    :func:`helpers.annotation.corrected_shares.read_scored`; None: none), for the corrected shares.
+    Returns ``{file name: path written}``.
+    """
+    check_number("min_reuse_words", min_reuse_words, 5)  # at least one 5-word shingle
+    require_columns(annotated, ["para_id", "doc_id", "title", "organization", "genre", "date", "text", "themes"],
+                    "The annotated paragraphs table", ANNOTATED_HINT)
+    if max_document_pairs is not None:
+        check_number("max_document_pairs", max_document_pairs, 1)
+    check_number("max_similar_document_pairs", max_similar_document_pairs, 1)
+    reports = Path(reports_dir)
+    # Absolute: on a Dask cluster the workers read and write these folders from their own working directories.
+    build_dir = Path(build_dir).resolve() if build_dir is not None else None
+    cache_dir = build_dir / "shingles" if build_dir is not None else None
+    written: dict[str, Path] = {}
+
+    def emit(name: str, compute: Callable[[], pd.DataFrame], where: str = "") -> pd.DataFrame:
+        t0 = time.perf_counter()
+        df = compute()
+        written[name] = write_csv(df, reports / name)
+        if log is not None:
+            log(f"wrote {written[name]} ({len(df):,} rows, {where or f'{time.perf_counter() - t0:.1f} s'})")
+        return df
+
+    def frequencies() -> pd.DataFrame:
+        freq = pd.concat([theme_frequencies(annotated, by=level, evidence=evidence, themes=themes)
+                          for level in ("document", "organization", "genre", "year")], ignore_index=True)
+        return corrected_shares(freq, annotated, scored)
+
+    reuse_parts: dict[str, pd.DataFrame] = {}
+
+    def reuse_table() -> pd.DataFrame:
+        with runner(workers, scheduler) as run:
+            reuse, pairs = reuse_tables(annotated, min_words=min_reuse_words, cache_dir=cache_dir,
+                                        state_dir=Path(build_dir) / "reuse" if build_dir is not None else None,
+                                        run=run, log=log)
+        clusters, members, of_passage = reuse_clusters(reuse, annotated)
+        reuse_parts.update(pairs=pairs, clusters=clusters, members=members)
+        return cap_reuse_pairs(reuse, of_passage, annotated, max_reuse_pairs)
+
+    freq = emit("theme_frequencies.csv", frequencies)
+    emit("theme_ranking.csv", lambda: pd.concat(
+        [rank_themes(freq[freq["by"] == level], top=None) for level in ("document", "organization")], ignore_index=True))
+    emit("cooccurrence.csv", lambda: theme_cooccurrence(annotated, min_support=min_support))
+    second_args = (annotated, evidence, max_document_pairs, top_similar, max_similar_document_pairs, build_dir)
+    jobs = default_jobs() if jobs is None else jobs
+    check_number("jobs", jobs, 1)
+    with ExitStack() as stack:
+        side = second
+        if side is None and jobs > 1 and len(annotated) >= PARALLEL_MIN_PARAGRAPHS:
+            # These tables share nothing with the rest: a second process computes them meanwhile.
+            side = _second_process(stack).submit(second_process_tables, *second_args)
+        emit("text_reuse.csv", reuse_table)
+        emit("reuse_by_document_pair.csv", lambda: reuse_parts["pairs"])
+        emit("reuse_clusters.csv", lambda: reuse_parts["clusters"])
+        emit("reuse_cluster_members.csv", lambda: reuse_parts.pop("members"))
+        emit("keyness.csv", lambda: keyness(annotated, by="organization", min_freq=keyness_min_freq, cache_dir=build_dir))
+        tables = side.result() if side is not None else second_process_tables(*second_args)
+        for name in SECOND_PROCESS_TABLES:
+            emit(name, lambda name=name: tables[name], "computed in a second process" if side is not None else "")
+    return {name: written[name] for name in ANALYSIS_FILES}
+
+
+def _second_process(stack: ExitStack) -> ProcessPoolExecutor:
+    """A one-process pool (spawned: no state shared with this process), shut down when ``stack`` closes."""
+    return stack.enter_context(ProcessPoolExecutor(1, mp_context=multiprocessing.get_context("spawn")))
+
+
+def default_jobs() -> int:
+    """Processes the analysis uses by default: two when the machine has two CPUs or more."""
+    return min(2, os.cpu_count() or 1)
+
+
+def second_process_tables(annotated: pd.DataFrame | str | Path, evidence: pd.DataFrame | str | Path | None,
+                          max_document_pairs: int | None, top_similar: int, max_similar_document_pairs: int,
+                          build_dir: str | Path | None) -> dict[str, pd.DataFrame]:
+    """The tables of :data:`SECOND_PROCESS_TABLES` as DataFrames (computed in a second process at scale).
+
+    ``annotated`` is the table or the path of ``annotated_paragraphs.csv``; ``evidence`` the
+    match table, ``None``, or the reports folder to read it from (:func:`read_evidence`)."""
+    if not isinstance(annotated, pd.DataFrame):
+        annotated = read_annotated(annotated)
+    if evidence is not None and not isinstance(evidence, pd.DataFrame):
+        evidence = read_evidence(evidence)
+    return {
+        "document_similarity.csv": document_similarity(annotated, top=max_document_pairs, neighbours=NEIGHBOURS),
+        "similar_paragraphs.csv": similar_paragraphs(annotated, top_n=top_similar, max_document_pairs=max_similar_document_pairs,
+                                                     cache_dir=build_dir),
+        "evidence_quotes.csv": (evidence_quotes(annotated, evidence, cache_dir=build_dir) if evidence is not None
+                                else pd.DataFrame(columns=QUOTE_COLUMNS)),
+    }
+
+
+def read_annotated(path: str | Path) -> pd.DataFrame:
+    """Read ``annotated_paragraphs.csv`` with ids and text as strings and ``source_para`` as Int64."""
+    path = Path(path)
+    if not path.is_file():
+        raise ParameterError(f"{path}: annotated paragraphs not found. Run `make annotate` first (or pass --reports).")
+    df = read_text_csv(path)
+    for col in ("source_para", "position", "n_words", "label_chars"):
+        if col in df.columns:
+            df[col] = pd.array(pd.to_numeric(df[col].replace("", None), errors="coerce"), dtype="Int64")
+    return df
+
+
+def read_evidence(reports_dir: str | Path) -> pd.DataFrame | None:
+    """``REPORTS/evidence.csv`` if present, else ``REPORTS/annotations.csv`` if present, else ``None``."""
+    for name in ("evidence.csv", "annotations.csv"):
+        path = Path(reports_dir) / name
+        if path.is_file():
+            df = read_text_csv(path)
+            for col in ("start", "end"):
+                if col in df.columns:
+                    df[col] = pd.to_numeric(df[col].replace("", None), errors="coerce")
+            return df
+    return None
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m helpers.analysis.analysis", description=__doc__.split("\n\n")[0])
+    parser.add_argument("--reports", required=True, help="reports folder holding annotated_paragraphs.csv")
+    parser.add_argument("--min-reuse-words", type=int, default=12, help="shortest reused passage reported (words)")
+    parser.add_argument("--min-support", type=int, default=2, help="minimum paragraphs for a co-occurring pair")
+    parser.add_argument("--build", help="build folder: cache each document's reuse shingles in BUILD/shingles")
+    parser.add_argument("--workers", default="1",
+                        help="Dask workers for shingling and the reuse join (1: this process; DASK_SCHEDULER: a cluster)")
+    parser.add_argument("--jobs", type=int, default=None,
+                        help="processes for the analysis tables (default: 2 on a machine with 2 CPUs or more)")
+    args = parser.parse_args(argv)
+    t0 = time.perf_counter()
+    path = Path(args.reports) / "annotated_paragraphs.csv"
+    jobs = default_jobs() if args.jobs is None else args.jobs
+    with ExitStack() as stack:
+        second = None
+        if jobs > 1 and path.is_file() and path.stat().st_size >= PARALLEL_MIN_BYTES:
+            # Start the second process now: it reads the tables itself while this one does.
+            second = _second_process(stack).submit(second_process_tables, path, Path(args.reports), MAX_DOCUMENT_PAIRS,
+                                                   TOP_SIMILAR, MAX_SIMILAR_DOCUMENT_PAIRS, args.build)
+        annotated = read_annotated(path)
+        evidence = read_evidence(args.reports)
+        print(f"read {len(annotated):,} annotated paragraphs ({time.perf_counter() - t0:.1f} s)", flush=True)
+        write_analysis_tables(annotated, evidence, args.reports, min_reuse_words=args.min_reuse_words,
+                              min_support=args.min_support, build_dir=args.build, workers=args.workers,
+                              log=lambda line: print(line, flush=True), jobs=jobs, second=second,
+                              scored=read_scored(args.reports))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(run_cli(main))

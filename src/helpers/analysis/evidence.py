@@ -1,0 +1,257 @@
+"""Evidence quotes: the most representative sentences for each theme and organisation, with citations.
+
+A quote is one *complete sentence* of a body paragraph that carries the theme: it begins
+with a capital letter, digit or opening quote, ends with ``.``, ``!`` or ``?`` (a closing
+quote or bracket may follow), and contains no elision mark (``<…>``, ``[…]``, ``...``).
+Sentences are ranked within each (theme, organisation) by
+
+1. the strength of the rule evidence inside the sentence: the number of the theme's rule
+   matches it contains (more is better), then the number of distinct matched terms;
+2. length: the shortest complete sentence first (a quote should be quotable);
+3. date (newest first), then ``para_id`` and offset, so the order is fixed.
+
+At most one quote is taken per paragraph. Each quote carries its citation: document
+title, date and ``¶N`` where the source numbers its paragraphs (``source_para``).
+
+The evidence table is the annotation stage's, one row per rule match: ``para_id, theme``
+and either ``start, end`` (character offsets into the paragraph's ``text``) or the matched
+words in a ``match``/``matched``/``term``/``evidence`` column (several matches in one cell
+may be separated by ``;`` or ``|``; each is then searched for in the text, case-, quote-
+and dash-insensitively). Rows with ``source`` other than ``rule`` are ignored.
+"""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from helpers.errors import ParameterError
+from helpers.analysis.frequencies import (
+    ANNOTATED_HINT, BY_LEVELS, body_only, label_offsets, check_choice, check_number, group_key, require_columns, split_themes,
+    usable_evidence,
+)
+import helpers.corpus.text as _text_module
+from helpers.corpus.paragraph_cache import cached_strings, source_version
+from helpers.corpus.text import WORD_RE, fold
+
+EVIDENCE_HINT = "Pass the evidence table written by the annotation stage (REPORTS/evidence.csv or annotations.csv)."
+QUOTE_COLUMNS = [
+    "theme", "group", "rank", "doc_id", "para_id", "quote", "start", "end", "matches", "terms", "words",
+    "title", "date", "source_para", "citation",
+]
+TEXT_COLUMNS = ("match", "matched", "matched_text", "term", "evidence")
+
+_SPAN_SUFFIX = re.compile(r"\s*[\[(]\d+\s*[-:]\s*\d+[\])]$")
+# A boundary starts with a closing mark or white space after .!? or with white space, "<" or "[" before an
+# elision mark; the leading lookahead only lets the regex engine skip every other position faster.
+_BOUNDARY = re.compile(r"(?=[\s\"'”’)\]<\[])(?:(?<=[.!?])(?P<close>[\"'”’)\]]*)\s+|\s*(?P<elision><…>|<\.\.\.>|\[…\]|\[\.\.\.\])\s*)")
+_ELISION = re.compile(r"<…>|<\.\.\.>|\[…\]|\[\.\.\.\]|…|\.\.\.")
+_COMPLETE = re.compile(r"^[\"'“‘(]?[A-Z0-9][\s\S]*[.!?][\"'”’)\]]*$")
+_PARAGRAPH_LABEL = re.compile(r"^Paragraph \d+\.$")
+
+
+def sentence_spans(text: str) -> list[tuple[int, int]]:
+    """``[start, end)`` spans of the sentences of ``text`` (split after ``.!?`` + space and at elision marks)."""
+    spans, pos = [], 0
+    for m in _BOUNDARY.finditer(text):
+        end = m.end("close")  # -1 when the boundary is an elision mark: the sentence ends where the mark starts
+        if end < 0:
+            end = m.start()
+        if end > pos:
+            spans.append((pos, end))
+        pos = m.end()
+    if pos < len(text):
+        spans.append((pos, len(text)))
+    out = []
+    for s, e in spans:
+        if not text[s].isspace() and not text[e - 1].isspace():  # nothing to strip (isspace is what strip removes)
+            out.append((s, e))
+            continue
+        seg = text[s:e]
+        lead = len(seg) - len(seg.lstrip())
+        trail = len(seg) - len(seg.rstrip())
+        if e - trail > s + lead:
+            out.append((s + lead, e - trail))
+    return out
+
+
+def is_complete_sentence(sentence: str) -> bool:
+    """True if ``sentence`` starts like a sentence, ends with ``.!?`` and has no elision mark."""
+    return _is_complete(fold(sentence.strip()), sentence)
+
+
+def _is_complete(folded: str, sentence: str) -> bool:
+    """:func:`is_complete_sentence` given ``folded = fold(sentence.strip())`` already (a slice of the folded paragraph)."""
+    return bool(_COMPLETE.match(folded)) and not _ELISION.search(sentence) and not _PARAGRAPH_LABEL.match(folded)
+
+
+def _match_spans(evidence: pd.DataFrame, texts: dict[str, str]) -> pd.DataFrame:
+    """Evidence rows -> one row per located match: ``para_id, theme, start, end, term``."""
+    ev = usable_evidence(evidence)
+    rows = []
+    if {"start", "end"} <= set(ev.columns):
+        starts, ends = pd.notna(ev["start"]).to_numpy(), pd.notna(ev["end"]).to_numpy()
+        for pid, theme, s, e, ok in zip(ev["para_id"].astype(str).tolist(), ev["theme"].astype(str).tolist(),
+                                        ev["start"].tolist(), ev["end"].tolist(), (starts & ends).tolist()):
+            if ok and pid in texts:
+                s, e = int(s), int(e)
+                rows.append((pid, theme, s, e, fold(texts[pid][s:e]).lower()))
+    else:
+        col = next((c for c in TEXT_COLUMNS if c in ev.columns), None)
+        if col is None:
+            raise ParameterError(
+                f"The evidence table has neither start, end (match offsets) nor a matched-text column "
+                f"({', '.join(TEXT_COLUMNS)}); it has {', '.join(map(str, evidence.columns))}. {EVIDENCE_HINT}")
+        for pid, theme, cell in zip(ev["para_id"].astype(str).tolist(), ev["theme"].astype(str).tolist(), ev[col].tolist()):
+            if pid not in texts or pd.isna(cell):
+                continue
+            hay = fold(texts[pid]).lower()
+            for term in {t.strip() for t in re.split(r"[;|]", str(cell)) if t.strip()}:
+                needle = fold(_SPAN_SUFFIX.sub("", term)).lower().strip()
+                if not needle:
+                    continue
+                for m in re.finditer(r"(?<!\w)" + re.escape(needle) + r"(?!\w)", hay):
+                    rows.append((pid, theme, m.start(), m.end(), needle))
+    out = pd.DataFrame(rows, columns=["para_id", "theme", "start", "end", "term"])
+    return out.drop_duplicates(["para_id", "theme", "start", "end"])
+
+
+def cite(title: object, date: object, source_para: object) -> str:
+    """Citation string: ``title, date`` plus ``, ¶N`` when the source numbers its paragraphs."""
+    parts = [str(title) if pd.notna(title) else "", str(date) if pd.notna(date) else ""]
+    text = ", ".join(p for p in parts if p)
+    if source_para is not None and pd.notna(source_para) and str(source_para) != "":
+        text += f", ¶{int(source_para)}"
+    return text
+
+
+#: Names the sentence splitting in the sentence cache: this module's and the text folding's source.
+SENTENCES_VERSION = source_version(__file__, _text_module.__file__)
+
+
+def evidence_quotes(
+    annotated: pd.DataFrame,
+    evidence: pd.DataFrame,
+    by: str = "organization",
+    per_group: int = 3,
+    cache_dir: str | Path | None = None,
+    update_cache: bool = True,
+) -> pd.DataFrame:
+    """The most representative quotes for each theme and organisation (or document, genre, year).
+
+    Parameters
+    ----------
+    annotated : annotated body paragraphs (``para_id, doc_id, text, themes``; ``title``, ``date``,
+        ``source_para`` and the ``by`` column for the citation and grouping).
+    evidence : rule matches, see the module docstring.
+    by : ``"organization"`` (default), ``"document"``, ``"genre"`` or ``"year"``.
+    per_group : quotes kept per (theme, group), at most one per paragraph.
+    cache_dir : folder keeping each paragraph's complete sentences (``sentences.parquet``, see
+        :func:`helpers.corpus.paragraph_cache.cached_strings`; ``update_cache=False`` only reads it);
+        ``None`` (default) caches nothing. Same result either way.
+
+    Returns
+    -------
+    Ordered by theme, group, rank. Columns: ``theme`` (str), ``group`` (str: the organisation,
+    doc_id, genre or year), ``rank`` (int, 1 = most representative), ``doc_id``, ``para_id``
+    (str), ``quote`` (str: the sentence as written), ``start``, ``end`` (int: its character
+    offsets in the paragraph's ``text``), ``matches`` (int: rule matches for the theme inside
+    it), ``terms`` (str: the distinct matched terms, ``;``-joined), ``words`` (int),
+    ``title``, ``date`` (str), ``source_para`` (Int64), ``citation`` (str).
+    """
+    check_choice("by", by, BY_LEVELS)
+    check_number("per_group", per_group, 1)
+    require_columns(annotated, ["para_id", "doc_id", "text", "themes"], "The annotated paragraphs table", ANNOTATED_HINT)
+    require_columns(evidence, ["para_id", "theme"], "The evidence table", EVIDENCE_HINT)
+
+    paras = body_only(annotated).reset_index(drop=True)
+    para_ids = paras["para_id"].astype(str).tolist()
+    texts = dict(zip(para_ids, paras["text"].fillna("").astype(str).tolist()))
+    labels = dict(zip(para_ids, label_offsets(paras).tolist()))
+    carried = {(p, t) for p, cell in zip(para_ids, paras["themes"].tolist()) for t in split_themes(cell)}
+    matches = _match_spans(evidence, texts)
+    matches = matches[[(p, t) in carried for p, t in zip(matches["para_id"].tolist(), matches["theme"].tolist())]]
+    if matches.empty:
+        return pd.DataFrame(columns=QUOTE_COLUMNS)
+    group = dict(zip(para_ids, group_key(paras, by).tolist()))
+    meta = paras.set_index(paras["para_id"].astype(str))
+
+    # Complete sentences of the paragraphs with matches (after any numbering label), in one table.
+    pids = sorted(set(matches["para_id"].tolist()))
+    sp_pid, sp_s, sp_e, sp_w = [], [], [], []  # each complete sentence: paragraph, start, end, words
+    complete: dict[str, str] = {}  # a paragraph copied into several groups is split once
+
+    def spans_of(key: str) -> str:
+        found = complete.get(key)
+        if found is None:
+            cut_s, text = key.split("|", 1)
+            cut = int(cut_s)
+            found = complete[key] = " ".join(
+                f"{cut + s}:{cut + e}:{len(WORD_RE.findall(text[cut + s:cut + e]))}" for s, e in sentence_spans(text[cut:])
+                # spans are stripped already: fold(sentence.strip()) is fold(sentence)
+                if _is_complete(fold(text[cut + s:cut + e]), text[cut + s:cut + e]))
+        return found
+
+    keys = [f"{labels.get(pid, 0)}|{texts[pid]}" for pid in pids]
+    found_all = cached_strings(pd.DataFrame({"para_id": pids}), keys, "sentences", spans_of, SENTENCES_VERSION,
+                               cache_dir, update=update_cache)
+    for pid, found in zip(pids, found_all):
+        for span in found.split():
+            s, e, w = span.split(":")
+            sp_pid.append(pid)
+            sp_s.append(int(s))
+            sp_e.append(int(e))
+            sp_w.append(int(w))
+    if not sp_pid:
+        return pd.DataFrame(columns=QUOTE_COLUMNS)
+    code = {p: k for k, p in enumerate(pids)}
+    big = np.int64(1) << np.int64(32)
+    sent_key = np.array([code[p] for p in sp_pid], dtype=np.int64) * big + np.array(sp_s, dtype=np.int64)
+    sent_end = np.array(sp_e, dtype=np.int64)
+    # Each match -> the sentence that starts at or before it; kept if it also ends inside that sentence.
+    m_code = matches["para_id"].map(code).to_numpy(dtype=np.int64)
+    m_start = matches["start"].to_numpy(dtype=np.int64)
+    m_end = matches["end"].to_numpy(dtype=np.int64)
+    idx = np.searchsorted(sent_key, m_code * big + m_start, side="right") - 1
+    ok = idx >= 0
+    ok[ok] &= (sent_key[idx[ok]] // big == m_code[ok]) & (m_end[ok] <= sent_end[idx[ok]])
+    inside = pd.DataFrame({"sent": idx[ok], "theme": matches["theme"].to_numpy()[ok],
+                           "term": matches["term"].to_numpy()[ok]})
+    if inside.empty:
+        return pd.DataFrame(columns=QUOTE_COLUMNS)
+    counted = inside.groupby(["sent", "theme"], sort=True).agg(matches=("term", "size"), distinct=("term", "nunique"))
+    # The distinct terms of each (sentence, theme), sorted and joined: one str.join per run of the sorted table
+    # (same rows and order as counted, whose groups are sorted the same way).
+    distinct = inside.drop_duplicates(["sent", "theme", "term"]).sort_values(["sent", "theme", "term"], kind="mergesort")
+    d_sent, d_theme = distinct["sent"].to_numpy(), distinct["theme"].to_numpy(dtype=object)
+    d_term = distinct["term"].tolist()
+    bounds = np.flatnonzero(np.r_[True, (d_sent[1:] != d_sent[:-1]) | (d_theme[1:] != d_theme[:-1]), True]).tolist()
+    cand = counted.reset_index()
+    cand["terms"] = [";".join(d_term[lo:hi]) for lo, hi in zip(bounds[:-1], bounds[1:])]
+    sent = cand["sent"].to_numpy()
+    cand["para_id"] = np.asarray(sp_pid, dtype=object)[sent]
+    cand["start"] = np.asarray(sp_s, dtype=np.int64)[sent]
+    cand["end"] = np.asarray(sp_e, dtype=np.int64)[sent]
+    # A sentence that is a candidate for several themes is cut and counted once.
+    sents, sent_code = np.unique(sent, return_inverse=True)
+    cut = [texts[sp_pid[k]][sp_s[k]:sp_e[k]] for k in sents.tolist()]
+    cand["quote"] = np.asarray(cut, dtype=object)[sent_code]
+    cand["words"] = np.asarray(sp_w, dtype=np.int64)[sent]
+    cand["group"] = cand["para_id"].map(group)
+    for col in ("doc_id", "title", "date", "source_para"):
+        cand[col] = cand["para_id"].map(meta[col]) if col in meta.columns else None
+    cand["date"] = cand["date"].fillna("").astype(str)
+    cand = cand.sort_values(
+        ["theme", "group", "matches", "distinct", "words", "date", "para_id", "start"],
+        ascending=[True, True, False, False, True, False, True, True], kind="mergesort")
+    cand = cand.drop_duplicates(["theme", "group", "para_id"])
+    cand["rank"] = cand.groupby(["theme", "group"]).cumcount() + 1
+    cand = cand[cand["rank"] <= per_group].copy()
+    cand["source_para"] = pd.array(pd.to_numeric(cand["source_para"], errors="coerce"), dtype="Int64")
+    cand["citation"] = [cite(t, d, sp) for t, d, sp in zip(cand["title"], cand["date"], cand["source_para"])]
+    for col in ("start", "end", "matches", "words", "rank"):
+        cand[col] = cand[col].astype(np.int64)
+    return cand[QUOTE_COLUMNS].reset_index(drop=True)

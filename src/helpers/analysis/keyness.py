@@ -1,0 +1,188 @@
+"""Keyness: words and two-word phrases distinctive of one organisation (or genre, year, document) against the rest.
+
+For each group and term, the frequency in the group's paragraphs (``a``) is compared with
+the frequency in all other paragraphs (``b``), given the groups' sizes in word tokens
+(``c`` and ``d``), with Dunning's log-likelihood (G²), as in Rayson & Garside (2000)::
+
+    E1 = c (a + b) / (c + d)        E2 = d (a + b) / (c + d)
+    LL = 2 (a ln(a / E1) + b ln(b / E2))          (a term with a zero count contributes 0)
+
+LL > 3.84 is significant at p < 0.05 (one degree of freedom), > 10.83 at p < 0.001.
+``log_ratio`` (Hardie's effect size) is ``log2((a / c) / (b / d))`` with 0.5 in place of a
+zero count. Words are lower-cased :data:`helpers.corpus.text.WORD_RE` tokens (quotes and dashes
+folded); two-word phrases are adjacent token pairs within one paragraph;
+with ``stop_words=True`` (default) words in scikit-learn's English stop list, tokens without
+a letter, and phrases containing either, are not reported (they still count in ``c`` and ``d``).
+"""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
+from scipy.special import chdtrc  # chi2.sf without importing scipy.stats (0.7 s)
+
+from helpers.analysis.frequencies import (
+    ANNOTATED_HINT, BY_LEVELS, analysed_text, body_only, check_choice, check_number, group_key, require_columns, theme_sets,
+)
+import helpers.corpus.text as _text_module
+from helpers.arrays import run_starts, unique_counts
+from helpers.corpus.paragraph_cache import cached_strings, source_version
+from helpers.corpus.text import WORD_RE, english_stop_words, fold
+
+KEYNESS_COLUMNS = [
+    "by", "group", "term", "n", "freq_group", "freq_rest", "words_group", "words_rest", "per_10k_group",
+    "per_10k_rest", "ll", "p_value", "log_ratio", "direction", "rank",
+]
+_HAS_LETTER = re.compile(r"[^\W\d_]")
+
+
+#: Names the tokenisation in the token cache: this module's and the text folding's source.
+TOKENS_VERSION = source_version(__file__, _text_module.__file__)
+
+
+def _tokens(text: str) -> list[str]:
+    return [t.lower() for t in WORD_RE.findall(fold(text))]
+
+
+def _content(tok: str, stop_words: bool) -> bool:
+    return not stop_words or (tok not in english_stop_words() and bool(_HAS_LETTER.search(tok)) and len(tok) > 1)
+
+
+def log_likelihood(a: np.ndarray, b: np.ndarray, c: np.ndarray | float, d: np.ndarray | float) -> np.ndarray:
+    """Dunning's log-likelihood G² for counts ``a`` (group) and ``b`` (rest) out of ``c`` and ``d`` tokens."""
+    a, b = np.asarray(a, dtype=float), np.asarray(b, dtype=float)
+    c, d = np.asarray(c, dtype=float), np.asarray(d, dtype=float)
+    e1 = c * (a + b) / (c + d)
+    e2 = d * (a + b) / (c + d)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        t1 = np.where(a > 0, a * np.log(a / e1), 0.0)
+        t2 = np.where(b > 0, b * np.log(b / e2), 0.0)
+    return 2 * (t1 + t2)
+
+
+def keyness(
+    annotated: pd.DataFrame,
+    by: str = "organization",
+    min_freq: int = 3,
+    ngrams: str = "both",
+    direction: str = "over",
+    theme: str | None = None,
+    stop_words: bool = True,
+    top: int | None = None,
+    cache_dir: str | Path | None = None,
+    update_cache: bool = True,
+) -> pd.DataFrame:
+    """Log-likelihood keyness of each group's words and phrases against all other paragraphs.
+
+    Parameters
+    ----------
+    annotated : body paragraphs with ``text`` and the ``by`` column (``themes`` if ``theme`` is given).
+    by : ``"organization"`` (default), ``"document"``, ``"genre"`` or ``"year"``.
+    min_freq : a term is reported for a group only if it occurs at least this often in the group.
+    ngrams : ``"words"``, ``"phrases"`` (two-word) or ``"both"``.
+    direction : ``"over"`` (distinctive: more frequent in the group), ``"under"`` or ``"both"``.
+    theme : restrict both sides to paragraphs carrying this theme id, to compare how groups
+        frame the same theme.
+    stop_words : leave out stop words and phrases containing them.
+    top : keep the ``top`` terms per group (by LL), all if ``None``.
+    cache_dir : folder keeping each paragraph's tokens (``keyness_tokens.parquet``, see
+        :func:`helpers.corpus.paragraph_cache.cached_strings`); ``None`` (default) caches nothing.
+        ``update_cache=False`` only reads it (for a selection of a corpus whose cache the analysis keeps).
+
+    Returns
+    -------
+    Ordered by group, then ``ll`` descending, then term. Columns: ``by``, ``group`` (str),
+    ``term`` (str), ``n`` (int: 1 word, 2 phrase), ``freq_group``, ``freq_rest`` (int: occurrences
+    ``a``, ``b``), ``words_group``, ``words_rest`` (int: word tokens ``c``, ``d``),
+    ``per_10k_group``, ``per_10k_rest`` (float: occurrences per 10,000 words), ``ll`` (float: G²),
+    ``p_value`` (float: chi-squared, 1 df), ``log_ratio`` (float, log2 of the relative frequency
+    ratio), ``direction`` (``"over"``/``"under"``), ``rank`` (int, 1-based within group).
+    """
+    check_choice("by", by, BY_LEVELS)
+    check_choice("ngrams", ngrams, ["words", "phrases", "both"])
+    check_choice("direction", direction, ["over", "under", "both"])
+    check_number("min_freq", min_freq, 1)
+    if top is not None:
+        check_number("top", top, 1)
+    require_columns(annotated, ["para_id", "doc_id", "text"], "The annotated paragraphs table", ANNOTATED_HINT)
+    data = body_only(annotated)
+    if theme is not None:
+        require_columns(annotated, ["themes"], "The annotated paragraphs table", ANNOTATED_HINT)
+        data = data[np.fromiter((theme in s for s in theme_sets(data["themes"])), dtype=bool, count=len(data))]
+    keys = group_key(data, by)
+    if data.empty:
+        return pd.DataFrame(columns=KEYNESS_COLUMNS)
+
+    # Tokens of every paragraph (space-joined, cached), as integer codes: split and dictionary-encoded
+    # by Arrow in one pass over the whole table, without a Python object per token.
+    joined = cached_strings(data, analysed_text(data).tolist(), "keyness_tokens", lambda t: " ".join(_tokens(t)),
+                            TOKENS_VERSION, cache_dir, update=update_cache)
+    arr = pa.array(joined, pa.string())
+    arr = pc.if_else(pc.equal(arr, ""), pa.scalar(None, pa.string()), arr)  # no token: no list entry at all
+    lists = pc.split_pattern(arr, " ")
+    lengths = pc.fill_null(pc.list_value_length(lists), 0).to_numpy(zero_copy_only=False).astype(np.int64)
+    groups, gcode = np.unique(keys.to_numpy(dtype=str), return_inverse=True)
+    gcode = np.asarray(gcode, dtype=np.int64).ravel()
+    sizes = np.bincount(gcode, weights=lengths, minlength=len(groups)).astype(float)
+    all_words = float(sizes.sum())
+    if not lengths.sum():
+        return pd.DataFrame(columns=KEYNESS_COLUMNS)
+    encoded = pc.dictionary_encode(pc.list_flatten(lists))  # one Array in, one Array out
+    codes = encoded.indices.to_numpy(zero_copy_only=False).astype(np.int64)
+    vocab = np.asarray(encoded.dictionary.to_pylist(), dtype=object)
+    V = np.int64(len(vocab))
+    span = V + V * V  # term keys: a word is its code, a phrase V + first * V + second
+    content = np.array([_content(w, stop_words) for w in vocab], dtype=bool)
+    para = np.repeat(np.arange(len(lengths), dtype=np.int64), lengths)
+    group_of = gcode[para]
+    parts = []
+    if ngrams in ("words", "both"):
+        keep = content[codes]
+        parts.append(group_of[keep] * span + codes[keep])
+    if ngrams in ("phrases", "both"):
+        nxt = np.r_[para[1:] == para[:-1], False]  # token i and i + 1 are in one paragraph
+        keep = nxt & content[codes] & np.r_[content[codes[1:]], False]
+        first = codes[keep]
+        second = codes[1:][keep[:-1]]
+        parts.append(group_of[keep] * span + V + first * V + second)
+    found, counts = unique_counts(np.concatenate(parts))
+    g_all, t_all = found // span, found % span
+    sel = counts >= min_freq
+    by_term = np.argsort(t_all, kind="stable")  # occurrences of each term over all groups: b = total - a
+    sorted_terms = t_all[by_term]
+    starts = run_starts(sorted_terms)
+    term_ids, term_counts = sorted_terms[starts], np.add.reduceat(counts[by_term], starts)
+    g, t, a = g_all[sel], t_all[sel], counts[sel].astype(float)
+    b = term_counts[np.searchsorted(term_ids, t)].astype(float) - a
+    c = sizes[g]
+    d = all_words - c
+    ok = d > 0  # a single group: nothing to compare with
+    g, t, a, b, c, d = g[ok], t[ok], a[ok], b[ok], c[ok], d[ok]
+    if not len(g):
+        return pd.DataFrame(columns=KEYNESS_COLUMNS)
+    ll = log_likelihood(a, b, c, d)
+    ratio = np.log2((np.where(a > 0, a, 0.5) / c) / (np.where(b > 0, b, 0.5) / d))
+    is_word = t < V
+    pair = np.where(is_word, 0, t - V)
+    names = np.where(is_word, vocab[np.where(is_word, t, 0)],
+                     vocab[pair // V] + " " + vocab[pair % V])
+    out = pd.DataFrame({
+        "by": by, "group": groups[g].astype(object), "term": names, "n": np.where(is_word, 1, 2),
+        "freq_group": a.astype(int), "freq_rest": b.astype(int), "words_group": c.astype(int), "words_rest": d.astype(int),
+        "per_10k_group": a / c * 10_000, "per_10k_rest": b / d * 10_000, "ll": ll, "p_value": chdtrc(1, ll),
+        "log_ratio": ratio, "direction": np.where(a / c > b / d, "over", "under"),
+    })
+    if direction != "both":
+        out = out[out["direction"] == direction]
+    out = out.sort_values(["group", "ll", "term"], ascending=[True, False, True], kind="mergesort")
+    out["rank"] = out.groupby("group", sort=False).cumcount() + 1
+    if top is not None:
+        out = out[out["rank"] <= top]
+    if out.empty:
+        return pd.DataFrame(columns=KEYNESS_COLUMNS)
+    return out[KEYNESS_COLUMNS].reset_index(drop=True)

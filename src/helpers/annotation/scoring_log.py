@@ -1,0 +1,96 @@
+"""The log of held-out scorings: one row each time the rules are scored on the ``test`` split.
+
+The ``test`` split is read only as numbers, once per rule change; this log is the record that it
+was (``data/validation/test-log.csv``). :func:`log_held_out` appends the micro figures of the
+``rules`` annotation on the ``held-out`` sample of an ``agreement.csv``.
+
+Columns of the log: ``date`` (UTC, ISO 8601), ``commit`` (the commit scored: ``git rev-parse
+--short HEAD``, with ``+dirty`` when the codebook or the rule data had uncommitted changes),
+``codebook`` (first 12 hex digits of the SHA-256 of the codebook file), ``paragraphs`` (held-out
+paragraphs scored), ``precision``, ``precision_low``, ``precision_high``, ``recall``, ``recall_low``,
+``recall_high``, ``f1``, ``f1_low``, ``f1_high`` (micro, rules alone), ``note`` (what changed).
+
+Command line (``make log-test REPORTS=... NOTE='...'``)::
+
+    python -m helpers.annotation.scoring_log --agreement REPORTS/agreement.csv --codebook data/codebook.yml \\
+        --log data/validation/test-log.csv --note "what changed"
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import datetime as dt
+import hashlib
+import subprocess
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+import pandas as pd
+
+from helpers.errors import ParameterError, run_cli
+
+LOG_COLUMNS = ["date", "commit", "codebook", "paragraphs", "precision", "precision_low", "precision_high",
+               "recall", "recall_low", "recall_high", "f1", "f1_low", "f1_high", "note"]
+
+
+def held_out_row(agreement: pd.DataFrame) -> dict[str, object]:
+    """Micro figures of the rules alone on the held-out sample of an agreement table."""
+    if "sample" not in agreement.columns:
+        raise ParameterError("the agreement table has no `sample` column: score a sample with a test split first.")
+    micro = agreement[(agreement["annotation"] == "rules") & (agreement["sample"] == "held-out")]
+    overall = micro[micro["theme"] == "(overall)"]
+    if overall.empty:
+        raise ParameterError("the agreement table has no held-out rows: the validation sample has no coded test split.")
+    r = overall.iloc[0]
+    row: dict[str, object] = {"paragraphs": int(micro[micro["theme"] == "(macro)"]["n"].iloc[0])}
+    for m in ("precision", "recall", "f1"):
+        for c in (m, f"{m}_low", f"{m}_high"):
+            row[c] = f"{float(r[c]):.4f}"
+    return row
+
+
+def _commit(paths: Sequence[str]) -> str:
+    try:
+        head = subprocess.run(["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True, check=True).stdout.strip()
+        dirty = subprocess.run(["git", "status", "--porcelain", "--", *paths], capture_output=True, text=True).stdout.strip()
+    except (OSError, subprocess.CalledProcessError):
+        return "unknown"
+    return head + ("+dirty" if dirty else "")
+
+
+def log_held_out(agreement_csv: str | Path, codebook: str | Path, log: str | Path, note: str,
+                 rule_data: Sequence[str] = ()) -> dict[str, object]:
+    """Append one row to ``log`` (created with its header if missing); return the row."""
+    agreement = pd.read_csv(agreement_csv)
+    row = {"date": dt.datetime.now(dt.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ"),
+           "commit": _commit([str(codebook), *rule_data]),
+           "codebook": hashlib.sha256(Path(codebook).read_bytes()).hexdigest()[:12],
+           **held_out_row(agreement), "note": note}
+    path = Path(log)
+    new = not path.is_file()
+    with path.open("a", encoding="utf-8", newline="") as fh:
+        writer = csv.DictWriter(fh, fieldnames=LOG_COLUMNS, lineterminator="\n")
+        if new:
+            writer.writeheader()
+        writer.writerow(row)
+    return row
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m helpers.annotation.scoring_log", description=__doc__.split("\n\n")[0])
+    parser.add_argument("--agreement", required=True, help="agreement.csv of make annotate")
+    parser.add_argument("--codebook", required=True, help="the codebook scored")
+    parser.add_argument("--log", required=True, help="the log CSV to append to")
+    parser.add_argument("--note", required=True, help="what changed since the last scoring")
+    parser.add_argument("--rule-data", nargs="*", default=[], help="data files of the rule language (aliases, spelling)")
+    args = parser.parse_args(argv)
+    row = log_held_out(args.agreement, args.codebook, args.log, args.note, args.rule_data)
+    print(f"held-out (rules alone, {row['paragraphs']} paragraphs): precision {row['precision']} recall {row['recall']} "
+          f"F1 {row['f1']} [{row['f1_low']}, {row['f1_high']}] -> {args.log}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(run_cli(main))

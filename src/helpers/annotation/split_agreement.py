@@ -1,0 +1,146 @@
+"""Agreement scored separately on the paragraphs the rules were written from and on held-out ones, with 95 % intervals.
+
+A coded validation sample has up to two kinds of paragraph (column ``sample`` of every table here):
+
+- ``in-sample``: paragraphs the rules were written or tuned from: the seed validation set
+  (``data/annotations/validation.csv``, which has no ``split`` column) and the ``tune`` split of a
+  sample drawn by :mod:`helpers.annotation.validation_sample`;
+- ``held-out``: the ``test`` split, never read to write a rule. These are the figures to quote.
+
+:func:`agreement_with_intervals` adds a 95 % interval to every figure of
+:func:`helpers.annotation.agreement.agreement_table`:
+
+- per-theme precision and recall: Wilson score intervals (each is a binomial proportion over
+  independent paragraphs: tp of tp + fp, tp of tp + fn);
+- F1 and Cohen's kappa of every row, and precision and recall of ``(overall)`` and ``(macro)``:
+  percentile intervals of a paragraph-level bootstrap (:data:`N_BOOTSTRAP` resamples of the
+  paragraphs with replacement, seed :data:`BOOTSTRAP_SEED`, so a rerun gives the same numbers).
+  Resampling whole paragraphs keeps the 21 decisions of a paragraph together (they are not
+  independent). A figure that is the same in every resample (e.g. F1 = 1 with no error) gets a
+  zero-width interval; a figure undefined in a resample is left out of that resample's quantiles.
+
+Interval columns are named ``<measure>_low`` and ``<measure>_high`` for ``precision``, ``recall``,
+``f1`` and ``kappa`` (NaN where the figure itself is undefined).
+"""
+
+from __future__ import annotations
+
+import warnings
+from collections.abc import Mapping, Sequence
+
+import numpy as np
+import pandas as pd
+
+from helpers.annotation.agreement import AGREEMENT_COLUMNS, agreement_table
+from helpers.analysis.frequencies import wilson_interval
+
+#: Values of the ``sample`` column: paragraphs rules were written or tuned from, and held-out ones.
+SAMPLES = ("in-sample", "held-out")
+#: ``split`` of a validation row -> its ``sample`` ("" = a file without splits: the seed validation set).
+SPLIT_SAMPLE = {"": "in-sample", "tune": "in-sample", "test": "held-out"}
+MEASURES = ("precision", "recall", "f1", "kappa")
+INTERVAL_COLUMNS = [f"{m}_{side}" for m in MEASURES for side in ("low", "high")]
+SCORED_COLUMNS = ["sample"] + AGREEMENT_COLUMNS + INTERVAL_COLUMNS
+N_BOOTSTRAP = 2000
+BOOTSTRAP_SEED = 20261205
+
+
+def _scores(tp: np.ndarray, fp: np.ndarray, fn: np.ndarray, tn: np.ndarray) -> dict[str, np.ndarray]:
+    """:func:`helpers.annotation.agreement.binary_scores` on arrays of counts (NaN where undefined)."""
+    tp, fp, fn, tn = (np.asarray(a, dtype=float) for a in (tp, fp, fn, tn))
+    n = tp + fp + fn + tn
+    with np.errstate(divide="ignore", invalid="ignore"):
+        precision = np.where(tp + fp > 0, tp / (tp + fp), np.nan)
+        recall = np.where(tp + fn > 0, tp / (tp + fn), np.nan)
+        f1 = np.where(2 * tp + fp + fn > 0, 2 * tp / (2 * tp + fp + fn), np.nan)
+        p_o = (tp + tn) / n
+        p_g, p_p = (tp + fn) / n, (tp + fp) / n
+        p_e = p_g * p_p + (1 - p_g) * (1 - p_p)
+        kappa = np.where((n > 0) & (p_e != 1), (p_o - p_e) / (1 - p_e), np.nan)
+    return {"precision": precision, "recall": recall, "f1": f1, "kappa": kappa}
+
+
+def _quantiles(values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """2.5 % and 97.5 % quantiles over axis 0, ignoring NaN (NaN when every value is NaN)."""
+    ok = ~np.isnan(values)
+    low = np.full(values.shape[1:], np.nan)
+    high = np.full(values.shape[1:], np.nan)
+    for idx in np.ndindex(values.shape[1:]):
+        col = values[(slice(None),) + idx]
+        col = col[ok[(slice(None),) + idx]]
+        if len(col):
+            low[idx], high[idx] = np.quantile(col, [0.025, 0.975])
+    return low, high
+
+
+def agreement_with_intervals(
+    gold: Mapping[str, set[str]], predicted: Mapping[str, set[str]], themes: Sequence[str],
+    n_bootstrap: int = N_BOOTSTRAP, seed: int = BOOTSTRAP_SEED,
+) -> pd.DataFrame:
+    """:func:`helpers.annotation.agreement.agreement_table` plus 95 % intervals (see the module docstring).
+
+    Output: the columns of ``agreement_table`` followed by :data:`INTERVAL_COLUMNS`; one row
+    per theme, then ``(overall)`` (micro) and ``(macro)``.
+    """
+    table = agreement_table(gold, predicted, themes)
+    ids = list(gold)
+    themes = list(themes)
+    for c in INTERVAL_COLUMNS:
+        table[c] = np.nan
+    if not ids or not themes:
+        return table
+    g = np.array([[t in gold[p] for t in themes] for p in ids], dtype=bool)
+    p = np.array([[t in predicted.get(pid, set()) for t in themes] for pid in ids], dtype=bool)
+    n_t = len(themes)
+    # per-theme precision and recall: Wilson
+    tp = (g & p).sum(axis=0)
+    fp = (~g & p).sum(axis=0)
+    fn = (g & ~p).sum(axis=0)
+    for measure, denom in (("precision", tp + fp), ("recall", tp + fn)):
+        low, high = wilson_interval(tp, denom)
+        table.loc[: n_t - 1, f"{measure}_low"] = low
+        table.loc[: n_t - 1, f"{measure}_high"] = high
+    # paragraph bootstrap: resample counts per paragraph (B x n), then counts per theme (B x T)
+    rng = np.random.default_rng(seed)
+    n = len(ids)
+    weights = rng.multinomial(n, np.full(n, 1.0 / n), size=n_bootstrap).astype(np.int64)
+    cells = {k: m.astype(np.int64) for k, m in (("tp", g & p), ("fp", ~g & p), ("fn", g & ~p), ("tn", ~g & ~p))}
+    counts = {k: weights @ m for k, m in cells.items()}  # B x T
+    per_theme = _scores(counts["tp"], counts["fp"], counts["fn"], counts["tn"])
+    micro = _scores(*(counts[k].sum(axis=1) for k in ("tp", "fp", "fn", "tn")))
+    for measure in MEASURES:
+        if measure in ("f1", "kappa"):
+            low, high = _quantiles(per_theme[measure])
+            table.loc[: n_t - 1, f"{measure}_low"] = low
+            table.loc[: n_t - 1, f"{measure}_high"] = high
+        low, high = _quantiles(micro[measure][:, None])
+        table.loc[n_t, [f"{measure}_low", f"{measure}_high"]] = [low[0], high[0]]
+        with warnings.catch_warnings():  # a resample where no theme defines the figure: NaN, left out
+            warnings.simplefilter("ignore", RuntimeWarning)
+            macro = np.nanmean(per_theme[measure], axis=1)
+        low, high = _quantiles(macro[:, None])
+        table.loc[n_t + 1, [f"{measure}_low", f"{measure}_high"]] = [low[0], high[0]]
+    for measure in MEASURES:  # no interval for an undefined figure
+        undefined = table[measure].isna()
+        table.loc[undefined, [f"{measure}_low", f"{measure}_high"]] = np.nan
+    return table
+
+
+def agreement_by_sample(
+    gold: Mapping[str, set[str]], predicted: Mapping[str, set[str]], samples: Mapping[str, str],
+    themes: Sequence[str], n_bootstrap: int = N_BOOTSTRAP, seed: int = BOOTSTRAP_SEED,
+) -> pd.DataFrame:
+    """:func:`agreement_with_intervals` for each ``sample`` (``in-sample``, ``held-out``) present.
+
+    ``samples`` maps each para_id of ``gold`` to its sample. Output columns: :data:`SCORED_COLUMNS`
+    (``sample`` first); rows of ``in-sample`` first, then ``held-out``, each with its themes,
+    ``(overall)`` and ``(macro)``.
+    """
+    tables = []
+    for sample in SAMPLES:
+        part = {pid: themes_ for pid, themes_ in gold.items() if samples.get(pid) == sample}
+        if part:
+            tables.append(agreement_with_intervals(part, predicted, themes, n_bootstrap, seed).assign(sample=sample))
+    if not tables:
+        return pd.DataFrame(columns=SCORED_COLUMNS)
+    return pd.concat(tables, ignore_index=True)[SCORED_COLUMNS]

@@ -1,0 +1,92 @@
+"""Per-paragraph derived text (e.g. the stems TF-IDF compares), cached paragraph by paragraph.
+
+Tokenising and stemming tens of thousands of paragraphs costs seconds of pure Python on
+every run, although after one speech changed only that speech's paragraphs are new.
+:func:`cached_strings` keeps one Parquet file per kind of derived text
+(``<cache_dir>/<name>.parquet``: ``key``, ``value`` per paragraph, in table order) and
+recomputes only the paragraphs whose key (:func:`paragraph_keys`: a hash of the
+computation's version, the paragraph's id and its text) is not there.
+:func:`document_keys` hashes whole documents (used by :mod:`helpers.analysis.reuse_index`).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Callable, Sequence
+from pathlib import Path
+
+import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.parquet as pq
+
+from helpers.io import write_parquet
+
+
+def document_keys(paras: pd.DataFrame, texts: Sequence[str] | None = None, extra: str | None = None,
+                  salt: str = "") -> dict[str, str]:
+    """``{doc_id: key}``: a 20-hex-digit hash of ``salt``, each document's ``para_id``s and ``texts``
+    (default: its ``text`` column) in table order, and the value of column ``extra`` on its first row."""
+    values = list(texts) if texts is not None else paras["text"].fillna("").astype(str).tolist()
+    pids = paras["para_id"].astype(str).tolist()
+    extras = paras[extra].astype(str).tolist() if extra and extra in paras.columns else [""] * len(pids)
+    rows: dict[str, list[int]] = {}
+    for k, doc in enumerate(paras["doc_id"].astype(str).tolist()):
+        rows.setdefault(doc, []).append(k)
+    keys = {}
+    for doc, idx in rows.items():
+        blob = json.dumps([salt, extras[idx[0]], [pids[k] for k in idx], [values[k] for k in idx]], ensure_ascii=False)
+        keys[doc] = hashlib.sha256(blob.encode("utf-8")).hexdigest()[:20]
+    return keys
+
+
+def source_version(*files: str | Path, extra: str = "") -> str:
+    """A version string for a cached computation: the hash of the source files that define it
+    (and ``extra``, e.g. a library's version), so any edit of them recomputes the cache."""
+    h = hashlib.sha256(extra.encode("utf-8"))
+    for f in files:
+        h.update(Path(f).read_bytes())
+    return h.hexdigest()[:16]
+
+
+def paragraph_keys(paras: pd.DataFrame, texts: Sequence[str], salt: str = "") -> list[str]:
+    """Per paragraph: a 16-byte BLAKE2 hash (hex) of ``salt``, its ``para_id`` and its text."""
+    return [hashlib.blake2b(f"{salt}\x00{pid}\x00{text}".encode("utf-8", "surrogatepass"), digest_size=16).hexdigest()
+            for pid, text in zip(paras["para_id"].astype(str).tolist(), texts)]
+
+
+def cached_strings(paras: pd.DataFrame, texts: Sequence[str], name: str, compute: Callable[[str], str],
+                   version: str, cache_dir: str | Path | None, update: bool = True) -> list[str]:
+    """``[compute(t) for t in texts]``, reading paragraphs already done from ``cache_dir/<name>.parquet``.
+
+    ``paras`` gives each text's ``para_id`` (same length and order as ``texts``); a paragraph
+    is found again when its id, its text and ``version`` (name the computation; change it when
+    ``compute`` changes) are unchanged, so any subset of a corpus can read the cache. With
+    ``update`` the file is rewritten (temporary file, then rename) to hold exactly these
+    paragraphs whenever it held anything else; ``update=False`` only reads (e.g. for a
+    subset). ``cache_dir=None``: nothing is read or written.
+    """
+    texts = list(texts)
+    if cache_dir is None:
+        return [compute(t) for t in texts]
+    path = Path(cache_dir) / f"{name}.parquet"
+    keys = paragraph_keys(paras, texts, salt=version)
+    try:
+        old = pq.read_table(path, columns=["key", "value"])
+        if not update:  # a subset (e.g. one theme's paragraphs): only its entries become Python strings
+            old = old.filter(pc.is_in(old["key"], value_set=pa.array(keys, old.schema.field("key").type)))
+        cached = dict(zip(old["key"].to_pylist(), old["value"].to_pylist()))
+    except (OSError, ValueError, KeyError, pa.ArrowException):
+        cached = {}
+    out: list[str] = []
+    fresh = 0
+    for key, text in zip(keys, texts):
+        value = cached.get(key)
+        if value is None:
+            fresh += 1
+            value = compute(text)
+        out.append(value)
+    if update and (fresh or len(cached) != len(keys)):
+        write_parquet(pd.DataFrame({"key": keys, "value": out}), path)
+    return out

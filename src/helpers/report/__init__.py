@@ -1,0 +1,1 @@
+"""Stage 4, report: tables and figures for the notebooks, and the rendered briefing (papermill, nbconvert)."""

@@ -1,0 +1,418 @@
+"""Key findings: five to eight sentences written from the analysis tables, never by hand.
+
+Each :class:`Finding` is one sentence whose every number comes from a table passed in, and
+the id of the briefing section that shows the evidence (:data:`SECTIONS`). The wording
+follows the uncertainty: a theme is called the most frequent only when its 95% Wilson
+interval lies above the next theme's; otherwise the leading themes are named together and
+the sentence says their intervals overlap.
+
+All text that comes from data (theme labels, organisation names, document titles) is
+escaped here: :meth:`Finding.html` is safe to insert into the page as it is.
+"""
+
+from __future__ import annotations
+
+import html
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+
+import pandas as pd
+
+#: Section ids of the briefing (the ``{#id}`` of a heading in a section notebook) and the link text of a finding
+#: pointing there. Numbers are not part of it: the renderer numbers the headings (helpers.report.render.number_sections).
+SECTIONS: dict[str, str] = {
+    "key-findings": "Key findings",
+    "corpus": "The corpus and its cleaning",
+    "themes": "Themes",
+    "themes-by-organization": "Themes by organisation or group",
+    "themes-by-document": "Themes by document",
+    "themes-over-time": "Change over time",
+    "members-vs-rest": "Members against the rest",
+    "cooccurrence": "Co-occurrence",
+    "overlap": "Overlap",
+    "document-similarity": "Thematic similarity of documents",
+    "similar-paragraphs": "Most similar paragraphs across organisations",
+    "reuse": "Verbatim reuse",
+    "reuse-cross-self": "Who repeats whose wording",
+    "reused-passages": "The most reused passages",
+    "language": "Distinctive language",
+    "distinctive-terms": "Distinctive words and phrases",
+    "framing": "How the organisations frame a shared theme",
+    "evidence": "Evidence: quotes per theme",
+    "methods": "Methods and provenance",
+    "codebook": "The codebook",
+    "agreement": "Agreement with hand coding",
+    "data-quality": "Skipped documents and ingest warnings",
+    "provenance": "Parameters, inputs and software",
+}
+
+
+@dataclass(frozen=True)
+class Finding:
+    """One key finding: ``text`` (HTML, data already escaped) and the ``section`` id that shows it."""
+
+    text: str
+    section: str
+
+    def html(self, titles: Mapping[str, str] | None = None) -> str:
+        """``text`` followed by a link to the section: "(see Themes)"; the PDF adds the page number.
+
+        ``titles`` overrides :data:`SECTIONS` for sections whose heading depends on the run (e.g. "by group")."""
+        title = (titles or {}).get(self.section) or SECTIONS.get(self.section, self.section)
+        return f'{self.text} (<a class="see" href="#{html.escape(self.section, quote=True)}">see {html.escape(title)}</a>)'
+
+
+def pct(share: float) -> str:
+    """A share 0-1 as a whole percentage, e.g. ``0.347`` -> ``"35%"``."""
+    return f"{100 * float(share):.0f}%"
+
+
+def interval(low: float, high: float) -> str:
+    """A 95% interval as ``"95% CI 22–51%"``."""
+    return f"95% CI {100 * float(low):.0f}–{100 * float(high):.0f}%"
+
+
+def _e(value: object) -> str:
+    return html.escape(str(value), quote=True)
+
+
+def _names(items: Sequence[str]) -> str:
+    items = list(items)
+    if len(items) <= 1:
+        return "".join(items)
+    return ", ".join(items[:-1]) + " and " + items[-1]
+
+
+def _label(theme: str, labels: Mapping[str, str]) -> str:
+    return f"<em>{_e(labels.get(theme, theme))}</em>"
+
+
+def _listing(top: pd.DataFrame, labels: Mapping[str, str], limit: int) -> str:
+    """'A (42%), B (42%), C (40%) and 10 more' or 'A (42%) and B (40%)'."""
+    shown = top.head(limit)
+    parts = [f"{_label(r['theme'], labels)} ({pct(r['share'])})" for _, r in shown.iterrows()]
+    more = len(top) - len(shown)
+    if more > 0:
+        return ", ".join(parts) + f" and {more} more"
+    return _names(parts)
+
+
+def _lead_phrase(ranked: pd.DataFrame, labels: Mapping[str, str]) -> str:
+    """'A (n of N, 35%, 95% CI …), clearly ahead of B (20%)' or 'A (35%), B (30%) and C (28%), whose intervals overlap'."""
+    top = ranked[ranked["tie_group"] == 1]
+    if len(top) == 1:
+        r = top.iloc[0]
+        phrase = (f"{_label(r['theme'], labels)} ({int(r['paragraphs']):,} of {int(r['body_paragraphs']):,} body paragraphs, "
+                  f"{pct(r['share'])}, {interval(r['ci_low'], r['ci_high'])})")
+        rest = ranked[ranked["tie_group"] > 1]
+        if len(rest):
+            nxt = rest.iloc[0]
+            phrase += f", clearly ahead of {_label(nxt['theme'], labels)} ({pct(nxt['share'])})"
+        return phrase
+    n = int(top.iloc[0]["body_paragraphs"])
+    return f"{_listing(top, labels, 4)} (of {n:,} body paragraphs), whose 95% intervals overlap, so none clearly leads"
+
+
+#: Most organisations named one by one in the corpus finding; beyond, a count and the years.
+MAX_NAMED = 8
+
+
+def corpus_finding(documents: pd.DataFrame, n_body: int, groups: pd.DataFrame | None = None, multi: bool = True) -> Finding:
+    """What the briefing covers. ``documents``: one row per document with ``organization``, ``date``.
+
+    With more than :data:`MAX_NAMED` organisations the sentence gives their number and the
+    documents per year instead of naming them. ``groups`` (``group``, ``documents``; optional)
+    adds how many documents each group of ``group_by`` holds; ``multi`` says whether some
+    document counts in several groups (then the sentence says so).
+    """
+    orgs = documents.groupby("organization").size().sort_values(ascending=False, kind="mergesort")
+    dates = documents["date"].astype(str)
+    if len(orgs) <= MAX_NAMED:
+        who = f"{len(orgs)} organisation{'s' if len(orgs) != 1 else ''} ({_names([f'{_e(o)} ({n})' for o, n in orgs.items()])} documents)"
+    else:
+        years = dates.str[:4].value_counts().sort_index()
+        per_year = f"{int(years.min())}" if years.min() == years.max() else f"{int(years.min())} to {int(years.max())}"
+        who = (f"{len(orgs)} organisations ({per_year} documents a year over {len(years)} years)"
+               if len(years) > 1 else f"{len(orgs)} organisations")
+    text = (f"The briefing reads {n_body:,} body paragraphs in {len(documents):,} documents by {who}, "
+            f"dated {_e(dates.min())} to {_e(dates.max())}.")
+    if groups is not None and len(groups):
+        named = _names([f"{_e(g)} ({int(n)})" for g, n in zip(groups["group"], groups["documents"])])
+        text += f" Grouped by membership on each document's date: {named} documents" + (
+            "; a speech whose state belongs to several groups counts in each of them." if multi else ".")
+    return Finding(text, "corpus")
+
+
+def overall_lead_finding(ranked_overall: pd.DataFrame, labels: Mapping[str, str]) -> Finding | None:
+    """The leading theme(s) across all selected paragraphs (``rank_themes`` output for one group)."""
+    if ranked_overall.empty:
+        return None
+    top = ranked_overall[ranked_overall["tie_group"] == 1]
+    verb = "The most frequent theme is " if len(top) == 1 else "The most frequent themes are "
+    return Finding(verb + _lead_phrase(ranked_overall, labels) + ".", "themes")
+
+
+def organization_lead_finding(ranked_by_org: pd.DataFrame, labels: Mapping[str, str], unit: str = "organisations") -> Finding | None:
+    """Each organisation's leading theme(s), from ``rank_themes`` on ``by="organization"`` frequencies."""
+    if ranked_by_org.empty:
+        return None
+    leads = {org: g[g["tie_group"] == 1] for org, g in ranked_by_org.groupby("group", sort=True)}
+    single = {org: top.iloc[0]["theme"] for org, top in leads.items() if len(top) == 1}
+    if len(leads) > 2 and len(single) == len(leads) and len(set(single.values())) == 1:
+        theme = next(iter(single.values()))
+        each = "; ".join(f"{_e(org)} {pct(top.iloc[0]['share'])} ({interval(top.iloc[0]['ci_low'], top.iloc[0]['ci_high'])})"
+                         for org, top in leads.items())
+        return Finding(f"{_label(theme, labels)} clearly leads in the texts of all {len(leads)} {_e(unit)}: {each}.", "themes-by-organization")
+    parts = []
+    for org, g in ranked_by_org.groupby("group", sort=True):
+        top = g[g["tie_group"] == 1]
+        if len(top) == 1:
+            r = top.iloc[0]
+            lead = f"{_label(r['theme'], labels)} leads ({pct(r['share'])}, {interval(r['ci_low'], r['ci_high'])})"
+        else:
+            lead = f"{_listing(top, labels, 3)} are level within their intervals"
+        parts.append(f"in {_e(org)} texts ({int(g.iloc[0]['body_paragraphs']):,} paragraphs), {lead}")
+    text = "; ".join(parts)
+    return Finding(text[0].upper() + text[1:] + ".", "themes-by-organization")
+
+
+def contrast_finding(freq_by_org: pd.DataFrame, labels: Mapping[str, str]) -> Finding | None:
+    """The theme whose share differs most between two organisations with non-overlapping intervals.
+
+    ``freq_by_org``: ``theme_frequencies(by="organization")``. Falls back to the largest
+    difference, saying that the intervals overlap, when no difference is clear.
+    """
+    if freq_by_org["group"].nunique() < 2:
+        return None
+    best = None
+    for theme, g in freq_by_org.groupby("theme", sort=True):
+        hi = g.sort_values(["share", "group"], ascending=[False, True], kind="mergesort").iloc[0]
+        lo = g.sort_values(["share", "group"], ascending=[True, True], kind="mergesort").iloc[0]
+        gap = float(hi["share"] - lo["share"])
+        clear = bool(hi["ci_low"] > lo["ci_high"])
+        key = (clear, gap, theme)
+        if gap > 0 and (best is None or key > best[0]):
+            best = (key, hi, lo)
+    if best is None:
+        return None
+    (clear, _, theme), hi, lo = best
+    text = (f"{_label(theme, labels)} separates the organisations most: {pct(hi['share'])} of {_e(hi['group'])} paragraphs "
+            f"({int(hi['paragraphs']):,} of {int(hi['body_paragraphs']):,}) against {pct(lo['share'])} of {_e(lo['group'])} paragraphs "
+            f"({int(lo['paragraphs']):,} of {int(lo['body_paragraphs']):,})")
+    text += "; the 95% intervals do not overlap." if clear else "; but the 95% intervals overlap, so even this difference may be noise."
+    return Finding(text, "themes-by-organization")
+
+
+def cooccurrence_finding(cooc: pd.DataFrame, labels: Mapping[str, str], min_support: int) -> Finding:
+    """The theme pair with the highest lift among pairs met in at least ``min_support`` paragraphs."""
+    if cooc.empty:
+        return Finding(f"No two themes share {min_support} or more paragraphs, so no co-occurrence is reported.", "cooccurrence")
+    r = cooc.sort_values(["lift", "paragraphs", "theme_a", "theme_b"], ascending=[False, False, True, True], kind="mergesort").iloc[0]
+    return Finding(
+        f"{_label(r['theme_a'], labels)} and {_label(r['theme_b'], labels)} travel together most: they share "
+        f"{int(r['paragraphs']):,} paragraphs where independence predicts {float(r['expected']):.1f} "
+        f"(lift {float(r['lift']):.1f}).",
+        "cooccurrence",
+    )
+
+
+#: Themes two documents must share before their profiles are called the closest (when any pair does).
+MIN_SHARED_THEMES = 3
+
+
+def similarity_finding(similarity: pd.DataFrame, titles: Mapping[str, str]) -> Finding | None:
+    """The most similar pair of documents from different organisations by theme profile (cosine)."""
+    if similarity.empty:
+        return None
+    cross = similarity[similarity["organization_a"] != similarity["organization_b"]].dropna(subset=["cosine"])
+    pool = cross if len(cross) else similarity.dropna(subset=["cosine"])
+    if pool.empty:
+        return None
+    shared = pool["shared_themes"].fillna("").astype(str).map(lambda v: len(v.split(";")) if v else 0)
+    # Two documents that each raise a single theme have cosine 1 and say little: prefer pairs
+    # whose profiles share at least MIN_SHARED_THEMES themes when there are any.
+    rich = pool[shared >= MIN_SHARED_THEMES]
+    if len(rich):
+        pool, shared = rich, shared[rich.index]
+    pool = pool.assign(_shared=shared)
+    r = pool.sort_values(["cosine", "_shared", "doc_a", "doc_b"], ascending=[False, False, True, True], kind="mergesort").iloc[0]
+    scope = "Across organisations, the" if len(cross) else "The"
+    n_shared = int(r["_shared"])
+    return Finding(
+        f"{scope} closest theme profiles are those of “{_e(titles.get(r['doc_a'], r['doc_a']))}” ({_e(r['organization_a'])}) and "
+        f"“{_e(titles.get(r['doc_b'], r['doc_b']))}” ({_e(r['organization_b'])}): cosine {float(r['cosine']):.2f}, "
+        f"{n_shared} theme{'s' if n_shared != 1 else ''} in common.",
+        "document-similarity",
+    )
+
+
+def reuse_finding(reuse_pairs: pd.DataFrame, titles: Mapping[str, str], min_words: int) -> Finding:
+    """The document pair sharing the most words verbatim (``reuse_by_document_pair`` output)."""
+    if reuse_pairs.empty:
+        return Finding(f"No passage of {min_words} or more words recurs almost verbatim across documents.", "reuse")
+    ranked = reuse_pairs.assign(total=reuse_pairs["words_reused_a"] + reuse_pairs["words_reused_b"])
+    r = ranked.sort_values(["total", "doc_a", "doc_b"], ascending=[False, True, True], kind="mergesort").iloc[0]
+    others = len(reuse_pairs) - 1
+    if others == 1:
+        tail = " One other document pair also shares reused passages."
+    elif others > 1:
+        tail = f" {others} other document pairs also share reused passages."
+    else:
+        tail = ""
+    return Finding(
+        f"“{_e(titles.get(r['doc_a'], r['doc_a']))}” and “{_e(titles.get(r['doc_b'], r['doc_b']))}” share {int(r['passages'])} "
+        f"passage{'s' if int(r['passages']) != 1 else ''} of at least {min_words} words almost word for word, covering "
+        f"{pct(r['share_a'])} of the first text's words and {pct(r['share_b'])} of the second's.{tail}",
+        "reuse",
+    )
+
+
+def agreement_finding(overall: Mapping[str, float] | None, n_paragraphs: int | None) -> Finding | None:
+    """How far to trust the coding: rules plus overrides against the hand-coded validation sample.
+
+    ``overall``: a mapping with ``precision``, ``recall``, ``f1`` and ``kappa`` (0-1).
+    """
+    if not overall:
+        return None
+    return Finding(
+        f"The automatic coding agrees well enough to read the counts as indicative: against {n_paragraphs} hand-coded paragraphs "
+        f"it reaches precision {float(overall['precision']):.2f}, recall {float(overall['recall']):.2f}, "
+        f"F1 {float(overall['f1']):.2f} and Cohen's κ {float(overall['kappa']):.2f}."
+        if float(overall["kappa"]) >= 0.6 else
+        f"Read the counts with care: against {n_paragraphs} hand-coded paragraphs the automatic coding reaches "
+        f"precision {float(overall['precision']):.2f}, recall {float(overall['recall']):.2f}, F1 {float(overall['f1']):.2f} "
+        f"and Cohen's κ {float(overall['kappa']):.2f}.",
+        "methods",
+    )
+
+
+def _in_group(group: object) -> str:
+    """'in CSTO texts', or 'across all organisations' for the pooled selection."""
+    return "across all organisations" if str(group) == "All organisations" else f"in {_e(group)} texts"
+
+
+def trend_finding(changes: pd.DataFrame, labels: Mapping[str, str], groups: Sequence[str] | None = None,
+                  unit: str = "body paragraphs") -> Finding | None:
+    """The theme whose share moved most with a clear trend (Cochran-Armitage, BH q < 0.05) in one of ``groups``.
+
+    ``changes``: :func:`helpers.analysis.trends.theme_changes` output; ``unit`` names what the shares
+    are of ("body paragraphs" or "documents"). Returns ``None`` when no group has three or
+    more years; says so when no change passes the test.
+    """
+    c = changes[changes["years"] >= 3] if len(changes) else changes
+    if groups is not None and len(c):
+        c = c[c["group"].isin(list(groups))]
+    if c.empty:
+        return None
+    ranked = c.assign(_abs=c["change"].abs()).sort_values(["_abs", "group", "theme"], ascending=[False, True, True], kind="mergesort")
+    clear = ranked[ranked["q_value"] < 0.05]
+    if clear.empty:
+        r = ranked.iloc[0]
+        return Finding(f"No theme's share changed clearly over the years: the largest move, {_label(r['theme'], labels)} "
+                       f"{_in_group(r['group'])} ({pct(r['share_first'])} in {_e(r['first_year'])} to {pct(r['share_last'])} in "
+                       f"{_e(r['last_year'])}), does not pass the trend test (q = {float(r['q_value']):.2f}).", "themes-over-time")
+    r = clear.iloc[0]
+    word = "rose" if r["change"] > 0 else "fell"
+    return Finding(
+        f"{_label(r['theme'], labels)} {word} most clearly {_in_group(r['group'])}: from {pct(r['share_first'])} of {_e(unit)} "
+        f"in {_e(r['first_year'])} to {pct(r['share_last'])} in {_e(r['last_year'])} (change "
+        f"{100 * float(r['change']):+.0f} points, 95% CI {100 * float(r['change_low']):+.0f} to {100 * float(r['change_high']):+.0f}; "
+        f"trend test z = {float(r['trend_z']):.1f}, {_q(r['q_value'])}); "
+        + (f"{len(clear) - 1} other group-theme trend{'s' if len(clear) != 2 else ''} also pass{'es' if len(clear) == 2 else ''} the test."
+           if len(clear) > 1 else "no other group-theme trend passes the test."), "themes-over-time")
+
+
+def _q(value: float) -> str:
+    """'q = 0.012' or 'q &lt; 0.001' (HTML)."""
+    return "q &lt; 0.001" if float(value) < 0.001 else f"q = {float(value):.3f}"
+
+
+def versus_finding(versus: pd.DataFrame, labels: Mapping[str, str]) -> Finding | None:
+    """The largest clear difference between a group's members and everyone else (``members_vs_rest`` output)."""
+    if versus.empty:
+        return None
+    clear = versus[(versus["q_value"] < 0.05) & ((versus["diff_low"] > 0) | (versus["diff_high"] < 0))]
+    if clear.empty:
+        return Finding("No group's members differ clearly from the other speakers on any theme (all 95% intervals of the "
+                       "difference include zero or q ≥ 0.05).", "members-vs-rest")
+    r = clear.assign(_abs=clear["difference"].abs()).sort_values(["_abs", "group", "theme"], ascending=[False, True, True],
+                                                                kind="mergesort").iloc[0]
+    more = "more" if r["difference"] > 0 else "less"
+    return Finding(
+        f"{_e(r['group'])} members raise {_label(r['theme'], labels)} {more} often than the other speakers: "
+        f"{pct(r['members_share'])} of their body paragraphs against {pct(r['rest_share'])} "
+        f"(difference {100 * float(r['difference']):+.0f} points, 95% CI {100 * float(r['diff_low']):+.0f} to "
+        f"{100 * float(r['diff_high']):+.0f}, {_q(r['q_value'])}).", "members-vs-rest")
+
+
+def reuse_kind_finding(kinds: pd.DataFrame, passages: pd.DataFrame, min_words: int) -> Finding | None:
+    """Cross-organisation against self-reuse (``reuse_kind_totals``) and the most widely carried passage."""
+    k = kinds.set_index("kind")
+    total = int(k["passages"].sum())
+    if total == 0:
+        return None
+    cross, own = int(k.loc["cross", "passages"]), int(k.loc["self", "passages"])
+    text = (f"Of {total:,} reused passages of at least {min_words} words, {cross:,} ({pct(cross / total)}) repeat another "
+            f"organisation's wording and {own:,} ({pct(own / total)}) are organisations reusing their own earlier texts.")
+    if len(passages):
+        p = passages.iloc[0]
+        text += (f" The most widely carried passage appears in {int(p['documents'])} documents by "
+                 f"{int(p['organizations'])} organisation{'s' if int(p['organizations']) != 1 else ''}.")
+    return Finding(text, "reuse-cross-self")
+
+
+def key_findings(
+    *,
+    documents: pd.DataFrame,
+    n_body: int,
+    ranked_overall: pd.DataFrame,
+    ranked_by_org: pd.DataFrame,
+    freq_by_org: pd.DataFrame,
+    cooccurrence: pd.DataFrame,
+    min_support: int,
+    similarity: pd.DataFrame,
+    reuse_pairs: pd.DataFrame,
+    min_reuse_words: int,
+    labels: Mapping[str, str],
+    titles: Mapping[str, str],
+    agreement: Mapping[str, float] | None = None,
+    agreement_n: int | None = None,
+    groups: pd.DataFrame | None = None,
+    changes: pd.DataFrame | None = None,
+    trend_groups: Sequence[str] | None = None,
+    versus: pd.DataFrame | None = None,
+    reuse_kinds: pd.DataFrame | None = None,
+    reused: pd.DataFrame | None = None,
+    max_named_groups: int = 6,
+    trend_unit: str = "body paragraphs",
+    multi_membership: bool = True,
+    unit: str = "organisations",
+) -> list[Finding]:
+    """The briefing's key findings, in reading order (at most eight).
+
+    Inputs are the analysis tables of the selection (see each ``*_finding`` function), the
+    codebook's theme labels and the documents' titles by id; optionally the groups
+    (``group``, ``documents``) of ``group_by``, the trend changes, the members-vs-rest table
+    and the reuse summaries (at scale). Each group's own leading theme is stated only for up to
+    ``max_named_groups`` groups. Output: the findings; those whose table is empty are left
+    out, except the co-occurrence and reuse findings, which then say that nothing was found.
+    When there are more than eight, the thematic similarity of documents is dropped first.
+    """
+    n_groups = ranked_by_org["group"].nunique()
+    reuse_kinds_f = reuse_kind_finding(reuse_kinds, reused, min_reuse_words) if reuse_kinds is not None and reused is not None else None
+    candidates = [
+        corpus_finding(documents, n_body, groups, multi_membership),
+        overall_lead_finding(ranked_overall, labels),
+        organization_lead_finding(ranked_by_org, labels, unit) if 1 < n_groups <= max_named_groups else None,
+        contrast_finding(freq_by_org, labels),
+        trend_finding(changes, labels, trend_groups, trend_unit) if changes is not None else None,
+        versus_finding(versus, labels) if versus is not None else None,
+        cooccurrence_finding(cooccurrence, labels, min_support),
+        similarity_finding(similarity, titles),
+        reuse_kinds_f if reuse_kinds_f is not None and int(reuse_kinds["passages"].sum()) > 30 else reuse_finding(reuse_pairs, titles, min_reuse_words),
+        agreement_finding(agreement, agreement_n),
+    ]
+    kept = [f for f in candidates if f is not None]
+    if len(kept) > 8:
+        kept = [f for f in kept if f.section != "document-similarity"]
+    return kept[:8]
