@@ -227,10 +227,13 @@ $(REPORT_CSV) &: $(ANNOTATED) $(ANALYSIS_CSV) $(HELPERS_SRC) $(PARAMS) $(TABLE_A
 	$(PY) -m helpers.report.report_tables --build $(BUILD) --reports $(REPORTS) --corpus $(CORPUS) --codebook $(CODEBOOK) \
 	  --groups $(GROUPS) $(if $(GROUP_BY),--group-by $(GROUP_BY)) $(if $(PARAMS),--params $(PARAMS))
 
+# The logged held-out scorings of the codebook (make log-test), quoted in the key findings and the methods.
+TEST_LOG := $(wildcard data/validation/test-log.csv)
+
 # The briefing: papermill runs each section notebook on the project kernel into REPORTS/notebooks/,
 # nbconvert + WeasyPrint write HTML and PDF (to temporary files, then renamed).
 $(BRIEFING) $(EXECUTED) &: $(SECTIONS) $(ANNOTATED) $(ANALYSIS_CSV) $(HELPERS_SRC) $(TEMPLATE_FILES) $(PARAMS) $(RENDER_ARGS) \
-               $(PARAGRAPHS) $(GROUPS) $(CODEBOOK) $(CLEANING) $(CORPUS_FILES) $(OVERRIDES) $(VALIDATION) | $(ENV_OK) $(INPUTS_OK)
+               $(PARAGRAPHS) $(GROUPS) $(CODEBOOK) $(CLEANING) $(CORPUS_FILES) $(OVERRIDES) $(VALIDATION) $(TEST_LOG) | $(ENV_OK) $(INPUTS_OK)
 	$(PY) -m helpers.report.render $(foreach n,$(SECTIONS),--notebook $(n)) --build $(BUILD) --reports $(REPORTS) \
 	  --corpus $(CORPUS) --codebook $(CODEBOOK) --groups $(GROUPS) $(if $(GROUP_BY),--group-by $(GROUP_BY)) $(if $(PARAMS),--params $(PARAMS))
 

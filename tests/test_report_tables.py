@@ -101,6 +101,17 @@ def test_style_table_escapes_formats_and_has_a_stable_id():
     assert re.search(r'<table id="T_[0-9a-f]{10}"', first)
 
 
+def test_held_out_log_keeps_the_scorings_of_this_codebook_only(tmp_path):
+    # The project's log: the dev split (0.8348) and the fresh sample (0.8710) were scored with today's codebook.
+    logged = load.held_out_log(CODEBOOK)
+    assert logged["paragraphs"].tolist() == [200, 200] and logged["f1"].tolist() == [0.8348, 0.8710]
+    assert logged["note"].str.startswith("FINAL held-out").tolist() == [False, True]
+    edited = tmp_path / "codebook.yml"
+    edited.write_bytes(CODEBOOK.read_bytes() + b"\n# an analyst's edit\n")
+    assert load.held_out_log(edited).empty  # another codebook: none of these figures is about it
+    assert load.held_out_log(CODEBOOK, tmp_path / "missing.csv").empty
+
+
 def test_theme_order_and_shares_wide_from_hand_counts():
     a = pd.DataFrame({"para_id": ["1", "2", "3", "4"], "doc_id": ["d1", "d1", "d2", "d2"], "organization": ["A", "A", "B", "B"],
                       "date": ["2024-01-01"] * 4, "themes": ["x;y", "x", "", "y"], "n_words": [10, 10, 10, 10], "text": ["t"] * 4})

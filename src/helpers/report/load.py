@@ -282,6 +282,34 @@ def load_coder_agreement(selection: Selection) -> pd.DataFrame:
     return pd.read_csv(path, keep_default_na=True) if path.is_file() else pd.DataFrame()
 
 
+#: Every scoring of a held-out split, one row each (``make log-test``): the project's record of how the rules generalise.
+TEST_LOG = Path(__file__).resolve().parents[3] / "data" / "validation" / "test-log.csv"
+
+
+def load_held_out_log(selection: Selection, log: str | Path = TEST_LOG) -> pd.DataFrame:
+    """The logged held-out scorings of the selection's codebook: :func:`held_out_log` of ``selection.codebook``."""
+    return held_out_log(resolve_path(selection.codebook), log)
+
+
+def held_out_log(codebook: str | Path, log: str | Path = TEST_LOG) -> pd.DataFrame:
+    """The rows of the held-out scoring log (``data/validation/test-log.csv``, written by ``make log-test``) whose
+    ``codebook`` is this codebook file (the first 12 hex digits of its SHA-256); empty for any other codebook.
+
+    Columns ``date`` (UTC), ``commit``, ``codebook``, ``paragraphs`` (held-out paragraphs scored),
+    ``precision``, ``recall``, ``f1`` with ``*_low``/``*_high`` (95% bootstrap interval; micro, rules alone)
+    and ``note`` (which sample was scored, after which change). These figures come from text the rules
+    were not written from, unlike a corpus's own in-sample validation set.
+    """
+    import hashlib
+
+    path, book = Path(log), Path(codebook)
+    if not path.is_file() or not book.is_file():
+        return pd.DataFrame()
+    digest = hashlib.sha256(book.read_bytes()).hexdigest()[:12]
+    table = pd.read_csv(path, dtype={"commit": str, "codebook": str, "note": str}, keep_default_na=False)
+    return table[table["codebook"] == digest].reset_index(drop=True)
+
+
 def load_annotation_warnings(selection: Selection) -> list[str]:
     """The annotation stage's warnings (``build/<corpus>/annotation_warnings.csv``): rows of overrides or the
     validation sample set aside, contradictory overrides. Empty without an ingest folder."""

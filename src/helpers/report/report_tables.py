@@ -680,9 +680,10 @@ def quotes_for_readers(q: pd.DataFrame, paragraphs: pd.DataFrame, order: Sequenc
 def key_findings(*, selection: Selection, documents: pd.DataFrame, paragraphs: pd.DataFrame, assignments: pd.DataFrame,
                  shares: pd.DataFrame, pooled: pd.DataFrame, cooc: pd.DataFrame, similarity: pd.DataFrame,
                  pairs: pd.DataFrame, changes: pd.DataFrame, versus_table: pd.DataFrame, summaries: Mapping[str, pd.DataFrame],
-                 agreement: pd.DataFrame, labels: Mapping[str, str], unit_of_trend: str) -> list[findings.Finding]:
+                 agreement: pd.DataFrame, labels: Mapping[str, str], unit_of_trend: str,
+                 held_out: pd.DataFrame | None = None) -> list[findings.Finding]:
     """The key findings of the selection (:func:`helpers.report.findings.key_findings`), each with the id of the section
-    that shows its evidence."""
+    that shows its evidence. ``held_out``: the codebook's logged held-out scorings (:func:`helpers.report.load.load_held_out_log`)."""
     by_org = selection.group_by == "organization"
     shown = shown_groups(assignments, paragraphs)
     inside = [g for g in shown if by_org or g not in OUTSIDE]
@@ -690,15 +691,24 @@ def key_findings(*, selection: Selection, documents: pd.DataFrame, paragraphs: p
         MIN_PARAGRAPHS_RANKED if shares["group"].nunique() > MAX_GROUPS else 0))]
     ranked = ranked_themes(shares)
     overall, n = agreement_overall(agreement)
+    sample = agreement_sample(agreement)
     return findings.key_findings(
         documents=documents, n_body=len(paragraphs), ranked_overall=ranked_themes(pooled), ranked_by_org=ranked[ranked["group"].isin(inside)],
         freq_by_org=freq_shown, cooccurrence=cooc, min_support=MIN_SUPPORT, similarity=similarity, reuse_pairs=pairs,
         min_reuse_words=selection.min_reuse_words, labels=labels, titles=dict(zip(documents["doc_id"], documents["title"])),
-        agreement=overall, agreement_n=n, groups=None if by_org else group_sizes(assignments, shown), changes=changes,
+        agreement=overall, agreement_n=n, agreement_sample=sample, held_out=held_out, groups=None if by_org else group_sizes(assignments, shown), changes=changes,
         trend_groups=trend_groups(shares, shown), versus=None if by_org else versus_table, reuse_kinds=summaries["kinds"],
         reused=summaries["passages"], trend_unit="documents" if unit_of_trend == "document" else "body paragraphs",
         multi_membership=bool(assignments["doc_id"].duplicated().any()), unit="organisations" if by_org else "groups",
     )
+
+
+def agreement_sample(agreement: pd.DataFrame) -> str:
+    """The sample :func:`agreement_overall` reports: ``held-out`` when the validation sample has a test split, else ``in-sample``."""
+    if agreement.empty:
+        return "in-sample"
+    final = agreement[agreement["annotation"] == "final"]
+    return "held-out" if (final["sample"] == "held-out").any() else str(final["sample"].iloc[0]) if len(final) else "in-sample"
 
 
 def agreement_overall(agreement: pd.DataFrame) -> tuple[dict[str, float] | None, int | None]:
