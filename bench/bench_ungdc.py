@@ -37,7 +37,7 @@ ROOT = Path(__file__).resolve().parents[1]
 UNGDC = ROOT.parent / "shared" / "corpora" / "ungdc-2015-2024"
 TARGETS = {"full": 300.0, "noop": 2.0, "one_changed": 30.0}
 MEMORY_TARGET_GB = 4.0
-STAGE = re.compile(r"-m helpers\.(\w+)")
+STAGE = re.compile(r"-m helpers\.([\w.]+)")  # helpers.<stage>.<module>
 ADDED = " This sentence was added by bench_ungdc.py to measure an incremental rebuild."
 
 
