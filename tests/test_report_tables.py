@@ -112,6 +112,28 @@ def test_held_out_log_keeps_the_scorings_of_this_codebook_only(tmp_path):
     assert load.held_out_log(CODEBOOK, tmp_path / "missing.csv").empty
 
 
+def test_themes_below_the_held_out_f1_floor_are_flagged_and_shares_shown_beside_their_correction():
+    agreement = pd.DataFrame({
+        "annotation": ["final", "final", "final", "final", "rules", "final"],
+        "sample": ["held-out", "held-out", "held-out", "held-out", "held-out", "in-sample"],
+        "theme": ["war", "law", "space", "(overall)", "war", "war"],
+        "gold_pos": [28, 20, 0, 48, 28, 30],
+        "f1": [0.68, 0.83, float("nan"), 0.79, 0.60, 0.95], "f1_low": [0.55, 0.70, float("nan"), 0.7, 0.5, 0.9],
+        "f1_high": [0.80, 0.94, float("nan"), 0.85, 0.7, 1.0]})
+    rel = rt.theme_reliability(agreement)
+    assert rel["theme"].tolist() == ["war", "law", "space"] and rel["indicative"].tolist() == [True, False, False]
+    assert rel["gold"].tolist() == [28, 20, 0]
+    assert rt.theme_reliability(agreement[agreement["sample"] == "in-sample"]).empty  # in-sample figures flag nothing
+    corrected = pd.DataFrame({"group": ["A", "A", "B", "B"], "theme": ["war", "law", "war", "law"],
+                              "share": [0.20, 0.10, 0.30, 0.05], "share_corrected": [0.26, 0.102, float("nan"), 0.08],
+                              "share_corrected_low": [0.2, 0.08, float("nan"), 0.05], "share_corrected_high": [0.3, 0.12, float("nan"), 0.1],
+                              "correction": ["dsl"] * 4})
+    beside = rt.shares_beside_corrected(corrected, rel, {"war": "war", "law": "law"})
+    # A/law moved 0.2 points (left out), B/war has no corrected share; largest move first
+    assert beside[["group", "theme"]].values.tolist() == [["A", "war"], ["B", "law"]]
+    assert beside["note"].tolist() == ["indicative only", ""] and beside["held_out_f1"].tolist() == [0.68, 0.83]
+
+
 def test_theme_order_and_shares_wide_from_hand_counts():
     a = pd.DataFrame({"para_id": ["1", "2", "3", "4"], "doc_id": ["d1", "d1", "d2", "d2"], "organization": ["A", "A", "B", "B"],
                       "date": ["2024-01-01"] * 4, "themes": ["x;y", "x", "", "y"], "n_words": [10, 10, 10, 10], "text": ["t"] * 4})

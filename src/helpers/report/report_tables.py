@@ -768,6 +768,45 @@ def corrected_shares_table(selection: Selection, labels: Mapping[str, str]) -> p
     return f[["group", "theme", "share", "share_corrected", "share_corrected_low", "share_corrected_high", "correction"]].reset_index(drop=True)
 
 
+#: Below this held-out F1 a theme's counts are indicative only (issue 14: the coding misses or invents too much).
+INDICATIVE_F1 = 0.70
+
+
+def theme_reliability(agreement: pd.DataFrame) -> pd.DataFrame:
+    """Per theme, how well the final coding did on the held-out split of the validation sample: ``theme`` (id),
+    ``gold`` (held-out paragraphs the hand coder gave it), ``f1``, ``f1_low``, ``f1_high`` (0-1, 95% interval) and
+    ``indicative`` (True when F1 is below :data:`INDICATIVE_F1`). Empty without held-out rows (e.g. the seed
+    corpus, whose validation set is in-sample); a theme no paragraph had and none was coded with has no F1 and is
+    not flagged."""
+    columns = ["theme", "gold", "f1", "f1_low", "f1_high", "indicative"]
+    if agreement.empty or "sample" not in agreement.columns:
+        return pd.DataFrame(columns=columns)
+    held = agreement[(agreement["annotation"] == "final") & (agreement["sample"] == "held-out")
+                     & ~agreement["theme"].astype(str).str.startswith("(")]
+    out = held.rename(columns={"gold_pos": "gold"})[["theme", "gold", "f1", "f1_low", "f1_high"]].reset_index(drop=True)
+    return out.assign(indicative=out["f1"].lt(INDICATIVE_F1) & out["f1"].notna())[columns]
+
+
+def shares_beside_corrected(corrected: pd.DataFrame, reliability: pd.DataFrame, labels: Mapping[str, str],
+                            min_difference: float = 0.005) -> pd.DataFrame:
+    """Raw and corrected shares side by side where they differ: ``group``, ``theme`` (label), ``share``,
+    ``share_corrected``, ``share_corrected_low``, ``share_corrected_high`` (0-1), ``held_out_f1`` and ``note``
+    (``indicative only`` for a theme whose held-out F1 is below :data:`INDICATIVE_F1`).
+
+    ``corrected``: :func:`corrected_shares_table`; ``reliability``: :func:`theme_reliability`. Rows whose corrected
+    share is missing or within ``min_difference`` of the raw share are left out; largest differences first."""
+    columns = ["group", "theme", "share", "share_corrected", "share_corrected_low", "share_corrected_high", "held_out_f1", "note"]
+    if corrected.empty:
+        return pd.DataFrame(columns=columns)
+    f1 = {labels.get(t, t): v for t, v in zip(reliability["theme"], reliability["f1"])}
+    flagged = {labels.get(t, t) for t in reliability.loc[reliability["indicative"], "theme"]}
+    rows = corrected[corrected["share_corrected"].notna()].copy()
+    rows = rows[(rows["share_corrected"] - rows["share"]).abs() >= min_difference]
+    rows = rows.assign(held_out_f1=rows["theme"].map(f1), note=rows["theme"].map(lambda t: "indicative only" if t in flagged else ""),
+                       _gap=(rows["share_corrected"] - rows["share"]).abs())
+    return rows.sort_values(["_gap", "group", "theme"], ascending=[False, True, True], kind="mergesort")[columns].reset_index(drop=True)
+
+
 def provenance_parameters(selection: Selection) -> pd.DataFrame:
     """The run's parameters: ``parameter``, ``value`` (lists joined, ``(all)`` for an empty filter, ``(none)`` for None)."""
     rows = []
