@@ -710,14 +710,35 @@ def corpus_shingles(paras: pd.DataFrame, shingle: int = 5, cache_dir: str | Path
     listing = _cache_listing(cache)
     items = [(str(uniq[c]), pids[r].tolist(), texts[r].tolist(), listing.get(str(uniq[c]), [])) for c, r in enumerate(rows_of)]
     results = run.map(_shingle_chunk, chunked(items, chunk_size), shingle, cache)
-    para, local, h, g = [np.empty(0, np.int64)], [np.empty(0, np.int64)], [np.empty(0, np.uint64)], [np.empty(0, np.uint64)]
-    for c, arrays in enumerate(t for chunk in results for t in chunk):
-        para.append(np.asarray(rows_of[c], dtype=np.int64)[arrays["p"].astype(np.int64)])
-        local.append(arrays["i"].astype(np.int64))
-        h.append(arrays["h"])
-        g.append(arrays["g"])
-    return pd.DataFrame({"para": np.concatenate(para), "i": np.concatenate(local), "h": np.concatenate(h),
-                         "g": np.concatenate(g)})
+    del items
+    # Each document's shingles are kept as they come (int32 positions), then each output column is filled in
+    # turn and its pieces dropped: about 1.2 times the output at the peak, where concatenating lists of int64
+    # copies and then building the DataFrame (which consolidated same-typed columns, another copy) took three
+    # (2.7 GB more on the complete UNGDC corpus).
+    pieces: dict[str, list[np.ndarray]] = {"p": [], "i": [], "h": [], "g": []}
+    for arrays in (t for chunk in results for t in chunk):
+        for c in pieces:
+            pieces[c].append(arrays[c])
+    sizes = np.fromiter((len(x) for x in pieces["h"]), dtype=np.int64, count=len(pieces["h"]))
+    total = int(sizes.sum())
+    flat_rows = np.fromiter((r for rows in rows_of for r in rows), dtype=np.int64, count=len(paras))
+    first_row = np.r_[0, np.cumsum([len(rows) for rows in rows_of])].astype(np.int64)
+    del rows_of
+    para = np.repeat(first_row[:len(sizes)], sizes)  # each shingle's document's first entry in flat_rows ...
+    if total:
+        para += np.concatenate(pieces.pop("p"))  # ... plus its paragraph's place in the document
+    pieces.pop("p", None)
+    columns = {"para": flat_rows[para]}
+    del para
+    for c, dtype in (("i", np.int64), ("h", np.uint64), ("g", np.uint64)):
+        out = np.empty(total, dtype=dtype)
+        if total:
+            np.concatenate(pieces.pop(c), out=out, casting="same_kind" if dtype == np.int64 else "no")
+        else:
+            pieces.pop(c)
+        columns[c] = out
+    # copy=False: one block per column, no consolidation copy.
+    return pd.DataFrame(columns, copy=False)
 
 
 _EMPTY_SEEDS = {c: np.empty(0, dtype=np.int64) for c in ("pa", "i", "pb", "j")}
