@@ -240,6 +240,10 @@ def stem_tokens(text: str) -> list[str]:
     return _StemAnalyzer()(text)
 
 
+#: Rows whose term counts :func:`tfidf_matrix` computes at once (memory only: the matrix is the same).
+TFIDF_BLOCK_ROWS = 50_000
+
+
 def tfidf_matrix(texts: Sequence[str]) -> tuple[sp.csr_matrix, np.ndarray]:
     """TF-IDF vectors of space-separated token strings, as scikit-learn's
     ``TfidfVectorizer(analyzer=str.split, sublinear_tf=True, norm="l2")`` computes them.
@@ -252,28 +256,49 @@ def tfidf_matrix(texts: Sequence[str]) -> tuple[sp.csr_matrix, np.ndarray]:
     """
     n = len(texts)
     tokens = pc.split_pattern(pa.array(texts, pa.large_string()), " ")
-    rows = pc.list_parent_indices(tokens).to_numpy().astype(np.int64)
+    del texts
+    token_offsets = tokens.offsets.to_numpy().astype(np.int64)
     encoded = pc.dictionary_encode(pc.list_flatten(tokens))
+    del tokens
     # Dictionary order is order of first appearance in the corpus, scikit-learn's order while counting; columns
     # are the sorted terms, but within a row entries stay in first-appearance order, as scikit-learn leaves them,
     # so the row norms are summed in the same order.
-    seen = encoded.indices.to_numpy().astype(np.int64)
+    seen_all = encoded.indices.to_numpy()  # int32, one per token
     words = encoded.dictionary.to_numpy(zero_copy_only=False)
+    del encoded
     blank = np.flatnonzero(words == "")  # what splitting "" (or a double space) gives; str.split drops it
     if len(blank):
-        keep = seen != blank[0]
-        rows, seen = rows[keep], seen[keep]
-        seen -= seen > blank[0]
         words = np.delete(words, blank[0])
     if not len(words):
         return sp.csr_matrix((n, 0)), np.empty(0, dtype=object)
     alphabetical = np.argsort(words, kind="stable")
     column = np.empty(len(words), dtype=np.int64)
     column[alphabetical] = np.arange(len(words))
-    pair, count = unique_counts(rows * len(words) + seen)
-    row, first = pair // len(words), pair % len(words)
+    # Each row's distinct terms and their counts, a block of rows at a time (the int64 keys of every token of a
+    # million paragraphs at once took gigabytes); rows are contiguous, so the blocks' sorted pairs in turn are the
+    # sorted pairs of the whole table.
+    row_parts, col_parts, count_parts = [], [], []
+    block = TFIDF_BLOCK_ROWS
+    for r0 in range(0, n, block):
+        r1 = min(r0 + block, n)
+        t0, t1 = int(token_offsets[r0]), int(token_offsets[r1])
+        rows = np.repeat(np.arange(r0, r1, dtype=np.int64), np.diff(token_offsets[r0:r1 + 1]))
+        seen = seen_all[t0:t1].astype(np.int64)
+        if len(blank):
+            keep = seen != blank[0]
+            rows, seen = rows[keep], seen[keep]
+            seen -= seen > blank[0]
+        pair, count = unique_counts(rows * len(words) + seen)
+        row_parts.append(pair // len(words))
+        col_parts.append(column[pair % len(words)].astype(np.int32))
+        count_parts.append(count)
+    del seen_all
+    row = np.concatenate(row_parts) if row_parts else np.empty(0, dtype=np.int64)
+    indices = np.concatenate(col_parts) if col_parts else np.empty(0, dtype=np.int32)
+    count = np.concatenate(count_parts) if count_parts else np.empty(0, dtype=np.int64)
+    del row_parts, col_parts, count_parts
     indptr = np.r_[0, np.cumsum(np.bincount(row, minlength=n))]
-    indices = column[first].astype(np.int32)
+    del row
     tf = np.log(count.astype(np.float64)) + 1.0
     df = np.bincount(indices, minlength=len(words)).astype(np.float64) + 1.0
     idf = np.full_like(df, n + 1, dtype=np.float64)
@@ -839,23 +864,34 @@ def _indexed_chains(shingles: pd.DataFrame, doc_rank: np.ndarray, k: int, max_ga
     same however the work was cut, and each step (bucket or partition) can run on a worker.
     """
     # int32 positions (a paragraph row, a token, a document rank): half the memory of the join's largest arrays.
-    para = shingles["para"].to_numpy().astype(np.int32)
-    local, h, g = shingles["i"].to_numpy().astype(np.int32), shingles["h"].to_numpy(), shingles["g"].to_numpy()
-    dr = doc_rank.astype(np.int32)[para] if len(para) else np.empty(0, dtype=np.int32)
+    # They are cut bucket by bucket from the shingle table's columns (no int32 copy of every shingle at once).
+    para, local = shingles["para"].to_numpy(), shingles["i"].to_numpy()
+    h, g = shingles["h"].to_numpy(), shingles["g"].to_numpy()
+    rank32 = doc_rank.astype(np.int32)
     run = run or Runner()
     buckets = max(-(-len(h) // SHINGLES_PER_BUCKET), 16 if run.distributed else 1)
     if buckets == 1:
-        return _chain_array(_chain(_bucket_seeds(para, local, h, g, dr, max_df), k, max_gap, min_words))
+        p32 = para.astype(np.int32)
+        dr = rank32[p32] if len(p32) else np.empty(0, dtype=np.int32)
+        return _chain_array(_chain(_bucket_seeds(p32, local.astype(np.int32), h, g, dr, max_df), k, max_gap, min_words))
     parts = PARTITIONS_PER_BUCKET * buckets
-    bucket = (h % np.uint64(buckets)).astype(np.int64)
+    # A bucket number fits 16 bits on any corpus up to 65,535 buckets: NumPy's stable sort of 16-bit
+    # integers is a radix sort, and the array a quarter of an int64 one.
+    bucket = (h % np.uint64(buckets)).astype(np.uint16 if buckets <= np.iinfo(np.uint16).max else np.int64)
     order = np.argsort(bucket, kind="stable")
     bounds = np.searchsorted(bucket[order], np.arange(buckets + 1))
     del bucket
     if spill_dir is not None:
         Path(spill_dir).mkdir(parents=True, exist_ok=True)
     spill = Path(tempfile.mkdtemp(prefix="reuse-seeds-", dir=spill_dir)).resolve()
+
+    def bucket_item(b: int) -> tuple:
+        ix = order[bounds[b]:bounds[b + 1]]
+        p32 = para[ix].astype(np.int32)
+        return b, p32, local[ix].astype(np.int32), h[ix], g[ix], rank32[p32]
+
     try:
-        items = ((b, *(a[order[bounds[b]:bounds[b + 1]]] for a in (para, local, h, g, dr))) for b in range(buckets))
+        items = (bucket_item(b) for b in range(buckets))
         for _ in run.map(_spill_bucket, items, max_df, parts, str(spill)):
             pass
         del order, items
