@@ -28,6 +28,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from .arrays import release_memory
 from .errors import ParameterError
 from .frequencies import (
     ANNOTATED_HINT, BY_LEVELS, body_only, label_offsets, check_choice, check_number, group_key, require_columns, split_themes,
@@ -183,6 +184,7 @@ def evidence_quotes(
     matches = matches[[(p, t) in carried for p, t in zip(matches["para_id"].tolist(), matches["theme"].tolist())]]
     if matches.empty:
         return pd.DataFrame(columns=QUOTE_COLUMNS)
+    release_memory()  # the evidence table's rows, read into Python once
     group = dict(zip(para_ids, group_key(paras, by).tolist()))
     meta = paras.set_index(paras["para_id"].astype(str))
 

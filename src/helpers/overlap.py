@@ -54,7 +54,7 @@ from .errors import ParameterError
 from .io import atomic_path
 from . import text as _text_module
 from .paragraph_cache import cached_strings, source_version
-from .arrays import positions_in_runs, run_starts, unique_counts
+from .arrays import positions_in_runs, release_memory, run_starts, unique_counts
 from .parallel import Runner, chunked
 from .frequencies import analysed_text, body_only, check_choice, check_number, require_columns, theme_frequencies
 from .text import WORD_RE, english_stop_words, fold
@@ -486,6 +486,8 @@ def similar_paragraphs(
     stems = cached_strings(paras, analysed_text(paras).tolist(), "stems", lambda t: " ".join(analyzer(t)),
                            STEM_VERSION, cache_dir)
     X, terms = tfidf_matrix(stems)
+    del stems
+    release_memory()  # the stemming's strings and the counting's arrays, before the block products
     if not len(terms):  # no paragraph has a single content word
         return empty
     df = np.bincount(X.indices, minlength=X.shape[1])
@@ -1139,7 +1141,9 @@ def indexed_passages(paras: pd.DataFrame, min_words: int, shingle: int, max_gap:
     order = {d: k for k, d in enumerate(_document_order(paras))}
     doc_rank = paras["doc_id"].astype(str).map(order).to_numpy(dtype=np.int64)
     shingles = corpus_shingles(paras, shingle, cache_dir=cache_dir, run=run)
+    release_memory()  # the per-document pieces, freed but kept by the allocator, while the join runs
     chains = _indexed_chains(shingles, doc_rank, shingle, max_gap, min_words, max_shingle_df, run, spill_dir)
+    release_memory()
     return _passages(paras, chains, min_words), shingles
 
 

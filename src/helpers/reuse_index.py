@@ -38,6 +38,7 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.feather as feather
 
+from .arrays import release_memory
 from .frequencies import body_only
 from .io import atomic_path, write_parquet, write_text
 from .paragraph_cache import document_keys
@@ -162,6 +163,7 @@ def reuse_tables(
     codes, local, docs, row_at = _local_positions(paras)
     state_path = Path(state_dir) if state_dir is not None else None
     keys = document_keys(paras, extra="date", salt="reuse") if state_path is not None else {}
+    release_memory()  # hashing every document's text left its strings freed but resident
     state = _read_state(state_path, params) if state_path is not None else None
     result = None
     if state is not None:
