@@ -197,6 +197,18 @@ def test_tfidf_matrix_equals_scikit_learn_bit_for_bit(seed_body: pd.DataFrame) -
     assert empty.shape == (2, 0) and len(none) == 0
 
 
+def test_tfidf_matrix_by_blocks_of_rows_is_the_same_matrix(seed_body: pd.DataFrame, monkeypatch: pytest.MonkeyPatch) -> None:
+    import helpers.analysis.overlap as overlap
+
+    stems = ["", " doubl  space "] + [" ".join(stem_tokens(t)) for t in seed_body["text"]] + ["", "peac peac secur", ""]
+    X, terms = tfidf_matrix(stems)
+    for rows in (1, 7, 100):
+        monkeypatch.setattr(overlap, "TFIDF_BLOCK_ROWS", rows)
+        Y, terms_y = tfidf_matrix(stems)
+        assert terms_y.tolist() == terms.tolist()
+        assert np.array_equal(X.indptr, Y.indptr) and np.array_equal(X.indices, Y.indices) and np.array_equal(X.data, Y.data)
+
+
 def test_unique_counts_equals_numpy() -> None:
     values = np.random.default_rng(7).integers(0, 50, 1000)
     got, counts = unique_counts(values)

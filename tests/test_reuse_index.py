@@ -10,6 +10,7 @@ import pandas as pd
 import pytest
 
 from helpers.analysis.overlap import find_reuse, reuse_by_document_pair
+from helpers.analysis import reuse_index
 from helpers.analysis.reuse_index import reuse_tables
 from test_overlap import paras
 
@@ -59,7 +60,10 @@ def full(p: pd.DataFrame, **kw: int) -> tuple[pd.DataFrame, pd.DataFrame]:
 
 @pytest.mark.parametrize("seed", range(8))
 @pytest.mark.parametrize("max_df", [100, 3])
-def test_incremental_join_equals_a_full_join_after_random_edits(tmp_path: Path, seed: int, max_df: int) -> None:
+def test_incremental_join_equals_a_full_join_after_random_edits(tmp_path: Path, seed: int, max_df: int,
+                                                                monkeypatch: pytest.MonkeyPatch) -> None:
+    if seed % 2:  # the index file of a full join written in many record batches reads back the same
+        monkeypatch.setattr(reuse_index, "INDEX_SLICE_ROWS", 7)
     rng = random.Random(seed)
     rows = corpus(rng)
     kw = {"min_words": 8, "shingle": 4, "max_gap": 2, "max_shingle_df": max_df}

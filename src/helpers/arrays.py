@@ -26,3 +26,27 @@ def unique_counts(values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     ordered = np.sort(values)
     starts = run_starts(ordered)
     return ordered[starts], np.diff(np.r_[starts, len(ordered)]).astype(np.int64)
+
+
+def release_memory() -> None:
+    """Hand memory the process has freed back to the system (output-neutral; a no-op where unsupported).
+
+    After a large computation glibc's allocator keeps the freed heap (hundreds of thousands of
+    small arrays and strings leave it fragmented) and Arrow's pool keeps freed blocks: on the
+    complete UNGDC corpus a process that had finished the reuse join still held 1.2 GB more than
+    before it. ``malloc_trim(0)`` returns glibc's free pages, ``release_unused`` Arrow's.
+    """
+    import ctypes
+    import sys
+
+    if sys.platform.startswith("linux"):
+        try:
+            ctypes.CDLL("libc.so.6").malloc_trim(0)
+        except (OSError, AttributeError):  # not glibc (e.g. musl): nothing to trim
+            pass
+    try:
+        import pyarrow as pa
+
+        pa.default_memory_pool().release_unused()
+    except (ImportError, AttributeError):
+        pass

@@ -55,6 +55,7 @@ from pathlib import Path
 
 import pandas as pd
 
+from helpers.arrays import release_memory
 from helpers.analysis.cooccurrence import theme_cooccurrence
 from helpers.annotation.corrected_shares import corrected_shares, read_scored
 from helpers.errors import ParameterError, run_cli
@@ -145,6 +146,9 @@ def write_analysis_tables(
         written[name] = write_csv(df, reports / name)
         if log is not None:
             log(f"wrote {written[name]} ({len(df):,} rows, {where or f'{time.perf_counter() - t0:.1f} s'})")
+        # What the table's computation freed goes back to the system before the next one (and while
+        # the second process works): otherwise each stage's peak stays resident for the rest of the run.
+        release_memory()
         return df
 
     def frequencies() -> pd.DataFrame:
@@ -207,13 +211,19 @@ def second_process_tables(annotated: pd.DataFrame | str | Path, evidence: pd.Dat
         annotated = read_annotated(annotated)
     if evidence is not None and not isinstance(evidence, pd.DataFrame):
         evidence = read_evidence(evidence)
-    return {
-        "document_similarity.csv": document_similarity(annotated, top=max_document_pairs, neighbours=NEIGHBOURS),
-        "similar_paragraphs.csv": similar_paragraphs(annotated, top_n=top_similar, max_document_pairs=max_similar_document_pairs,
-                                                     cache_dir=build_dir),
-        "evidence_quotes.csv": (evidence_quotes(annotated, evidence, cache_dir=build_dir) if evidence is not None
-                                else pd.DataFrame(columns=QUOTE_COLUMNS)),
-    }
+    tables = {}
+    # One table at a time, each computation's freed memory returned before the next, and all of it
+    # once the tables are done: the second process then idles small while the first one works on.
+    tables["document_similarity.csv"] = document_similarity(annotated, top=max_document_pairs, neighbours=NEIGHBOURS)
+    release_memory()
+    tables["similar_paragraphs.csv"] = similar_paragraphs(annotated, top_n=top_similar, max_document_pairs=max_similar_document_pairs,
+                                                          cache_dir=build_dir)
+    release_memory()
+    tables["evidence_quotes.csv"] = (evidence_quotes(annotated, evidence, cache_dir=build_dir) if evidence is not None
+                                     else pd.DataFrame(columns=QUOTE_COLUMNS))
+    del annotated, evidence
+    release_memory()
+    return tables
 
 
 def read_annotated(path: str | Path) -> pd.DataFrame:

@@ -28,6 +28,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from helpers.arrays import release_memory
 from helpers.errors import ParameterError
 from helpers.analysis.frequencies import (
     ANNOTATED_HINT, BY_LEVELS, body_only, label_offsets, check_choice, check_number, group_key, require_columns, split_themes,
@@ -167,7 +168,14 @@ def evidence_quotes(
     require_columns(annotated, ["para_id", "doc_id", "text", "themes"], "The annotated paragraphs table", ANNOTATED_HINT)
     require_columns(evidence, ["para_id", "theme"], "The evidence table", EVIDENCE_HINT)
 
-    paras = body_only(annotated).reset_index(drop=True)
+    paras = body_only(annotated)
+    # Only paragraphs carrying a theme can be quoted (matches elsewhere are dropped below): the lookups
+    # are built for those (every row of their ids), not for the million paragraphs of a large corpus.
+    codes, cells = pd.factorize(paras["themes"].to_numpy(dtype=object), use_na_sentinel=False)
+    has_theme = np.array([bool(split_themes(cell)) for cell in cells], dtype=bool)[codes] if len(cells) else np.zeros(0, bool)
+    quotable = paras["para_id"].astype(str).isin(set(paras["para_id"].astype(str).to_numpy()[has_theme].tolist()))
+    paras = paras[quotable.to_numpy()].reset_index(drop=True)
+    del codes, cells, has_theme, quotable
     para_ids = paras["para_id"].astype(str).tolist()
     texts = dict(zip(para_ids, paras["text"].fillna("").astype(str).tolist()))
     labels = dict(zip(para_ids, label_offsets(paras).tolist()))
@@ -176,6 +184,7 @@ def evidence_quotes(
     matches = matches[[(p, t) in carried for p, t in zip(matches["para_id"].tolist(), matches["theme"].tolist())]]
     if matches.empty:
         return pd.DataFrame(columns=QUOTE_COLUMNS)
+    release_memory()  # the evidence table's rows, read into Python once
     group = dict(zip(para_ids, group_key(paras, by).tolist()))
     meta = paras.set_index(paras["para_id"].astype(str))
 
@@ -235,14 +244,9 @@ def evidence_quotes(
     cand["para_id"] = np.asarray(sp_pid, dtype=object)[sent]
     cand["start"] = np.asarray(sp_s, dtype=np.int64)[sent]
     cand["end"] = np.asarray(sp_e, dtype=np.int64)[sent]
-    # A sentence that is a candidate for several themes is cut and counted once.
-    sents, sent_code = np.unique(sent, return_inverse=True)
-    cut = [texts[sp_pid[k]][sp_s[k]:sp_e[k]] for k in sents.tolist()]
-    cand["quote"] = np.asarray(cut, dtype=object)[sent_code]
     cand["words"] = np.asarray(sp_w, dtype=np.int64)[sent]
     cand["group"] = cand["para_id"].map(group)
-    for col in ("doc_id", "title", "date", "source_para"):
-        cand[col] = cand["para_id"].map(meta[col]) if col in meta.columns else None
+    cand["date"] = cand["para_id"].map(meta["date"]) if "date" in meta.columns else None
     cand["date"] = cand["date"].fillna("").astype(str)
     cand = cand.sort_values(
         ["theme", "group", "matches", "distinct", "words", "date", "para_id", "start"],
@@ -250,6 +254,12 @@ def evidence_quotes(
     cand = cand.drop_duplicates(["theme", "group", "para_id"])
     cand["rank"] = cand.groupby(["theme", "group"]).cumcount() + 1
     cand = cand[cand["rank"] <= per_group].copy()
+    # The quotes and citation fields of the kept candidates only (a few per theme and group, not every
+    # candidate sentence of the corpus): each quote is its paragraph's text from start to end.
+    cand["quote"] = np.asarray([texts[p][a:b] for p, a, b in zip(cand["para_id"].tolist(), cand["start"].tolist(),
+                                                                   cand["end"].tolist())], dtype=object)
+    for col in ("doc_id", "title", "source_para"):
+        cand[col] = cand["para_id"].map(meta[col]) if col in meta.columns else None
     cand["source_para"] = pd.array(pd.to_numeric(cand["source_para"], errors="coerce"), dtype="Int64")
     cand["citation"] = [cite(t, d, sp) for t, d, sp in zip(cand["title"], cand["date"], cand["source_para"])]
     for col in ("start", "end", "matches", "words", "rank"):

@@ -123,34 +123,58 @@ def keyness(
     joined = cached_strings(data, analysed_text(data).tolist(), "keyness_tokens", lambda t: " ".join(_tokens(t)),
                             TOKENS_VERSION, cache_dir, update=update_cache)
     arr = pa.array(joined, pa.string())
+    del joined
     arr = pc.if_else(pc.equal(arr, ""), pa.scalar(None, pa.string()), arr)  # no token: no list entry at all
     lists = pc.split_pattern(arr, " ")
+    del arr
     lengths = pc.fill_null(pc.list_value_length(lists), 0).to_numpy(zero_copy_only=False).astype(np.int64)
-    groups, gcode = np.unique(keys.to_numpy(dtype=str), return_inverse=True)
+    # Groups in sorted order (code point order, as np.unique sorts), each paragraph's group's code; factorised,
+    # not a fixed-width unicode array of a million names.
+    gcode, groups = pd.factorize(np.asarray(keys.tolist(), dtype=object), sort=True)
+    groups = np.asarray(groups, dtype=object)
     gcode = np.asarray(gcode, dtype=np.int64).ravel()
     sizes = np.bincount(gcode, weights=lengths, minlength=len(groups)).astype(float)
     all_words = float(sizes.sum())
     if not lengths.sum():
         return pd.DataFrame(columns=KEYNESS_COLUMNS)
     encoded = pc.dictionary_encode(pc.list_flatten(lists))  # one Array in, one Array out
-    codes = encoded.indices.to_numpy(zero_copy_only=False).astype(np.int64)
+    del lists
+    # Token codes stay int32 (Arrow's) and the group of each token int32; only the kept terms' keys are int64:
+    # a million paragraphs have tens of millions of tokens.
+    codes = encoded.indices.to_numpy(zero_copy_only=False)
     vocab = np.asarray(encoded.dictionary.to_pylist(), dtype=object)
+    del encoded
     V = np.int64(len(vocab))
     span = V + V * V  # term keys: a word is its code, a phrase V + first * V + second
     content = np.array([_content(w, stop_words) for w in vocab], dtype=bool)
-    para = np.repeat(np.arange(len(lengths), dtype=np.int64), lengths)
-    group_of = gcode[para]
-    parts = []
+    group_of = np.repeat(gcode.astype(np.int32), lengths)
+    found_parts, count_parts = [], []
     if ngrams in ("words", "both"):
         keep = content[codes]
-        parts.append(group_of[keep] * span + codes[keep])
+        f, c = unique_counts(group_of[keep].astype(np.int64) * span + codes[keep].astype(np.int64))
+        found_parts.append(f)
+        count_parts.append(c)
+        del keep, f, c
     if ngrams in ("phrases", "both"):
-        nxt = np.r_[para[1:] == para[:-1], False]  # token i and i + 1 are in one paragraph
-        keep = nxt & content[codes] & np.r_[content[codes[1:]], False]
-        first = codes[keep]
-        second = codes[1:][keep[:-1]]
-        parts.append(group_of[keep] * span + V + first * V + second)
-    found, counts = unique_counts(np.concatenate(parts))
+        nxt = np.ones(len(codes), dtype=bool)  # token i and i + 1 are in one paragraph: i is not a paragraph's last
+        ends = np.cumsum(lengths)
+        nxt[ends[ends > 0] - 1] = False
+        is_content = content[codes]
+        keep = nxt & is_content & np.r_[is_content[1:], False]
+        del nxt, is_content
+        first = codes[keep].astype(np.int64)
+        second = codes[1:][keep[:-1]].astype(np.int64)
+        f, c = unique_counts(group_of[keep].astype(np.int64) * span + V + first * V + second)
+        found_parts.append(f)
+        count_parts.append(c)
+        del keep, first, second, f, c
+    del codes, group_of
+    # Word and phrase keys never coincide (t < V for a word): sorting the two sets of distinct keys together is
+    # the sort of all keys.
+    found, counts = np.concatenate(found_parts), np.concatenate(count_parts)
+    order = np.argsort(found, kind="stable")
+    found, counts = found[order], counts[order]
+    del order
     g_all, t_all = found // span, found % span
     sel = counts >= min_freq
     by_term = np.argsort(t_all, kind="stable")  # occurrences of each term over all groups: b = total - a

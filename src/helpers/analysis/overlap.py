@@ -54,7 +54,7 @@ from helpers.errors import ParameterError
 from helpers.io import atomic_path
 import helpers.corpus.text as _text_module
 from helpers.corpus.paragraph_cache import cached_strings, source_version
-from helpers.arrays import positions_in_runs, run_starts, unique_counts
+from helpers.arrays import positions_in_runs, release_memory, run_starts, unique_counts
 from helpers.parallel import Runner, chunked
 from helpers.analysis.frequencies import analysed_text, body_only, check_choice, check_number, require_columns, theme_frequencies
 from helpers.corpus.text import WORD_RE, english_stop_words, fold
@@ -240,6 +240,10 @@ def stem_tokens(text: str) -> list[str]:
     return _StemAnalyzer()(text)
 
 
+#: Rows whose term counts :func:`tfidf_matrix` computes at once (memory only: the matrix is the same).
+TFIDF_BLOCK_ROWS = 50_000
+
+
 def tfidf_matrix(texts: Sequence[str]) -> tuple[sp.csr_matrix, np.ndarray]:
     """TF-IDF vectors of space-separated token strings, as scikit-learn's
     ``TfidfVectorizer(analyzer=str.split, sublinear_tf=True, norm="l2")`` computes them.
@@ -252,28 +256,49 @@ def tfidf_matrix(texts: Sequence[str]) -> tuple[sp.csr_matrix, np.ndarray]:
     """
     n = len(texts)
     tokens = pc.split_pattern(pa.array(texts, pa.large_string()), " ")
-    rows = pc.list_parent_indices(tokens).to_numpy().astype(np.int64)
+    del texts
+    token_offsets = tokens.offsets.to_numpy().astype(np.int64)
     encoded = pc.dictionary_encode(pc.list_flatten(tokens))
+    del tokens
     # Dictionary order is order of first appearance in the corpus, scikit-learn's order while counting; columns
     # are the sorted terms, but within a row entries stay in first-appearance order, as scikit-learn leaves them,
     # so the row norms are summed in the same order.
-    seen = encoded.indices.to_numpy().astype(np.int64)
+    seen_all = encoded.indices.to_numpy()  # int32, one per token
     words = encoded.dictionary.to_numpy(zero_copy_only=False)
+    del encoded
     blank = np.flatnonzero(words == "")  # what splitting "" (or a double space) gives; str.split drops it
     if len(blank):
-        keep = seen != blank[0]
-        rows, seen = rows[keep], seen[keep]
-        seen -= seen > blank[0]
         words = np.delete(words, blank[0])
     if not len(words):
         return sp.csr_matrix((n, 0)), np.empty(0, dtype=object)
     alphabetical = np.argsort(words, kind="stable")
     column = np.empty(len(words), dtype=np.int64)
     column[alphabetical] = np.arange(len(words))
-    pair, count = unique_counts(rows * len(words) + seen)
-    row, first = pair // len(words), pair % len(words)
+    # Each row's distinct terms and their counts, a block of rows at a time (the int64 keys of every token of a
+    # million paragraphs at once took gigabytes); rows are contiguous, so the blocks' sorted pairs in turn are the
+    # sorted pairs of the whole table.
+    row_parts, col_parts, count_parts = [], [], []
+    block = TFIDF_BLOCK_ROWS
+    for r0 in range(0, n, block):
+        r1 = min(r0 + block, n)
+        t0, t1 = int(token_offsets[r0]), int(token_offsets[r1])
+        rows = np.repeat(np.arange(r0, r1, dtype=np.int64), np.diff(token_offsets[r0:r1 + 1]))
+        seen = seen_all[t0:t1].astype(np.int64)
+        if len(blank):
+            keep = seen != blank[0]
+            rows, seen = rows[keep], seen[keep]
+            seen -= seen > blank[0]
+        pair, count = unique_counts(rows * len(words) + seen)
+        row_parts.append(pair // len(words))
+        col_parts.append(column[pair % len(words)].astype(np.int32))
+        count_parts.append(count)
+    del seen_all
+    row = np.concatenate(row_parts) if row_parts else np.empty(0, dtype=np.int64)
+    indices = np.concatenate(col_parts) if col_parts else np.empty(0, dtype=np.int32)
+    count = np.concatenate(count_parts) if count_parts else np.empty(0, dtype=np.int64)
+    del row_parts, col_parts, count_parts
     indptr = np.r_[0, np.cumsum(np.bincount(row, minlength=n))]
-    indices = column[first].astype(np.int32)
+    del row
     tf = np.log(count.astype(np.float64)) + 1.0
     df = np.bincount(indices, minlength=len(words)).astype(np.float64) + 1.0
     idf = np.full_like(df, n + 1, dtype=np.float64)
@@ -461,6 +486,8 @@ def similar_paragraphs(
     stems = cached_strings(paras, analysed_text(paras).tolist(), "stems", lambda t: " ".join(analyzer(t)),
                            STEM_VERSION, cache_dir)
     X, terms = tfidf_matrix(stems)
+    del stems
+    release_memory()  # the stemming's strings and the counting's arrays, before the block products
     if not len(terms):  # no paragraph has a single content word
         return empty
     df = np.bincount(X.indices, minlength=X.shape[1])
@@ -710,14 +737,35 @@ def corpus_shingles(paras: pd.DataFrame, shingle: int = 5, cache_dir: str | Path
     listing = _cache_listing(cache)
     items = [(str(uniq[c]), pids[r].tolist(), texts[r].tolist(), listing.get(str(uniq[c]), [])) for c, r in enumerate(rows_of)]
     results = run.map(_shingle_chunk, chunked(items, chunk_size), shingle, cache)
-    para, local, h, g = [np.empty(0, np.int64)], [np.empty(0, np.int64)], [np.empty(0, np.uint64)], [np.empty(0, np.uint64)]
-    for c, arrays in enumerate(t for chunk in results for t in chunk):
-        para.append(np.asarray(rows_of[c], dtype=np.int64)[arrays["p"].astype(np.int64)])
-        local.append(arrays["i"].astype(np.int64))
-        h.append(arrays["h"])
-        g.append(arrays["g"])
-    return pd.DataFrame({"para": np.concatenate(para), "i": np.concatenate(local), "h": np.concatenate(h),
-                         "g": np.concatenate(g)})
+    del items
+    # Each document's shingles are kept as they come (int32 positions), then each output column is filled in
+    # turn and its pieces dropped: about 1.2 times the output at the peak, where concatenating lists of int64
+    # copies and then building the DataFrame (which consolidated same-typed columns, another copy) took three
+    # (2.7 GB more on the complete UNGDC corpus).
+    pieces: dict[str, list[np.ndarray]] = {"p": [], "i": [], "h": [], "g": []}
+    for arrays in (t for chunk in results for t in chunk):
+        for c in pieces:
+            pieces[c].append(arrays[c])
+    sizes = np.fromiter((len(x) for x in pieces["h"]), dtype=np.int64, count=len(pieces["h"]))
+    total = int(sizes.sum())
+    flat_rows = np.fromiter((r for rows in rows_of for r in rows), dtype=np.int64, count=len(paras))
+    first_row = np.r_[0, np.cumsum([len(rows) for rows in rows_of])].astype(np.int64)
+    del rows_of
+    para = np.repeat(first_row[:len(sizes)], sizes)  # each shingle's document's first entry in flat_rows ...
+    if total:
+        para += np.concatenate(pieces.pop("p"))  # ... plus its paragraph's place in the document
+    pieces.pop("p", None)
+    columns = {"para": flat_rows[para]}
+    del para
+    for c, dtype in (("i", np.int64), ("h", np.uint64), ("g", np.uint64)):
+        out = np.empty(total, dtype=dtype)
+        if total:
+            np.concatenate(pieces.pop(c), out=out, casting="same_kind" if dtype == np.int64 else "no")
+        else:
+            pieces.pop(c)
+        columns[c] = out
+    # copy=False: one block per column, no consolidation copy.
+    return pd.DataFrame(columns, copy=False)
 
 
 _EMPTY_SEEDS = {c: np.empty(0, dtype=np.int64) for c in ("pa", "i", "pb", "j")}
@@ -818,23 +866,34 @@ def _indexed_chains(shingles: pd.DataFrame, doc_rank: np.ndarray, k: int, max_ga
     same however the work was cut, and each step (bucket or partition) can run on a worker.
     """
     # int32 positions (a paragraph row, a token, a document rank): half the memory of the join's largest arrays.
-    para = shingles["para"].to_numpy().astype(np.int32)
-    local, h, g = shingles["i"].to_numpy().astype(np.int32), shingles["h"].to_numpy(), shingles["g"].to_numpy()
-    dr = doc_rank.astype(np.int32)[para] if len(para) else np.empty(0, dtype=np.int32)
+    # They are cut bucket by bucket from the shingle table's columns (no int32 copy of every shingle at once).
+    para, local = shingles["para"].to_numpy(), shingles["i"].to_numpy()
+    h, g = shingles["h"].to_numpy(), shingles["g"].to_numpy()
+    rank32 = doc_rank.astype(np.int32)
     run = run or Runner()
     buckets = max(-(-len(h) // SHINGLES_PER_BUCKET), 16 if run.distributed else 1)
     if buckets == 1:
-        return _chain_array(_chain(_bucket_seeds(para, local, h, g, dr, max_df), k, max_gap, min_words))
+        p32 = para.astype(np.int32)
+        dr = rank32[p32] if len(p32) else np.empty(0, dtype=np.int32)
+        return _chain_array(_chain(_bucket_seeds(p32, local.astype(np.int32), h, g, dr, max_df), k, max_gap, min_words))
     parts = PARTITIONS_PER_BUCKET * buckets
-    bucket = (h % np.uint64(buckets)).astype(np.int64)
+    # A bucket number fits 16 bits on any corpus up to 65,535 buckets: NumPy's stable sort of 16-bit
+    # integers is a radix sort, and the array a quarter of an int64 one.
+    bucket = (h % np.uint64(buckets)).astype(np.uint16 if buckets <= np.iinfo(np.uint16).max else np.int64)
     order = np.argsort(bucket, kind="stable")
     bounds = np.searchsorted(bucket[order], np.arange(buckets + 1))
     del bucket
     if spill_dir is not None:
         Path(spill_dir).mkdir(parents=True, exist_ok=True)
     spill = Path(tempfile.mkdtemp(prefix="reuse-seeds-", dir=spill_dir)).resolve()
+
+    def bucket_item(b: int) -> tuple:
+        ix = order[bounds[b]:bounds[b + 1]]
+        p32 = para[ix].astype(np.int32)
+        return b, p32, local[ix].astype(np.int32), h[ix], g[ix], rank32[p32]
+
     try:
-        items = ((b, *(a[order[bounds[b]:bounds[b + 1]]] for a in (para, local, h, g, dr))) for b in range(buckets))
+        items = (bucket_item(b) for b in range(buckets))
         for _ in run.map(_spill_bucket, items, max_df, parts, str(spill)):
             pass
         del order, items
@@ -1082,7 +1141,9 @@ def indexed_passages(paras: pd.DataFrame, min_words: int, shingle: int, max_gap:
     order = {d: k for k, d in enumerate(_document_order(paras))}
     doc_rank = paras["doc_id"].astype(str).map(order).to_numpy(dtype=np.int64)
     shingles = corpus_shingles(paras, shingle, cache_dir=cache_dir, run=run)
+    release_memory()  # the per-document pieces, freed but kept by the allocator, while the join runs
     chains = _indexed_chains(shingles, doc_rank, shingle, max_gap, min_words, max_shingle_df, run, spill_dir)
+    release_memory()
     return _passages(paras, chains, min_words), shingles
 
 
