@@ -60,13 +60,18 @@ def _commit(paths: Sequence[str]) -> str:
     return head + ("+dirty" if dirty else "")
 
 
+def codebook_digest(codebook: str | Path) -> str:
+    """The log's ``codebook`` key: the first 12 hex digits of the codebook file's SHA-256."""
+    return hashlib.sha256(Path(codebook).read_bytes()).hexdigest()[:12]
+
+
 def log_held_out(agreement_csv: str | Path, codebook: str | Path, log: str | Path, note: str,
                  rule_data: Sequence[str] = ()) -> dict[str, object]:
     """Append one row to ``log`` (created with its header if missing); return the row."""
     agreement = pd.read_csv(agreement_csv)
     row = {"date": dt.datetime.now(dt.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ"),
            "commit": _commit([str(codebook), *rule_data]),
-           "codebook": hashlib.sha256(Path(codebook).read_bytes()).hexdigest()[:12],
+           "codebook": codebook_digest(codebook),
            **held_out_row(agreement), "note": note}
     path = Path(log)
     new = not path.is_file()

@@ -46,6 +46,7 @@ from helpers.annotation.annotate import Matcher
 from helpers.annotation.codebook import Codebook, load_codebook
 from helpers.errors import ParameterError, run_cli
 from helpers.analysis.frequencies import split_themes
+from helpers.analysis.keyness import log_likelihood as g2  # Dunning's G², as in the briefing's keyness
 from helpers.io import read_text_csv, write_csv
 
 SUGGESTION_COLUMNS = ["theme", "source", "candidate", "score", "missed_paragraphs", "other_paragraphs",
@@ -64,17 +65,6 @@ def _grams(words: list[str]) -> set[str]:
     out = {w for w in keep if w not in STOP}
     out |= {f"{a} {b}" for a, b in zip(keep, keep[1:]) if a not in STOP and b not in STOP}
     return out
-
-
-def g2(a: np.ndarray, b: np.ndarray, c: float, d: float) -> np.ndarray:
-    """Dunning's log-likelihood G² for ``a`` of ``c`` target units against ``b`` of ``d`` reference units."""
-    a, b = np.asarray(a, float), np.asarray(b, float)
-    e1 = c * (a + b) / (c + d)
-    e2 = d * (a + b) / (c + d)
-    with np.errstate(divide="ignore", invalid="ignore"):
-        t1 = np.where(a > 0, a * np.log(a / e1), 0.0)
-        t2 = np.where(b > 0, b * np.log(b / e2), 0.0)
-    return 2 * (t1 + t2)
 
 
 def _matched_by(matcher: Matcher, theme: str, candidates: list[str]) -> set[str]:

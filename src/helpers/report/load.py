@@ -293,21 +293,20 @@ def load_held_out_log(selection: Selection, log: str | Path = TEST_LOG) -> pd.Da
 
 def held_out_log(codebook: str | Path, log: str | Path = TEST_LOG) -> pd.DataFrame:
     """The rows of the held-out scoring log (``data/validation/test-log.csv``, written by ``make log-test``) whose
-    ``codebook`` is this codebook file (the first 12 hex digits of its SHA-256); empty for any other codebook.
+    ``codebook`` is this codebook file (:func:`helpers.annotation.scoring_log.codebook_digest`); empty for any other codebook.
 
     Columns ``date`` (UTC), ``commit``, ``codebook``, ``paragraphs`` (held-out paragraphs scored),
     ``precision``, ``recall``, ``f1`` with ``*_low``/``*_high`` (95% bootstrap interval; micro, rules alone)
     and ``note`` (which sample was scored, after which change). These figures come from text the rules
     were not written from, unlike a corpus's own in-sample validation set.
     """
-    import hashlib
+    from helpers.annotation.scoring_log import codebook_digest
 
     path, book = Path(log), Path(codebook)
     if not path.is_file() or not book.is_file():
         return pd.DataFrame()
-    digest = hashlib.sha256(book.read_bytes()).hexdigest()[:12]
     table = pd.read_csv(path, dtype={"commit": str, "codebook": str, "note": str}, keep_default_na=False)
-    return table[table["codebook"] == digest].reset_index(drop=True)
+    return table[table["codebook"] == codebook_digest(book)].reset_index(drop=True)
 
 
 def load_annotation_warnings(selection: Selection) -> list[str]:

@@ -716,9 +716,7 @@ def agreement_overall(agreement: pd.DataFrame) -> tuple[dict[str, float] | None,
     is one, else in-sample, and the number of paragraphs they are computed on; ``(None, None)`` without a sample."""
     if agreement.empty:
         return None, None
-    final = agreement[(agreement["annotation"] == "final")]
-    sample = "held-out" if (final["sample"] == "held-out").any() else final["sample"].iloc[0]
-    final = final[final["sample"] == sample]
+    final = agreement[(agreement["annotation"] == "final") & (agreement["sample"] == agreement_sample(agreement))]
     overall = final[final["theme"] == "(overall)"]
     per_theme = final[~final["theme"].astype(str).str.startswith("(")]
     if overall.empty:
