@@ -87,7 +87,8 @@ def plot_year_dots(year_shares: pd.DataFrame, *, organization: str, order: Seque
     """Fewer than three years: one organisation's top themes by year, points with 95% intervals; the title says which
     theme moved most between the first and last year and whether the intervals support it."""
     fy = year_shares.assign(label=lambda d: d["theme"].map(lambda t: labels.get(t, t)))
-    top = [x for x in order if x in set(fy["theme"])]
+    seen = set(fy["theme"])
+    top = [x for x in order if x in seen]
     yrs = sorted(fy["group"].unique())
     moved = []
     for th in top:

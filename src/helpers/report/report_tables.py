@@ -345,7 +345,8 @@ def year_shares_by_organization(paragraphs: pd.DataFrame, evidence: pd.DataFrame
     out = {}
     for org in sorted(years[years >= 2].index):
         fy = theme_shares(paragraphs[paragraphs["organization"] == org], "year", evidence, themes)
-        top = [x for x in order if x in set(fy.loc[fy["paragraphs"] > 0, "theme"])][:top_n]
+        seen = set(fy.loc[fy["paragraphs"] > 0, "theme"])
+        top = [x for x in order if x in seen][:top_n]
         out[org] = fy[fy["theme"].isin(top)].reset_index(drop=True)
     return out
 
@@ -615,6 +616,14 @@ def distinctive_terms(selection: Selection, paragraphs: pd.DataFrame, assignment
     else:
         k = _group_keyness(selection, paragraphs, assignments, shown, min_freq, theme)
     return k[k["direction"] == "over"].reset_index(drop=True) if len(k) else k
+
+
+def groups_with_terms(terms: pd.DataFrame, order: Sequence[str], others: bool = True) -> list[str]:
+    """The groups of ``terms`` (a :func:`distinctive_terms` table): those in ``order`` first, in that order, then (when
+    ``others``) the remaining ones alphabetically."""
+    present = set(terms["group"]) if len(terms) else set()
+    first = [g for g in order if g in present]
+    return first + sorted(present - set(order)) if others else first
 
 
 def top_terms(terms: pd.DataFrame, group: str, n: int) -> pd.DataFrame:
