@@ -295,3 +295,41 @@ def test_a_missing_pdf_engine_is_one_message_saying_what_to_install(monkeypatch)
     with pytest.raises(RenderError, match=r"^cannot load WeasyPrint \(cannot load library 'libpango-1\.0-0'\): the PDF needs "
                                           r"the system's Pango library \(Debian/Ubuntu: apt-get install libpango-1\.0-0"):
         render.check_pdf_engine()
+
+
+def test_sections_run_two_at_a_time_give_the_same_notebooks_in_order(tmp_path):
+    notebooks = [_notebook(tmp_path / f"{i:02d}_s.ipynb", [nbformat.v4.new_code_cell(f"print({i} * n)")]) for i in range(1, 4)]
+    one = render.execute_notebooks(notebooks, tmp_path / "one", {"n": 5}, kernels=1)
+    two = render.execute_notebooks(notebooks, tmp_path / "two", {"n": 5}, kernels=2)
+    assert [nb.cells[-1].outputs[0]["text"] for nb in two] == ["5\n", "10\n", "15\n"]
+    for path in notebooks:
+        assert (tmp_path / "two" / path.name).read_bytes() == (tmp_path / "one" / path.name).read_bytes()
+    assert one == two
+
+
+def test_a_failing_section_among_parallel_ones_is_the_error_raised(tmp_path):
+    notebooks = [_notebook(tmp_path / "01_ok.ipynb", [nbformat.v4.new_code_cell("n")]),
+                 _notebook(tmp_path / "02_bad.ipynb", [nbformat.v4.new_code_cell("n / 0")]),
+                 _notebook(tmp_path / "03_ok.ipynb", [nbformat.v4.new_code_cell("n")])]
+    with pytest.raises(RenderError, match=r"02_bad\.ipynb: cell \d+ failed with ZeroDivisionError"):
+        render.execute_notebooks(notebooks, tmp_path / "out", {}, kernels=2)
+
+
+def test_a_large_corpus_runs_its_sections_one_at_a_time(tmp_path, monkeypatch):
+    (tmp_path / "annotated_paragraphs.csv").write_text("para_id\n" + "p\n" * 100, encoding="utf-8")  # 208 bytes
+    params = {"reports": str(tmp_path)}
+    assert render.default_kernels(params, 11) == min(2, __import__("os").cpu_count() or 1)
+    assert render.default_kernels(params, 1) == 1
+    monkeypatch.setattr(render, "PARALLEL_KERNELS_MAX_BYTES", 207)
+    assert render.default_kernels(params, 11) == 1
+
+
+def test_inline_html_in_markdown_outputs_keeps_its_text_inside_the_tags():
+    nb = nbformat.v4.new_notebook()
+    cell = nbformat.v4.new_code_cell("x")
+    cell.outputs = [nbformat.v4.new_output("execute_result", execution_count=1, data={
+        "text/markdown": '- A finding (<a class="see" href="#c">see C</a>) about <em>Themes</em>.\n- ![chart](data:image/png;base64,iVBORw0KGgo=)'})]
+    nb.cells = [nbformat.v4.new_markdown_cell("## C {#c}"), cell]
+    out = render.notebook_to_html(nb, title="t")
+    assert '(<a class="see" href="#c">see C</a>) about <em>Themes</em>.' in out
+    assert '<img alt="chart" src="data:image/png;base64,iVBORw0KGgo="' in out

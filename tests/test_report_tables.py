@@ -260,3 +260,15 @@ def test_skipped_document_is_listed_in_methods(tmp_path):
     assert len(rows) == 1 and rows[0][0] == "ghost-2024"
     assert rows[0][1].startswith("missing.txt (manifest line 10)")
     assert "1 document was skipped by the ingest (ON_ERROR=skip)" in soup.get_text(" ", strip=True)
+
+
+def test_coder_agreement_table_keeps_counts_and_kappa_with_labels_and_overall_last():
+    coders = pd.DataFrame({
+        "annotation": ["second coder"] * 3, "sample": ["held-out"] * 3, "theme": ["(overall)", "terrorism", "drug_trafficking"],
+        "n": [120, 120, 120], "gold_pos": [40, 12, 0], "pred_pos": [38, 12, 0], "tp": [37, 12, 0],
+        "f1": [0.9487, 1.0, None], "kappa": [0.92, 1.0, None], "kappa_low": [0.85, 1.0, None], "kappa_high": [0.98, 1.0, None]})
+    table = rt.coder_agreement_table(coders, {"terrorism": "Terrorism"})
+    assert table["theme"].tolist() == ["Terrorism", "drug_trafficking", "All decisions (micro)"]
+    assert table[["paragraphs", "first", "second", "both"]].iloc[2].tolist() == [120, 40, 38, 37]
+    assert table["kappa"].iloc[2] == 0.92 and pd.isna(table["kappa"].iloc[1])
+    assert rt.coder_agreement_table(coders.iloc[0:0], {}).empty

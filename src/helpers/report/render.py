@@ -391,9 +391,14 @@ def _table_of_contents(html_text: str) -> str:
     from bs4 import BeautifulSoup
 
     soup = BeautifulSoup(html_text, "html.parser")
+    _fill_table_of_contents(soup)
+    return str(soup)
+
+
+def _fill_table_of_contents(soup: Any) -> None:
     main = soup.find("main")
     if main is None:
-        return html_text
+        return
     nav = soup.find("nav", id="toc")
     if nav is None:
         nav = soup.new_tag("nav", id="toc")
@@ -432,7 +437,36 @@ def _table_of_contents(html_text: str) -> str:
                 current_sub = soup.new_tag("ol")
                 parent[-1].append(current_sub)
             current_sub.append(item)
-    return str(soup)
+
+
+def _html_exporter(**options: Any) -> Any:
+    """nbconvert's HTMLExporter with ``options``, whose markdown keeps inline HTML tags whole when embedding images.
+
+    nbconvert (7.17) re-parses each inline tag of a markdown text on its own to embed images,
+    which closes ``<a>``, ``<em>`` ... at once and leaves their text outside them: the key
+    findings' ``<a class="see">`` links came out empty. Only ``<img>`` tags are re-parsed here.
+    """
+    from jinja2 import pass_context
+    from nbconvert import HTMLExporter
+    from nbconvert.filters.markdown_mistune import IPythonRenderer, MarkdownWithMath
+
+    class Renderer(IPythonRenderer):
+        def inline_html(self, html_text: str) -> str:
+            if self.embed_images and html_text.lstrip()[:4].lower() == "<img":
+                return super().inline_html(html_text)
+            return html_text  # escape=False: mistune returns inline HTML as it is
+
+    class Exporter(HTMLExporter):
+        @pass_context  # a jinja2 filter that reads the cell from the template's context, as nbconvert's own
+        def markdown2html(self, context: Any, source: str) -> str:
+            cell = context.get("cell", {})
+            renderer = Renderer(escape=False, attachments=cell.get("attachments", {}), embed_images=self.embed_images,
+                                path=context.get("resources", {}).get("metadata", {}).get("path", ""),
+                                anchor_link_text=self.anchor_link_text, exclude_anchor_links=self.exclude_anchor_links,
+                                **self.lexer_options)
+            return MarkdownWithMath(renderer=renderer).render(source)
+
+    return Exporter(**options)
 
 
 def notebook_to_html(nb: nbformat.NotebookNode, *, title: str | None = None) -> str:
@@ -441,15 +475,18 @@ def notebook_to_html(nb: nbformat.NotebookNode, *, title: str | None = None) -> 
     Input: the executed notebook; ``title`` for ``<title>`` (default: ``nb.metadata.title``).
     Output: the HTML text: no code, no prompts, no tagged cells, no ``<script>``, a
     Content-Security-Policy forbidding scripts, headings, figures and tables numbered
-    (:func:`number_sections`), a table of contents, the stylesheet inline, figures as SVG images.
+    (:func:`number_sections`), a table of contents, the stylesheet inline, figures as SVG images, table
+    columns sized at render (:func:`helpers.report.table_layout.size_table_columns`).
     Raises :class:`RenderError` if any script element would reach the output.
     """
-    from nbconvert import HTMLExporter
+    from bs4 import BeautifulSoup
+
+    from helpers.report.table_layout import size_table_columns
 
     nb = number_sections(_strip_for_readers(nb))
     if title is not None:
         nb.metadata["title"] = title
-    exporter = HTMLExporter(
+    exporter = _html_exporter(
         template_name=TEMPLATE_NAME,
         extra_template_basedirs=[str(TEMPLATES_DIR)],
         exclude_input=True,
@@ -460,7 +497,10 @@ def notebook_to_html(nb: nbformat.NotebookNode, *, title: str | None = None) -> 
     css = (TEMPLATES_DIR / TEMPLATE_NAME / "briefing.css").read_text(encoding="utf-8")
     resources = {"briefing_css": css, "metadata": {"name": nb.metadata.get("title", "Briefing")}}
     body, _ = exporter.from_notebook_node(nb, resources=resources)
-    body = _table_of_contents(body)
+    soup = BeautifulSoup(body, "html.parser")
+    _fill_table_of_contents(soup)
+    size_table_columns(soup)
+    body = str(soup)
     if "<script" in body.lower():
         raise RenderError("the rendered HTML contains a <script> element; a notebook output emitted raw HTML with a script. Escape text with html.escape before displaying it.")
     return body
@@ -491,6 +531,50 @@ def html_to_pdf(html_text: str, target: str | os.PathLike[str]) -> Path:
     return Path(target)
 
 
+#: Above this size of ``annotated_paragraphs.csv`` (bytes) sections run one at a time: every kernel loads the
+#: paragraphs, so two at once would double the render's memory on a corpus of a million paragraphs.
+PARALLEL_KERNELS_MAX_BYTES = 256 * 2**20
+
+
+def default_kernels(parameters: Mapping[str, Any], n_notebooks: int) -> int:
+    """How many section kernels to run at once: up to two (one per CPU) when the annotated paragraphs are
+    small enough to load twice (:data:`PARALLEL_KERNELS_MAX_BYTES`), else one."""
+    from helpers.params import resolve_path
+
+    annotated = resolve_path(parameters.get("reports", "reports")) / "annotated_paragraphs.csv"
+    size = annotated.stat().st_size if annotated.is_file() else 0
+    if size > PARALLEL_KERNELS_MAX_BYTES:
+        return 1
+    return max(1, min(2, os.cpu_count() or 1, n_notebooks))
+
+
+def execute_notebooks(paths: Sequence[Path], executed_dir: str | os.PathLike[str], parameters: Mapping[str, Any], *,
+                      kernel_name: str = KERNEL_NAME, kernels: int = 1,
+                      while_first_kernel_starts: Callable[[], None] | None = None) -> list[nbformat.NotebookNode]:
+    """Run each notebook of ``paths`` (:func:`execute_notebook`) into ``executed_dir``, ``kernels`` at a time.
+
+    Output: the executed notebooks in the order of ``paths``. The first failure in that order is
+    raised (:class:`RenderError`); notebooks not yet started are then not run.
+    """
+    from concurrent.futures import ThreadPoolExecutor
+
+    def run(i: int) -> nbformat.NotebookNode:
+        return execute_notebook(paths[i], Path(executed_dir) / paths[i].name, parameters, kernel_name=kernel_name,
+                                while_kernel_starts=while_first_kernel_starts if i == 0 else None)
+
+    if kernels <= 1 or len(paths) <= 1:
+        return [run(i) for i in range(len(paths))]
+    # Threads are enough: each one waits on its kernel process (jupyter_client keeps one event loop per thread).
+    with ThreadPoolExecutor(max_workers=kernels, thread_name_prefix="section") as pool:
+        futures = [pool.submit(run, i) for i in range(len(paths))]
+        try:
+            return [f.result() for f in futures]
+        except BaseException:
+            for f in futures:
+                f.cancel()
+            raise
+
+
 def render_briefing(
     notebooks: str | os.PathLike[str] | Sequence[str | os.PathLike[str]],
     *,
@@ -499,26 +583,28 @@ def render_briefing(
     html_path: str | os.PathLike[str],
     pdf_path: str | os.PathLike[str] | None = None,
     kernel_name: str = KERNEL_NAME,
+    kernels: int | None = None,
 ) -> nbformat.NotebookNode:
     """Execute the section ``notebooks`` (in the order given) into ``executed_dir`` and write the HTML (and PDF).
 
-    Each notebook runs on its own kernel with ``parameters``; the executed copies (every output
-    kept) are deliverables in ``executed_dir`` (``REPORTS/notebooks/``). Output files are
-    replaced only when every stage has succeeded. Returns the combined executed notebook.
+    Each notebook runs on its own kernel with ``parameters``, ``kernels`` at a time (default
+    :func:`default_kernels`); the executed copies (every output kept) are deliverables in
+    ``executed_dir`` (``REPORTS/notebooks/``). Output files are replaced only when every stage
+    has succeeded. Returns the combined executed notebook, sections in the order given.
     Raises :class:`RenderError` (failing cell, executed notebook path).
     """
     paths = [Path(notebooks)] if isinstance(notebooks, (str, os.PathLike)) else [Path(p) for p in notebooks]
     if not paths:
         raise RenderError("no section notebook to render: add notebooks/NN_<name>.ipynb (two-digit prefix).")
-    executed = []
-    for i, path in enumerate(paths):
-        def load_engines() -> None:  # while the first kernel starts: a PDF engine that cannot load (no Pango) stops the run here
-            if pdf_path is not None:
-                check_pdf_engine()
-            import nbconvert  # noqa: F401
 
-        executed.append(execute_notebook(path, Path(executed_dir) / path.name, parameters, kernel_name=kernel_name,
-                                         while_kernel_starts=load_engines if i == 0 else None))
+    def load_engines() -> None:  # while the first kernel starts: a PDF engine that cannot load (no Pango) stops the run here
+        if pdf_path is not None:
+            check_pdf_engine()
+        import nbconvert  # noqa: F401
+
+    executed = execute_notebooks(paths, executed_dir, parameters, kernel_name=kernel_name,
+                                 kernels=kernels if kernels is not None else default_kernels(parameters, len(paths)),
+                                 while_first_kernel_starts=load_engines)
     combined = combine_notebooks(executed)
     title = str(parameters.get("title") or combined.metadata.get("title") or paths[0].stem)
     html_text = notebook_to_html(combined, title=title)
@@ -606,6 +692,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--group-by", dest="group_by", help="group_by passed to the notebooks: organization, a group or a group set")
     parser.add_argument("--kernel", default=KERNEL_NAME, help=f"Jupyter kernel (default {KERNEL_NAME})")
     parser.add_argument("--no-pdf", action="store_true", help="write the HTML only")
+    parser.add_argument("--kernels", type=int, help="section notebooks to run at once (default: 2 on 2+ CPUs, 1 for a very large corpus)")
     parser.add_argument("--execute-only", metavar="FOLDER",
                         help="only execute the notebooks into FOLDER (no HTML/PDF), e.g. the cookbook")
     args = parser.parse_args(argv)
@@ -619,7 +706,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             print(f"executed {nb} -> {out}")
         return 0
     render_briefing(notebooks, parameters=params, executed_dir=reports / "notebooks", html_path=reports / "briefing.html",
-                    pdf_path=None if args.no_pdf else reports / "briefing.pdf", kernel_name=args.kernel)
+                    pdf_path=None if args.no_pdf else reports / "briefing.pdf", kernel_name=args.kernel, kernels=args.kernels)
     print(f"wrote {reports / 'briefing.html'}" + ("" if args.no_pdf else f" and {reports / 'briefing.pdf'}")
           + f" from {len(notebooks)} section notebooks (executed copies in {reports / 'notebooks'})")
     return 0

@@ -757,6 +757,23 @@ def agreement_table(agreement: pd.DataFrame, labels: Mapping[str, str]) -> pd.Da
     return pd.DataFrame(rows)
 
 
+def coder_agreement_table(coders: pd.DataFrame, labels: Mapping[str, str]) -> pd.DataFrame:
+    """Two human coders' agreement for readers (``coder_agreement.csv``): per theme (label; the micro and macro rows
+    last), ``paragraphs`` coded by both, ``first`` and ``second`` (paragraphs each coder gave the theme), ``both``,
+    ``f1``, ``kappa`` with ``kappa_low``/``kappa_high`` (95%)."""
+    if coders.empty:
+        return pd.DataFrame(columns=["theme", "paragraphs", "first", "second", "both", "f1", "kappa", "kappa_low", "kappa_high"])
+    names = {"(overall)": "All decisions (micro)", "(macro)": "Mean over themes (macro)"}
+    ordered = pd.concat([coders[~coders["theme"].astype(str).str.startswith("(")], coders[coders["theme"].isin(list(names))]])
+    num = lambda c: pd.to_numeric(ordered[c], errors="coerce")  # noqa: E731
+    return pd.DataFrame({
+        "theme": [names.get(t, labels.get(t, t)) for t in ordered["theme"]],
+        "paragraphs": num("n").astype("Int64"), "first": num("gold_pos").astype("Int64"), "second": num("pred_pos").astype("Int64"),
+        "both": num("tp").astype("Int64"), "f1": num("f1"), "kappa": num("kappa"), "kappa_low": num("kappa_low"),
+        "kappa_high": num("kappa_high"),
+    }).reset_index(drop=True)
+
+
 def corrected_shares_table(selection: Selection, labels: Mapping[str, str]) -> pd.DataFrame:
     """Theme shares per organisation corrected for coding error (``theme_frequencies.csv`` of ``make analyse``,
     :mod:`helpers.annotation.corrected_shares`): ``group``, ``theme`` (label), ``share``, ``share_corrected``,
