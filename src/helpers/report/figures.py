@@ -43,6 +43,7 @@ def plot_theme_heatmap(shares: pd.DataFrame, pooled: pd.DataFrame, *, order: Seq
         index="group", columns="theme", values="share", aggfunc="first").reindex(index=list(groups), columns=list(order))
     pooled_share = pooled.set_index("theme")["share"].reindex(order)
     matrix.loc[f"{ALL} ({shares['group'].nunique()})"] = pooled_share.to_numpy()
+    matrix.columns = [labels.get(t, t) for t in matrix.columns]
     top = order[0]
     return charts.heatmap(matrix, title=f"{labels.get(top, top)} is the most frequent theme overall ({pct(pooled_share[top])} of body "
                           f"paragraphs); the {len(groups)} {unit}s with the most text, theme by theme", xlabel="Theme",
@@ -57,6 +58,7 @@ def plot_document_themes(doc_shares: pd.DataFrame, documents: pd.DataFrame, *, o
     orgs = dict(zip(documents["doc_id"], documents["organization"]))
     matrix = matrix.reindex(index=documents["doc_id"], columns=list(order))
     matrix.index = [f"{d} ({orgs[d]})" for d in matrix.index]
+    matrix.columns = [labels.get(t, t) for t in matrix.columns]
     present = doc_shares[doc_shares["theme"].isin(order)]
     leaders = present[(present["share"] == present.groupby("group")["share"].transform("max")) & (present["paragraphs"] > 0)]
     tops = leaders.groupby("theme")["group"].nunique().sort_values(ascending=False, kind="mergesort")
