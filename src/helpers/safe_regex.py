@@ -14,12 +14,14 @@ word characters only, so a ``\\b`` written next to a non-ASCII letter (``\\bми
 (:func:`boundary_problems`); everywhere else it behaves as Python's on the texts the rules see.
 
 :class:`SafePattern` offers the part of ``re.Pattern``'s interface the pipeline uses (``search``,
-``match``, ``pattern``) and pickles by its source, so it can be sent to Dask workers.
+``match``, ``pattern``) and pickles by its source, so it can be sent to Dask workers. :class:`PatternSet`
+tells in one pass whether any of several patterns matches.
 """
 
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import re2
@@ -165,6 +167,44 @@ class SafePattern:
                 break
             bpos = nxt if ascii_only else int(to_byte[nxt])
         return out
+
+
+class PatternSet:
+    """Several :class:`SafePattern` (all with the same ``ignorecase``) asked together whether any of them
+    finds a match: one RE2 pass over the alternation of them all instead of one call per pattern.
+
+    The alternation answers exactly what ``any(p.search(text) for p in patterns)`` (or ``p.match``)
+    would; when RE2 cannot compile it (too large together), each pattern is tried alone. Pickles by its
+    patterns, like :class:`SafePattern`.
+    """
+
+    def __init__(self, patterns: Sequence[SafePattern]) -> None:
+        self.patterns = tuple(patterns)
+        self._any = None
+        if self.patterns and len({p.ignorecase for p in self.patterns}) == 1:
+            options = _options(self.patterns[0].ignorecase)
+            options.never_capture = True  # only whether there is a match is asked: no groups to track
+            try:
+                self._any = re2.compile("|".join(f"(?:{to_re2(p.pattern)})" for p in self.patterns), options)._regexp
+            except re2.error:
+                pass
+
+    def __reduce__(self):
+        return (PatternSet, (self.patterns,))
+
+    def any_search(self, text: str) -> bool:
+        """Whether one of the patterns' ``search`` finds a match in ``text``."""
+        return self._any_at(text, re2._Anchor.UNANCHORED, "search")
+
+    def any_match(self, text: str) -> bool:
+        """Whether one of the patterns' ``match`` matches at the start of ``text``."""
+        return self._any_at(text, re2._Anchor.ANCHOR_START, "match")
+
+    def _any_at(self, text: str, anchor, method: str) -> bool:
+        if self._any is None:
+            return any(getattr(p, method)(text) for p in self.patterns)
+        data = text.encode("utf-8")
+        return self._any.Match(anchor, data, 0, len(data))[0][0] >= 0
 
 
 def _reason(pattern: str, exc: Exception) -> str:

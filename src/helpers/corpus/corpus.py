@@ -46,7 +46,7 @@ import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
 from helpers.errors import CorpusError, run_cli
-from helpers.safe_regex import PatternError, SafePattern, boundary_problems, compile_pattern
+from helpers.safe_regex import PatternError, PatternSet, SafePattern, boundary_problems, compile_pattern
 from helpers.io import atomic_path, not_utf8, read_yaml_mapping, write_csv
 from helpers.parallel import Runner, chunked, runner
 from helpers.corpus.organizations import OrganizationResolver, canonicalize_manifest, load_organizations
@@ -85,6 +85,16 @@ class CleaningRules:
     editorial_when_numbered: int = 3
     path: str = ""
     fingerprint: str = ""
+    #: each group of patterns asked at once whether any matches (most paragraphs match none)
+    any_boilerplate: PatternSet = field(init=False, repr=False, compare=False)
+    any_prefix: PatternSet = field(init=False, repr=False, compare=False)
+    any_kind: PatternSet = field(init=False, repr=False, compare=False)
+    any_source_para: PatternSet = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        for name, patterns in (("any_boilerplate", [p for _, p in self.boilerplate]), ("any_prefix", [p for _, p in self.prefixes]),
+                               ("any_kind", [p for _, p in self.kinds]), ("any_source_para", list(self.source_para))):
+            object.__setattr__(self, name, PatternSet(patterns))
 
 
 def _compile(pattern: object, path: Path, where: str) -> SafePattern:
@@ -561,11 +571,11 @@ def _split_rows(text: str, doc_id: str, rules: CleaningRules, region: tuple[int,
         raw = text[start:end]
         text_norm = normalize(raw)
         folded = fold(text_norm)
-        rule = _match_any(rules.boilerplate, folded)
+        rule = _match_any(rules.boilerplate, folded) if rules.any_boilerplate.any_search(folded) else None
         if rule:
             removed.append({"doc_id": doc_id, "char_start": start, "char_end": end, "rule": rule, "text": raw})
             continue
-        for name, pat in rules.prefixes:
+        for name, pat in rules.prefixes if rules.any_prefix.any_match(fold(raw)) else ():
             m = pat.match(fold(raw))
             if m and m.end() < len(raw):
                 removed.append({"doc_id": doc_id, "char_start": start, "char_end": start + m.end(), "rule": name, "text": raw[: m.end()]})
@@ -577,7 +587,7 @@ def _split_rows(text: str, doc_id: str, rules: CleaningRules, region: tuple[int,
         in_window = len(rows) < rules.title_window
         if folded.casefold() == norm_title or any(folded.startswith(t[:60]) for t in titles):
             kind = "title"
-        else:
+        elif rules.any_kind.any_search(folded):
             for k, pat in rules.kinds:
                 if k == "title" and not in_window:
                     continue
@@ -587,7 +597,7 @@ def _split_rows(text: str, doc_id: str, rules: CleaningRules, region: tuple[int,
         if kind == "title":
             titles.append(folded)
         source_para, label_chars = None, 0
-        for pat in rules.source_para:
+        for pat in rules.source_para if rules.any_source_para.any_search(folded) else ():
             m = pat.search(folded)
             if m:
                 source_para = int(m.group(1))
