@@ -29,3 +29,18 @@ def test_pattern_set_pickles_by_its_patterns():
     rules = pickle.loads(pickle.dumps(PatternSet([compile_pattern("^Key ?words:")])))
     assert [p.pattern for p in rules.patterns] == ["^Key ?words:"]
     assert rules.any_match("Keywords: x") is True and rules.any_match("x Keywords:") is False
+
+
+def test_spans_of_windows_of_one_encoded_text_are_those_of_the_text():
+    from helpers.safe_regex import EncodedText
+
+    text = "Мир: peace and peaceful talks; café peace."
+    pattern = compile_pattern(r"\bpeace\w*", ignorecase=True, capture=False)
+    assert pattern.groups == 0 and compile_pattern(r"(a)(b)").groups == 2
+    encoded = EncodedText(text)
+    assert encoded.byte(3) == 6 and encoded.char(6) == 3 and encoded.byte(len(text)) == len(text.encode("utf-8"))
+    assert pattern.spans(encoded, 0, len(text)) == pattern.spans(text, 0, len(text)) == [(5, 10), (15, 23), (36, 41)]
+    assert pattern.spans(encoded, 16, 30) == []  # the window starts inside a word: \b sees the "p" before it
+    assert pattern.spans(encoded, 15, 20) == [(15, 20)]  # the window's end is the end of the text
+    ascii_text = EncodedText("peace")
+    assert ascii_text.byte(5) == 5 and pattern.spans(ascii_text, 0, 5) == [(0, 5)]

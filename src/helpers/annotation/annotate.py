@@ -87,7 +87,7 @@ import pyarrow.parquet as pq
 from helpers.annotation.agreement import disagreement_table
 from helpers.annotation.split_agreement import SPLIT_SAMPLE, agreement_by_sample
 from helpers.annotation.codebook import Codebook, load_codebook
-from helpers.safe_regex import SafePattern, compile_pattern
+from helpers.safe_regex import EncodedText, SafePattern, compile_pattern
 from helpers.errors import AnnotationError, run_cli
 from helpers.io import atomic_path, neutralise_batch, not_utf8, remove_stale_temporaries, write_csv
 from helpers.parallel import runner
@@ -302,7 +302,7 @@ class Matcher:
                     rid = len(self.rules)
                     self.rules.append(Rule(theme.id, "near", near[k - len(theme.regex)][0]))
                 j = len(self.regex_rules)
-                self.regex_rules.append((ti, rid, compile_pattern(pattern, ignorecase=True)))  # RE2: linear time
+                self.regex_rules.append((ti, rid, compile_pattern(pattern, ignorecase=True, capture=False)))  # RE2: linear time
                 widths.append(_max_width(pattern))
                 anchor = regex_anchor(pattern)
                 if anchor is None:
@@ -411,6 +411,7 @@ class Matcher:
         anchor = e_kind == _KIND_ANCHOR
         extra: list[tuple[int, int, int, int]] = []
         if anchor.any() or self.unanchored:
+            encoded = EncodedText(folded)  # once for every search below
             if anchor.any():
                 a_start = e_start[anchor]
                 a_para = np.searchsorted(offsets, a_start, side="right") - 1
@@ -424,10 +425,10 @@ class Matcher:
                 windows = sorted(set(zip(a_rule.tolist(), w_lo.tolist(), w_hi.tolist())))
                 found = set()
                 for j, lo, hi in windows:
-                    found.update(self._regex_spans(j, folded, lo, hi))
+                    found.update(self._regex_spans(j, encoded, lo, hi))
                 extra.extend(sorted(found))
             for j in self.unanchored:
-                extra.extend(self._regex_spans(j, folded, 0, len(folded)))
+                extra.extend(self._regex_spans(j, encoded, 0, len(folded)))
         keep_e = ~anchor
         theme_a = e_theme[keep_e]
         rule_a = e_rule[keep_e]
@@ -450,10 +451,11 @@ class Matcher:
                 para_a, theme_a, rule_a, kind_a, start_a, end_a = (a[inside] for a in (para_a, theme_a, rule_a, kind_a, start_a, end_a))
         return self._resolve(para_a, theme_a, rule_a, kind_a, start_a - offsets[para_a], end_a - offsets[para_a])
 
-    def _regex_spans(self, j: int, folded: str, lo: int, hi: int) -> list[tuple[int, int, int, int]]:
+    def _regex_spans(self, j: int, encoded: EncodedText, lo: int, hi: int) -> list[tuple[int, int, int, int]]:
         ti, rid, pat = self.regex_rules[j]
+        folded = encoded.text
         out = []
-        for s, e in pat.spans(folded, lo, hi):  # every start position, as re.search(folded, s + 1, hi) in a loop
+        for s, e in pat.spans(encoded, lo, hi):  # every start position, as re.search(folded, s + 1, hi) in a loop
             if e > s and not _cuts_word(folded, s) and not _cuts_word(folded, e) and "\x00" not in folded[s:e]:
                 out.append((ti, rid, s, e))
         return out
