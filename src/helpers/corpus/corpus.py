@@ -85,16 +85,15 @@ class CleaningRules:
     editorial_when_numbered: int = 3
     path: str = ""
     fingerprint: str = ""
-    #: each group of patterns asked at once whether any matches (most paragraphs match none)
-    any_boilerplate: PatternSet = field(init=False, repr=False, compare=False)
+    #: the boilerplate, kind and source_para patterns asked at once whether any of them finds a match in
+    #: a paragraph (most paragraphs match none), and the prefixes whether any matches at its start
+    any_paragraph_rule: PatternSet = field(init=False, repr=False, compare=False)
     any_prefix: PatternSet = field(init=False, repr=False, compare=False)
-    any_kind: PatternSet = field(init=False, repr=False, compare=False)
-    any_source_para: PatternSet = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
-        for name, patterns in (("any_boilerplate", [p for _, p in self.boilerplate]), ("any_prefix", [p for _, p in self.prefixes]),
-                               ("any_kind", [p for _, p in self.kinds]), ("any_source_para", list(self.source_para))):
-            object.__setattr__(self, name, PatternSet(patterns))
+        paragraph_rules = [p for _, p in (*self.boilerplate, *self.kinds)] + list(self.source_para)
+        object.__setattr__(self, "any_paragraph_rule", PatternSet(paragraph_rules))
+        object.__setattr__(self, "any_prefix", PatternSet([p for _, p in self.prefixes]))
 
 
 def _compile(pattern: object, path: Path, where: str) -> SafePattern:
@@ -571,7 +570,8 @@ def _split_rows(text: str, doc_id: str, rules: CleaningRules, region: tuple[int,
         raw = text[start:end]
         text_norm = normalize(raw)
         folded = fold(text_norm)
-        rule = _match_any(rules.boilerplate, folded) if rules.any_boilerplate.any_search(folded) else None
+        hit = rules.any_paragraph_rule.any_search(folded)
+        rule = _match_any(rules.boilerplate, folded) if hit else None
         if rule:
             removed.append({"doc_id": doc_id, "char_start": start, "char_end": end, "rule": rule, "text": raw})
             continue
@@ -583,11 +583,12 @@ def _split_rows(text: str, doc_id: str, rules: CleaningRules, region: tuple[int,
                 raw = text[start:end]
                 text_norm = normalize(raw)
                 folded = fold(text_norm)
+                hit = rules.any_paragraph_rule.any_search(folded)
         kind = "body"
         in_window = len(rows) < rules.title_window
         if folded.casefold() == norm_title or any(folded.startswith(t[:60]) for t in titles):
             kind = "title"
-        elif rules.any_kind.any_search(folded):
+        elif hit:
             for k, pat in rules.kinds:
                 if k == "title" and not in_window:
                     continue
@@ -597,7 +598,7 @@ def _split_rows(text: str, doc_id: str, rules: CleaningRules, region: tuple[int,
         if kind == "title":
             titles.append(folded)
         source_para, label_chars = None, 0
-        for pat in rules.source_para if rules.any_source_para.any_search(folded) else ():
+        for pat in rules.source_para if hit else ():
             m = pat.search(folded)
             if m:
                 source_para = int(m.group(1))
