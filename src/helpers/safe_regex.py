@@ -186,12 +186,12 @@ class SafePattern:
 
 
 class PatternSet:
-    """Several :class:`SafePattern` (all with the same ``ignorecase``) asked together whether any of them
-    finds a match: one RE2 pass over the alternation of them all instead of one call per pattern.
+    """Several :class:`SafePattern` asked together whether any of them finds a match: one RE2 pass over
+    the alternation of them all instead of one call per pattern.
 
     The alternation answers exactly what ``any(p.search(text) for p in patterns)`` (or ``p.match``)
-    would; when RE2 cannot compile it (too large together), each pattern is tried alone. Pickles by its
-    patterns, like :class:`SafePattern`.
+    would; when RE2 cannot compile it (too large together) or the patterns differ in ``ignorecase``,
+    each pattern is tried alone. Pickles by its patterns, like :class:`SafePattern`.
     """
 
     def __init__(self, patterns: Sequence[SafePattern]) -> None:
