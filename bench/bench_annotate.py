@@ -181,7 +181,7 @@ def main() -> int:
                     if (tmp / f"r{n}" / name).read_bytes() != (tmp / f"r{n}{other}" / name).read_bytes():
                         raise SystemExit(f"{name} differs between the uncached and cached runs at {n:,} paragraphs")
             results[n] = stats = runs["no cache"]
-            n_docs = len(list((build / "annotations").glob("*.parquet")))
+            n_docs = len(list((build / "annotations").glob("*.arrow")))
             print(f"{n:>9,} paragraphs in {n_docs:,} documents (generated in {gen_s:.1f} s), end to end "
                   f"(load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} CPUs):")
             for label, st in runs.items():

@@ -7,7 +7,7 @@ import re
 from pathlib import Path
 
 import pandas as pd
-import pyarrow.parquet as pq
+import pyarrow as pa
 import pytest
 
 from helpers.annotation.annotate import (
@@ -591,6 +591,21 @@ def test_cache_cold_warm_edited_document_and_codebook_give_the_files_of_an_uncac
     assert "(0 of 8 documents' rule coding unchanged since the last run" in capsys.readouterr().out
 
 
+def test_cache_files_of_an_older_format_are_removed(seed, tmp_path, capsys):
+    build = tmp_path / "build"
+    build.mkdir()
+    seed.to_parquet(build / "paragraphs.parquet", index=False)
+    main(["--build", str(build), "--codebook", str(CODEBOOK), "--reports", str(tmp_path / "a")])
+    assert len(_cache_files(build)) == 8 and all(name.endswith(".arrow") for name in _cache_files(build))
+    old = build / "annotations" / "isw-kazan-2024@0123456789abcdef0123.parquet"  # per-document Parquet, before .arrow
+    old.write_bytes(b"PAR1")
+    capsys.readouterr()
+    main(["--build", str(build), "--codebook", str(CODEBOOK), "--reports", str(tmp_path / "b")])
+    assert "(8 of 8 documents' rule coding unchanged" in capsys.readouterr().out
+    assert not old.exists() and len(_cache_files(build)) == 8
+    _same_outputs(tmp_path / "a", tmp_path / "b")
+
+
 def test_a_damaged_or_vanished_cache_file_is_coded_again(seed, tmp_path, capsys):
     build = tmp_path / "build"
     build.mkdir()
@@ -604,7 +619,7 @@ def test_a_damaged_or_vanished_cache_file_is_coded_again(seed, tmp_path, capsys)
     assert "(6 of 8 documents' rule coding unchanged" in capsys.readouterr().out
     _same_outputs(tmp_path / "a", tmp_path / "b")
     assert sorted((build / "annotations").iterdir()) == files
-    assert pq.read_table(files[0]).num_rows > 0
+    assert pa.ipc.open_file(files[0]).read_all().num_rows > 0
 
 
 def test_cache_needs_each_documents_paragraphs_together(seed, tmp_path):
@@ -658,7 +673,7 @@ def test_two_dask_workers_give_byte_identical_output(seed, tmp_path, capsys):
     _same_outputs(tmp_path / "one", tmp_path / "two")
     assert _cache_files(build1) == _cache_files(build2)
     for name in _cache_files(build1):
-        assert pq.read_table(build1 / "annotations" / name).equals(pq.read_table(build2 / "annotations" / name))
+        assert pa.ipc.open_file(build1 / "annotations" / name).read_all().equals(pa.ipc.open_file(build2 / "annotations" / name).read_all())
 
 
 # --------------------------------------------------------------------------- rules scoped to the speaker

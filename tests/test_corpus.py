@@ -424,7 +424,7 @@ def test_rebuild_splits_only_the_documents_that_changed(tmp_path):
     build = tmp_path / "build"
     assert ingest(corpus, build)["cached"] == 0
     first = (build / "paragraphs.parquet").read_bytes()
-    assert len(list((build / "docs").glob("*@*.parquet"))) == 8
+    assert len(list((build / "docs").glob("*@*.arrow"))) == 8
     assert ingest(corpus, build)["cached"] == 8
     assert (build / "paragraphs.parquet").read_bytes() == first
     # editing file 003 re-splits its one document only
@@ -433,7 +433,7 @@ def test_rebuild_splits_only_the_documents_that_changed(tmp_path):
     counts = ingest(corpus, build)
     assert counts["cached"] == 7
     assert counts["paragraphs"] == 135
-    assert len(list((build / "docs").glob("csto-csc-declaration-2020@*.parquet"))) == 1  # the stale one is gone
+    assert len(list((build / "docs").glob("csto-csc-declaration-2020@*.arrow"))) == 1  # the stale one is gone
     assert load_paragraphs(corpus).equals(pd.read_parquet(build / "paragraphs.parquet").astype({"source_para": "Int64"}))
 
 
@@ -485,7 +485,7 @@ def test_unchanged_documents_come_from_the_last_paragraphs_table(tmp_path):
     assert sum(len(removed) for _, _, removed in last.values()) == len(pd.read_csv(build / "cleaning.csv"))
     # The per-document files are not read when paragraphs.parquet lists the document with the same key:
     # spoil them all and the next run still writes the same bytes.
-    for f in (build / "docs").glob("*.parquet"):
+    for f in (build / "docs").glob("*.arrow"):
         f.write_bytes(b"not parquet")
     assert ingest(corpus, build)["documents"] == 8
     assert {name: (build / name).read_bytes() for name in first} == first
@@ -596,3 +596,15 @@ def test_ingest_lists_the_cache_folder_a_fixed_number_of_times(tmp_path, monkeyp
     shutil.copytree(DATA, corpus, ignore=shutil.ignore_patterns("annotations", "*.yml"))
     ingest(corpus, tmp_path / "build")
     assert len(listings) == 2  # before (what was cached) and after (stale files): not per document
+
+
+def test_cache_files_of_an_older_format_are_removed(tmp_path):
+    build = tmp_path / "build"
+    ingest(DATA, build)
+    old = build / "docs" / "csto-csc-declaration-2020@0123456789abcdef0123.parquet"  # per-document Parquet, before .arrow
+    old.write_bytes(b"PAR1")
+    temporary = build / "docs" / ".x@y.arrow.123.tmp"  # another build's file being written: not ours to remove
+    temporary.write_bytes(b"")
+    assert ingest(DATA, build)["cached"] == 8
+    assert not old.exists() and temporary.exists()
+    assert len(list((build / "docs").glob("*@*.arrow"))) == 8

@@ -97,7 +97,7 @@ def test_cli_cluster_gives_byte_identical_outputs_and_caches_where_the_client_sa
     assert counts["documents"] == 8
     names = ["paragraphs.parquet", "documents.csv", "cleaning.csv", "skipped.csv"]
     assert _files(cluster_build, names) == _files(local_build, names)
-    assert len(list((tmp_path / cluster_build / "docs").glob("*.parquet"))) == 8  # written by the workers, here
+    assert len(list((tmp_path / cluster_build / "docs").glob("*.arrow"))) == 8  # written by the workers, here
 
     coding = code_paragraphs(load_paragraphs(ROOT / "data"), ROOT / "data" / "codebook.yml")
     # Small buckets, so the seed join is cut into buckets and partitions that the workers run.

@@ -8,6 +8,7 @@ def test_fold_keeps_length_and_maps_quotes_dashes_and_spaces():
     assert fold(s) == "\"dormant\" - Russia's war and 'x'"
     assert len(fold(s)) == len(s)
     assert fold("plain ascii\nline") == "plain ascii line"
+    assert fold("Café\u2014\u2018мир\u2019\ufeff") == "Café-'мир' "  # other characters as they are
 
 
 def test_normalize_is_nfc_with_single_spaces():

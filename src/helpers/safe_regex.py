@@ -14,12 +14,14 @@ word characters only, so a ``\\b`` written next to a non-ASCII letter (``\\bми
 (:func:`boundary_problems`); everywhere else it behaves as Python's on the texts the rules see.
 
 :class:`SafePattern` offers the part of ``re.Pattern``'s interface the pipeline uses (``search``,
-``match``, ``pattern``) and pickles by its source, so it can be sent to Dask workers.
+``match``, ``pattern``) and pickles by its source, so it can be sent to Dask workers. :class:`PatternSet`
+tells in one pass whether any of several patterns matches.
 """
 
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import re2
@@ -98,22 +100,54 @@ def _options(ignorecase: bool) -> re2.Options:
     return options
 
 
+class EncodedText:
+    """A text encoded to UTF-8 once, with the maps between its character and byte offsets, so that
+    :meth:`SafePattern.spans` can search many windows of it without encoding each."""
+
+    __slots__ = ("text", "data", "_to_byte", "_to_char")
+
+    def __init__(self, text: str) -> None:
+        self.text = text
+        self.data = text.encode("utf-8")
+        if len(self.data) == len(text):  # ASCII: offsets are the same
+            self._to_byte = self._to_char = None
+        else:
+            import numpy as np
+
+            lead = (np.frombuffer(self.data, dtype=np.uint8) & 0xC0) != 0x80  # the first byte of each character
+            self._to_byte = np.append(np.flatnonzero(lead), len(self.data))  # character offset -> byte offset
+            self._to_char = np.concatenate(([0], np.cumsum(lead)))  # byte offset -> characters before it
+
+    def byte(self, char: int) -> int:
+        """Byte offset of character offset ``char`` (0 to ``len(text)``)."""
+        return char if self._to_byte is None else int(self._to_byte[char])
+
+    def char(self, byte: int) -> int:
+        """Character offset of byte offset ``byte`` (at a character's first byte, or the end)."""
+        return byte if self._to_char is None else int(self._to_char[byte])
+
+
 @dataclass(frozen=True, eq=False)
 class SafePattern:
-    """A pattern compiled by RE2 from Python syntax; ``search``/``match`` as ``re.Pattern``'s."""
+    """A pattern compiled by RE2 from Python syntax; ``search``/``match`` as ``re.Pattern``'s.
+    ``capture=False`` compiles every group as non-capturing (``groups`` is 0), so finding where a match
+    starts and ends (all :meth:`spans` asks) needs no tracking of groups."""
 
     pattern: str
     ignorecase: bool = False
+    capture: bool = True
 
     def __post_init__(self) -> None:
+        options = _options(self.ignorecase)
+        options.never_capture = not self.capture
         try:
-            compiled = re2.compile(to_re2(self.pattern), _options(self.ignorecase))
+            compiled = re2.compile(to_re2(self.pattern), options)
         except re2.error as exc:
             raise PatternError(_reason(self.pattern, exc)) from None
         object.__setattr__(self, "_re2", compiled)
 
     def __reduce__(self):
-        return (SafePattern, (self.pattern, self.ignorecase))
+        return (SafePattern, (self.pattern, self.ignorecase, self.capture))
 
     @property
     def groups(self) -> int:
@@ -125,46 +159,68 @@ class SafePattern:
     def match(self, text: str, pos: int = 0, endpos: int | None = None):
         return self._re2.match(text, pos, len(text) if endpos is None else endpos)  # type: ignore[attr-defined]
 
-    def spans(self, text: str, lo: int, hi: int) -> list[tuple[int, int]]:
+    def spans(self, text: str | EncodedText, lo: int, hi: int) -> list[tuple[int, int]]:
         """Every match found by searching ``text[lo:hi]`` from each position after the start of the
         last one found (overlapping, like ``search(text, s + 1, hi)`` in a loop), as (start, end)
         offsets into ``text``. The character before ``lo`` is seen by ``\\b``; ``hi`` is the end of
-        the text, as ``endpos`` is for ``re``. The window is encoded once, so this is linear in its
-        length plus the matches."""
-        base = max(lo - 1, 0)
-        window = text[base:hi]
-        data = window.encode("utf-8")
-        ascii_only = len(data) == len(window)
-        if ascii_only:
-            to_byte = to_char = None
-        else:
-            import numpy as np
-
-            raw = np.frombuffer(data, dtype=np.uint8)
-            lead = np.flatnonzero((raw & 0xC0) != 0x80)  # byte offset of each character
-            to_byte = np.append(lead, len(data))
-            to_char = np.cumsum((raw & 0xC0) != 0x80)  # characters started up to and including each byte
+        the text, as ``endpos`` is for ``re``. Pass an :class:`EncodedText` to search many windows of
+        one text: each window then costs time linear in its own length plus the matches."""
+        enc = text if isinstance(text, EncodedText) else EncodedText(text)
+        base = enc.byte(max(lo - 1, 0))
+        window = memoryview(enc.data)[base:enc.byte(hi)]  # RE2 sees this window only: its end is the text's end
         regexp = self._re2._regexp  # type: ignore[attr-defined]
         anchor = re2._Anchor.UNANCHORED
         out = []
-        pos = lo - base
-        bpos = pos if ascii_only else int(to_byte[pos])
-        end = len(data)
+        bpos = enc.byte(lo) - base
+        end = len(window)
         while bpos <= end:
-            bs, be = regexp.Match(anchor, data, bpos, end)[0]
+            bs, be = regexp.Match(anchor, window, bpos, end)[0]
             if bs < 0:
                 break
-            if ascii_only:
-                s, e = bs, be
-            else:
-                s = int(to_char[bs - 1]) if bs else 0
-                e = int(to_char[be - 1]) if be else 0
-            out.append((s + base, e + base))
-            nxt = s + 1
-            if nxt > len(window):
+            s = enc.char(base + bs)
+            out.append((s, enc.char(base + be)))
+            if s + 1 > hi:
                 break
-            bpos = nxt if ascii_only else int(to_byte[nxt])
+            bpos = enc.byte(s + 1) - base
         return out
+
+
+class PatternSet:
+    """Several :class:`SafePattern` asked together whether any of them finds a match: one RE2 pass over
+    the alternation of them all instead of one call per pattern.
+
+    The alternation answers exactly what ``any(p.search(text) for p in patterns)`` (or ``p.match``)
+    would; when RE2 cannot compile it (too large together) or the patterns differ in ``ignorecase``,
+    each pattern is tried alone. Pickles by its patterns, like :class:`SafePattern`.
+    """
+
+    def __init__(self, patterns: Sequence[SafePattern]) -> None:
+        self.patterns = tuple(patterns)
+        self._any = None
+        if self.patterns and len({p.ignorecase for p in self.patterns}) == 1:
+            options = _options(self.patterns[0].ignorecase)
+            options.never_capture = True  # only whether there is a match is asked: no groups to track
+            try:
+                self._any = re2.compile("|".join(f"(?:{to_re2(p.pattern)})" for p in self.patterns), options)._regexp
+            except re2.error:
+                pass
+
+    def __reduce__(self):
+        return (PatternSet, (self.patterns,))
+
+    def any_search(self, text: str) -> bool:
+        """Whether one of the patterns' ``search`` finds a match in ``text``."""
+        return self._any_at(text, re2._Anchor.UNANCHORED, "search")
+
+    def any_match(self, text: str) -> bool:
+        """Whether one of the patterns' ``match`` matches at the start of ``text``."""
+        return self._any_at(text, re2._Anchor.ANCHOR_START, "match")
+
+    def _any_at(self, text: str, anchor, method: str) -> bool:
+        if self._any is None:
+            return any(getattr(p, method)(text) for p in self.patterns)
+        data = text.encode("utf-8")
+        return self._any.Match(anchor, data, 0, len(data))[0][0] >= 0
 
 
 def _reason(pattern: str, exc: Exception) -> str:
@@ -182,9 +238,9 @@ def _reason(pattern: str, exc: Exception) -> str:
     return f"cannot be run in linear time by RE2 ({text}); rewrite it with plain alternatives and repetitions"
 
 
-def compile_pattern(pattern: str, ignorecase: bool = False) -> SafePattern:
+def compile_pattern(pattern: str, ignorecase: bool = False, capture: bool = True) -> SafePattern:
     """``pattern`` compiled for linear-time matching; raises :class:`PatternError` with the reason."""
-    return SafePattern(pattern, ignorecase)
+    return SafePattern(pattern, ignorecase, capture)
 
 
 def boundary_problems(pattern: str, flags: int = 0) -> tuple[list[str], list[str]]:

@@ -50,7 +50,7 @@ record batches and the CSV files are written incrementally (Arrow's CSV writer: 
 is quoted), so memory does not grow with the corpus.
 
 Incremental: with ``--build`` each document's rule matches (before overrides) are kept in
-``build/X/annotations/<doc_id>@<key>.parquet``, the key hashing the document's body paragraphs
+``build/X/annotations/<doc_id>@<key>.arrow`` (an Arrow IPC file), the key hashing the document's body paragraphs
 (``para_id`` and ``text``), the codebook's rules (not its labels or comments), this module's
 matching code and a cache version. A rebuild matches only the documents whose paragraphs or
 rules changed; overrides are applied afresh on every run, so they are never stale; files of
@@ -87,7 +87,7 @@ import pyarrow.parquet as pq
 from helpers.annotation.agreement import disagreement_table
 from helpers.annotation.split_agreement import SPLIT_SAMPLE, agreement_by_sample
 from helpers.annotation.codebook import Codebook, load_codebook
-from helpers.safe_regex import SafePattern, compile_pattern
+from helpers.safe_regex import EncodedText, SafePattern, compile_pattern
 from helpers.errors import AnnotationError, run_cli
 from helpers.io import atomic_path, neutralise_batch, not_utf8, remove_stale_temporaries, write_csv
 from helpers.parallel import runner
@@ -302,7 +302,7 @@ class Matcher:
                     rid = len(self.rules)
                     self.rules.append(Rule(theme.id, "near", near[k - len(theme.regex)][0]))
                 j = len(self.regex_rules)
-                self.regex_rules.append((ti, rid, compile_pattern(pattern, ignorecase=True)))  # RE2: linear time
+                self.regex_rules.append((ti, rid, compile_pattern(pattern, ignorecase=True, capture=False)))  # RE2: linear time
                 widths.append(_max_width(pattern))
                 anchor = regex_anchor(pattern)
                 if anchor is None:
@@ -411,6 +411,7 @@ class Matcher:
         anchor = e_kind == _KIND_ANCHOR
         extra: list[tuple[int, int, int, int]] = []
         if anchor.any() or self.unanchored:
+            encoded = EncodedText(folded)  # once for every search below
             if anchor.any():
                 a_start = e_start[anchor]
                 a_para = np.searchsorted(offsets, a_start, side="right") - 1
@@ -424,10 +425,10 @@ class Matcher:
                 windows = sorted(set(zip(a_rule.tolist(), w_lo.tolist(), w_hi.tolist())))
                 found = set()
                 for j, lo, hi in windows:
-                    found.update(self._regex_spans(j, folded, lo, hi))
+                    found.update(self._regex_spans(j, encoded, lo, hi))
                 extra.extend(sorted(found))
             for j in self.unanchored:
-                extra.extend(self._regex_spans(j, folded, 0, len(folded)))
+                extra.extend(self._regex_spans(j, encoded, 0, len(folded)))
         keep_e = ~anchor
         theme_a = e_theme[keep_e]
         rule_a = e_rule[keep_e]
@@ -450,10 +451,11 @@ class Matcher:
                 para_a, theme_a, rule_a, kind_a, start_a, end_a = (a[inside] for a in (para_a, theme_a, rule_a, kind_a, start_a, end_a))
         return self._resolve(para_a, theme_a, rule_a, kind_a, start_a - offsets[para_a], end_a - offsets[para_a])
 
-    def _regex_spans(self, j: int, folded: str, lo: int, hi: int) -> list[tuple[int, int, int, int]]:
+    def _regex_spans(self, j: int, encoded: EncodedText, lo: int, hi: int) -> list[tuple[int, int, int, int]]:
         ti, rid, pat = self.regex_rules[j]
+        folded = encoded.text
         out = []
-        for s, e in pat.spans(folded, lo, hi):  # every start position, as re.search(folded, s + 1, hi) in a loop
+        for s, e in pat.spans(encoded, lo, hi):  # every start position, as re.search(folded, s + 1, hi) in a loop
             if e > s and not _cuts_word(folded, s) and not _cuts_word(folded, e) and "\x00" not in folded[s:e]:
                 out.append((ti, rid, s, e))
         return out
@@ -913,6 +915,8 @@ def _iter_units(path: Path, chunk_size: int) -> Iterator[pa.RecordBatch]:
 ANNOTATION_CACHE_VERSION = "1"
 _CACHE_SCHEMA = pa.schema([("position", pa.int32()), ("theme", pa.int32()), ("rule", pa.int32()),
                            ("start", pa.int64()), ("end", pa.int64())])
+#: Arrow IPC files: a Parquet file's fixed cost (writer set-up, footer) was most of the time of writing one.
+_CACHE_SUFFIX = ".arrow"
 _CODE_FINGERPRINT: str | None = None
 _MATCHERS: dict[str, Matcher] = {}
 
@@ -974,8 +978,9 @@ def _match_texts(texts: list[str], codebook: Codebook, codebook_hash: str) -> tu
 def _cache_read(path: Path) -> tuple[np.ndarray, ...] | None:
     """The matches kept in a cache file (paragraph numbers relative to the document), or None
     when the file has gone (another run removed it) or cannot be read."""
-    try:  # small files: no read-ahead, no thread pool (each costs more than the read)
-        table = pq.ParquetFile(path, pre_buffer=False).read(use_threads=False)
+    try:
+        with pa.OSFile(str(path)) as source:
+            table = pa.ipc.open_file(source).read_all()
     except (OSError, pa.ArrowException):
         return None
     if table.schema.names != _CACHE_SCHEMA.names:
@@ -989,10 +994,8 @@ def _cache_write(path: Path, matches: tuple[np.ndarray, ...]) -> None:
                                  schema=_CACHE_SCHEMA)
     tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
     try:
-        # a native file and no dictionary, statistics or Arrow schema: these cost more than the data here
-        with pa.OSFile(str(tmp), "wb") as sink:
-            pq.write_table(table, sink, compression="none", use_dictionary=False, write_statistics=False,
-                           store_schema=False)
+        with pa.OSFile(str(tmp), "wb") as sink, pa.ipc.new_file(sink, _CACHE_SCHEMA) as writer:
+            writer.write_table(table)
         os.replace(tmp, path)
     except BaseException:
         tmp.unlink(missing_ok=True)
@@ -1026,7 +1029,7 @@ class _Unit:
 
 
 class _DocumentCache:
-    """The per-document cache folder ``build/<corpus>/annotations``: ``<doc_id>@<key>.parquet``
+    """The per-document cache folder ``build/<corpus>/annotations``: ``<doc_id>@<key>.arrow``
     (see :func:`document_key`). Each file holds the document's rule matches before overrides:
     ``position`` (int, 0-based number of the body paragraph within the document), ``theme`` and
     ``rule`` (int, numbers of the theme and rule in codebook order), ``start``, ``end`` (int,
@@ -1037,12 +1040,12 @@ class _DocumentCache:
         self.codebook_hash = codebook_hash
         folder.mkdir(parents=True, exist_ok=True)
         remove_stale_temporaries(folder)  # left by a killed run
-        self.existing = {f.name for f in os.scandir(folder) if "@" in f.name and f.name.endswith(".parquet")}
+        self.existing = {f.name for f in os.scandir(folder) if "@" in f.name and f.name.endswith(_CACHE_SUFFIX)}
         self.used: set[str] = set()
         self.hits = 0
 
     def name(self, doc_id: str, pids: Sequence[str], texts: Sequence[str]) -> str:
-        return f"{doc_id}@{document_key(doc_id, pids, texts, self.codebook_hash)}.parquet"
+        return f"{doc_id}@{document_key(doc_id, pids, texts, self.codebook_hash)}{_CACHE_SUFFIX}"
 
     def read(self, name: str) -> tuple[np.ndarray, ...] | None:
         self.used.add(name)
@@ -1061,7 +1064,7 @@ class _DocumentCache:
         an older codebook, a document no longer in the corpus); return how many."""
         n = 0
         for f in os.scandir(self.folder):
-            if "@" in f.name and f.name.endswith(".parquet") and f.name not in self.used:
+            if "@" in f.name and f.name.endswith((_CACHE_SUFFIX, ".parquet")) and f.name not in self.used:  # .parquet: older versions
                 Path(f.path).unlink(missing_ok=True)
                 n += 1
         return n
@@ -1170,7 +1173,7 @@ def annotate_corpus(
 
     ``build_dir`` (the folder of ``paragraphs.parquet``; ``paragraphs_path`` defaults to the
     file there) keeps each document's rule matches, before overrides, in
-    ``build_dir/annotations/<doc_id>@<key>.parquet`` (:class:`_DocumentCache`,
+    ``build_dir/annotations/<doc_id>@<key>.arrow`` (:class:`_DocumentCache`,
     :func:`document_key`): a later run matches only the documents whose paragraphs or whose
     codebook rules changed, applies the overrides afresh, and removes cache files it did not
     use. ``workers`` > 1 or ``scheduler`` (default: the ``DASK_SCHEDULER`` environment
