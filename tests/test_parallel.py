@@ -21,7 +21,7 @@ from helpers.analysis.analysis import ANALYSIS_FILES, write_analysis_tables
 from helpers.annotation.annotate import code_paragraphs
 from helpers.corpus.corpus import ingest, load_paragraphs
 from helpers.errors import ParameterError
-from helpers.parallel import runner
+from helpers.parallel import importable, runner
 
 ROOT = Path(__file__).resolve().parents[1]
 DASK = Path(sys.executable).parent / "dask"
@@ -136,6 +136,54 @@ def test_cli_cluster_runs_the_reuse_partitions_on_its_workers(cli_cluster, monke
         chains = overlap._indexed_chains(shingles, doc_rank, 5, 3, 12, 100, run)
     assert len(seen) == 2  # both workers took partitions
     assert len(overlap._passages(body, chains, 12)) == 12
+
+
+def test_cli_run_as_main_keeps_the_matcher_on_each_worker(cli_cluster, tmp_path: Path) -> None:
+    # `python -m helpers.annotation.annotate` defines its functions in __main__, which Dask would
+    # pickle by value: each task then rebuilt the matcher (4x the CPU) and the workers grew by copies.
+    address, _ = cli_cluster
+    build = tmp_path / "build"
+    ingest(ROOT / "data", build, cleaning=ROOT / "data" / "cleaning.yml", organizations=ROOT / "data" / "organizations.yml")
+    env = {**os.environ, "DASK_SCHEDULER": address}
+    cmd = [sys.executable, "-m", "helpers.annotation.annotate", "--paragraphs", str(build / "paragraphs.parquet"),
+           "--codebook", str(ROOT / "data" / "codebook.yml"), "--chunk-size", "20", "--reports"]
+    done = subprocess.run(cmd + [str(tmp_path / "reports"), "--build", str(build)], env=env, capture_output=True,
+                          text=True, timeout=300)
+    assert done.returncode == 0, done.stderr
+    local = subprocess.run(cmd + [str(tmp_path / "local")], env={k: v for k, v in env.items() if k != "DASK_SCHEDULER"},
+                           capture_output=True, text=True, timeout=300)
+    assert local.returncode == 0, local.stderr
+    assert (tmp_path / "reports" / "evidence.csv").read_bytes() == (tmp_path / "local" / "evidence.csv").read_bytes()
+
+    def matchers() -> int:
+        import sys
+        module = sys.modules.get("helpers.annotation.annotate")
+        return len(module._MATCHERS) if module is not None else -1
+
+    from dask.distributed import Client
+    with Client(address, timeout="10s") as client:
+        assert sorted(client.run(matchers).values()) == [1, 1]  # both workers matched, each kept its one matcher
+
+
+def test_importable_finds_the_function_of_a_module_run_as_main(monkeypatch) -> None:
+    import importlib.util
+    import types
+
+    import helpers.corpus.text as text
+    main = types.ModuleType("__main__")
+    main.__spec__ = importlib.util.find_spec("helpers.corpus.text")
+    monkeypatch.setitem(sys.modules, "__main__", main)
+
+    def fold() -> None: ...
+
+    fold.__module__, fold.__qualname__ = "__main__", "fold"
+    assert importable(fold) is text.fold
+    assert importable(text.fold) is text.fold
+    fold.__qualname__ = "no_such_function"
+    assert importable(fold) is fold
+    main.__spec__ = None  # python script.py: nothing importable to point at
+    fold.__qualname__ = "fold"
+    assert importable(fold) is fold
 
 
 def test_unreachable_scheduler_is_one_clear_message() -> None:

@@ -950,4 +950,8 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 if __name__ == "__main__":
-    raise SystemExit(run_cli(main))
+    # The importable module's main, not __main__'s: Dask pickles what __main__ defines by value, so each
+    # task would carry copies of this module's functions and state (helpers.parallel.importable).
+    from helpers.corpus.corpus import main as _main
+
+    raise SystemExit(run_cli(_main))
