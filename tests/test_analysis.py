@@ -161,6 +161,35 @@ def test_a_second_process_for_similarity_and_quotes_writes_the_same_bytes(tmp_pa
     assert _tables(two) == _tables(one)
 
 
+def test_default_jobs_is_one_above_the_size_where_both_peaks_would_coincide(monkeypatch) -> None:
+    from helpers.analysis.analysis import PARALLEL_MAX_BYTES, PARALLEL_MAX_PARAGRAPHS, default_jobs
+
+    monkeypatch.setattr("os.cpu_count", lambda: 2)
+    assert default_jobs() == 2
+    assert default_jobs(paragraphs=PARALLEL_MAX_PARAGRAPHS) == 2
+    assert default_jobs(paragraphs=PARALLEL_MAX_PARAGRAPHS + 1) == 1
+    assert default_jobs(file_bytes=PARALLEL_MAX_BYTES + 1) == 1
+    monkeypatch.setattr("os.cpu_count", lambda: 1)
+    assert default_jobs() == 1
+
+
+def test_a_large_table_runs_in_one_process_unless_jobs_asks_for_two(tmp_path: Path, coding, monkeypatch,
+                                                                      capsys) -> None:
+    import helpers.analysis.analysis
+
+    write_csv(coding.paragraphs, tmp_path / "annotated_paragraphs.csv")
+    write_csv(coding.evidence, tmp_path / "evidence.csv")
+    monkeypatch.setattr("os.cpu_count", lambda: 2)
+    monkeypatch.setattr(helpers.analysis.analysis, "PARALLEL_MIN_BYTES", 1)
+    monkeypatch.setattr(helpers.analysis.analysis, "PARALLEL_MAX_BYTES", 1000)  # the seed table is ~1 MB
+    assert main(["--reports", str(tmp_path)]) == 0
+    assert "second process" not in capsys.readouterr().out
+    for name in ANALYSIS_FILES:
+        (tmp_path / name).unlink()
+    assert main(["--reports", str(tmp_path), "--jobs", "2"]) == 0
+    assert capsys.readouterr().out.count("computed in a second process") == 3
+
+
 def test_incremental_reuse_after_an_edit_matches_a_fresh_build(tmp_path: Path, coding, capsys) -> None:
     fresh, kept = tmp_path / "fresh", tmp_path / "kept"
     for folder in (fresh, kept):

@@ -78,6 +78,11 @@ ANALYSIS_FILES = (
 #: the command line decides before reading, from the size of ``annotated_paragraphs.csv``.
 PARALLEL_MIN_PARAGRAPHS = 10_000
 PARALLEL_MIN_BYTES = 6_000_000
+#: ... and up to this many (this size of the file): above it both processes would hold the paragraphs and their
+#: peaks (the reuse join's, the similarity's) would coincide, 5.4 GB on the complete UN General Debate Corpus
+#: against 3.2 GB one after the other, for about a minute more. ``jobs=2`` (``--jobs 2``) still asks for both.
+PARALLEL_MAX_PARAGRAPHS = 700_000
+PARALLEL_MAX_BYTES = 256 * 2**20
 #: What the second process computes (``jobs`` > 1): about half the work of a one-speech rebuild.
 SECOND_PROCESS_TABLES = ("document_similarity.csv", "similar_paragraphs.csv", "evidence_quotes.csv")
 #: Defaults of the capped tables: document pairs kept, paragraph pairs per document pair, document pairs of similar paragraphs.
@@ -118,9 +123,10 @@ def write_analysis_tables(
     (:func:`helpers.parallel.runner`). ``document_similarity.csv`` holds each document's
     :data:`NEIGHBOURS` nearest documents; ``max_document_pairs`` (``None``: no cap) cuts it to the most similar pairs, ``max_similar_document_pairs`` the document pairs of
     ``similar_paragraphs.csv``. ``log`` receives one line per table with its size and time.
-    ``jobs`` (default :func:`default_jobs`) > 1 computes the tables of :data:`SECOND_PROCESS_TABLES`
-    in a second process while this one computes the rest, from :data:`PARALLEL_MIN_PARAGRAPHS`
-    paragraphs on (below that a process costs more than it saves); the files are the same either way.
+    ``jobs`` (default :func:`default_jobs`: 1 above :data:`PARALLEL_MAX_PARAGRAPHS`) > 1 computes the
+    tables of :data:`SECOND_PROCESS_TABLES` in a second process while this one computes the rest, from
+    :data:`PARALLEL_MIN_PARAGRAPHS` paragraphs on (below that a process costs more than it saves); the
+    files are the same either way.
     ``max_reuse_pairs`` caps ``text_reuse.csv`` per reuse cluster (``None``: every passage).
     ``second``: that computation already running (a future of :func:`second_process_tables` with
     the same arguments, as :func:`main` starts it before reading the table).
@@ -172,7 +178,7 @@ def write_analysis_tables(
         [rank_themes(freq[freq["by"] == level], top=None) for level in ("document", "organization")], ignore_index=True))
     emit("cooccurrence.csv", lambda: theme_cooccurrence(annotated, min_support=min_support))
     second_args = (annotated, evidence, max_document_pairs, top_similar, max_similar_document_pairs, build_dir)
-    jobs = default_jobs() if jobs is None else jobs
+    jobs = default_jobs(paragraphs=len(annotated)) if jobs is None else jobs
     check_number("jobs", jobs, 1)
     with ExitStack() as stack:
         side = second
@@ -195,8 +201,11 @@ def _second_process(stack: ExitStack) -> ProcessPoolExecutor:
     return stack.enter_context(ProcessPoolExecutor(1, mp_context=multiprocessing.get_context("spawn")))
 
 
-def default_jobs() -> int:
-    """Processes the analysis uses by default: two when the machine has two CPUs or more."""
+def default_jobs(paragraphs: int = 0, file_bytes: int = 0) -> int:
+    """Processes the analysis uses by default: two when the machine has two CPUs or more, one for more than
+    :data:`PARALLEL_MAX_PARAGRAPHS` annotated paragraphs (a file of more than :data:`PARALLEL_MAX_BYTES`)."""
+    if paragraphs > PARALLEL_MAX_PARAGRAPHS or file_bytes > PARALLEL_MAX_BYTES:
+        return 1
     return min(2, os.cpu_count() or 1)
 
 
@@ -260,14 +269,16 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--workers", default="1",
                         help="Dask workers for shingling and the reuse join (1: this process; DASK_SCHEDULER: a cluster)")
     parser.add_argument("--jobs", type=int, default=None,
-                        help="processes for the analysis tables (default: 2 on a machine with 2 CPUs or more)")
+                        help="processes for the analysis tables (default: 2 on a machine with 2 CPUs or more, "
+                             "1 when annotated_paragraphs.csv is over 256 MiB)")
     args = parser.parse_args(argv)
     t0 = time.perf_counter()
     path = Path(args.reports) / "annotated_paragraphs.csv"
-    jobs = default_jobs() if args.jobs is None else args.jobs
+    size = path.stat().st_size if path.is_file() else 0
+    jobs = default_jobs(file_bytes=size) if args.jobs is None else args.jobs
     with ExitStack() as stack:
         second = None
-        if jobs > 1 and path.is_file() and path.stat().st_size >= PARALLEL_MIN_BYTES:
+        if jobs > 1 and size >= PARALLEL_MIN_BYTES:
             # Start the second process now: it reads the tables itself while this one does.
             second = _second_process(stack).submit(second_process_tables, path, Path(args.reports), MAX_DOCUMENT_PAIRS,
                                                    TOP_SIMILAR, MAX_SIMILAR_DOCUMENT_PAIRS, args.build)
