@@ -42,29 +42,33 @@ from scale_corpus import write_scaled  # noqa: E402
 STAGES = ("ingest", "annotate", "analyse", "report")
 
 
-def tree_rss(proc: psutil.Process) -> int:
-    total = 0
+def tree_rss(proc: psutil.Process) -> list[int]:
+    """Resident bytes of ``proc`` and of each process below it."""
+    sizes = []
     for p in [proc, *proc.children(recursive=True)]:
         try:
-            total += p.memory_info().rss
+            sizes.append(p.memory_info().rss)
         except (psutil.NoSuchProcess, psutil.AccessDenied):
             pass
-    return total
+    return sizes
 
 
-def measured(cmd: list[str], log, also: list[psutil.Process] = (), env: dict | None = None) -> tuple[float, int, int]:
-    """Run ``cmd``; return (seconds, peak bytes of its process tree and of the trees of ``also``, exit code)."""
+def measured(cmd: list[str], log, also: list[psutil.Process] = (),
+             env: dict | None = None) -> tuple[float, int, int, int]:
+    """Run ``cmd``; return (seconds, peak bytes of its process tree and of the trees of ``also``,
+    peak bytes of the largest single process among them, exit code)."""
     t0 = time.perf_counter()
     proc = subprocess.Popen(cmd, cwd=ROOT, stdout=log, stderr=subprocess.STDOUT, env=env)
     ps = psutil.Process(proc.pid)
-    peak = 0
+    peak = largest = 0
     while proc.poll() is None:
         try:
-            peak = max(peak, tree_rss(ps) + sum(tree_rss(a) for a in also))
+            sizes = [s for p in (ps, *also) for s in tree_rss(p)]
         except psutil.NoSuchProcess:
             break
+        peak, largest = max(peak, sum(sizes)), max(largest, max(sizes, default=0))
         time.sleep(0.2)
-    return time.perf_counter() - t0, peak, proc.wait()
+    return time.perf_counter() - t0, peak, largest, proc.wait()
 
 
 def start_cluster(work: Path, n: int, port: int = 8786) -> tuple[list[subprocess.Popen], str]:
@@ -143,17 +147,19 @@ def main(argv: list[str] | None = None) -> int:
         with (work / f"make-{label}.log").open("w") as log:
             for stage in STAGES:
                 cmd = ["make", stage, f"CORPUS={corpus}", f"REPORTS={reports}", f"BUILD={build}", f"WORKERS={args.workers}"]
-                seconds, peak, rc = measured(cmd, log, [psutil.Process(p.pid) for p in cluster], env)
-                results[stage] = {"seconds": round(seconds, 1), "peak_gb": round(peak / 1e9, 2), "rc": rc}
-                print(f"{stage:9s} {seconds:8.1f} s  peak {peak / 1e9:6.2f} GB" + (f"  FAILED (rc {rc}, see {log.name})" if rc else ""),
-                      flush=True)
+                seconds, peak, largest, rc = measured(cmd, log, [psutil.Process(p.pid) for p in cluster], env)
+                results[stage] = {"seconds": round(seconds, 1), "peak_gb": round(peak / 1e9, 2),
+                                  "largest_process_gb": round(largest / 1e9, 2), "rc": rc}
+                print(f"{stage:9s} {seconds:8.1f} s  peak {peak / 1e9:6.2f} GB  largest process {largest / 1e9:6.2f} GB"
+                      + (f"  FAILED (rc {rc}, see {log.name})" if rc else ""), flush=True)
                 if rc:
                     break
     finally:
         stop_cluster(cluster)
     total = sum(r["seconds"] for r in results.values())
     peak = max(r["peak_gb"] for r in results.values())
-    print(f"{'total':9s} {total:8.1f} s  peak {peak:6.2f} GB   (load average before {load0[0]:.2f}, after {os.getloadavg()[0]:.2f}; "
+    largest = max(r["largest_process_gb"] for r in results.values())
+    print(f"{'total':9s} {total:8.1f} s  peak {peak:6.2f} GB  largest process {largest:6.2f} GB   (load average before {load0[0]:.2f}, after {os.getloadavg()[0]:.2f}; "
           f"scheduler {(env or os.environ).get('DASK_SCHEDULER', 'none')}, workers {args.workers})")
     rows = {}
     paragraphs = build / "paragraphs.parquet"
@@ -165,6 +171,7 @@ def main(argv: list[str] | None = None) -> int:
     for name, n in rows.items():
         print(f"  {name:32s} {n:>12,} rows")
     print(json.dumps({"corpus": label, "stages": results, "total_seconds": round(total, 1), "peak_gb": peak,
+                      "largest_process_gb": largest,
                       "rows": rows, "load": [load0[0], os.getloadavg()[0]]}))
     if not args.keep:
         shutil.rmtree(build, ignore_errors=True)
