@@ -381,11 +381,13 @@ def test_cookbook_recipes_run(seed, tmp_path):
     assert got["trial_left"] is False
 
 
-def test_same_inputs_give_byte_identical_briefing_and_executed_notebooks(seed, tmp_path):
+def test_same_inputs_give_byte_identical_briefing_and_executed_notebooks_on_shared_or_fresh_kernels(seed, tmp_path):
+    """The seed briefing ran its sections on kernels that run several each; this run starts a kernel per section."""
     if git_commit() != seed["commit"]:
         pytest.skip("the git checkout changed while the tests ran; the commit is printed in the appendix")
     html, pdf = tmp_path / "again.html", tmp_path / "again.pdf"
-    render.render_briefing(SECTION_NOTEBOOKS, parameters=seed["params"], executed_dir=tmp_path / "notebooks", html_path=html, pdf_path=pdf)
+    render.render_briefing(SECTION_NOTEBOOKS, parameters=seed["params"], executed_dir=tmp_path / "notebooks", html_path=html,
+                           pdf_path=pdf, fresh_kernels=True)
     assert html.read_bytes() == seed["html"].read_bytes()
     assert pdf.read_bytes() == seed["pdf"].read_bytes()
     for path in SECTION_NOTEBOOKS:

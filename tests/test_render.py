@@ -307,6 +307,31 @@ def test_sections_run_two_at_a_time_give_the_same_notebooks_in_order(tmp_path):
     assert one == two
 
 
+def test_a_kernel_running_several_sections_puts_back_what_a_section_changed(tmp_path):
+    """Section 1 leaves a name, a figure, matplotlib and pandas settings, a warning filter, another working
+    directory and a warning shown once; section 2, on the same kernel, sees none of it: its notebook is the
+    same bytes as on a kernel of its own."""
+    (tmp_path / "elsewhere").mkdir()
+    polluter = _notebook(tmp_path / "01_pollute.ipynb", [nbformat.v4.new_code_cell(
+        "import os, warnings\nimport matplotlib.pyplot as plt\nimport pandas as pd\nleft_behind = 42\n"
+        "plt.rcParams['lines.linewidth'] = 7.0\npd.set_option('display.max_rows', 3)\n"
+        "warnings.simplefilter('ignore', UserWarning)\nos.chdir('elsewhere')\nfig = plt.figure()\n"
+        "warnings.warn('shown once', RuntimeWarning)")])
+    checker = _notebook(tmp_path / "02_check.ipynb", [nbformat.v4.new_code_cell(
+        "import os, warnings\nimport matplotlib.pyplot as plt\nimport pandas as pd\n"
+        "print('left_behind' in dir(), plt.rcParams['lines.linewidth'], pd.get_option('display.max_rows'),\n"
+        "      len(plt.get_fignums()), os.path.basename(os.getcwd()))\n"
+        "warnings.warn('shown once', RuntimeWarning)\nwarnings.warn('user', UserWarning)")])
+    shared = render.execute_notebooks([polluter, checker], tmp_path / "shared", {}, kernels=1, cwd=tmp_path)
+    render.execute_notebooks([polluter, checker], tmp_path / "fresh", {}, kernels=1, cwd=tmp_path, fresh_kernels=True)
+    outputs = shared[1].cells[-1].outputs
+    assert outputs[0]["text"] == f"False 1.5 60 0 {tmp_path.name}\n"
+    assert "shown once" in outputs[1]["text"] and "user" in outputs[1]["text"]
+    assert [c.execution_count for c in shared[1].cells if c.cell_type == "code"] == [1, 2]
+    for name in ("01_pollute.ipynb", "02_check.ipynb"):
+        assert (tmp_path / "shared" / name).read_bytes() == (tmp_path / "fresh" / name).read_bytes()
+
+
 def test_a_failing_section_among_parallel_ones_is_the_error_raised(tmp_path):
     notebooks = [_notebook(tmp_path / "01_ok.ipynb", [nbformat.v4.new_code_cell("n")]),
                  _notebook(tmp_path / "02_bad.ipynb", [nbformat.v4.new_code_cell("n / 0")]),

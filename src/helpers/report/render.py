@@ -107,13 +107,16 @@ def ensure_kernel(name: str = KERNEL_NAME) -> str:
 
 #: A memory address in an object's default repr, e.g. the text/plain of a pandas Styler.
 MEMORY_ADDRESS = re.compile(r" at 0x[0-9a-fA-F]+")
+#: The folder ipykernel names a cell's code after, with the kernel's process id: in warnings and tracebacks.
+KERNEL_CELL_FOLDER = re.compile(r"(/ipykernel_)\d+(/)")
 
 
 def clean_notebook(nb: nbformat.NotebookNode) -> nbformat.NotebookNode:
     """Return a copy of ``nb`` without run-dependent data, so two runs give identical files.
 
     Removes per-cell execution timings, papermill's start/end times, durations and
-    status and memory addresses in plain-text reprs (``<Styler at 0x7f...>``), numbers the cells' ids ``cell-1``, ``cell-2``… (papermill's injected cell has a
+    status, memory addresses in plain-text reprs (``<Styler at 0x7f...>``) and the kernel's process id in
+    the file names of warnings (``/tmp/ipykernel_8919/...``), numbers the cells' ids ``cell-1``, ``cell-2``… (papermill's injected cell has a
     random id), and keeps ``metadata.papermill.parameters`` (the run's parameters, for audit).
     """
     nb = copy.deepcopy(nb)
@@ -123,6 +126,9 @@ def clean_notebook(nb: nbformat.NotebookNode) -> nbformat.NotebookNode:
             plain = output.get("data", {}).get("text/plain")
             if isinstance(plain, str) and MEMORY_ADDRESS.search(plain):  # "<Styler at 0x7f...>": differs on every run
                 output["data"]["text/plain"] = MEMORY_ADDRESS.sub("", plain)
+            text = output.get("text")
+            if isinstance(text, str) and KERNEL_CELL_FOLDER.search(text):  # a warning's "/tmp/ipykernel_8919/..."
+                output["text"] = KERNEL_CELL_FOLDER.sub(r"\1\2", text)
         meta = cell.get("metadata", {})
         meta.pop("execution", None)
         meta.pop("papermill", None)
@@ -172,7 +178,9 @@ def start_kernel(kernel_name: str = KERNEL_NAME, *, preload: Sequence[str] = (),
 
     lines = [f"import {name} as _preloaded; del _preloaded" for name in preload]
     km = AsyncKernelManager(kernel_name=kernel_name)
-    extra = [f"--IPKernelApp.exec_lines={lines!r}"] if lines else []
+    # No history database: a rendering kernel's cells are not worth keeping, and a kernel running several sections
+    # numbers each from 1 again, which IPython's history would report as a clash in the section's output.
+    extra = ["--HistoryManager.enabled=False"] + ([f"--IPKernelApp.exec_lines={lines!r}"] if lines else [])
     run_sync(km.start_kernel)(extra_arguments=extra, cwd=str(cwd) if cwd is not None else os.getcwd())
     return km
 
@@ -188,6 +196,25 @@ def stop_kernel(km: Any) -> None:
         run_sync(km.cleanup_resources)()
 
 
+def _read_section(notebook: Path) -> nbformat.NotebookNode:
+    """The notebook at ``notebook``, checked to exist and to have a ``parameters`` cell (:class:`RenderError`)."""
+    if not notebook.is_file():
+        raise RenderError(f"{notebook}: notebook not found. Pass a notebook from notebooks/.")
+    source = nbformat.read(str(notebook), as_version=4)
+    if not any("parameters" in c.get("metadata", {}).get("tags", []) for c in source.cells):
+        raise RenderError(f"{notebook}: no cell is tagged 'parameters'. Tag the cell that sets the defaults (View > Cell metadata in JupyterLab).")
+    return source
+
+
+def _start_kernel_for(notebook: Path, kernel_name: str, preload: Sequence[str], cwd: str | os.PathLike[str] | None) -> Any:
+    if kernel_name == KERNEL_NAME:
+        ensure_kernel(kernel_name)
+    try:
+        return start_kernel(kernel_name, preload=preload, cwd=cwd)
+    except Exception as exc:  # no such kernel, interpreter missing
+        raise RenderError(f"{notebook}: could not start kernel '{kernel_name}': {type(exc).__name__}: {exc}") from None
+
+
 def execute_notebook(
     notebook: str | os.PathLike[str],
     output: str | os.PathLike[str],
@@ -197,7 +224,7 @@ def execute_notebook(
     cwd: str | os.PathLike[str] | None = None,
     while_kernel_starts: Callable[[], None] | None = None,
 ) -> nbformat.NotebookNode:
-    """Run ``notebook`` with papermill and write the cleaned, executed copy to ``output``.
+    """Run ``notebook`` with papermill on a kernel of its own and write the cleaned, executed copy to ``output``.
 
     Inputs: the source notebook (must have a cell tagged ``parameters``), the output path
     (under ``build/``), the parameter values, the kernel name (default: the project's) and
@@ -211,23 +238,35 @@ def execute_notebook(
     ``while_kernel_starts`` stops everything before a cell runs.
     """
     notebook, output = Path(notebook), Path(output)
-    if not notebook.is_file():
-        raise RenderError(f"{notebook}: notebook not found. Pass a notebook from notebooks/.")
-    source = nbformat.read(str(notebook), as_version=4)
-    if not any("parameters" in c.get("metadata", {}).get("tags", []) for c in source.cells):
-        raise RenderError(f"{notebook}: no cell is tagged 'parameters'. Tag the cell that sets the defaults (View > Cell metadata in JupyterLab).")
-    if kernel_name == KERNEL_NAME:
-        ensure_kernel(kernel_name)
-    try:
-        km = start_kernel(kernel_name, preload=notebook_imports(source), cwd=cwd)
-    except Exception as exc:  # no such kernel, interpreter missing
-        raise RenderError(f"{notebook}: could not start kernel '{kernel_name}': {type(exc).__name__}: {exc}") from None
+    source = _read_section(notebook)
+    km = _start_kernel_for(notebook, kernel_name, notebook_imports(source), cwd)
     try:
         if while_kernel_starts is not None:
             while_kernel_starts()
         return _run_papermill(notebook, source, output, parameters, kernel_name, cwd, km)
     finally:
         stop_kernel(km)
+
+
+#: The module a project kernel keeps its starting state in, between the sections it runs (:mod:`helpers.report.kernel_state`).
+KERNEL_STATE = "helpers.report.kernel_state"
+
+
+def _in_kernel(km: Any, code: str, what: str) -> None:
+    """Run ``code`` on the kernel of ``km`` without a trace in its history; :class:`RenderError` if it fails."""
+    from jupyter_core.utils import run_sync
+
+    kc = km.client()
+    kc.start_channels()
+    try:
+        run_sync(kc.wait_for_ready)(timeout=120)
+        reply = run_sync(kc.execute_interactive)(code, silent=True, store_history=False, timeout=120,
+                                                 output_hook=lambda msg: None)
+    finally:
+        kc.stop_channels()
+    if reply["content"].get("status") != "ok":
+        content = reply["content"]
+        raise RenderError(f"could not {what} on kernel '{KERNEL_NAME}': {content.get('ename')}: {content.get('evalue')}")
 
 
 def _run_papermill(notebook: Path, source: nbformat.NotebookNode, output: Path, parameters: Mapping[str, Any] | None,
@@ -550,29 +589,72 @@ def default_kernels(parameters: Mapping[str, Any], n_notebooks: int) -> int:
 
 def execute_notebooks(paths: Sequence[Path], executed_dir: str | os.PathLike[str], parameters: Mapping[str, Any], *,
                       kernel_name: str = KERNEL_NAME, kernels: int = 1,
-                      while_first_kernel_starts: Callable[[], None] | None = None) -> list[nbformat.NotebookNode]:
-    """Run each notebook of ``paths`` (:func:`execute_notebook`) into ``executed_dir``, ``kernels`` at a time.
+                      while_first_kernel_starts: Callable[[], None] | None = None,
+                      cwd: str | os.PathLike[str] | None = None, fresh_kernels: bool = False) -> list[nbformat.NotebookNode]:
+    """Run each notebook of ``paths`` (as :func:`execute_notebook`) into ``executed_dir``, ``kernels`` at a time.
 
+    On the project's kernel (:data:`KERNEL_NAME`) each of the ``kernels`` kernels is started once and
+    runs its sections one after another, put back between two sections to the state it started in
+    (:mod:`helpers.report.kernel_state`: names, figures, matplotlib and pandas settings, warnings,
+    working directory), so a section sees what it would see on a kernel of its own without paying
+    for a kernel's start and imports each time. With ``fresh_kernels``, and on any other kernel, each
+    section starts a kernel of its own.
     Output: the executed notebooks in the order of ``paths``. The first failure in that order is
     raised (:class:`RenderError`); notebooks not yet started are then not run.
     """
-    from concurrent.futures import ThreadPoolExecutor
+    import threading
 
-    def run(i: int) -> nbformat.NotebookNode:
-        return execute_notebook(paths[i], Path(executed_dir) / paths[i].name, parameters, kernel_name=kernel_name,
-                                while_kernel_starts=while_first_kernel_starts if i == 0 else None)
+    paths = [Path(p) for p in paths]
+    sources = [_read_section(p) for p in paths]
+    reuse = kernel_name == KERNEL_NAME and not fresh_kernels
+    preload = list(dict.fromkeys([KERNEL_STATE, *(m for src in sources for m in notebook_imports(src))]))
+    results: list[nbformat.NotebookNode | None] = [None] * len(paths)
+    errors: dict[int, BaseException] = {}
+    queue = iter(range(len(paths)))
+    lock = threading.Lock()
 
-    if kernels <= 1 or len(paths) <= 1:
-        return [run(i) for i in range(len(paths))]
-    # Threads are enough: each one waits on its kernel process (jupyter_client keeps one event loop per thread).
-    with ThreadPoolExecutor(max_workers=kernels, thread_name_prefix="section") as pool:
-        futures = [pool.submit(run, i) for i in range(len(paths))]
+    def next_index() -> int | None:
+        with lock:
+            return None if errors else next(queue, None)
+
+    def work() -> None:
+        km, first = None, True
         try:
-            return [f.result() for f in futures]
-        except BaseException:
-            for f in futures:
-                f.cancel()
-            raise
+            while (i := next_index()) is not None:
+                try:
+                    if not reuse:
+                        results[i] = execute_notebook(paths[i], Path(executed_dir) / paths[i].name, parameters,
+                                                      kernel_name=kernel_name, cwd=cwd,
+                                                      while_kernel_starts=while_first_kernel_starts if i == 0 else None)
+                        continue
+                    if km is None:
+                        km = _start_kernel_for(paths[i], kernel_name, preload, cwd)
+                    if i == 0 and while_first_kernel_starts is not None:
+                        while_first_kernel_starts()
+                    _in_kernel(km, f"__import__({KERNEL_STATE!r}, fromlist=['_']).{'snapshot' if first else 'restore'}()",
+                               f"{'record' if first else 'restore'} the kernel's state before {paths[i]}")
+                    first = False
+                    results[i] = _run_papermill(paths[i], sources[i], Path(executed_dir) / paths[i].name, parameters,
+                                                kernel_name, cwd, km)
+                except BaseException as exc:  # noqa: BLE001 -- re-raised in the caller's thread, first in order
+                    with lock:
+                        errors[i] = exc
+        finally:
+            if km is not None:
+                stop_kernel(km)
+
+    threads = [threading.Thread(target=work, name=f"section-{n}") for n in range(max(1, min(kernels, len(paths))))]
+    if len(threads) == 1:
+        work()
+    else:
+        # Threads are enough: each one waits on its kernel process (jupyter_client keeps one event loop per thread).
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+    if errors:
+        raise errors[min(errors)]
+    return results  # type: ignore[return-value]
 
 
 def render_briefing(
@@ -584,11 +666,13 @@ def render_briefing(
     pdf_path: str | os.PathLike[str] | None = None,
     kernel_name: str = KERNEL_NAME,
     kernels: int | None = None,
+    fresh_kernels: bool = False,
 ) -> nbformat.NotebookNode:
     """Execute the section ``notebooks`` (in the order given) into ``executed_dir`` and write the HTML (and PDF).
 
-    Each notebook runs on its own kernel with ``parameters``, ``kernels`` at a time (default
-    :func:`default_kernels`); the executed copies (every output kept) are deliverables in
+    The notebooks run with ``parameters`` on ``kernels`` kernels at a time (default
+    :func:`default_kernels`), each kernel running several sections unless ``fresh_kernels``
+    (:func:`execute_notebooks`); the executed copies (every output kept) are deliverables in
     ``executed_dir`` (``REPORTS/notebooks/``). Output files are replaced only when every stage
     has succeeded. Returns the combined executed notebook, sections in the order given.
     Raises :class:`RenderError` (failing cell, executed notebook path).
@@ -604,7 +688,7 @@ def render_briefing(
 
     executed = execute_notebooks(paths, executed_dir, parameters, kernel_name=kernel_name,
                                  kernels=kernels if kernels is not None else default_kernels(parameters, len(paths)),
-                                 while_first_kernel_starts=load_engines)
+                                 while_first_kernel_starts=load_engines, fresh_kernels=fresh_kernels)
     combined = combine_notebooks(executed)
     title = str(parameters.get("title") or combined.metadata.get("title") or paths[0].stem)
     html_text = notebook_to_html(combined, title=title)
@@ -693,6 +777,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--kernel", default=KERNEL_NAME, help=f"Jupyter kernel (default {KERNEL_NAME})")
     parser.add_argument("--no-pdf", action="store_true", help="write the HTML only")
     parser.add_argument("--kernels", type=int, help="section notebooks to run at once (default: 2 on 2+ CPUs, 1 for a very large corpus)")
+    parser.add_argument("--fresh-kernels", action="store_true",
+                        help="start a kernel for each section (as JupyterLab runs one notebook) instead of one per CPU reused")
     parser.add_argument("--execute-only", metavar="FOLDER",
                         help="only execute the notebooks into FOLDER (no HTML/PDF), e.g. the cookbook")
     args = parser.parse_args(argv)
@@ -706,7 +792,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             print(f"executed {nb} -> {out}")
         return 0
     render_briefing(notebooks, parameters=params, executed_dir=reports / "notebooks", html_path=reports / "briefing.html",
-                    pdf_path=None if args.no_pdf else reports / "briefing.pdf", kernel_name=args.kernel, kernels=args.kernels)
+                    pdf_path=None if args.no_pdf else reports / "briefing.pdf", kernel_name=args.kernel, kernels=args.kernels,
+                    fresh_kernels=args.fresh_kernels)
     print(f"wrote {reports / 'briefing.html'}" + ("" if args.no_pdf else f" and {reports / 'briefing.pdf'}")
           + f" from {len(notebooks)} section notebooks (executed copies in {reports / 'notebooks'})")
     return 0
