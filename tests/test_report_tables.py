@@ -217,7 +217,7 @@ def test_trend_tables_are_present_and_written(sample):
 
 def test_long_tables_are_cut_to_top_n_with_a_pointer_to_the_csv(sample):
     tables = _tables(sample["soup"])
-    for start in ("The longest documents", "The most reused passages", "Document pairs sharing reused passages",
+    for start in ("The longest documents", "The largest passage families", "Document pairs sharing reused passages",
                   "The themes whose share changed most"):
         caption = next(c for c in tables if c.startswith(start))
         assert len(_rows(tables[caption])) <= TOP_N, caption
@@ -230,12 +230,17 @@ def test_long_tables_are_cut_to_top_n_with_a_pointer_to_the_csv(sample):
 
 
 def test_reuse_is_split_into_cross_and_self(sample):
+    """Counted on every passage (the document pairs' and the families' tables), not on text_reuse.csv's sample of pairs."""
     cs = pd.read_csv(sample["reports"] / "reuse_cross_vs_self.csv", keep_default_na=False)
-    reuse = pd.read_csv(sample["reports"] / "text_reuse.csv", keep_default_na=False)
-    assert cs["passages"].sum() == len(reuse)
+    pairs = pd.read_csv(sample["reports"] / "reuse_by_document_pair.csv", keep_default_na=False)
+    assert cs["passages"].sum() == pairs["passages"].sum()
     assert set(cs["kind"]) <= {"cross", "self"}
     passages = pd.read_csv(sample["reports"] / "reused_passages.csv", keep_default_na=False)
-    assert passages["rows"].sum() == len(reuse)
+    clusters = pd.read_csv(sample["reports"] / "reuse_clusters.csv", keep_default_na=False)
+    members = pd.read_csv(sample["reports"] / "reuse_cluster_members.csv", keep_default_na=False)
+    assert passages["documents"].tolist() == clusters["n_documents"].tolist()  # every family, largest first
+    assert passages["passage"].tolist() == clusters["cluster_id"].tolist()
+    assert passages["rows"].sum() == len(members)
     assert '<h3 id="reuse-cross-self">' in sample["html"] and '<h3 id="reused-passages">' in sample["html"]
 
 

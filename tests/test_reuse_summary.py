@@ -23,8 +23,8 @@ from helpers.corpus.corpus import load_paragraphs
 from helpers.errors import ParameterError
 from helpers.analysis.overlap import find_reuse
 from helpers.analysis.reuse_summary import (
-    CROSS_SELF_COLUMNS, PASSAGE_COLUMNS, classify_reuse, reuse_between_groups, reuse_cross_vs_self, reuse_kind_totals,
-    reused_passages,
+    CROSS_SELF_COLUMNS, FAMILY_COLUMNS, PASSAGE_COLUMNS, classify_reuse, passage_families, reuse_between_groups,
+    reuse_cross_vs_self, reuse_kind_totals, reused_passages,
 )
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -131,3 +131,41 @@ def test_seed_corpus_reuse_is_all_the_cstos_own():
     passages = reused_passages(reuse, docs)
     assert len(passages) == 12 and set(passages["documents"]) == {2} and set(passages["organization_list"]) == {"CSTO"}
     assert sorted(set(passages["doc_ids"])) == ["csto-news-2024-12-02;csto-news-2024-12-03", "csto-sg-unsc-2024;csto-sg-minsk-2024"]
+
+
+# ------------------------------------------------------------------ document pairs and passage families
+
+#: reuse_by_document_pair.csv rows: every passage counted, where text_reuse.csv keeps a sample of a family's pairs.
+PAIRS = pd.DataFrame({"doc_a": ["d1", "d1", "d2"], "doc_b": ["d2", "d4", "d3"], "passages": [3, 2, 1],
+                      "words_reused_a": [30, 15, 9], "words_a": [100, 100, 80], "share_a": [0.3, 0.15, 0.1125]})
+GROUPS = pd.DataFrame({"doc_id": ["d1", "d2", "d2", "d3", "d4"], "group": ["NATO", "EU", "NATO", "rest", "none"]})
+
+
+def test_counts_from_the_document_pair_table_take_every_passage():
+    totals = reuse_kind_totals(PAIRS, DOCS).set_index("kind")
+    assert totals.loc["cross"].tolist() == [4, 2, 2, 3, 39]  # d1->d2 (A->B) 3 passages + d2->d3 (B->C) 1
+    assert totals.loc["self"].tolist() == [2, 1, 1, 1, 15]   # d1->d4, A reusing its own text
+    cs = reuse_cross_vs_self(PAIRS, DOCS)
+    assert cs[["kind", "organization_a", "organization_b", "passages", "document_pairs", "words"]].values.tolist() == [
+        ["cross", "A", "B", 3, 1, 30], ["cross", "B", "C", 1, 1, 9], ["self", "A", "A", 2, 1, 15]]
+    between = reuse_between_groups(PAIRS, GROUPS)
+    assert between.values.tolist() == [["NATO", "EU", 3, 1, 30], ["NATO", "NATO", 3, 1, 30], ["NATO", "none", 2, 1, 15],
+                                       ["EU", "rest", 1, 1, 9], ["NATO", "rest", 1, 1, 9]]
+
+
+def test_passage_families_count_every_selected_member_and_the_groups_carrying_them():
+    clusters = pd.DataFrame({"cluster_id": [1, 2, 3], "n_documents": [3, 2, 2], "n_organizations": [3, 1, 2],
+                             "first_doc_id": ["d1", "d1", "d4"], "first_date": ["2015-09-01", "2015-09-01", "2018-09-01"],
+                             "words": [10, 8, 5], "passage": ["the first family", "the second", "the third"]})
+    members = pd.DataFrame({"cluster_id": [1, 1, 1, 1, 2, 2, 3, 3],
+                            "doc_id": ["d2", "d1", "d3", "d2", "d4", "d1", "d4", "elsewhere"],
+                            "para_id": ["d2-p1", "d1-p1", "d3-p1", "d2-p1", "d4-p2", "d1-p2", "d4-p3", "x-p1"],
+                            "char_start": [10, 0, 0, 70, 0, 0, 0, 0], "char_end": [60, 50, 50, 100, 40, 40, 30, 30]})
+    f = passage_families(clusters, members, DOCS, GROUPS)
+    assert list(f.columns) == FAMILY_COLUMNS
+    assert f.values.tolist() == [
+        [1, 3, 3, 4, 10, "the first family", "d1", "A", "2015-09-01", "d1;d2;d3", "A;B;C", 2, "EU;NATO"],
+        [2, 2, 1, 2, 8, "the second", "d1", "A", "2015-09-01", "d1;d4", "A", 1, "NATO"]]  # family 3: one selected carrier
+    only = passage_families(clusters, members, DOCS[DOCS["doc_id"] != "d1"])  # a selection without d1, no groups
+    assert only[["passage", "documents", "doc_ids", "groups", "group_list"]].values.tolist() == [[1, 2, "d2;d3", 0, ""]]
+    assert passage_families(clusters, members.iloc[:0], DOCS).empty

@@ -13,6 +13,14 @@ organization``, optionally ``date``).
   overlapping character spans, so a sentence that five speeches share is one passage, not ten pairs),
   and counts the distinct documents and organisations that carry each passage.
 
+- :func:`passage_families` counts the carriers of each passage family of
+  ``reuse_clusters.csv`` / ``reuse_cluster_members.csv`` (every member, where ``text_reuse.csv``
+  keeps at most 50 pairs a family) among the selected documents, and across groups (blocs).
+
+The counting functions also take the document-pair table ``reuse_by_document_pair.csv``
+(``doc_a, doc_b, passages, words_reused_a, ...``) instead of reuse rows: it counts every passage,
+so totals are complete where ``text_reuse.csv`` is capped.
+
 All functions are pure and return new DataFrames in a fixed order.
 """
 
@@ -28,6 +36,8 @@ from helpers.analysis.frequencies import check_choice, require_columns
 from helpers.corpus.text import count_words
 
 REUSE_COLUMNS = ["doc_a", "para_a", "doc_b", "para_b", "words", "text_a", "text_b", "start_a", "end_a", "start_b", "end_b"]
+#: The columns of ``reuse_by_document_pair.csv`` the counting functions use instead of reuse rows.
+PAIR_COLUMNS = ["doc_a", "doc_b", "passages", "words_reused_a"]
 REUSE_HINT = "Pass REPORTS/text_reuse.csv (make analyse) or the output of helpers.analysis.overlap.find_reuse()."
 DOCUMENTS_HINT = "Pass one row per document with doc_id and organization (build/<corpus>/documents.csv)."
 KINDS = ("cross", "self")
@@ -36,6 +46,10 @@ PASSAGE_COLUMNS = [
     "passage", "documents", "organizations", "rows", "words", "text", "first_doc", "first_organization", "first_date",
     "doc_ids", "organization_list",
 ]
+#: :func:`passage_families` adds the groups (blocs) carrying each family.
+FAMILY_COLUMNS = [*PASSAGE_COLUMNS, "groups", "group_list"]
+#: Groups that are no group: a speaker outside the chosen group(s) (:mod:`helpers.corpus.groups`).
+NO_GROUP = ("rest", "none")
 
 
 def _organisations(documents: pd.DataFrame) -> dict[str, str]:
@@ -61,22 +75,42 @@ def classify_reuse(reuse: pd.DataFrame, documents: pd.DataFrame) -> pd.DataFrame
     return out
 
 
+def _passage_counts(reuse: pd.DataFrame, documents: pd.DataFrame | None = None) -> pd.DataFrame:
+    """``doc_a``, ``doc_b`` (str), ``n`` (passages) and ``words`` of each row of a reuse table (one passage a row,
+    its ``words``) or of a document-pair table (:data:`PAIR_COLUMNS`: ``passages`` and ``words_reused_a`` a pair);
+    with ``documents``, also ``organization_a``, ``organization_b`` and ``kind`` (as :func:`classify_reuse`)."""
+    if set(PAIR_COLUMNS) <= set(reuse.columns) and "para_a" not in reuse.columns:
+        out = pd.DataFrame({"doc_a": reuse["doc_a"].astype(str), "doc_b": reuse["doc_b"].astype(str),
+                            "n": reuse["passages"].astype(int), "words": reuse["words_reused_a"].astype(int)})
+    else:
+        require_columns(reuse, REUSE_COLUMNS, "The reuse table", REUSE_HINT + " Or pass reuse_by_document_pair.csv.")
+        out = pd.DataFrame({"doc_a": reuse["doc_a"].astype(str), "doc_b": reuse["doc_b"].astype(str),
+                            "n": np.ones(len(reuse), dtype=int), "words": reuse["words"].astype(int)})
+    if documents is not None:
+        orgs = _organisations(documents)
+        out["organization_a"] = out["doc_a"].map(orgs).fillna("")
+        out["organization_b"] = out["doc_b"].map(orgs).fillna("")
+        out["kind"] = np.where(out["organization_a"] == out["organization_b"], "self", "cross")
+    return out.reset_index(drop=True)
+
+
 def reuse_cross_vs_self(reuse: pd.DataFrame, documents: pd.DataFrame) -> pd.DataFrame:
     """Reused passages per (kind, earlier organisation, later organisation).
 
     Output columns: ``kind`` (str, ``cross`` or ``self``), ``organization_a`` (str: the
     organisation of the earlier document, whose wording is repeated), ``organization_b``
     (str: the organisation that repeats it; equal to ``organization_a`` for ``self``),
-    ``passages`` (int: reuse rows), ``document_pairs`` (int: distinct (doc_a, doc_b)),
-    ``words`` (int: words in the reused passages, counted on the earlier document's side).
-    Sorted by kind (cross first), ``words`` descending, then the organisations.
+    ``passages`` (int: reuse rows, or the pairs' ``passages``), ``document_pairs`` (int: distinct (doc_a, doc_b)),
+    ``words`` (int: words in the reused passages, counted on the earlier document's side; of a
+    document-pair table, its ``words_reused_a``). Sorted by kind (cross first), ``words`` descending,
+    then the organisations. ``reuse``: reuse rows or a document-pair table (see the module docstring).
     """
-    c = classify_reuse(reuse, documents)
+    c = _passage_counts(reuse, documents)
     if c.empty:
         return pd.DataFrame(columns=CROSS_SELF_COLUMNS).astype({"passages": int, "document_pairs": int, "words": int})
-    c = c.assign(pair=c["doc_a"].astype(str) + "\x1f" + c["doc_b"].astype(str))
+    c = c.assign(pair=c["doc_a"] + "\x1f" + c["doc_b"])
     out = c.groupby(["kind", "organization_a", "organization_b"], sort=True).agg(
-        passages=("words", "size"), document_pairs=("pair", "nunique"), words=("words", "sum")).reset_index()
+        passages=("n", "sum"), document_pairs=("pair", "nunique"), words=("words", "sum")).reset_index()
     out["_k"] = out["kind"].map({k: i for i, k in enumerate(KINDS)})
     out = out.sort_values(["_k", "words", "organization_a", "organization_b"], ascending=[True, False, True, True], kind="mergesort")
     return out[CROSS_SELF_COLUMNS].astype({"passages": int, "document_pairs": int, "words": int}).reset_index(drop=True)
@@ -85,16 +119,17 @@ def reuse_cross_vs_self(reuse: pd.DataFrame, documents: pd.DataFrame) -> pd.Data
 def reuse_kind_totals(reuse: pd.DataFrame, documents: pd.DataFrame) -> pd.DataFrame:
     """One row per kind (``cross``, ``self``, both always present): how much reuse of each kind.
 
-    Output columns: ``kind`` (str), ``passages`` (int: reuse rows), ``document_pairs`` (int),
+    Output columns: ``kind`` (str), ``passages`` (int: reuse rows, or the pairs' ``passages``), ``document_pairs`` (int),
     ``organization_pairs`` (int: distinct (organization_a, organization_b)),
     ``organizations`` (int: distinct organisations on either side), ``words`` (int).
+    ``reuse``: reuse rows or a document-pair table (see the module docstring).
     """
-    c = classify_reuse(reuse, documents)
+    c = _passage_counts(reuse, documents)
     rows = []
     for kind in KINDS:
         sub = c[c["kind"] == kind]
         rows.append({
-            "kind": kind, "passages": len(sub),
+            "kind": kind, "passages": int(sub["n"].sum()),
             "document_pairs": int(sub[["doc_a", "doc_b"]].drop_duplicates().shape[0]),
             "organization_pairs": int(sub[["organization_a", "organization_b"]].drop_duplicates().shape[0]),
             "organizations": len(set(sub["organization_a"]) | set(sub["organization_b"])),
@@ -197,6 +232,7 @@ def reuse_between_groups(reuse: pd.DataFrame, assignments: pd.DataFrame, kind: s
                          documents: pd.DataFrame | None = None) -> pd.DataFrame:
     """Reused passages per (group of the earlier document, group of the later document).
 
+    ``reuse``: reuse rows or a document-pair table (see the module docstring).
     ``assignments`` is :func:`helpers.corpus.groups.assign_groups` output (``doc_id, group``; a
     document in several groups counts in each, so one passage can count for several group
     pairs). ``kind``: ``all``, ``cross`` or ``self`` (then ``documents`` is needed to tell them
@@ -204,25 +240,82 @@ def reuse_between_groups(reuse: pd.DataFrame, assignments: pd.DataFrame, kind: s
     ``document_pairs`` (int), ``words`` (int). Sorted by ``words`` descending, then groups.
     """
     check_choice("kind", kind, ("all", *KINDS))
-    require_columns(reuse, REUSE_COLUMNS, "The reuse table", REUSE_HINT)
     require_columns(assignments, ["doc_id", "group"], "The group assignment", "Use helpers.corpus.groups.assign_groups().")
-    r = reuse
+    if kind != "all" and documents is None:
+        raise ParameterError(f"reuse_between_groups: kind={kind!r} needs the documents table (doc_id, organization) to tell "
+                             "cross from self reuse. Pass documents=.")
+    r = _passage_counts(reuse, documents if kind != "all" else None)
     if kind != "all":
-        if documents is None:
-            raise ParameterError(f"reuse_between_groups: kind={kind!r} needs the documents table (doc_id, organization) to tell "
-                                 "cross from self reuse. Pass documents=.")
-        r = classify_reuse(reuse, documents)
         r = r[r["kind"] == kind]
     columns = ["group_a", "group_b", "passages", "document_pairs", "words"]
     if r.empty:
         return pd.DataFrame(columns=columns)
-    g = assignments[["doc_id", "group"]].astype(str)
-    m = r[["doc_a", "doc_b", "words"]].astype({"doc_a": str, "doc_b": str}).reset_index(drop=True).reset_index()
+    g = assignments[["doc_id", "group"]].astype(str).drop_duplicates()
+    m = r[["doc_a", "doc_b", "n", "words"]]
     m = m.merge(g.rename(columns={"doc_id": "doc_a", "group": "group_a"}), on="doc_a")
     m = m.merge(g.rename(columns={"doc_id": "doc_b", "group": "group_b"}), on="doc_b")
     m["pair"] = m["doc_a"] + "\x1f" + m["doc_b"]
-    out = m.groupby(["group_a", "group_b"], sort=True).agg(passages=("index", "nunique"), document_pairs=("pair", "nunique"),
+    out = m.groupby(["group_a", "group_b"], sort=True).agg(passages=("n", "sum"), document_pairs=("pair", "nunique"),
                                                             words=("words", "sum")).reset_index()
     out = out.sort_values(["words", "group_a", "group_b"], ascending=[False, True, True], kind="mergesort")
     return out[columns].reset_index(drop=True)
 
+
+
+def passage_families(clusters: pd.DataFrame, members: pd.DataFrame, documents: pd.DataFrame,
+                     assignments: pd.DataFrame | None = None) -> pd.DataFrame:
+    """The reuse clusters (passage families) carried by at least two of ``documents``, counted from every member.
+
+    Inputs: ``clusters`` and ``members`` as ``reuse_clusters.csv`` and ``reuse_cluster_members.csv``
+    (:func:`helpers.analysis.reuse_clusters.reuse_clusters`), ``documents`` (``doc_id``,
+    ``organization``, ``date``: the selected documents; members of other documents are left out)
+    and optionally ``assignments`` (``doc_id, group``, :func:`helpers.corpus.groups.assign_groups`:
+    the groups, e.g. blocs, a family is counted across; ``rest`` and ``none`` are not groups).
+    Output: the columns of :func:`reused_passages` (``passage`` is the ``cluster_id``, ``rows`` the
+    member stretches, ``text`` and ``words`` the cluster's ``passage``; ``first_*`` the earliest
+    selected carrier) plus ``groups`` (int: distinct groups among the carriers) and ``group_list``
+    (str, ``;``-joined, sorted). Most documents first, then in the clusters' own order (``cluster_id``),
+    so for every document the order of ``reuse_clusters.csv``.
+    """
+    require_columns(clusters, ["cluster_id", "words", "passage"], "The reuse clusters table",
+                    "Pass REPORTS/reuse_clusters.csv (make analyse).")
+    require_columns(members, ["cluster_id", "doc_id", "para_id"], "The reuse cluster members table",
+                    "Pass REPORTS/reuse_cluster_members.csv (make analyse).")
+    orgs = _organisations(documents)
+    docs = documents.drop_duplicates("doc_id")
+    dates = dict(zip(docs["doc_id"].astype(str), docs["date"].astype(str))) if "date" in docs.columns else {}
+    m = pd.DataFrame({"cluster": members["cluster_id"].astype(int), "doc": members["doc_id"].astype(str)})
+    m = m[m["doc"].isin(orgs)]
+    rows = m.groupby("cluster", sort=True).size()
+    m = m.drop_duplicates()
+    m["organization"], m["date"] = m["doc"].map(orgs), m["doc"].map(dates).fillna("")
+    m = m.sort_values(["cluster", "date", "doc"], kind="mergesort")
+    n_docs = m.groupby("cluster", sort=True).size()
+    keep = n_docs.index[n_docs >= 2]
+    m = m[m["cluster"].isin(keep)]
+    if m.empty:
+        return pd.DataFrame(columns=FAMILY_COLUMNS)
+    by = m.groupby("cluster", sort=True)
+    first = by.head(1).set_index("cluster")
+    orgs_sorted = m.drop_duplicates(["cluster", "organization"]).sort_values(["cluster", "organization"], kind="mergesort")
+    out = pd.DataFrame({"documents": n_docs[keep], "organizations": orgs_sorted.groupby("cluster", sort=True).size(),
+                        "rows": rows[keep]})
+    text = clusters.assign(cluster_id=clusters["cluster_id"].astype(int)).set_index("cluster_id")
+    out["text"] = text["passage"].reindex(out.index).fillna("").astype(str)
+    out["words"] = text["words"].reindex(out.index).fillna(0).astype(int)
+    out["first_doc"], out["first_organization"], out["first_date"] = first["doc"], first["organization"], first["date"]
+    out["doc_ids"] = by["doc"].agg(";".join)
+    out["organization_list"] = orgs_sorted.groupby("cluster", sort=True)["organization"].agg(";".join)
+    out["groups"], out["group_list"] = 0, ""
+    if assignments is not None and len(assignments):
+        g = assignments[["doc_id", "group"]].astype(str)
+        g = g[~g["group"].isin(NO_GROUP)].drop_duplicates()
+        mg = m[["cluster", "doc"]].merge(g.rename(columns={"doc_id": "doc"}), on="doc")
+        mg = mg.drop_duplicates(["cluster", "group"]).sort_values(["cluster", "group"], kind="mergesort")
+        per = mg.groupby("cluster", sort=True)["group"]
+        out["groups"] = per.size().reindex(out.index).fillna(0).astype(int)
+        out["group_list"] = per.agg(";".join).reindex(out.index).fillna("")
+    out = out.rename_axis("passage").reset_index()
+    out = out.sort_values(["documents", "passage"], ascending=[False, True], kind="mergesort").reset_index(drop=True)
+    return out[FAMILY_COLUMNS].astype({"passage": int, "documents": int, "organizations": int, "rows": int, "words": int,
+                                       "groups": int})

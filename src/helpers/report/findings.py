@@ -256,7 +256,7 @@ def reuse_finding(reuse_pairs: pd.DataFrame, titles: Mapping[str, str], min_word
     if others == 1:
         tail = " One other document pair also shares reused passages."
     elif others > 1:
-        tail = f" {others} other document pairs also share reused passages."
+        tail = f" {others:,} other document pairs also share reused passages."
     else:
         tail = ""
     return Finding(

@@ -214,6 +214,26 @@ def load_assignments(selection: Selection, documents: pd.DataFrame) -> pd.DataFr
     return assign_groups(documents[["doc_id", "organization", "date", "iso3"]], selection.group_by, groups)
 
 
+#: The group set a passage family is counted across when the briefing is per organisation or per one group.
+FAMILY_GROUP_SET = "blocs"
+
+
+def load_family_groups(selection: Selection, documents: pd.DataFrame) -> tuple[pd.DataFrame | None, str]:
+    """The groups whose number carrying a reused passage says how far it crossed blocs, and their set's name.
+
+    The briefing's own group set when ``group_by`` is one (e.g. ``blocs``, ``eurasian``), else
+    :data:`FAMILY_GROUP_SET` of the groups file (members on each document's date, as
+    :func:`load_assignments`); ``(None, "")`` when the groups file has no such set.
+    """
+    from helpers.corpus.groups import assign_groups, load_groups
+
+    groups = load_groups(resolve_path(selection.groups))
+    name = selection.group_by if selection.group_by in groups.sets else FAMILY_GROUP_SET
+    if name not in groups.sets:
+        return None, ""
+    return assign_groups(documents[["doc_id", "organization", "date", "iso3"]], name, groups), name
+
+
 def is_full_selection(selection: Selection) -> bool:
     """True when the selection is the whole corpus with the analysis defaults (``make analyse``'s own tables apply)."""
     s = selection
@@ -224,7 +244,7 @@ def is_full_selection(selection: Selection) -> bool:
 #: Columns of the analysis CSVs read as text (the rest are numbers; empty cells are NaN).
 TEXT_COLUMNS = {"doc_a", "doc_b", "para_a", "para_b", "organization_a", "organization_b", "shared_themes", "shared_terms",
                 "text_a", "text_b", "group", "term", "by", "doc_id", "theme", "theme_a", "theme_b", "para_id", "quote",
-                "title", "date", "direction", "correction"}
+                "title", "date", "direction", "correction", "passage", "first_doc_id", "first_date"}
 
 
 def read_report_csv(path: str | Path) -> pd.DataFrame:

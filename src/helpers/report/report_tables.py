@@ -32,7 +32,8 @@ from helpers.analysis.frequencies import rank_themes, theme_frequencies
 from helpers.analysis.keyness import keyness
 from helpers.analysis.overlap import document_similarity, find_reuse, reuse_by_document_pair, similar_paragraphs, stem_tokens
 from helpers.params import Selection, resolve_path
-from helpers.analysis.reuse_summary import reuse_between_groups, reuse_cross_vs_self, reuse_kind_totals, reused_passages
+from helpers.analysis.reuse_clusters import MAX_PAIRS_PER_CLUSTER, MAX_SAME_ORGANIZATION_PAIRS, reuse_clusters
+from helpers.analysis.reuse_summary import passage_families, reuse_between_groups, reuse_cross_vs_self, reuse_kind_totals
 from helpers.corpus.text import WORD_RE, fold
 from helpers.analysis.trends import members_vs_rest, theme_changes, theme_trends
 
@@ -426,17 +427,63 @@ def top_reuse_pairs(pairs: pd.DataFrame, top_n: int) -> pd.DataFrame:
         ["_t", "doc_a", "doc_b"], ascending=[False, True, True], kind="mergesort").head(top_n).drop(columns="_t").reset_index(drop=True)
 
 
-def reuse_summaries(reuse_rows: pd.DataFrame, documents: pd.DataFrame, assignments: pd.DataFrame,
-                    by_organization: bool) -> dict[str, pd.DataFrame]:
-    """``kinds`` (:func:`helpers.analysis.reuse_summary.reuse_kind_totals`), ``cross_self`` (:func:`reuse_cross_vs_self`),
-    ``passages`` (:func:`reused_passages`) and ``groups`` (cross reuse between groups; empty per organisation)."""
+def reuse_families(selection: Selection, reuse_rows: pd.DataFrame, paragraphs: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """The passage families and their members (``reuse_clusters.csv``, ``reuse_cluster_members.csv``): those of
+    ``make analyse`` for the whole corpus, which hold every member where ``text_reuse.csv`` keeps at most
+    :data:`~helpers.analysis.reuse_clusters.MAX_PAIRS_PER_CLUSTER` pairs a family; else computed from the
+    selection's reuse rows (complete: a selection's reuse is found afresh, not capped)."""
+    from helpers.report.load import is_full_selection, read_report_csv
+
+    folder = resolve_path(selection.reports)
+    made = folder / "reuse_clusters.csv", folder / "reuse_cluster_members.csv"
+    if is_full_selection(selection) and all(p.is_file() for p in made):
+        return read_report_csv(made[0]), read_report_csv(made[1])
+    clusters, members, _ = reuse_clusters(reuse_rows, paragraphs)
+    return clusters, members
+
+
+def reuse_summaries(selection: Selection, reuse_rows: pd.DataFrame, paragraphs: pd.DataFrame, documents: pd.DataFrame,
+                    assignments: pd.DataFrame) -> dict[str, pd.DataFrame]:
+    """How much reuse of each kind and where it goes, counted on every passage.
+
+    ``kinds`` (:func:`helpers.analysis.reuse_summary.reuse_kind_totals`), ``cross_self``
+    (:func:`~helpers.analysis.reuse_summary.reuse_cross_vs_self`) and ``groups`` (cross reuse between
+    groups; empty per organisation) count the document pairs' passages (:func:`reuse_pairs`,
+    ``reuse_by_document_pair.csv``), not the rows of ``text_reuse.csv``, which keeps a sample of each
+    large family's pairs. ``passages``: the passage families (:func:`reuse_families`) carried by two or
+    more selected documents, with the groups carrying each (:func:`helpers.report.load.load_family_groups`),
+    most documents first (:data:`~helpers.analysis.reuse_summary.FAMILY_COLUMNS`).
+    """
+    from helpers.report.load import load_family_groups
+
     docs = documents[["doc_id", "organization", "date"]]
+    pairs = reuse_pairs(selection, reuse_rows, paragraphs)
+    family_groups, _ = load_family_groups(selection, documents)
     return {
-        "kinds": reuse_kind_totals(reuse_rows, docs),
-        "cross_self": reuse_cross_vs_self(reuse_rows, docs),
-        "passages": reused_passages(reuse_rows, docs),
-        "groups": pd.DataFrame() if by_organization else reuse_between_groups(reuse_rows, assignments, kind="cross", documents=docs),
+        "kinds": reuse_kind_totals(pairs, docs),
+        "cross_self": reuse_cross_vs_self(pairs, docs),
+        "passages": passage_families(*reuse_families(selection, reuse_rows, paragraphs), docs, family_groups),
+        "groups": (pd.DataFrame() if selection.group_by == "organization"
+                   else reuse_between_groups(pairs, assignments, kind="cross", documents=docs)),
     }
+
+
+def reuse_cap_note(families: pd.DataFrame) -> str:
+    """One paragraph for readers on what ``text_reuse.csv`` (and every table of passage pairs) leaves out; ``""`` without reuse.
+
+    ``families``: :func:`reuse_summaries`' ``passages``. A family of more than ``MAX_PAIRS_PER_CLUSTER + 1``
+    documents has more pairs than are kept, whatever its shape: those are counted.
+    """
+    if families.empty:
+        return ""
+    sampled = int((families["documents"] > MAX_PAIRS_PER_CLUSTER + 1).sum())
+    return (f"`text_reuse.csv`, and with it the tables of passage pairs in this section, keeps at most {MAX_PAIRS_PER_CLUSTER} "
+            f"pairs per passage family (pairs across organisations first, at most {MAX_SAME_ORGANIZATION_PAIRS} within one "
+            "organisation)" + (f"; {sampled:,} famil{'y is' if sampled == 1 else 'ies are'} carried by more than "
+                               f"{MAX_PAIRS_PER_CLUSTER + 1} documents, so for {'it' if sampled == 1 else 'them'} those tables show "
+                               "a sample of the pairs" if sampled else "")
+            + ". Counts of passages, document pairs and families include every passage (`reuse_by_document_pair.csv`, "
+            "`reuse_clusters.csv`, `reuse_cluster_members.csv`).")
 
 
 def longest_reuse(reuse_rows: pd.DataFrame, documents: pd.DataFrame, n: int) -> pd.DataFrame:
@@ -945,7 +992,7 @@ def report_tables(selection: Selection) -> dict[str, pd.DataFrame]:
     unit, _ = trend_unit(paragraphs)
     tr = trends(paragraphs, assignments, documents, selection.themes, unit)
     reuse_rows = reuse(selection, paragraphs)
-    summaries = reuse_summaries(reuse_rows, documents, assignments, by_org)
+    summaries = reuse_summaries(selection, reuse_rows, paragraphs, documents, assignments)
     groups = assignments.groupby("doc_id", sort=False)["group"].agg(";".join)
     return {
         "theme_trends.csv": tr, "theme_changes.csv": theme_changes(tr),
