@@ -241,6 +241,15 @@ def test_reuse_is_split_into_cross_and_self(sample):
     assert passages["documents"].tolist() == clusters["n_documents"].tolist()  # every family, largest first
     assert passages["passage"].tolist() == clusters["cluster_id"].tolist()
     assert passages["rows"].sum() == len(members)
+    # Hand-checked: the 2016 passage of China, India (BRICS, SCO), Kazakhstan, Kyrgyzstan (CSTO, SCO) and South Africa
+    # (no organisation in the sample's manifest: unknown, in no bloc) reaches three blocs; Kyrgyzstan repeating itself
+    # in 2016 and 2020 is in two blocs but is one speaker, so it is not among the families reaching several.
+    crossing = passages[(passages["groups"] >= 2) & (passages["organizations"] >= 2)]
+    assert crossing[["documents", "organizations", "group_list"]].values.tolist() == [
+        [5, 5, "BRICS;CSTO;SCO"], [2, 2, "CSTO;SCO"], [2, 2, "CSTO;SCO"]]
+    tables = _tables(sample["soup"])
+    rows = _rows(tables[next(c for c in tables if c.startswith("The passage families that reach the most groups"))])
+    assert [r[1:4] for r in rows] == [["BRICS, CSTO, SCO", "5", "5"], ["CSTO, SCO", "2", "2"], ["CSTO, SCO", "2", "2"]]
     assert '<h3 id="reuse-cross-self">' in sample["html"] and '<h3 id="reused-passages">' in sample["html"]
 
 
