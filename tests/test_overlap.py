@@ -18,7 +18,8 @@ from helpers.arrays import positions_in_runs, run_starts
 from helpers.corpus.corpus import load_paragraphs
 from helpers.errors import ParameterError
 from helpers.analysis.overlap import (
-    REUSE_COLUMNS, document_shingles, document_similarity, find_reuse, find_reuse_bruteforce, reuse_by_document_pair, reuse_tokens,
+    REUSE_COLUMNS, cut_passage_texts, document_shingles, document_similarity, find_reuse, find_reuse_bruteforce, indexed_passages,
+    reuse_by_document_pair, reuse_tokens,
     similar_paragraphs, stem_tokens, tfidf_matrix, unique_counts,
 )
 from helpers.corpus.text import count_words
@@ -507,6 +508,16 @@ def test_document_neighbours_are_each_documents_k_best_of_the_full_table(seed: i
 
 
 # --------------------------------------------------------------------------- bounded memory
+
+def test_texts_cut_after_the_join_are_the_texts_cut_during_it(seed_body: pd.DataFrame) -> None:
+    """The analysis leaves the passages' texts empty through the join and cuts them for the rows it keeps."""
+    full, _ = indexed_passages(seed_body, 12, 5, 3, 100)
+    bare, _ = indexed_passages(seed_body, 12, 5, 3, 100, texts_cut=False)
+    assert len(full) == 12 and (bare["text_a"] == "").all() and (bare["text_b"] == "").all()
+    pd.testing.assert_frame_equal(cut_passage_texts(bare, seed_body), full)
+    kept = bare.iloc[[3, 10]]
+    assert cut_passage_texts(kept, seed_body)["text_b"].tolist() == full["text_b"].iloc[[3, 10]].tolist()
+
 
 def test_reuse_spilled_in_buckets_and_partitions_equals_one_pass(seed_body: pd.DataFrame, monkeypatch, tmp_path: Path) -> None:
     import helpers.analysis.overlap as overlap

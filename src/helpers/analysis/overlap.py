@@ -1049,7 +1049,10 @@ def _chain(seeds: pd.DataFrame, k: int, max_gap: int, min_words: int = 0) -> lis
     return out
 
 
-def _passages(paras: pd.DataFrame, chains: list[tuple[int, int, int, int, int, int]] | np.ndarray, min_words: int) -> pd.DataFrame:
+def _passages(paras: pd.DataFrame, chains: list[tuple[int, int, int, int, int, int]] | np.ndarray, min_words: int,
+              texts_cut: bool = True) -> pd.DataFrame:
+    """The reuse table of ``chains`` over ``paras``; with ``texts_cut=False``, ``text_a``/``text_b`` are left
+    empty (:func:`cut_passage_texts` fills them later, for the rows kept)."""
     texts = paras["text"].fillna("").astype(str).to_numpy()
     pids = paras["para_id"].astype(str).to_numpy()
     dids = paras["doc_id"].astype(str).to_numpy()
@@ -1090,13 +1093,25 @@ def _passages(paras: pd.DataFrame, chains: list[tuple[int, int, int, int, int, i
     out = pd.DataFrame({
         "doc_a": dids[p], "para_a": pids[p], "doc_b": dids[q], "para_b": pids[q],
         "words": np.minimum(a1 - a0, b1 - b0).astype(np.int64),
-        "text_a": texts_of(p, start_a, end_a), "text_b": texts_of(q, start_b, end_b),
+        "text_a": texts_of(p, start_a, end_a) if texts_cut else [""] * len(p),
+        "text_b": texts_of(q, start_b, end_b) if texts_cut else [""] * len(q),
         "start_a": start_a, "end_a": end_a, "start_b": start_b, "end_b": end_b,
     }, columns=REUSE_COLUMNS)
     del cut
     if out.empty:
         return out.astype({c: "int64" for c in ("words", "start_a", "end_a", "start_b", "end_b")})
     return _sort_passages(out, pids)
+
+
+def cut_passage_texts(reuse: pd.DataFrame, paragraphs: pd.DataFrame) -> pd.DataFrame:
+    """``reuse`` (rows of :func:`find_reuse`, texts possibly left empty) with ``text_a``/``text_b`` cut again
+    from ``paragraphs`` (``para_id``, ``text``) at each row's character offsets. Same rows, same order."""
+    text_of = dict(zip(paragraphs["para_id"].astype(str), paragraphs["text"].fillna("").astype(str)))
+    out = reuse.copy()
+    for side in ("a", "b"):
+        out[f"text_{side}"] = [text_of[pid][s:e] for pid, s, e in zip(
+            out[f"para_{side}"].astype(str).tolist(), out[f"start_{side}"].tolist(), out[f"end_{side}"].tolist())]
+    return out
 
 
 def _sort_passages(out: pd.DataFrame, pids: np.ndarray) -> pd.DataFrame:
@@ -1148,17 +1163,18 @@ def find_reuse(
 
 def indexed_passages(paras: pd.DataFrame, min_words: int, shingle: int, max_gap: int, max_shingle_df: int,
                      cache_dir: str | Path | None = None, run: Runner | None = None,
-                     spill_dir: str | Path | None = None) -> tuple[pd.DataFrame, pd.DataFrame]:
+                     spill_dir: str | Path | None = None, texts_cut: bool = True) -> tuple[pd.DataFrame, pd.DataFrame]:
     """:func:`find_reuse` on body paragraphs ``paras`` (checked, index 0..n-1), with the corpus
     shingles it joined (:func:`corpus_shingles`), which :mod:`helpers.analysis.reuse_index` keeps.
-    ``spill_dir``: where the seeds of a large join are spilled (see :func:`_indexed_chains`)."""
+    ``spill_dir``: where the seeds of a large join are spilled (see :func:`_indexed_chains`).
+    ``texts_cut=False`` leaves ``text_a``/``text_b`` empty (see :func:`cut_passage_texts`)."""
     order = {d: k for k, d in enumerate(_document_order(paras))}
     doc_rank = paras["doc_id"].astype(str).map(order).to_numpy(dtype=np.int64)
     shingles = corpus_shingles(paras, shingle, cache_dir=cache_dir, run=run)
     release_memory()  # the per-document pieces, freed but kept by the allocator, while the join runs
     chains = _indexed_chains(shingles, doc_rank, shingle, max_gap, min_words, max_shingle_df, run, spill_dir)
     release_memory()
-    return _passages(paras, chains, min_words), shingles
+    return _passages(paras, chains, min_words, texts_cut), shingles
 
 
 def find_reuse_bruteforce(

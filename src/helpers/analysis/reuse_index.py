@@ -44,7 +44,7 @@ from helpers.io import atomic_path, write_parquet, write_text
 from helpers.corpus.paragraph_cache import document_keys
 from helpers.analysis.overlap import (
     REUSE_COLUMNS, REUSE_PAIR_COLUMNS, SHINGLE_VERSION, _bucket_seeds, _chain, _check_reuse_params, _document_order,
-    _passages, _sort_passages, corpus_shingles, indexed_passages, reuse_by_document_pair,
+    _passages, _sort_passages, corpus_shingles, cut_passage_texts, indexed_passages, reuse_by_document_pair,
 )
 from helpers.parallel import Runner
 
@@ -164,6 +164,7 @@ def reuse_tables(
     run: Runner | None = None,
     log: Callable[[str], None] | None = None,
     spill_dir: str | Path | None = None,
+    texts_cut: bool = True,
 ) -> tuple[pd.DataFrame, pd.DataFrame]:
     """``(find_reuse(...), reuse_by_document_pair(...))`` of ``paragraphs``, incrementally when ``state_dir`` holds a previous run.
 
@@ -172,6 +173,10 @@ def reuse_tables(
     ``log`` receives one line saying whether the join was full or incremental and why.
     ``spill_dir`` (default: ``state_dir``, else the system's temporary folder) receives the seeds
     of a large full join, partition by partition (:func:`helpers.analysis.overlap._indexed_chains`).
+    ``texts_cut=False`` leaves the passages' ``text_a``/``text_b`` empty, for a caller that keeps only some
+    rows and cuts their texts then (:func:`helpers.analysis.overlap.cut_passage_texts`): on a corpus
+    whose speeches share much text, the texts of every passage are most of the join's memory. The state
+    keeps no texts either way.
     """
     _check_reuse_params(paragraphs, min_words, shingle, max_gap, max_shingle_df)
     say = log or (lambda _line: None)
@@ -188,11 +193,13 @@ def reuse_tables(
     if result is None:
         spill = spill_dir if spill_dir is not None else state_path
         reuse, shingles = indexed_passages(paras, min_words, shingle, max_gap, max_shingle_df, cache_dir, run,
-                                           spill_dir=Path(spill).resolve() if spill is not None else None)
+                                           spill_dir=Path(spill).resolve() if spill is not None else None, texts_cut=False)
         pairs = reuse_by_document_pair(reuse, paras)
         if state_path is not None:
             _write_state(state_path, params, docs, keys, _index_slices(shingles, codes, local), reuse, pairs)
         result = (reuse, pairs)
+    if texts_cut:
+        result = (cut_passage_texts(result[0], paras), result[1])
     return result
 
 
@@ -210,7 +217,7 @@ def _incremental(paras: pd.DataFrame, state: dict, state_dir: Path, keys: dict[s
         return None
     shingle, max_df, max_gap, min_words = params["shingle"], params["max_shingle_df"], params["max_gap"], params["min_words"]
     old_index = _read_index(state_dir / state["index"])
-    reuse_old = pd.read_parquet(state_dir / state["passages"])
+    reuse_old = pd.read_parquet(state_dir / state["passages"]).assign(text_a="", text_b="")  # an older state kept texts
     pairs_old = pd.read_parquet(state_dir / state["pairs"])
     position = {d: k for k, d in enumerate(docs)}
     changed_codes = np.array(sorted(position[d] for d in changed), dtype=np.int64)
@@ -255,7 +262,7 @@ def _incremental(paras: pd.DataFrame, state: dict, state_dir: Path, keys: dict[s
     seeds = _bucket_seeds(rows, new_part["i"].astype(np.int64), new_part["h"], new_part["g"], doc_rank_of_code[part_doc], max_df)
     is_changed = np.isin(codes, changed_codes)
     seeds = seeds[is_changed[seeds["pa"].to_numpy()] | is_changed[seeds["pb"].to_numpy()]].reset_index(drop=True)
-    fresh_reuse = _passages(paras, _chain(seeds, shingle, max_gap, min_words), min_words)
+    fresh_reuse = _passages(paras, _chain(seeds, shingle, max_gap, min_words), min_words, texts_cut=False)
 
     keep_old = ~(reuse_old["doc_a"].isin(gone) | reuse_old["doc_b"].isin(gone))
     reuse = _combine([reuse_old[keep_old], fresh_reuse], REUSE_COLUMNS)
