@@ -67,8 +67,12 @@ def classify_reuse(reuse: pd.DataFrame, documents: pd.DataFrame) -> pd.DataFrame
     when they differ, ``self`` when one organisation reuses its own text).
     """
     require_columns(reuse, REUSE_COLUMNS, "The reuse table", REUSE_HINT)
+    return _with_kind(reuse.copy(), documents)
+
+
+def _with_kind(out: pd.DataFrame, documents: pd.DataFrame) -> pd.DataFrame:
+    """``out`` (``doc_a``, ``doc_b``) given ``organization_a``, ``organization_b`` and ``kind``, in place."""
     orgs = _organisations(documents)
-    out = reuse.copy()
     out["organization_a"] = out["doc_a"].astype(str).map(orgs).fillna("")
     out["organization_b"] = out["doc_b"].astype(str).map(orgs).fillna("")
     out["kind"] = np.where(out["organization_a"] == out["organization_b"], "self", "cross")
@@ -86,12 +90,8 @@ def _passage_counts(reuse: pd.DataFrame, documents: pd.DataFrame | None = None) 
         require_columns(reuse, REUSE_COLUMNS, "The reuse table", REUSE_HINT + " Or pass reuse_by_document_pair.csv.")
         out = pd.DataFrame({"doc_a": reuse["doc_a"].astype(str), "doc_b": reuse["doc_b"].astype(str),
                             "n": np.ones(len(reuse), dtype=int), "words": reuse["words"].astype(int)})
-    if documents is not None:
-        orgs = _organisations(documents)
-        out["organization_a"] = out["doc_a"].map(orgs).fillna("")
-        out["organization_b"] = out["doc_b"].map(orgs).fillna("")
-        out["kind"] = np.where(out["organization_a"] == out["organization_b"], "self", "cross")
-    return out.reset_index(drop=True)
+    out = out.reset_index(drop=True)
+    return out if documents is None else _with_kind(out, documents)
 
 
 def reuse_cross_vs_self(reuse: pd.DataFrame, documents: pd.DataFrame) -> pd.DataFrame:
@@ -261,7 +261,6 @@ def reuse_between_groups(reuse: pd.DataFrame, assignments: pd.DataFrame, kind: s
     return out[columns].reset_index(drop=True)
 
 
-
 def passage_families(clusters: pd.DataFrame, members: pd.DataFrame, documents: pd.DataFrame,
                      assignments: pd.DataFrame | None = None) -> pd.DataFrame:
     """The reuse clusters (passage families) carried by at least two of ``documents``, counted from every member.
@@ -285,7 +284,7 @@ def passage_families(clusters: pd.DataFrame, members: pd.DataFrame, documents: p
     docs = documents.drop_duplicates("doc_id")
     dates = dict(zip(docs["doc_id"].astype(str), docs["date"].astype(str))) if "date" in docs.columns else {}
     m = pd.DataFrame({"cluster": members["cluster_id"].astype(int), "doc": members["doc_id"].astype(str)})
-    m = m[m["doc"].isin(orgs)]
+    m = m[m["doc"].isin(set(orgs))]
     rows = m.groupby("cluster", sort=True).size()
     m = m.drop_duplicates()
     m["organization"], m["date"] = m["doc"].map(orgs), m["doc"].map(dates).fillna("")
