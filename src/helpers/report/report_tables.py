@@ -442,23 +442,21 @@ def reuse_families(selection: Selection, reuse_rows: pd.DataFrame, paragraphs: p
     return clusters, members
 
 
-def reuse_summaries(selection: Selection, reuse_rows: pd.DataFrame, paragraphs: pd.DataFrame, documents: pd.DataFrame,
-                    assignments: pd.DataFrame) -> dict[str, pd.DataFrame]:
+def reuse_summaries(selection: Selection, reuse_rows: pd.DataFrame, pairs: pd.DataFrame, paragraphs: pd.DataFrame,
+                    documents: pd.DataFrame, assignments: pd.DataFrame,
+                    family_groups: pd.DataFrame | None = None) -> dict[str, pd.DataFrame]:
     """How much reuse of each kind and where it goes, counted on every passage.
 
     ``kinds`` (:func:`helpers.analysis.reuse_summary.reuse_kind_totals`), ``cross_self``
     (:func:`~helpers.analysis.reuse_summary.reuse_cross_vs_self`) and ``groups`` (cross reuse between
-    groups; empty per organisation) count the document pairs' passages (:func:`reuse_pairs`,
+    groups; empty per organisation) count the document pairs' passages (``pairs``: :func:`reuse_pairs`,
     ``reuse_by_document_pair.csv``), not the rows of ``text_reuse.csv``, which keeps a sample of each
     large family's pairs. ``passages``: the passage families (:func:`reuse_families`) carried by two or
-    more selected documents, with the groups carrying each (:func:`helpers.report.load.load_family_groups`),
-    most documents first (:data:`~helpers.analysis.reuse_summary.FAMILY_COLUMNS`).
+    more selected documents, with the groups of ``family_groups`` carrying each
+    (:func:`helpers.report.load.load_family_groups`; ``None``: no groups counted), most documents first
+    (:data:`~helpers.analysis.reuse_summary.FAMILY_COLUMNS`).
     """
-    from helpers.report.load import load_family_groups
-
     docs = documents[["doc_id", "organization", "date"]]
-    pairs = reuse_pairs(selection, reuse_rows, paragraphs)
-    family_groups, _ = load_family_groups(selection, documents)
     return {
         "kinds": reuse_kind_totals(pairs, docs),
         "cross_self": reuse_cross_vs_self(pairs, docs),
@@ -992,7 +990,8 @@ def report_tables(selection: Selection) -> dict[str, pd.DataFrame]:
     unit, _ = trend_unit(paragraphs)
     tr = trends(paragraphs, assignments, documents, selection.themes, unit)
     reuse_rows = reuse(selection, paragraphs)
-    summaries = reuse_summaries(selection, reuse_rows, paragraphs, documents, assignments)
+    summaries = reuse_summaries(selection, reuse_rows, reuse_pairs(selection, reuse_rows, paragraphs), paragraphs, documents,
+                                assignments, load.load_family_groups(selection, documents)[0])
     groups = assignments.groupby("doc_id", sort=False)["group"].agg(";".join)
     return {
         "theme_trends.csv": tr, "theme_changes.csv": theme_changes(tr),
