@@ -1076,42 +1076,34 @@ def _passages(paras: pd.DataFrame, chains: list[tuple[int, int, int, int, int, i
     del starts, ends
     start_a, end_a = starts_all[base[p] + a0].astype(np.int64), ends_all[base[p] + a1 - 1].astype(np.int64)
     start_b, end_b = starts_all[base[q] + b0].astype(np.int64), ends_all[base[q] + b1 - 1].astype(np.int64)
-    # One string per distinct span while the columns are built: a span shared with many paragraphs (a formula, or
-    # a whole paragraph that copies repeat) is cut once, not once per row (the 10x corpus's 2.8 million passages
-    # peaked at 11.4 GB here, 8.7 GB so).
-    cut: dict[tuple[int, int, int], str] = {}
-
-    def text_of(key: tuple[int, int, int]) -> str:
-        found = cut.get(key)
-        if found is None:
-            found = cut[key] = texts[key[0]][key[1]:key[2]]
-        return found
-
-    def texts_of(rows: np.ndarray, starts: np.ndarray, ends: np.ndarray) -> list[str]:
-        return [text_of(key) for key in zip(rows.tolist(), starts.tolist(), ends.tolist())]
-
     out = pd.DataFrame({
         "doc_a": dids[p], "para_a": pids[p], "doc_b": dids[q], "para_b": pids[q],
         "words": np.minimum(a1 - a0, b1 - b0).astype(np.int64),
-        "text_a": texts_of(p, start_a, end_a) if texts_cut else [""] * len(p),
-        "text_b": texts_of(q, start_b, end_b) if texts_cut else [""] * len(q),
-        "start_a": start_a, "end_a": end_a, "start_b": start_b, "end_b": end_b,
+        "text_a": "", "text_b": "", "start_a": start_a, "end_a": end_a, "start_b": start_b, "end_b": end_b,
     }, columns=REUSE_COLUMNS)
-    del cut
     if out.empty:
         return out.astype({c: "int64" for c in ("words", "start_a", "end_a", "start_b", "end_b")})
-    return _sort_passages(out, pids)
+    out = _sort_passages(out, pids)
+    return cut_passage_texts(out, paras) if texts_cut else out
 
 
 def cut_passage_texts(reuse: pd.DataFrame, paragraphs: pd.DataFrame) -> pd.DataFrame:
     """``reuse`` (rows of :func:`find_reuse`, texts possibly left empty) with ``text_a``/``text_b`` cut again
     from ``paragraphs`` (``para_id``, ``text``) at each row's character offsets. Same rows, same order."""
     text_of = dict(zip(paragraphs["para_id"].astype(str), paragraphs["text"].fillna("").astype(str)))
-    out = reuse.copy()
-    for side in ("a", "b"):
-        out[f"text_{side}"] = [text_of[pid][s:e] for pid, s, e in zip(
-            out[f"para_{side}"].astype(str).tolist(), out[f"start_{side}"].tolist(), out[f"end_{side}"].tolist())]
-    return out
+    # One string per distinct span: a span many passages share (a formula, or a whole paragraph that copies
+    # repeat) is cut once, not once per row (the 10x corpus's 2.8 million passages: 11.4 GB at the peak, 8.7 GB so).
+    cut: dict[tuple[str, int, int], str] = {}
+
+    def span(key: tuple[str, int, int]) -> str:
+        found = cut.get(key)
+        if found is None:
+            found = cut[key] = text_of[key[0]][key[1]:key[2]]
+        return found
+
+    return reuse.assign(**{f"text_{side}": [span(key) for key in zip(
+        reuse[f"para_{side}"].astype(str).tolist(), reuse[f"start_{side}"].tolist(), reuse[f"end_{side}"].tolist())]
+        for side in ("a", "b")})
 
 
 def _sort_passages(out: pd.DataFrame, pids: np.ndarray) -> pd.DataFrame:
