@@ -206,9 +206,8 @@ def _read_section(notebook: Path) -> nbformat.NotebookNode:
     return source
 
 
-def _start_kernel_for(notebook: Path, kernel_name: str, preload: Sequence[str], cwd: str | os.PathLike[str] | None,
-                      *, check_spec: bool = True) -> Any:
-    if check_spec and kernel_name == KERNEL_NAME:
+def _start_kernel_for(notebook: Path, kernel_name: str, preload: Sequence[str], cwd: str | os.PathLike[str] | None) -> Any:
+    if kernel_name == KERNEL_NAME:  # a read of the spec when it is right, as after execute_notebooks' own call
         ensure_kernel(kernel_name)
     try:
         return start_kernel(kernel_name, preload=preload, cwd=cwd)
@@ -224,7 +223,6 @@ def execute_notebook(
     kernel_name: str = KERNEL_NAME,
     cwd: str | os.PathLike[str] | None = None,
     while_kernel_starts: Callable[[], None] | None = None,
-    _check_spec: bool = True,
 ) -> nbformat.NotebookNode:
     """Run ``notebook`` with papermill on a kernel of its own and write the cleaned, executed copy to ``output``.
 
@@ -241,7 +239,7 @@ def execute_notebook(
     """
     notebook, output = Path(notebook), Path(output)
     source = _read_section(notebook)
-    km = _start_kernel_for(notebook, kernel_name, notebook_imports(source), cwd, check_spec=_check_spec)
+    km = _start_kernel_for(notebook, kernel_name, notebook_imports(source), cwd)
     try:
         if while_kernel_starts is not None:
             while_kernel_starts()
@@ -610,7 +608,7 @@ def execute_notebooks(paths: Sequence[Path], executed_dir: str | os.PathLike[str
     sources = [_read_section(p) for p in paths]
     reuse = kernel_name == KERNEL_NAME and not fresh_kernels
     preload = list(dict.fromkeys([KERNEL_STATE, *(m for src in sources for m in notebook_imports(src))]))
-    if kernel_name == KERNEL_NAME:  # once, before the threads: two installing the spec at once would race
+    if kernel_name == KERNEL_NAME:  # installed (if need be) before the threads: two installing it at once would race
         ensure_kernel(kernel_name)
     results: list[nbformat.NotebookNode | None] = [None] * len(paths)
     errors: dict[int, BaseException] = {}
@@ -628,11 +626,11 @@ def execute_notebooks(paths: Sequence[Path], executed_dir: str | os.PathLike[str
                 try:
                     if not reuse:
                         results[i] = execute_notebook(paths[i], Path(executed_dir) / paths[i].name, parameters,
-                                                      kernel_name=kernel_name, cwd=cwd, _check_spec=False,
+                                                      kernel_name=kernel_name, cwd=cwd,
                                                       while_kernel_starts=while_first_kernel_starts if i == 0 else None)
                         continue
                     if km is None:
-                        km = _start_kernel_for(paths[i], kernel_name, preload, cwd, check_spec=False)
+                        km = _start_kernel_for(paths[i], kernel_name, preload, cwd)
                     if i == 0 and while_first_kernel_starts is not None:
                         while_first_kernel_starts()
                     _in_kernel(km, f"__import__({KERNEL_STATE!r}, fromlist=['_']).{'snapshot' if first else 'restore'}()",
