@@ -135,6 +135,11 @@ def test_pdf_is_a4_with_page_numbers_and_contents(rendered):
     first = reader.pages[0].extract_text()
     assert re.search(r"Contents.*1\. Introduction\s*\.+\s*\d", first, re.S) or re.search(r"1\. Introduction[ .]*\d", first)
     assert all(len(page.images) == 0 for page in reader.pages)  # the chart is drawn as vectors, not a raster image
+    # and its text is text, in the embedded DejaVu Sans (helpers.report.svg_text): readers can search and copy it
+    assert "A says x" in text and "Source: fixture" in text
+    fonts = {str(f["/BaseFont"]) for page in reader.pages for f in page["/Resources"]["/Font"].values()
+             for f in [f.get_object()]}
+    assert any(name.endswith("+DejaVu-Sans-Bold") for name in fonts)  # the chart's title
     assert "CreationDate" not in str(reader.trailer["/Info"]) if "/Info" in reader.trailer else True
 
 

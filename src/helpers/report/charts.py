@@ -12,7 +12,8 @@ Every chart function takes a tidy DataFrame and explicit column names, returns a
 No backend is forced: in a notebook the figures show inline (the project kernel sends them
 as SVG, see :func:`helpers.report.render.ensure_kernel`), and the briefing numbers and captions them
 from the cell's metadata. The SVG is byte-for-byte reproducible: fixed ``svg.hashsalt``, no
-``Date`` metadata, text drawn as paths in the DejaVu Sans font that ships with matplotlib.
+``Date`` metadata, text kept as text in the DejaVu Sans font that ships with matplotlib, the subset of it
+the figure draws embedded in the SVG (:mod:`helpers.report.svg_text`, installed when this module is imported).
 """
 
 from __future__ import annotations
@@ -27,6 +28,10 @@ import matplotlib.ticker  # noqa: E402,F401
 import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 from matplotlib.figure import Figure  # noqa: E402
+
+from helpers.report import svg_text
+
+svg_text.install()  # SVG text stays text, with its fonts embedded (see helpers.report.svg_text)
 
 
 #: Okabe-Ito colour-blind-safe palette (black last: kept for text and reference lines).

@@ -67,7 +67,8 @@ DEFAULT_SOURCE_DATE_EPOCH = "1704067200"
 #: inline figures as SVG (vector in the HTML and the PDF; JupyterLab shows them inline too).
 KERNEL_EXTRA_ARGV = ("--IPKernelApp.log_level=ERROR", "--InlineBackend.figure_formats=svg")
 #: The project kernel's environment: the matplotlib settings that make every figure's SVG reproducible
-#: (fixed ids, text as paths) and a fixed date for matplotlib's SVG metadata.
+#: (fixed ids; text as glyph outlines unless helpers.report.svg_text is installed, as helpers.report.charts does) and a
+#: fixed date for matplotlib's SVG metadata.
 MATPLOTLIBRC = TEMPLATES_DIR / "matplotlibrc"
 
 
