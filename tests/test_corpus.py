@@ -388,7 +388,7 @@ def test_failed_ingest_keeps_the_previous_output(tmp_path):
     with pytest.raises(CorpusError):
         ingest(corpus, build)
     assert (build / "paragraphs.parquet").read_bytes() == before
-    assert sorted(p.name for p in build.iterdir()) == ["cleaning.csv", "docs", "documents.csv", "paragraphs.parquet", "skipped.csv"]
+    assert sorted(p.name for p in build.iterdir()) == ["cleaning.csv", "documents.csv", "paragraphs.parquet", "skipped.csv"]
 
 
 def test_on_error_skip_leaves_out_bad_documents_and_lists_why(tmp_path):
@@ -424,7 +424,7 @@ def test_rebuild_splits_only_the_documents_that_changed(tmp_path):
     build = tmp_path / "build"
     assert ingest(corpus, build)["cached"] == 0
     first = (build / "paragraphs.parquet").read_bytes()
-    assert len(list((build / "docs").glob("*@*.arrow"))) == 8
+    assert not (build / "docs").exists()  # in one process the last paragraphs.parquet is the cache: no file per document
     assert ingest(corpus, build)["cached"] == 8
     assert (build / "paragraphs.parquet").read_bytes() == first
     # editing file 003 re-splits its one document only
@@ -433,7 +433,6 @@ def test_rebuild_splits_only_the_documents_that_changed(tmp_path):
     counts = ingest(corpus, build)
     assert counts["cached"] == 7
     assert counts["paragraphs"] == 135
-    assert len(list((build / "docs").glob("csto-csc-declaration-2020@*.arrow"))) == 1  # the stale one is gone
     assert load_paragraphs(corpus).equals(pd.read_parquet(build / "paragraphs.parquet").astype({"source_para": "Int64"}))
 
 
@@ -461,8 +460,10 @@ def test_manifest_saved_with_a_byte_order_mark(tmp_path):
 def test_a_document_read_back_from_the_cache_has_the_same_paragraphs(tmp_path):
     from helpers.corpus.corpus import ingest, iter_documents
 
+    pytest.importorskip("dask.distributed")
     build = tmp_path / "build"
-    ingest(DATA, build)
+    ingest(DATA, build, workers=2)  # Dask workers keep each document they split in build/docs
+    assert len(list((build / "docs").glob("*@*.arrow"))) == 8
     fresh = {d.meta["doc_id"]: d for d in iter_documents(DATA)}
     cached = list(iter_documents(DATA, cache_dir=build / "docs"))
     assert len(cached) == 8 and all(d.rows is None and d.table is not None for d in cached)  # Arrow, no dicts
@@ -483,11 +484,12 @@ def test_unchanged_documents_come_from_the_last_paragraphs_table(tmp_path):
     last = previous_ingest(build / "paragraphs.parquet")
     assert len(last) == 8 and sum(t.num_rows for _, t, _ in last.values()) == 134
     assert sum(len(removed) for _, _, removed in last.values()) == len(pd.read_csv(build / "cleaning.csv"))
-    # The per-document files are not read when paragraphs.parquet lists the document with the same key:
+    # Per-document files are not read when paragraphs.parquet lists the document with the same key:
     # spoil them all and the next run still writes the same bytes.
-    for f in (build / "docs").glob("*.arrow"):
-        f.write_bytes(b"not parquet")
-    assert ingest(corpus, build)["documents"] == 8
+    (build / "docs").mkdir()
+    for doc_id, (key, _, _) in last.items():
+        (build / "docs" / f"{doc_id}@{key}.arrow").write_bytes(b"not arrow")
+    assert ingest(corpus, build)["cached"] == 8
     assert {name: (build / name).read_bytes() for name in first} == first
     # An edited document is split again; the result is what a run without any cache gives.
     path = corpus / "003_b62a35e7ddd15ed7.txt"
@@ -595,16 +597,18 @@ def test_ingest_lists_the_cache_folder_a_fixed_number_of_times(tmp_path, monkeyp
     corpus = tmp_path / "corpus"
     shutil.copytree(DATA, corpus, ignore=shutil.ignore_patterns("annotations", "*.yml"))
     ingest(corpus, tmp_path / "build")
-    assert len(listings) == 2  # before (what was cached) and after (stale files): not per document
+    assert len(listings) == 1  # once at the end, for stale files: not per document
 
 
 def test_cache_files_of_an_older_format_are_removed(tmp_path):
     build = tmp_path / "build"
     ingest(DATA, build)
+    (build / "docs").mkdir()
     old = build / "docs" / "csto-csc-declaration-2020@0123456789abcdef0123.parquet"  # per-document Parquet, before .arrow
     old.write_bytes(b"PAR1")
+    stale = build / "docs" / "csto-csc-declaration-2020@0123456789abcdef0123.arrow"  # a version no longer in the corpus
+    stale.write_bytes(b"")
     temporary = build / "docs" / ".x@y.arrow.123.tmp"  # another build's file being written: not ours to remove
     temporary.write_bytes(b"")
     assert ingest(DATA, build)["cached"] == 8
-    assert not old.exists() and temporary.exists()
-    assert len(list((build / "docs").glob("*@*.arrow"))) == 8
+    assert not old.exists() and not stale.exists() and temporary.exists()

@@ -507,6 +507,8 @@ class Document:
     table: pa.Table | None = None
     #: The ingest cache key (file, manifest row, cleaning rules; see :func:`iter_documents`), "" without a cache.
     cache_key: str = ""
+    #: Whether this run split the document (False: it came from the last run's table or a per-document file).
+    split: bool = False
 
     def paragraph_rows(self) -> list[dict[str, object]]:
         """The paragraphs as dicts (from ``rows``, or converted from ``table``)."""
@@ -639,11 +641,11 @@ def iter_documents(corpus_dir: str | Path, cleaning: CleaningRules | str | Path 
     ``skipped`` as dicts ``doc_id, file, line, error``. Organisation names are made canonical
     with ``organizations`` (default ``data/organizations.yml``, see
     :func:`helpers.corpus.organizations.canonicalize_manifest`), adding ``organization_as_written``
-    and ``iso3``. ``cache_dir`` keeps each document's paragraphs as an Arrow file keyed by the
-    hash of its file, manifest row and cleaning rules, so an unchanged document is not split
-    again. ``previous`` (:func:`previous_ingest`: the last ``paragraphs.parquet`` by document and
-    key) serves unchanged documents from that one file instead of their own (one read instead of
-    thousands; in this process only, not on Dask). ``run`` (see :mod:`helpers.parallel`) processes
+    and ``iso3``. An unchanged document (same file, manifest row and cleaning rules: its cache
+    key) is not split again: ``previous`` (:func:`previous_ingest`: the last ``paragraphs.parquet``
+    by document and key) serves it in this process, and ``cache_dir`` holds a document's
+    paragraphs as an Arrow file named by its key, read in this process and written by Dask
+    workers, which cannot see ``previous``. ``Document.split`` tells which documents were split. ``run`` (see :mod:`helpers.parallel`) processes
     chunks of ``chunk_size`` documents on a Dask cluster; documents still come out in manifest order.
     """
     rules = cleaning if isinstance(cleaning, CleaningRules) else load_cleaning(cleaning)
@@ -659,8 +661,10 @@ def iter_documents(corpus_dir: str | Path, cleaning: CleaningRules | str | Path 
     # (the manifest rows carry absolute file paths; corpus_dir only names the manifest in messages).
     cache = str(Path(cache_dir).resolve()) if cache_dir else None
     previous = previous if previous and not run.distributed else None
+    # Workers cannot see the last paragraphs.parquet: they keep each document they split in its own file. In this
+    # process that table is the cache, and thousands of small files would cost a quarter of a cold ingest.
     for results in run.map(_documents_chunk, chunked(manifest.to_dict("records"), chunk_size),
-                           str(corpus_dir), rules, meta_cols, on_error, cache, previous):
+                           str(corpus_dir), rules, meta_cols, on_error, cache, previous, run.distributed):
         for item in results:
             if isinstance(item, Document):
                 yield item
@@ -733,12 +737,13 @@ def _cache_write(path: Path, doc: Document) -> None:
 
 def _documents_chunk(rows: list[dict], corpus_dir: str, rules: CleaningRules, meta_cols: list[str], on_error: str,
                      cache_dir: str | None, previous: Mapping[str, tuple[str, pa.Table, list]] | None = None,
-                     ) -> list[Document | dict[str, object]]:
+                     write_files: bool = False) -> list[Document | dict[str, object]]:
     """Process consecutive manifest rows; a :class:`Document` per good row, a skipped-row dict per bad one.
 
     With ``cache_dir``, a document whose file, manifest row and cleaning rules are unchanged
     is taken from ``previous`` (the last ``paragraphs.parquet``) or read back from
-    ``<cache_dir>/<doc_id>@<key>.arrow`` instead of being split again.
+    ``<cache_dir>/<doc_id>@<key>.arrow`` instead of being split again; with ``write_files``
+    each document split is written there.
     """
     out: list[Document | dict[str, object]] = []
     files: dict[str, tuple[bytes, str]] = {}
@@ -757,13 +762,12 @@ def _documents_chunk(rows: list[dict], corpus_dir: str, rules: CleaningRules, me
             last = previous.get(str(row["doc_id"])) if previous else None
             if cached is not None and last is not None and last[0] == key:
                 doc = _cached_document(meta, meta_cols, last[1], last[2])
-                if not cached.is_file():
-                    _cache_write(cached, doc)
             elif cached is not None and cached.is_file():
                 doc = _cache_read(cached, meta, meta_cols)
             else:
                 doc = _read_document(row, corpus_dir, rules, meta_cols, texts, data, sha)
-                if cached is not None:
+                doc.split = True
+                if cached is not None and write_files:
                     _cache_write(cached, doc)
             doc.cache_key = key
             out.append(doc)
@@ -836,9 +840,10 @@ def ingest(corpus_dir: str | Path, build_dir: str | Path, cleaning: CleaningRule
     ``removed_paragraphs``, ``removed_chars``, ``warnings``. ``cleaning.csv`` columns: as the
     ``removed`` table of :func:`split_paragraphs`. ``skipped.csv`` (``doc_id, file, line,
     error``) lists documents left out with ``on_error="skip"`` (header only when none). All
-    are written atomically. Per-document Arrow files in ``build_dir/docs`` (keyed by
-    content hash, see :func:`iter_documents`) let a rebuild re-split only the documents
-    that changed; ``use_cache=False`` ignores them. ``workers``/``scheduler`` run the
+    are written atomically. A rebuild re-splits only the documents that changed: the others
+    come from the last ``paragraphs.parquet`` (which lists each document's cache key), or on Dask
+    from the per-document Arrow files the workers keep in ``build_dir/docs`` (see
+    :func:`iter_documents`); ``use_cache=False`` uses neither. ``workers``/``scheduler`` run the
     per-document work on Dask (:mod:`helpers.parallel`); the output is the same. Returns
     counts ``{"documents", "paragraphs", "body", "removed", "skipped", "cached"}``.
     """
@@ -846,7 +851,6 @@ def ingest(corpus_dir: str | Path, build_dir: str | Path, cleaning: CleaningRule
     build_dir.mkdir(parents=True, exist_ok=True)
     counts = {"documents": 0, "paragraphs": 0, "body": 0, "removed": 0, "skipped": 0, "cached": 0}
     cache_dir = build_dir / "docs" if use_cache else None
-    before = {f.name for f in cache_dir.glob(f"*@*{CACHE_SUFFIX}")} if cache_dir is not None else set()
     previous = previous_ingest(build_dir / "paragraphs.parquet") if cache_dir is not None else None
     listed: list[list[object]] = []  # each document's id, cache key, rows and removed fragments, for the next run
     skipped: list[dict[str, object]] = []
@@ -890,6 +894,7 @@ def ingest(corpus_dir: str | Path, build_dir: str | Path, cleaning: CleaningRule
                 counts["paragraphs"] += n_rows
                 counts["body"] += n_body
                 counts["removed"] += len(removed)
+                counts["cached"] += not doc.split
                 if schema is None:  # the first document's manifest fields name the columns
                     schema = pa.schema([(c, _ARROW_TYPES.get(c, pa.string())) for c in (*PARAGRAPH_COLUMNS, *doc.meta_columns)])
                 pending.append(table.select(list(PARAGRAPH_COLUMNS)))
@@ -917,7 +922,6 @@ def ingest(corpus_dir: str | Path, build_dir: str | Path, cleaning: CleaningRule
         for f in cache_dir.glob("*@*"):
             if f.suffix in (CACHE_SUFFIX, ".parquet") and f.name not in used:  # .parquet: written by older versions
                 f.unlink(missing_ok=True)  # a document no longer in the manifest, or an older version of one
-        counts["cached"] = len(before & used)
     return counts
 
 

@@ -10,6 +10,7 @@ trend and overlap measure can be computed per group.
 from __future__ import annotations
 
 import datetime as dt
+import functools
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -79,9 +80,24 @@ def load_groups(path: str | Path | None = None) -> Groups:
 
     Raises :class:`GroupsError` naming the file, group and field for bad YAML, a group with
     no members, a member without a three-letter ``iso3`` or with a bad date, a member that
-    left before it joined, or a set naming an unknown group.
+    left before it joined, or a set naming an unknown group. A file read before and unchanged
+    since (same size and modification time) is not parsed again: a briefing section asks for it
+    several times.
     """
     path = Path(path) if path else DEFAULT_GROUPS
+    try:
+        stat = path.stat()
+    except OSError:
+        return _load_groups(path)  # raises the message naming the missing file
+    return _load_groups_once(str(path), stat.st_size, stat.st_mtime_ns)
+
+
+@functools.lru_cache(maxsize=8)
+def _load_groups_once(path: str, size: int, mtime_ns: int) -> Groups:
+    return _load_groups(Path(path))
+
+
+def _load_groups(path: Path) -> Groups:
     data = read_yaml_mapping(path, GroupsError, "groups file not found. Restore data/groups.yml or pass GROUPS=<file>.",
                              "groups, group_sets", loader=_Loader)
     groups: dict[str, Group] = {}

@@ -93,13 +93,34 @@ def load_paragraphs(selection: Selection) -> pd.DataFrame:
     return chosen
 
 
+def _file_stamp(path: Path) -> tuple[int, int]:
+    """(size, modification time in ns) of ``path``, (-1, -1) when it does not exist."""
+    try:
+        stat = path.stat()
+    except OSError:
+        return -1, -1
+    return stat.st_size, stat.st_mtime_ns
+
+
+@functools.lru_cache(maxsize=4)
+def _evidence(reports: str, stamp: tuple[tuple[int, int], ...]) -> pd.DataFrame | None:
+    return read_evidence(reports)
+
+
+def _read_evidence(reports: Path) -> pd.DataFrame | None:
+    """:func:`read_evidence`, parsed once per version of the files it reads (a kernel runs several sections)."""
+    stamp = tuple(_file_stamp(reports / name) for name in ("evidence.csv", "annotations.csv"))
+    evidence = _evidence(str(reports), stamp)
+    return None if evidence is None else evidence.copy()
+
+
 def load_evidence(selection: Selection, paragraphs: pd.DataFrame) -> pd.DataFrame | None:
     """The rule matches (``evidence.csv``) of ``paragraphs`` and the selected themes, or ``None`` without one.
 
     Columns: ``para_id``, ``doc_id``, ``theme``, ``rule``, ``rule_kind``, ``term`` (matched text),
     ``start``, ``end`` (character offsets in the paragraph), ``status``.
     """
-    evidence = read_evidence(resolve_path(selection.reports))
+    evidence = _read_evidence(resolve_path(selection.reports))
     if evidence is None:
         return None
     # Arrow's is_in: pandas's isin converts a large value set element by element.
