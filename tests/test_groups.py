@@ -71,3 +71,16 @@ def test_groups_file_that_is_not_a_mapping(tmp_path):
     path.write_text("- CSTO\n- SCO\n", encoding="utf-8")
     with pytest.raises(GroupsError, match=r"groups.yml: expected a mapping with keys groups, group_sets\."):
         load_groups(path)
+
+
+def test_an_unchanged_groups_file_is_parsed_once_and_an_edited_one_again(tmp_path):
+    path = tmp_path / "groups.yml"
+    path.write_text("groups:\n  A:\n    members:\n      - {iso3: AAA, joined: 2000-01-01}\n", encoding="utf-8")
+    first = load_groups(path)
+    assert load_groups(path) is first  # same size and modification time: not parsed again
+    path.write_text("groups:\n  B:\n    members:\n      - {iso3: BBB, joined: 2001-01-01}\n", encoding="utf-8")
+    edited = load_groups(path)
+    assert list(edited.groups) == ["B"] and edited.groups["B"].members[0].iso3 == "BBB"
+    path.unlink()
+    with pytest.raises(GroupsError, match="groups file not found"):
+        load_groups(path)
