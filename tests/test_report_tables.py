@@ -286,3 +286,26 @@ def test_coder_agreement_table_keeps_counts_and_kappa_with_labels_and_overall_la
     assert table[["paragraphs", "first", "second", "both"]].iloc[2].tolist() == [120, 40, 38, 37]
     assert table["kappa"].iloc[2] == 0.92 and pd.isna(table["kappa"].iloc[1])
     assert rt.coder_agreement_table(coders.iloc[0:0], {}).empty
+
+
+def test_tables_computed_together_are_all_read_or_all_computed(tmp_path):
+    from helpers.params import Selection
+
+    def selection(**changes):
+        base = dict(corpus="data", codebook=str(CODEBOOK), reports=str(tmp_path), organizations=("A",), themes=("t",),
+                    date_from=None, date_to=None, min_reuse_words=12, top_n=5, title="", subtitle="",
+                    all_organizations=True, all_themes=True)
+        return Selection(**{**base, **changes})
+
+    pd.DataFrame({"cluster_id": [7]}).to_csv(tmp_path / "reuse_clusters.csv", index=False)
+    computed = (pd.DataFrame({"cluster_id": [1]}), pd.DataFrame({"cluster_id": [1], "doc_id": ["d"]}))
+    names = ("reuse_clusters.csv", "reuse_cluster_members.csv")
+    # the members file is missing: both come from compute(), never make analyse's clusters with computed members
+    assert [t["cluster_id"].tolist() for t in load.load_analysis_tables(selection(), names, lambda: computed)] == [[1], [1]]
+    pd.DataFrame({"cluster_id": [7, 7], "doc_id": ["x", "y"]}).to_csv(tmp_path / "reuse_cluster_members.csv", index=False)
+    read = load.load_analysis_tables(selection(), names, lambda: computed)
+    assert [t["cluster_id"].tolist() for t in read] == [[7], [7, 7]]
+    # a filtered selection: make analyse's tables describe another corpus, so both are computed
+    filtered = load.load_analysis_tables(selection(all_organizations=False), names, lambda: computed)
+    assert [t["cluster_id"].tolist() for t in filtered] == [[1], [1]]
+    assert load.load_analysis_table(selection(), "reuse_clusters.csv", lambda: computed[0])["cluster_id"].tolist() == [7]

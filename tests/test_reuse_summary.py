@@ -24,7 +24,7 @@ from helpers.errors import ParameterError
 from helpers.analysis.overlap import find_reuse
 from helpers.analysis.reuse_summary import (
     CROSS_SELF_COLUMNS, FAMILY_COLUMNS, PASSAGE_COLUMNS, classify_reuse, passage_families, reuse_between_groups,
-    reuse_cross_vs_self, reuse_kind_totals, reused_passages,
+    reuse_cross_vs_self, reuse_kind_totals,
 )
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -73,36 +73,6 @@ def test_kind_totals():
     assert empty["passages"].tolist() == [0, 0]
 
 
-def test_reused_passages_are_connected_components_of_overlapping_spans():
-    p = reused_passages(REUSE, DOCS)
-    assert list(p.columns) == PASSAGE_COLUMNS
-    assert p["passage"].tolist() == [1, 2, 3]
-    assert p[["documents", "organizations", "rows"]].values.tolist() == [[3, 3, 2], [2, 2, 1], [2, 1, 1]]
-    first = p.iloc[0]
-    assert first["doc_ids"] == "d1;d2;d3" and first["organization_list"] == "A;B;C"
-    assert (first["first_doc"], first["first_organization"], first["first_date"]) == ("d1", "A", "2015-09-01")
-    assert first["text"] == "we reaffirm our commitment to the charter of the united nations"
-    assert first["words"] == 11
-    assert p.iloc[1]["doc_ids"] == "d2;d4" and p.iloc[1]["organization_list"] == "A;B"   # touching spans stay apart
-    assert p.iloc[2]["doc_ids"] == "d1;d4" and p.iloc[2]["organization_list"] == "A"
-
-
-def test_spans_that_only_graze_each_other_are_not_chained():
-    # d2 p1: [0, 40) and [30, 80): the second span has 10 of its 50 characters inside the first (less than half)
-    rows = [_row("d1", "d1-p1", 0, 40, "d2", "d2-p1", 0, 40, 6, "alpha beta gamma delta epsilon zeta"),
-            _row("d2", "d2-p1", 30, 80, "d3", "d3-p1", 0, 50, 8, "zeta eta theta iota kappa lambda mu nu")]
-    p = reused_passages(pd.DataFrame(rows), DOCS)
-    assert sorted(p["doc_ids"]) == ["d1;d2", "d2;d3"]
-
-
-def test_identical_passage_in_many_documents_is_one_passage():
-    text = "the same sentence said again"
-    rows = [_row(a, f"{a}-p1", 0, 28, b, f"{b}-p1", 0, 28, 5, text) for a, b in [("d1", "d2"), ("d1", "d3"), ("d2", "d3"), ("d3", "d4")]]
-    p = reused_passages(pd.DataFrame(rows), DOCS)
-    assert len(p) == 1
-    assert p.iloc[0][["documents", "organizations", "rows"]].tolist() == [4, 3, 4]
-
-
 def test_reuse_between_groups_counts_a_document_in_each_of_its_groups():
     assignments = pd.DataFrame({"doc_id": ["d1", "d2", "d2", "d3", "d4"], "group": ["G1", "G1", "G2", "G2", "G1"]})
     t = reuse_between_groups(REUSE, assignments)
@@ -114,8 +84,8 @@ def test_reuse_between_groups_counts_a_document_in_each_of_its_groups():
 
 
 def test_missing_columns_are_named():
-    with pytest.raises(ParameterError, match=r"The reuse table lacks column\(s\) text_a"):
-        reused_passages(REUSE.drop(columns=["text_a"]), DOCS)
+    with pytest.raises(ParameterError, match=r"The reuse table lacks column\(s\) words"):
+        classify_reuse(REUSE.drop(columns=["words"]), DOCS)
     with pytest.raises(ParameterError, match=r"The documents table lacks column\(s\) organization"):
         classify_reuse(REUSE, DOCS.drop(columns=["organization"]))
 
@@ -128,9 +98,8 @@ def test_seed_corpus_reuse_is_all_the_cstos_own():
     totals = reuse_kind_totals(reuse, docs).set_index("kind")
     assert totals.loc["cross"].tolist() == [0, 0, 0, 0, 0]
     assert totals.loc["self", ["passages", "document_pairs", "organizations"]].tolist() == [12, 2, 1]
-    passages = reused_passages(reuse, docs)
-    assert len(passages) == 12 and set(passages["documents"]) == {2} and set(passages["organization_list"]) == {"CSTO"}
-    assert sorted(set(passages["doc_ids"])) == ["csto-news-2024-12-02;csto-news-2024-12-03", "csto-sg-unsc-2024;csto-sg-minsk-2024"]
+    assert sorted({(a, b) for a, b in zip(reuse["doc_a"], reuse["doc_b"])}) == [
+        ("csto-news-2024-12-02", "csto-news-2024-12-03"), ("csto-sg-unsc-2024", "csto-sg-minsk-2024")]
 
 
 # ------------------------------------------------------------------ document pairs and passage families

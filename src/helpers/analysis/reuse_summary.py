@@ -8,14 +8,11 @@ organization``, optionally ``date``).
 - :func:`classify_reuse` marks each reused passage ``cross`` (two different organisations:
   the later one repeats the earlier one's wording) or ``self`` (an organisation reusing its
   own earlier text), and :func:`reuse_cross_vs_self` counts them per pair of organisations.
-- :func:`reused_passages` groups the reuse rows into passages: two rows belong to the same
-  passage when their spans overlap by at least half in a paragraph (connected components of
-  overlapping character spans, so a sentence that five speeches share is one passage, not ten pairs),
-  and counts the distinct documents and organisations that carry each passage.
-
 - :func:`passage_families` counts the carriers of each passage family of
   ``reuse_clusters.csv`` / ``reuse_cluster_members.csv`` (every member, where ``text_reuse.csv``
-  keeps at most 50 pairs a family) among the selected documents, and across groups (blocs).
+  keeps at most 50 pairs a family) among the selected documents, and across groups (blocs). The
+  families themselves (overlapping spans chained across documents, so a sentence five speeches
+  share is one passage, not ten pairs) are found by :mod:`helpers.analysis.reuse_clusters`.
 
 The counting functions also take the document-pair table ``reuse_by_document_pair.csv``
 (``doc_a, doc_b, passages, words_reused_a, ...``) instead of reuse rows: it counts every passage,
@@ -28,12 +25,9 @@ from __future__ import annotations
 
 import numpy as np
 import pandas as pd
-from scipy.sparse import coo_matrix
-from scipy.sparse.csgraph import connected_components
 
 from helpers.errors import ParameterError
 from helpers.analysis.frequencies import check_choice, require_columns
-from helpers.corpus.text import count_words
 
 REUSE_COLUMNS = ["doc_a", "para_a", "doc_b", "para_b", "words", "text_a", "text_b", "start_a", "end_a", "start_b", "end_b"]
 #: The columns of ``reuse_by_document_pair.csv`` the counting functions use instead of reuse rows.
@@ -42,6 +36,9 @@ REUSE_HINT = "Pass REPORTS/text_reuse.csv (make analyse) or the output of helper
 DOCUMENTS_HINT = "Pass one row per document with doc_id and organization (build/<corpus>/documents.csv)."
 KINDS = ("cross", "self")
 CROSS_SELF_COLUMNS = ["kind", "organization_a", "organization_b", "passages", "document_pairs", "words"]
+#: One passage family: ``passage`` (its ``cluster_id``), ``documents``, ``organizations`` (distinct carriers),
+#: ``rows`` (member stretches), ``words`` and ``text`` (the passage), ``first_doc``, ``first_organization``,
+#: ``first_date`` (its earliest carrier), ``doc_ids`` (``;``-joined in date order), ``organization_list`` (sorted).
 PASSAGE_COLUMNS = [
     "passage", "documents", "organizations", "rows", "words", "text", "first_doc", "first_organization", "first_date",
     "doc_ids", "organization_list",
@@ -138,96 +135,6 @@ def reuse_kind_totals(reuse: pd.DataFrame, documents: pd.DataFrame) -> pd.DataFr
     return pd.DataFrame(rows, columns=["kind", "passages", "document_pairs", "organization_pairs", "organizations", "words"])
 
 
-#: Share of a span that must overlap a segment for the span to join it (see :func:`_segments`).
-MIN_OVERLAP = 0.5
-
-
-def _segments(spans: pd.DataFrame, min_overlap: float = MIN_OVERLAP) -> pd.DataFrame:
-    """Merge overlapping spans per paragraph: ``spans`` (``para``, ``start``, ``end``, ``span``) gets a ``segment`` id.
-
-    Spans are taken in order of their start; a span joins the current segment of its paragraph
-    when at least ``min_overlap`` of its characters fall inside the segment, so spans that only
-    graze each other (touching, or a few shared words of a formula) are not chained into one
-    passage.
-    """
-    s = spans.sort_values(["para", "start", "end", "span"], kind="mergesort")
-    seg = np.empty(len(s), dtype=np.int64)
-    current, last_para, reach = -1, None, -1
-    for i, (para, start, end) in enumerate(zip(s["para"], s["start"], s["end"])):
-        inside = max(0, min(end, reach) - start)
-        if para != last_para or inside < min_overlap * max(end - start, 1):
-            current += 1
-            last_para, reach = para, end
-        else:
-            reach = max(reach, end)
-        seg[i] = current
-    out = s.assign(segment=seg)
-    return out.sort_values("span", kind="mergesort")
-
-
-def reused_passages(reuse: pd.DataFrame, documents: pd.DataFrame) -> pd.DataFrame:
-    """The reused passages, each with how many speeches and organisations carry it.
-
-    Every reuse row links a span of ``para_a`` (``start_a``-``end_a``) to a span of
-    ``para_b``. Spans within one paragraph that overlap by at least :data:`MIN_OVERLAP` of their
-    length are merged into one segment, and segments linked by a reuse row form one passage
-    (connected components), so identical or overlapping wording shared by many documents is
-    counted once with all its documents.
-
-    Inputs: ``reuse`` (see the module docstring), ``documents`` (``doc_id``,
-    ``organization``; ``date`` YYYY-MM-DD orders them, else ``doc_id``).
-    Output, one row per passage, sorted by ``documents`` descending, then ``organizations``
-    descending, ``words`` descending, ``first_doc``: ``passage`` (int, 1-based in that
-    order), ``documents`` (int: distinct documents carrying it), ``organizations`` (int:
-    distinct organisations), ``rows`` (int: reuse rows merged into it), ``words`` (int: words
-    of ``text``), ``text`` (str: the passage as written in its earliest document, the longest
-    segment there), ``first_doc``, ``first_organization``, ``first_date`` (str: that
-    earliest document), ``doc_ids`` (str: the documents, ``;``-joined in date order),
-    ``organization_list`` (str: the organisations, ``;``-joined, sorted).
-    """
-    require_columns(reuse, REUSE_COLUMNS, "The reuse table", REUSE_HINT)
-    orgs = _organisations(documents)
-    if reuse.empty:
-        return pd.DataFrame(columns=PASSAGE_COLUMNS)
-    dates = dict(zip(documents["doc_id"].astype(str), documents["date"].astype(str))) if "date" in documents.columns else {}
-    n = len(reuse)
-    side = lambda s: pd.DataFrame({  # noqa: E731
-        "doc": reuse[f"doc_{s}"].astype(str).to_numpy(), "para": reuse[f"para_{s}"].astype(str).to_numpy(),
-        "start": reuse[f"start_{s}"].astype(int).to_numpy(), "end": reuse[f"end_{s}"].astype(int).to_numpy(),
-        "text": reuse[f"text_{s}"].astype(str).to_numpy(), "row": np.arange(n)})
-    spans = pd.concat([side("a"), side("b")], ignore_index=True)
-    spans["span"] = np.arange(len(spans))
-    spans = _segments(spans)
-    seg = spans["segment"].to_numpy()
-    n_seg = int(seg.max()) + 1
-    graph = coo_matrix((np.ones(n), (seg[:n], seg[n:])), shape=(n_seg, n_seg))
-    _, labels = connected_components(graph, directed=False)
-    spans["component"] = labels[seg]
-    spans["date"] = spans["doc"].map(dates).fillna("")
-    spans["organization"] = spans["doc"].map(orgs).fillna("")
-    spans["length"] = spans["end"] - spans["start"]
-    first = spans.sort_values(["component", "date", "doc", "length", "start"], ascending=[True, True, True, False, True],
-                              kind="mergesort").drop_duplicates("component").set_index("component")
-    docs = spans.drop_duplicates(["component", "doc"]).sort_values(["component", "date", "doc"], kind="mergesort")
-    doc_ids = docs.groupby("component", sort=True)["doc"].agg(";".join)
-    org_sets = spans.drop_duplicates(["component", "organization"]).sort_values(["component", "organization"], kind="mergesort")
-    org_list = org_sets.groupby("component", sort=True)["organization"].agg(";".join)
-    out = pd.DataFrame({
-        "documents": docs.groupby("component", sort=True).size(),
-        "organizations": org_sets.groupby("component", sort=True).size(),
-        "rows": spans.groupby("component", sort=True)["row"].nunique(),
-    })
-    out["text"] = first["text"]
-    out["words"] = [count_words(t) for t in out["text"]]
-    out["first_doc"], out["first_organization"], out["first_date"] = first["doc"], first["organization"], first["date"]
-    out["doc_ids"], out["organization_list"] = doc_ids, org_list
-    out = out.reset_index(drop=True)
-    out = out.sort_values(["documents", "organizations", "words", "first_doc", "text"], ascending=[False, False, False, True, True],
-                          kind="mergesort").reset_index(drop=True)
-    out.insert(0, "passage", np.arange(1, len(out) + 1))
-    return out[PASSAGE_COLUMNS]
-
-
 def reuse_between_groups(reuse: pd.DataFrame, assignments: pd.DataFrame, kind: str = "all",
                          documents: pd.DataFrame | None = None) -> pd.DataFrame:
     """Reused passages per (group of the earlier document, group of the later document).
@@ -270,7 +177,7 @@ def passage_families(clusters: pd.DataFrame, members: pd.DataFrame, documents: p
     ``organization``, ``date``: the selected documents; members of other documents are left out)
     and optionally ``assignments`` (``doc_id, group``, :func:`helpers.corpus.groups.assign_groups`:
     the groups, e.g. blocs, a family is counted across; ``rest`` and ``none`` are not groups).
-    Output: the columns of :func:`reused_passages` (``passage`` is the ``cluster_id``, ``rows`` the
+    Output: :data:`PASSAGE_COLUMNS` (``passage`` is the ``cluster_id``, ``rows`` the
     member stretches, ``text`` and ``words`` the cluster's ``passage``; ``first_*`` the earliest
     selected carrier) plus ``groups`` (int: distinct groups among the carriers) and ``group_list``
     (str, ``;``-joined, sorted). Most documents first, then in the clusters' own order (``cluster_id``),

@@ -16,7 +16,7 @@ The usual first cell of a section notebook::
 from __future__ import annotations
 
 import functools
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -278,10 +278,17 @@ def read_report_csv(path: str | Path) -> pd.DataFrame:
 def load_analysis_table(selection: Selection, name: str, compute: Callable[[], pd.DataFrame]) -> pd.DataFrame:
     """The table ``name`` of ``make analyse`` (e.g. ``"text_reuse.csv"``) when the selection is the whole corpus
     (:func:`is_full_selection`: same arguments, so the same numbers), else ``compute()`` on the selection."""
-    path = resolve_path(selection.reports) / name
-    if is_full_selection(selection) and path.is_file():
-        return read_report_csv(path)
-    return compute()
+    return load_analysis_tables(selection, (name,), lambda: (compute(),))[0]
+
+
+def load_analysis_tables(selection: Selection, names: Sequence[str],
+                         compute: Callable[[], tuple[pd.DataFrame, ...]]) -> tuple[pd.DataFrame, ...]:
+    """:func:`load_analysis_table` for tables computed together (e.g. ``reuse_clusters.csv`` and its members):
+    all of them as ``make analyse`` wrote them, or all from ``compute()``, never a mix."""
+    paths = [resolve_path(selection.reports) / name for name in names]
+    if is_full_selection(selection) and all(p.is_file() for p in paths):
+        return tuple(read_report_csv(p) for p in paths)
+    return tuple(compute())
 
 
 def load_agreement(selection: Selection) -> pd.DataFrame:

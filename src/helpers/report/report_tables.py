@@ -432,13 +432,10 @@ def reuse_families(selection: Selection, reuse_rows: pd.DataFrame, paragraphs: p
     ``make analyse`` for the whole corpus, which hold every member where ``text_reuse.csv`` keeps at most
     :data:`~helpers.analysis.reuse_clusters.MAX_PAIRS_PER_CLUSTER` pairs a family; else computed from the
     selection's reuse rows (complete: a selection's reuse is found afresh, not capped)."""
-    from helpers.report.load import is_full_selection, read_report_csv
+    from helpers.report.load import load_analysis_tables
 
-    folder = resolve_path(selection.reports)
-    made = folder / "reuse_clusters.csv", folder / "reuse_cluster_members.csv"
-    if is_full_selection(selection) and all(p.is_file() for p in made):
-        return read_report_csv(made[0]), read_report_csv(made[1])
-    clusters, members, _ = reuse_clusters(reuse_rows, paragraphs)
+    clusters, members = load_analysis_tables(selection, ("reuse_clusters.csv", "reuse_cluster_members.csv"),
+                                             lambda: reuse_clusters(reuse_rows, paragraphs)[:2])
     return clusters, members
 
 
