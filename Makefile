@@ -12,7 +12,7 @@ MAKEFLAGS += --no-builtin-rules
 SHELL := /bin/bash
 
 ## Variables (override on the command line: make report CORPUS=... REPORTS=...)
-##   CORPUS=data                  corpus folder: manifest.csv and the files it names
+##   CORPUS=data                  corpus folder: manifest.csv and the files it names (or its URL: s3://bucket/folder, mirrored)
 ##   CODEBOOK=data/codebook.yml   YAML codebook of themes and rules
 ##   REPORTS=reports              where the briefing and every CSV are written
 ##   PARAMS=file.yml              notebook parameters (organizations, themes, date_from, date_to, top_n, group_by, title, ...);
@@ -47,7 +47,25 @@ LINKABLE := CORPUS REPORTS CODEBOOK PARAMS GROUPS CLEANING ORGANIZATIONS VALIDAT
 unsafe_path = $(or $(word 2,$(1)),$(findstring ',$(1)),$(findstring ",$(1)))
 NEEDS_LINK := $(strip $(foreach v,$(LINKABLE),$(if $(call unsafe_path,$($(v))),$(v))))
 
-ifneq ($(NEEDS_LINK),)
+# A corpus in object storage (CORPUS=s3://bucket/folder, gs://..., any fsspec URL): make cannot list or date its
+# files, so helpers.corpus.remote mirrors the folder first (only what changed is downloaded; a file left as it
+# was keeps its date) into BUILD/corpus/<name> (BUILD given, e.g. shared by a cluster) or build/remote/<checksum
+# of the URL>/<name>, and make runs again on the mirror. The briefing names the URL as the source.
+REMOTE_URL := $(if $(findstring ://,$(CORPUS)),$(patsubst %/,%,$(CORPUS)))
+
+ifneq ($(REMOTE_URL),)
+ifneq ($(findstring ',$(REMOTE_URL)),)
+$(error CORPUS=$(REMOTE_URL): a URL with a quote (') cannot be passed safely; rename the bucket or folder)
+endif
+MIRROR := $(if $(BUILD),$(BUILD)/corpus,build/remote/$(shell printf %s '$(REMOTE_URL)' | cksum | cut -d' ' -f1))/$(notdir $(REMOTE_URL))
+REMOTE_GOALS := $(or $(MAKECMDGOALS),report)
+.PHONY: $(REMOTE_GOALS) mirror-remote-corpus
+$(REMOTE_GOALS): mirror-remote-corpus ; @:
+mirror-remote-corpus:
+	@$(MAKE) --no-print-directory env CORPUS='$(MIRROR)'
+	$(VENV)/bin/python -m helpers.corpus.remote '$(REMOTE_URL)' '$(MIRROR)'
+	@$(MAKE) --no-print-directory $(REMOTE_GOALS) CORPUS='$(MIRROR)'
+else ifneq ($(NEEDS_LINK),)
 export $(NEEDS_LINK)
 LINK_GOALS := $(or $(MAKECMDGOALS),report)
 .PHONY: $(LINK_GOALS) link-unsafe-paths
@@ -283,4 +301,4 @@ bench-scale: $(ENV_OK)
 clean:
 	rm -rf build
 
-endif  # (paths with spaces or quotes)
+endif  # (a corpus URL; paths with spaces or quotes)

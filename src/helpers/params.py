@@ -235,7 +235,7 @@ def validate_params(
     chosen select no body paragraph.
     """
     merged = {**DEFAULTS, **check_names_and_types(params)}
-    orgs, all_orgs = _resolve("organizations", merged["organizations"], paragraphs["organization"].astype(str), " (organisations in the corpus manifest)")
+    orgs, all_orgs = _resolve("organizations", merged["organizations"], paragraphs["organization"].astype(str).unique(), " (organisations in the corpus manifest)")
     themes, all_themes = _resolve("themes", merged["themes"], theme_ids, " (theme ids in the codebook)")
     check_group_by(merged["group_by"], merged["groups"])
     selection = Selection(

@@ -19,7 +19,14 @@ from helpers.report.report_tables import ALL, OUTSIDE
 
 
 def source_line(documents: pd.DataFrame, corpus: str, codebook: str) -> str:
-    """The source line under every chart: "8 documents in data/manifest.csv, body paragraphs coded with codebook.yml"."""
+    """The source line under every chart: "8 documents in data/manifest.csv, body paragraphs coded with codebook.yml"
+    (a corpus mirrored from object storage is named by its URL: "... in s3://bucket/ungdc/manifest.csv")."""
+    from helpers.corpus.remote import source_of
+    from helpers.params import resolve_path
+
+    folder = resolve_path(corpus)
+    shown = source_of(folder)
+    corpus = corpus if shown == str(folder) else shown
     n = len(documents)
     return (f"{n} document{'s' if n != 1 else ''} in {corpus}/manifest.csv, body paragraphs coded with "
             f"{codebook.rsplit('/', 1)[-1]} (see the methods appendix)")
