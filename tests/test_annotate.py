@@ -715,16 +715,19 @@ def test_the_organization_counts_for_an_organisation_speaking_not_for_a_state(se
 def test_drawn_sample_is_scored_by_split_with_a_second_coder(parquet, tmp_path, capsys):
     """A sample of helpers.annotation.validation_sample: tune rows are in-sample, test rows held-out, uncoded rows skipped;
     FILE.second-coder.csv beside it gives the two coders' agreement."""
-    head = "para_id,doc_id,stratum,inclusion_probability,split,text,themes,coder\n"
+    text = dict(pd.read_parquet(parquet, columns=["para_id", "text"]).itertuples(index=False))
+
+    def write(path, rows):  # as validation_sample draws them: each paragraph's text kept beside its coding
+        pd.DataFrame([{"para_id": p, "doc_id": "d", "stratum": "all", "inclusion_probability": 0.5, "split": split,
+                       "text": text[p], "themes": themes, "coder": coder} for p, split, themes, coder in rows]).to_csv(path, index=False)
+
     sample = tmp_path / "s.csv"
-    sample.write_text(head
-                      + "brics-kazan-2024-p012,d,all,0.5,tune,x,drug_trafficking;emerging_tech;illicit_finance;terrorism,a\n"
-                      + "csto-sg-minsk-2024-p012,d,all,0.5,test,x,world_order,a\n"
-                      + "isw-kazan-2024-p008,d,all,0.5,test,x,,a\n"
-                      + "isw-kazan-2024-p009,d,all,0.5,test,x,,\n", encoding="utf-8")  # not coded yet
-    (tmp_path / "s.second-coder.csv").write_text(head
-                      + "csto-sg-minsk-2024-p012,d,all,0.5,test,x,world_order,b\n"
-                      + "isw-kazan-2024-p008,d,all,0.5,test,x,world_order,b\n", encoding="utf-8")
+    write(sample, [("brics-kazan-2024-p012", "tune", "drug_trafficking;emerging_tech;illicit_finance;terrorism", "a"),
+                   ("csto-sg-minsk-2024-p012", "test", "world_order", "a"),
+                   ("isw-kazan-2024-p008", "test", "", "a"),
+                   ("isw-kazan-2024-p009", "test", "", "")])  # not coded yet
+    write(tmp_path / "s.second-coder.csv", [("csto-sg-minsk-2024-p012", "test", "world_order", "b"),
+                                            ("isw-kazan-2024-p008", "test", "world_order", "b")])
     reports = tmp_path / "r"
     assert main(["--paragraphs", str(parquet), "--codebook", str(CODEBOOK), "--validation", str(sample),
                  "--reports", str(reports)]) == 0
@@ -797,3 +800,29 @@ def test_a_regex_matching_the_separator_between_texts_is_ignored(tmp_path):
     m = Matcher(load_codebook(p))
     assert found(m, "aaaa aab WHO") == []
     assert m.match(["x", "y"]).empty
+
+
+def test_coded_rows_whose_paragraph_text_changed_are_set_aside(seed, tmp_path, capsys):
+    """A drawn sample keeps each paragraph's text: when re-splitting gives a para_id other text (or none),
+    the coder's themes no longer describe it, so the row is set aside with one warning, not scored."""
+    build = tmp_path / "build"
+    build.mkdir()
+    seed.to_parquet(build / "paragraphs.parquet", index=False)
+    text = dict(zip(seed["para_id"], seed["text"]))
+    rows = [("brics-kazan-2024-p011", "terrorism", text["brics-kazan-2024-p011"]),        # unchanged
+            ("brics-kazan-2024-p012", "", "  " + text["brics-kazan-2024-p012"].replace(" ", "  ") + " "),  # white space only
+            ("brics-kazan-2024-p013", "terrorism", "A line that was a paragraph before the split changed."),
+            ("brics-kazan-2024-p999", "", "A paragraph that no longer exists.")]
+    sample = pd.DataFrame(rows, columns=["para_id", "themes", "text"]).assign(
+        doc_id="brics-kazan-2024", stratum="all", inclusion_probability=0.5, split="test", coder="a")
+    validation = tmp_path / "validation.csv"
+    sample.to_csv(validation, index=False)
+    assert main(["--build", str(build), "--codebook", str(CODEBOOK), "--validation", str(validation),
+                 "--reports", str(tmp_path / "r")]) == 0
+    warning = (f"{validation}: 2 row(s) of the validation sample name paragraphs that no longer have the text they were "
+               "coded on (the corpus, or how it is split into paragraphs, changed): line(s) 4, 5. They are set aside; "
+               "code those paragraphs again, or draw a fresh sample.")
+    assert f"warning: {warning}\n" in capsys.readouterr().err
+    assert pd.read_csv(build / "annotation_warnings.csv")["warning"].tolist() == [warning]
+    scored = pd.read_csv(tmp_path / "r" / "validation_scored.csv")
+    assert sorted(scored["para_id"]) == ["brics-kazan-2024-p011", "brics-kazan-2024-p012"]

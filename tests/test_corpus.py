@@ -232,6 +232,46 @@ def test_split_spans_blank_lines_single_lines_and_wrapped_lines():
     assert split_spans(" \n\t") == []
 
 
+def test_a_speech_wrapped_every_60_characters_splits_at_its_blank_lines():
+    """Speeches exported with a line break every ~60 characters and a blank line between paragraphs (as
+    Barbados's of 2024 in the UN General Debate corpus): fewer blank lines than half the lines, but short
+    lines that mostly end mid-sentence. Each line was a paragraph before (275 for that speech; now 109)."""
+    text = ("Mr. President, Colleagues, Friends,\n\n"
+            "Those of us here today, representing our brothers and sisters\n"
+            "the world over, have endured four years of poly-crises. As the\n"
+            "children of Mother Earth, we continue to wrestle with the\n"
+            "Climate Crisis.\n\n"
+            "If ever there was a time to pause and reset, it is now.\n\n"
+            "Collectively, as an international community and individually, as\n"
+            "leaders in each of our countries, we must now deliver new\n"
+            "opportunities and solutions to these challenges, and we must\n"
+            "do so with the urgency that the moment demands of every one\n"
+            "of us gathered in this hall.")
+    assert [text[a:b].replace("\n", " ") for a, b in split_spans(text)] == [
+        "Mr. President, Colleagues, Friends,",
+        "Those of us here today, representing our brothers and sisters the world over, have endured four years of "
+        "poly-crises. As the children of Mother Earth, we continue to wrestle with the Climate Crisis.",
+        "If ever there was a time to pause and reset, it is now.",
+        "Collectively, as an international community and individually, as leaders in each of our countries, we must now "
+        "deliver new opportunities and solutions to these challenges, and we must do so with the urgency that the "
+        "moment demands of every one of us gathered in this hall.",
+    ]
+    # wrapped without blank lines (the General Debate's 1993 and 2012 files): split where a line ends a sentence
+    text = ("I deem it a special pleasure\nand honour to extend my cordial congratulations to the\n"
+            "President on his election to preside over the General\nAssembly at its forty-eighth session.\n"
+            "May I hail the Secretary-General of the United Nations,\nMr. Boutros Boutros-Ghali, and in particular "
+            "for his dynamic\nrole and valuable personal contribution.")
+    assert [text[a:b].replace("\n", " ") for a, b in split_spans(text)] == [
+        "I deem it a special pleasure and honour to extend my cordial congratulations to the President on his "
+        "election to preside over the General Assembly at its forty-eighth session.",
+        "May I hail the Secretary-General of the United Nations, Mr. Boutros Boutros-Ghali, and in particular for "
+        "his dynamic role and valuable personal contribution."]
+    # long lines ending sentences, a blank line here and there: still one paragraph per line
+    long = ("This sentence is long enough to be a whole paragraph of a speech, as most lines of these files are. " * 2).strip()
+    text = f"{long}\n{long}\n\n{long}\n{long}"
+    assert len(split_spans(text)) == 4
+
+
 def _write_corpus(folder: Path, files: dict[str, str | bytes], manifest: str) -> Path:
     folder.mkdir(parents=True, exist_ok=True)
     for name, content in files.items():

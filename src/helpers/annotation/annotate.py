@@ -71,7 +71,7 @@ import os
 import re
 import sys
 from collections import deque
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from contextlib import ExitStack
 from dataclasses import dataclass
 from pathlib import Path
@@ -102,7 +102,7 @@ EVIDENCE_COLUMNS = ["para_id", "doc_id", "theme", "rule", "rule_kind", "term", "
 OVERRIDE_COLUMNS = ["para_id", "theme", "action", "coder", "note"]
 VALIDATION_COLUMNS = ["para_id", "themes", "coder"]
 #: Columns a drawn sample (helpers.annotation.validation_sample) adds: they decide in-sample/held-out and the weights.
-VALIDATION_OPTIONAL = ["split", "inclusion_probability"]
+VALIDATION_OPTIONAL = ["split", "inclusion_probability", "text"]
 #: Per coded validation paragraph, what the analysis stage needs to correct shares (REPORTS/validation_scored.csv).
 SCORED_COLUMNS = ["para_id", "doc_id", "sample", "split", "inclusion_probability", "coder", "gold", "rules", "final"]
 OVERRIDE_ACTIONS = ("add", "remove")
@@ -589,6 +589,41 @@ def set_aside_skipped(table: pd.DataFrame, skipped_docs: set[str], path: str | P
     return kept, warnings
 
 
+def set_aside_changed(table: pd.DataFrame, texts: Mapping[str, str], path: str | Path, what: str) -> tuple[pd.DataFrame, list[str]]:
+    """Rows of a coded sample whose paragraph no longer has the text it was coded on are set aside.
+
+    A sample drawn by :mod:`helpers.annotation.validation_sample` keeps each paragraph's ``text``; when
+    the corpus, or how it is split into paragraphs, changes, the same ``para_id`` may name other text
+    (or none), and the coder's themes would be scored against the rules' coding of that other text.
+    ``texts`` maps the paragraph ids that exist to their current text. Rows without a stored text are
+    kept (:func:`check_para_ids` checks them). Returns the other rows and one warning for the file.
+    """
+    if table.empty or "text" not in table.columns:
+        return table, []
+    stored = table["text"].astype(str)
+    changed = [bool(t) and not _same_text(t, texts.get(pid)) for pid, t in zip(table["para_id"], stored)]
+    changed = np.asarray(changed, dtype=bool)
+    if not changed.any():
+        return table, []
+    lines = table["line"][changed].tolist()
+    shown = ", ".join(str(n) for n in lines[:12]) + (f" and {len(lines) - 12} more" if len(lines) > 12 else "")
+    warning = (f"{path}: {len(lines)} row(s) of the {what} name paragraphs that no longer have the text they were coded on "
+               f"(the corpus, or how it is split into paragraphs, changed): line(s) {shown}. They are set aside; "
+               "code those paragraphs again, or draw a fresh sample.")
+    kept = table[~changed].reset_index(drop=True)
+    kept.attrs.update(table.attrs)
+    return kept, [warning]
+
+
+def _same_text(stored: str, current: str | None) -> bool:
+    """Whether a sample's stored paragraph text is the paragraph's ``current`` text (white space aside;
+    the stored text may carry the leading ``'`` that keeps a spreadsheet from running it as a formula)."""
+    if current is None:
+        return False
+    a, b = " ".join(stored.split()), " ".join(current.split())
+    return a == b or (a.startswith("'") and a[1:] == b)
+
+
 def read_validation(path: str | Path, codebook: Codebook) -> pd.DataFrame:
     """Read and check a hand-coded validation sample (paragraph ids are checked later).
 
@@ -598,7 +633,8 @@ def read_validation(path: str | Path, codebook: Codebook) -> pd.DataFrame:
     Output columns: ``para_id`` (str), ``themes`` (str, sorted ids joined by ``;``),
     ``coder`` (str), ``line`` (int), ``split`` (str: ``tune``, ``test`` or "" without a split
     column), ``sample`` (``in-sample`` or ``held-out``, see :mod:`helpers.annotation.split_agreement`),
-    ``inclusion_probability`` (float, NaN when the file has none). Raises
+    ``inclusion_probability`` (float, NaN when the file has none), ``text`` (str: the paragraph as it was
+    coded, "" when the file has no text column; see :func:`set_aside_changed`). Raises
     :class:`AnnotationError` naming the row for an unknown theme, an empty or repeated para_id,
     an unknown split or an inclusion probability outside (0, 1].
     """
@@ -633,8 +669,9 @@ def read_validation(path: str | Path, codebook: Codebook) -> pd.DataFrame:
                 raise AnnotationError(f"{where}: inclusion_probability must be a number in (0, 1]. "
                                       f"Got '{row['inclusion_probability']}' instead.")
         out.append({"para_id": pid, "themes": ";".join(sorted(set(themes))), "coder": row["coder"], "line": line,
-                    "split": split, "sample": SPLIT_SAMPLE[split], "inclusion_probability": prob})
-    columns = VALIDATION_COLUMNS + ["line", "split", "sample", "inclusion_probability"]
+                    "split": split, "sample": SPLIT_SAMPLE[split], "inclusion_probability": prob,
+                    "text": row.get("text", "")})
+    columns = VALIDATION_COLUMNS + ["line", "split", "sample", "inclusion_probability", "text"]
     return pd.DataFrame(out, columns=columns).astype({"line": "int64", "inclusion_probability": "float64"})
 
 
@@ -864,6 +901,15 @@ def _iter_body_batches(path: Path, chunk_size: int) -> Iterator[pa.RecordBatch]:
         body = batch.filter(pc.equal(batch.column("kind"), "body"))
         if body.num_rows:
             yield body.select([c for c in ANNOTATED_COLUMNS if c != "themes"] + extra)
+
+
+def _texts_of(path: Path, wanted: set[str]) -> dict[str, str]:
+    """Texts of the paragraphs in ``wanted`` that exist in the Parquet file."""
+    if not wanted:
+        return {}
+    table = pq.read_table(path, columns=["para_id", "text"],
+                          filters=pc.is_in(pc.field("para_id"), value_set=pa.array(sorted(wanted), pa.string())))
+    return dict(zip(table.column("para_id").to_pylist(), table.column("text").to_pylist()))
 
 
 def _kinds_of(path: Path, wanted: set[str], chunk_size: int) -> dict[str, str]:
@@ -1217,6 +1263,17 @@ def annotate_corpus(
         warnings += aside
     if first_raw is not None:
         first_raw, _ = set_aside_skipped(first_raw, skipped_docs, second_coder_path(validation_path, "first"), "first coder's sample")
+    coded = [t for t in (validation, second, first_raw) if t is not None]
+    if any((t["text"] != "").any() for t in coded):
+        texts = _texts_of(ppath, {p for t in coded for p in t["para_id"]})
+        if validation is not None:
+            validation, aside = set_aside_changed(validation, texts, validation_path, "validation sample")
+            warnings += aside
+        if second is not None:
+            second, aside = set_aside_changed(second, texts, second_coder_path(validation_path), "second coder's sample")
+            warnings += aside
+        if first_raw is not None:
+            first_raw, _ = set_aside_changed(first_raw, texts, second_coder_path(validation_path, "first"), "first coder's sample")
     wanted: set[str] = set()
     for t in (overrides, validation, second):
         if t is not None:

@@ -429,14 +429,34 @@ def _line_blocks(region: str, a: int, b: int, wrapped_only: bool) -> list[tuple[
     return out
 
 
+#: Hard-wrapped text (a PDF's or a word processor's lines): its typical line is at most this many characters...
+WRAPPED_MEDIAN_CHARS = 100
+#: ... and at least this share of its lines end mid-sentence.
+WRAPPED_OPEN_SHARE = 0.5
+
+
+def _hard_wrapped(lines: Sequence[str]) -> bool:
+    """Whether ``lines`` (non-blank, stripped) are text wrapped at a fixed width: short lines
+    (median at most :data:`WRAPPED_MEDIAN_CHARS` characters), most of them (at least
+    :data:`WRAPPED_OPEN_SHARE`) ending mid-sentence. One paragraph per line is long and ends sentences."""
+    if not lines:
+        return False
+    lengths = sorted(len(line) for line in lines)
+    median = lengths[(len(lengths) - 1) // 2]
+    open_lines = sum(not line.endswith(_SENTENCE_END) for line in lines)
+    return median <= WRAPPED_MEDIAN_CHARS and open_lines >= WRAPPED_OPEN_SHARE * len(lines)
+
+
 def split_spans(text: str, start: int = 0, end: int | None = None) -> list[tuple[int, int]]:
     """Split ``text[start:end]`` into paragraph spans ``(char_start, char_end)`` into ``text``.
 
     Blank lines always separate paragraphs. A line break separates paragraphs too, unless the
     line ends in white space (a line broken mid-sentence, as in OCR'd text) or, where the
-    region uses blank lines between paragraphs, the line does not end a sentence (hard-wrapped
-    text). So "one paragraph per line" files with a stray blank line, blank-line-separated
-    files and hard-wrapped Markdown all split as a reader would. Spans exclude
+    region uses blank lines between paragraphs (after most lines) or is hard-wrapped
+    (:func:`_hard_wrapped`), the line does not end a sentence. So "one paragraph per line" files
+    with a stray blank line, blank-line-separated files, hard-wrapped Markdown and speeches
+    exported with a line break every 60 characters split as a reader would (where a wrapped text
+    has no blank lines, at lines ending a sentence: its paragraphs cannot be told from its sentences). Spans exclude
     leading/trailing white space; white-space-only stretches give no paragraph.
     """
     end = len(text) if end is None else end
@@ -447,10 +467,12 @@ def split_spans(text: str, start: int = 0, end: int | None = None) -> list[tuple
         blocks.append((pos, m.start()))
         pos = m.end()
     blocks.append((pos, len(region)))
-    # Blank-line layout: most paragraphs are followed by a blank line; then single line
-    # breaks inside a block are wraps unless they end a sentence.
-    n_lines = sum(1 for line in region.splitlines() if line.strip(_EDGE_WS))
-    blank_layout = len(blocks) > 1 and len(blocks) >= n_lines / 2
+    # Blank-line layout: most paragraphs are followed by a blank line, or the text is hard-wrapped (with
+    # or without blank lines between its paragraphs); then single line breaks inside a block are wraps
+    # unless they end a sentence.
+    lines = [line.strip(_EDGE_WS) for line in region.splitlines()]
+    lines = [line for line in lines if line]
+    blank_layout = (len(blocks) > 1 and len(blocks) >= len(lines) / 2) or _hard_wrapped(lines)
     raw = []
     for a, b in blocks:
         raw.extend(_line_blocks(region, a, b, wrapped_only=blank_layout))
