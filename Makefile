@@ -206,10 +206,12 @@ merge-coding: | $(ENV_OK)
 	  $(if $(wildcard $(CODING)/adjudicated.csv),--adjudicated '$(CODING)/adjudicated.csv')
 
 ## log-test: append the held-out micro figures of REPORTS/agreement.csv to data/validation/test-log.csv (NOTE='what changed')
+# The note reaches the recipe through the environment, never the shell's parsing: any quote in it is kept as written.
+log-test: export LOG_TEST_NOTE = $(NOTE)
 log-test: | $(ENV_OK)
 	@test -f '$(REPORTS)/agreement.csv' || { echo "error: no $(REPORTS)/agreement.csv; run make annotate with a validation sample first" >&2; exit 2; }
 	$(PY) -m helpers.annotation.scoring_log --agreement '$(REPORTS)/agreement.csv' --codebook '$(CODEBOOK)' \
-	  --log data/validation/test-log.csv --note '$(NOTE)' --rule-data $(wildcard data/aliases.yml data/spelling.yml)
+	  --log data/validation/test-log.csv --note "$$LOG_TEST_NOTE" --rule-data $(wildcard data/aliases.yml data/spelling.yml)
 
 ## suggest-rules: candidate terms per theme for analysts to accept or reject -> REPORTS/rule_suggestions.csv
 ##         (words over-represented in coded tune paragraphs the rules miss; neighbours in word vectors of the corpus)
