@@ -211,7 +211,9 @@ log-test: export LOG_TEST_NOTE = $(NOTE)
 log-test: | $(ENV_OK)
 	@test -f '$(REPORTS)/agreement.csv' || { echo "error: no $(REPORTS)/agreement.csv; run make annotate with a validation sample first" >&2; exit 2; }
 	$(PY) -m helpers.annotation.scoring_log --agreement '$(REPORTS)/agreement.csv' --codebook '$(CODEBOOK)' \
-	  --log data/validation/test-log.csv --note "$$LOG_TEST_NOTE" --rule-data $(wildcard data/aliases.yml data/spelling.yml)
+	  --log data/validation/test-log.csv --note "$$LOG_TEST_NOTE" --rule-data $(wildcard data/aliases.yml data/spelling.yml) \
+	  $(if $(wildcard $(REPORTS)/validation_scored.csv),--scored '$(REPORTS)/validation_scored.csv') \
+	  $(if $(wildcard $(BUILD)/documents.csv),--documents '$(BUILD)/documents.csv')
 
 ## suggest-rules: candidate terms per theme for analysts to accept or reject -> REPORTS/rule_suggestions.csv
 ##         (words over-represented in coded tune paragraphs the rules miss; neighbours in word vectors of the corpus)

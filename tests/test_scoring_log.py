@@ -8,7 +8,7 @@ import pandas as pd
 import pytest
 
 from helpers.errors import ParameterError
-from helpers.annotation.scoring_log import LOG_COLUMNS, held_out_row, log_held_out
+from helpers.annotation.scoring_log import LOG_COLUMNS, held_out_row, log_held_out, sample_period
 from helpers.annotation.split_agreement import agreement_by_sample
 
 GOLD = {"p1": {"a"}, "p2": {"a", "b"}, "p3": set(), "p4": {"b"}, "p5": {"a"}, "p6": set()}
@@ -34,3 +34,25 @@ def test_no_held_out_rows_is_refused():
         held_out_row(table)
     with pytest.raises(ParameterError, match="has no `sample` column"):
         held_out_row(pd.DataFrame({"annotation": ["rules"]}))
+
+
+def test_a_scoring_records_the_dates_of_the_paragraphs_it_scored(tmp_path):
+    """The held-out paragraphs' documents give the period the figures hold for (p4-p6 here: d2 and d3)."""
+    scored = tmp_path / "validation_scored.csv"
+    pd.DataFrame({"para_id": list(GOLD), "doc_id": ["d1", "d1", "d9", "d2", "d3", "d3"],
+                  "sample": [SAMPLES[p] for p in GOLD]}).to_csv(scored, index=False)
+    documents = tmp_path / "documents.csv"
+    pd.DataFrame({"doc_id": ["d1", "d2", "d3", "d9"], "date": ["1946-10-01", "2016-09-20", "2023-09-19", "2030-01-01"]}).to_csv(documents, index=False)
+    assert sample_period(scored, documents) == ("2016-09-20", "2023-09-19")  # d1 (in-sample) and d9 (not scored) left out
+    # a log written before the two columns existed gets them, blank, and the new row its dates
+    log = tmp_path / "log.csv"
+    old = LOG_COLUMNS[:-2]
+    log.write_text(",".join(old) + "\n" + ",".join(["2026-01-01T00:00:00Z", "abc", "x"] + ["1"] * (len(old) - 4) + ["old note"]) + "\n",
+                   encoding="utf-8")
+    table = agreement_by_sample(GOLD, PRED, SAMPLES, ["a", "b"]).assign(annotation="rules")
+    table.to_csv(tmp_path / "agreement.csv", index=False)
+    (tmp_path / "cb.yml").write_text("x", encoding="utf-8")
+    log_held_out(tmp_path / "agreement.csv", tmp_path / "cb.yml", log, "new", period=sample_period(scored, documents))
+    rows = list(csv.DictReader(log.open(encoding="utf-8")))
+    assert list(rows[0]) == LOG_COLUMNS
+    assert [(r["note"], r["sample_from"], r["sample_to"]) for r in rows] == [("old note", "", ""), ("new", "2016-09-20", "2023-09-19")]

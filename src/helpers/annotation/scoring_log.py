@@ -8,12 +8,16 @@ Columns of the log: ``date`` (UTC, ISO 8601), ``commit`` (the commit scored: ``g
 --short HEAD``, with ``+dirty`` when the codebook or the rule data had uncommitted changes),
 ``codebook`` (first 12 hex digits of the SHA-256 of the codebook file), ``paragraphs`` (held-out
 paragraphs scored), ``precision``, ``precision_low``, ``precision_high``, ``recall``, ``recall_low``,
-``recall_high``, ``f1``, ``f1_low``, ``f1_high`` (micro, rules alone), ``note`` (what changed).
+``recall_high``, ``f1``, ``f1_low``, ``f1_high`` (micro, rules alone), ``note`` (what changed),
+``sample_from``, ``sample_to`` (dates YYYY-MM-DD of the earliest and latest document of the held-out
+paragraphs: the text the figures hold for; blank when unknown). A log written before these two columns
+existed gets them (blank) when the next row is appended.
 
 Command line (``make log-test REPORTS=... NOTE='...'``)::
 
     python -m helpers.annotation.scoring_log --agreement REPORTS/agreement.csv --codebook data/codebook.yml \\
-        --log data/validation/test-log.csv --note "what changed"
+        --log data/validation/test-log.csv --note "what changed" \\
+        --scored REPORTS/validation_scored.csv --documents build/<corpus>/documents.csv
 """
 
 from __future__ import annotations
@@ -32,7 +36,17 @@ import pandas as pd
 from helpers.errors import ParameterError, run_cli
 
 LOG_COLUMNS = ["date", "commit", "codebook", "paragraphs", "precision", "precision_low", "precision_high",
-               "recall", "recall_low", "recall_high", "f1", "f1_low", "f1_high", "note"]
+               "recall", "recall_low", "recall_high", "f1", "f1_low", "f1_high", "note", "sample_from", "sample_to"]
+
+
+def sample_period(scored_csv: str | Path, documents_csv: str | Path) -> tuple[str, str]:
+    """Dates (YYYY-MM-DD) of the earliest and latest document of the held-out paragraphs of a
+    ``validation_scored.csv``, from the ingest's ``documents.csv``; ("", "") when none is dated."""
+    scored = pd.read_csv(scored_csv, dtype=str, keep_default_na=False)
+    dates = pd.read_csv(documents_csv, dtype=str, keep_default_na=False).set_index("doc_id")["date"]
+    held = scored.loc[scored["sample"] == "held-out", "doc_id"]
+    found = sorted(d for d in dates.reindex(held.unique()).dropna() if d)
+    return (found[0], found[-1]) if found else ("", "")
 
 
 def held_out_row(agreement: pd.DataFrame) -> dict[str, object]:
@@ -66,14 +80,16 @@ def codebook_digest(codebook: str | Path) -> str:
 
 
 def log_held_out(agreement_csv: str | Path, codebook: str | Path, log: str | Path, note: str,
-                 rule_data: Sequence[str] = ()) -> dict[str, object]:
-    """Append one row to ``log`` (created with its header if missing); return the row."""
+                 rule_data: Sequence[str] = (), period: tuple[str, str] = ("", "")) -> dict[str, object]:
+    """Append one row to ``log`` (created with its header if missing); return the row. ``period``:
+    :func:`sample_period` of the paragraphs scored."""
     agreement = pd.read_csv(agreement_csv)
     row = {"date": dt.datetime.now(dt.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ"),
            "commit": _commit([str(codebook), *rule_data]),
            "codebook": codebook_digest(codebook),
-           **held_out_row(agreement), "note": note}
+           **held_out_row(agreement), "note": note, "sample_from": period[0], "sample_to": period[1]}
     path = Path(log)
+    _add_new_columns(path)
     new = not path.is_file()
     with path.open("a", encoding="utf-8", newline="") as fh:
         writer = csv.DictWriter(fh, fieldnames=LOG_COLUMNS, lineterminator="\n")
@@ -83,6 +99,19 @@ def log_held_out(agreement_csv: str | Path, codebook: str | Path, log: str | Pat
     return row
 
 
+def _add_new_columns(path: Path) -> None:
+    """Give a log written with fewer columns than :data:`LOG_COLUMNS` the missing ones (blank), in place (atomic)."""
+    if not path.is_file():
+        return
+    table = pd.read_csv(path, dtype=str, keep_default_na=False)
+    if list(table.columns) == LOG_COLUMNS:
+        return
+    from helpers.io import atomic_path
+
+    with atomic_path(path) as tmp:
+        table.reindex(columns=LOG_COLUMNS, fill_value="").to_csv(tmp, index=False, lineterminator="\n")
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m helpers.annotation.scoring_log", description=__doc__.split("\n\n")[0])
     parser.add_argument("--agreement", required=True, help="agreement.csv of make annotate")
@@ -90,8 +119,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--log", required=True, help="the log CSV to append to")
     parser.add_argument("--note", required=True, help="what changed since the last scoring")
     parser.add_argument("--rule-data", nargs="*", default=[], help="data files of the rule language (aliases, spelling)")
+    parser.add_argument("--scored", help="validation_scored.csv of the same run: the held-out paragraphs, for their dates")
+    parser.add_argument("--documents", help="documents.csv of the ingest (doc_id, date)")
     args = parser.parse_args(argv)
-    row = log_held_out(args.agreement, args.codebook, args.log, args.note, args.rule_data)
+    period = sample_period(args.scored, args.documents) if args.scored and args.documents else ("", "")
+    row = log_held_out(args.agreement, args.codebook, args.log, args.note, args.rule_data, period)
     print(f"held-out (rules alone, {row['paragraphs']} paragraphs): precision {row['precision']} recall {row['recall']} "
           f"F1 {row['f1']} [{row['f1_low']}, {row['f1_high']}] -> {args.log}")
     return 0

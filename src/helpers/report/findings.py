@@ -267,6 +267,25 @@ def reuse_finding(reuse_pairs: pd.DataFrame, titles: Mapping[str, str], min_word
     )
 
 
+#: A selection with at least this share of its paragraphs outside the scored period gets a key finding saying so.
+MIN_OUTSIDE_SHARE = 0.05
+
+
+def coverage_finding(coverage: Mapping[str, object] | None) -> Finding | None:
+    """A warning when much of the selection is dated outside the period the coding was checked on
+    (:func:`helpers.report.report_tables.held_out_coverage`; at least :data:`MIN_OUTSIDE_SHARE` of it)."""
+    if not coverage or float(coverage["share"]) < MIN_OUTSIDE_SHARE:
+        return None
+    outside, total = int(coverage["outside"]), int(coverage["total"])
+    return Finding(
+        f"Read the theme counts of older or newer text with care: {outside:,} of the "
+        f"{total:,} body paragraphs ({pct(float(coverage['share']))}) are dated outside "
+        f"{_e(coverage['from'])} to {_e(coverage['to'])}, the period of the hand-coded paragraphs the rules were checked "
+        "on: no one checked what the rules find there, and words and names change meaning over decades.",
+        "agreement",
+    )
+
+
 def agreement_finding(overall: Mapping[str, float] | None, n_paragraphs: int | None, sample: str = "held-out",
                       held_out: pd.DataFrame | None = None) -> Finding | None:
     """How far to trust the coding: rules plus overrides against the hand-coded validation sample.
@@ -391,6 +410,7 @@ def key_findings(
     agreement_n: int | None = None,
     agreement_sample: str = "held-out",
     held_out: pd.DataFrame | None = None,
+    coverage: Mapping[str, object] | None = None,
     groups: pd.DataFrame | None = None,
     changes: pd.DataFrame | None = None,
     trend_groups: Sequence[str] | None = None,
@@ -407,7 +427,8 @@ def key_findings(
     Inputs are the analysis tables of the selection (see each ``*_finding`` function), the
     codebook's theme labels and the documents' titles by id; optionally the groups
     (``group``, ``documents``) of ``group_by``, the trend changes, the members-vs-rest table
-    and the reuse summaries (at scale). Each group's own leading theme is stated only for up to
+    and the reuse summaries (at scale); ``coverage`` (:func:`coverage_finding`) warns when much of the
+    selection lies outside the period the coding was checked on. Each group's own leading theme is stated only for up to
     ``max_named_groups`` groups. Output: the findings; those whose table is empty are left
     out, except the co-occurrence and reuse findings, which then say that nothing was found.
     When there are more than eight, the thematic similarity of documents is dropped first.
@@ -416,6 +437,7 @@ def key_findings(
     reuse_kinds_f = reuse_kind_finding(reuse_kinds, reused, min_reuse_words) if reuse_kinds is not None and reused is not None else None
     candidates = [
         corpus_finding(documents, n_body, groups, multi_membership),
+        coverage_finding(coverage),
         overall_lead_finding(ranked_overall, labels),
         organization_lead_finding(ranked_by_org, labels, unit) if 1 < n_groups <= max_named_groups else None,
         contrast_finding(freq_by_org, labels),

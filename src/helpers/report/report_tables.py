@@ -747,11 +747,33 @@ def key_findings(*, selection: Selection, documents: pd.DataFrame, paragraphs: p
         documents=documents, n_body=len(paragraphs), ranked_overall=ranked_themes(pooled), ranked_by_org=ranked[ranked["group"].isin(inside)],
         freq_by_org=freq_shown, cooccurrence=cooc, min_support=MIN_SUPPORT, similarity=similarity, reuse_pairs=pairs,
         min_reuse_words=selection.min_reuse_words, labels=labels, titles=dict(zip(documents["doc_id"], documents["title"])),
-        agreement=overall, agreement_n=n, agreement_sample=sample, held_out=held_out, groups=None if by_org else group_sizes(assignments, shown), changes=changes,
+        agreement=overall, agreement_n=n, agreement_sample=sample, held_out=held_out,
+        coverage=held_out_coverage(held_out, paragraphs), groups=None if by_org else group_sizes(assignments, shown), changes=changes,
         trend_groups=trend_groups(shares, shown), versus=None if by_org else versus_table, reuse_kinds=summaries["kinds"],
         reused=summaries["passages"], trend_unit="documents" if unit_of_trend == "document" else "body paragraphs",
         multi_membership=bool(assignments["doc_id"].duplicated().any()), unit="organisations" if by_org else "groups",
     )
+
+
+def held_out_coverage(held_out: pd.DataFrame | None, paragraphs: pd.DataFrame) -> dict[str, object] | None:
+    """How much of the selection lies outside the dates the held-out scorings were made on.
+
+    ``held_out``: :func:`helpers.report.load.load_held_out_log` (``sample_from``, ``sample_to``: dates of the
+    earliest and latest document scored); ``paragraphs``: the selection's body paragraphs (``date``).
+    Output: ``None`` when no scoring is dated, else ``from``, ``to`` (str, the widest span of the scorings),
+    ``outside`` (int, body paragraphs dated before or after it), ``total`` (int) and ``share`` (float, 0-1).
+    """
+    if held_out is None or held_out.empty or "sample_from" not in held_out.columns:
+        return None
+    starts = [d for d in held_out["sample_from"].astype(str) if d]
+    ends = [d for d in held_out["sample_to"].astype(str) if d]
+    if not starts or not ends:
+        return None
+    first, last = min(starts), max(ends)
+    dates = paragraphs["date"].astype(str).str.slice(0, 10)
+    outside = int(((dates < first) | (dates > last)).sum())
+    total = len(paragraphs)
+    return {"from": first, "to": last, "outside": outside, "total": total, "share": outside / total if total else 0.0}
 
 
 def agreement_sample(agreement: pd.DataFrame) -> str:
