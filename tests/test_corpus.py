@@ -229,6 +229,11 @@ def test_split_spans_blank_lines_single_lines_and_wrapped_lines():
     # a line ending in a space was broken mid-sentence (OCR): it continues on the next line
     text = "The first line \ncontinues here.\nSecond."
     assert [text[a:b] for a, b in split_spans(text)] == ["The first line \ncontinues here.", "Second."]
+    # every line ends in a space, paragraphs start indented (the General Debate's files of 2005-2011): a finished
+    # sentence before an indented line ends a paragraph; mid-sentence, or before a flush line, the paragraph goes on
+    text = "Over the 62 years of its \nexistence, the Assembly met. \nIt grew. \n Today, efforts in \n support proceed. \n"
+    assert [text[a:b] for a, b in split_spans(text)] == [
+        "Over the 62 years of its \nexistence, the Assembly met. \nIt grew.", "Today, efforts in \n support proceed."]
     assert split_spans(" \n\t") == []
 
 

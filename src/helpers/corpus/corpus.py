@@ -407,9 +407,11 @@ def _line_blocks(region: str, a: int, b: int, wrapped_only: bool) -> list[tuple[
     """Cut ``region[a:b]`` at line ends into paragraph spans.
 
     A line ending in white space (a line broken mid-sentence, as in OCR'd text or a Markdown
-    line break) always continues. Otherwise, with ``wrapped_only`` False every line ends a
-    paragraph; with ``wrapped_only`` True (inside a blank-line-separated block) a line ends a
-    paragraph only if it ends a sentence, so hard-wrapped text stays one paragraph.
+    line break) continues, unless it ends a sentence and the next line is indented (the first
+    line of a paragraph, as in the General Debate's files of 2005-2011). Otherwise, with
+    ``wrapped_only`` False every line ends a paragraph; with ``wrapped_only`` True (inside a
+    blank-line-separated block) a line ends a paragraph only if it ends a sentence, so
+    hard-wrapped text stays one paragraph.
     """
     out = []
     block_start = a
@@ -419,7 +421,10 @@ def _line_blocks(region: str, a: int, b: int, wrapped_only: bool) -> list[tuple[
         body = line.rstrip("\r\n")
         if pos >= b or not line.endswith(("\n", "\r")):
             break
-        if body and body[-1] in " \t":
+        indented = region[pos:pos + 1] in (" ", "\t") and region[pos:b].split("\n", 1)[0].strip(_EDGE_WS) != ""
+        if indented and body.rstrip(_EDGE_WS).endswith(_SENTENCE_END):
+            pass  # an indented line after a finished sentence starts a paragraph, even after a line ending in a space
+        elif body and body[-1] in " \t":
             continue  # the paragraph goes on
         if wrapped_only and not body.rstrip().endswith(_SENTENCE_END):
             continue  # a hard-wrapped line inside a paragraph
