@@ -190,13 +190,14 @@ def test_a_selection_mostly_outside_the_scored_period_is_warned_about():
     from helpers.report.report_tables import held_out_coverage
 
     held_out = pd.DataFrame({"f1": [0.8, 0.9], "sample_from": ["2015-09-28", "2016-01-01"], "sample_to": ["2023-09-01", "2024-09-24"]})
-    paragraphs = pd.DataFrame({"date": ["1946-10-01", "1993-09-27", "2015-09-28", "2020-01-01", "2024-09-24", "2024-09-25"]})
+    # by year: December 2024 (after the last scored speech of September) is of the scored years, 2025 is not
+    paragraphs = pd.DataFrame({"date": ["1946-10-01", "1993-09-27", "2015-01-02", "2020-01-01", "2024-12-05", "2025-01-01"]})
     coverage = held_out_coverage(held_out, paragraphs)
-    assert coverage == {"from": "2015-09-28", "to": "2024-09-24", "outside": 3, "total": 6, "share": 0.5}
+    assert coverage == {"from": "2015", "to": "2024", "outside": 3, "total": 6, "share": 0.5}
     finding = findings.coverage_finding(coverage)
     assert finding.section == "agreement"
     assert finding.text.startswith("Read the theme counts of older or newer text with care: 3 of the 6 body paragraphs (50%) "
-                                   "are dated outside 2015-09-28 to 2024-09-24,")
+                                   "are dated outside 2015\u20132024, the years of the hand-coded paragraphs the rules were scored on")
     inside = held_out_coverage(held_out, paragraphs.iloc[2:5])
     assert inside["outside"] == 0 and findings.coverage_finding(inside) is None  # nothing to warn about
     assert held_out_coverage(held_out.assign(sample_from="", sample_to=""), paragraphs) is None  # scorings not dated

@@ -280,8 +280,8 @@ def coverage_finding(coverage: Mapping[str, object] | None) -> Finding | None:
     return Finding(
         f"Read the theme counts of older or newer text with care: {outside:,} of the "
         f"{total:,} body paragraphs ({pct(float(coverage['share']))}) are dated outside "
-        f"{_e(coverage['from'])} to {_e(coverage['to'])}, the period of the hand-coded paragraphs the rules were checked "
-        "on: no one checked what the rules find there, and words and names change meaning over decades.",
+        f"{_e(coverage['from'])}\u2013{_e(coverage['to'])}, the years of the hand-coded paragraphs the rules were scored on "
+        "held-out: those figures do not cover them, and words and names change meaning over decades.",
         "agreement",
     )
 

@@ -760,8 +760,9 @@ def held_out_coverage(held_out: pd.DataFrame | None, paragraphs: pd.DataFrame) -
 
     ``held_out``: :func:`helpers.report.load.load_held_out_log` (``sample_from``, ``sample_to``: dates of the
     earliest and latest document scored); ``paragraphs``: the selection's body paragraphs (``date``).
-    Output: ``None`` when no scoring is dated, else ``from``, ``to`` (str, the widest span of the scorings),
-    ``outside`` (int, body paragraphs dated before or after it), ``total`` (int) and ``share`` (float, 0-1).
+    Output: ``None`` when no scoring is dated, else ``from``, ``to`` (str, the years YYYY of the widest span of the
+    scorings), ``outside`` (int, body paragraphs dated in an earlier or later year), ``total`` (int) and ``share``
+    (float, 0-1). Years, not days: a declaration of the December after the last scored speech is of the same time.
     """
     if held_out is None or held_out.empty or "sample_from" not in held_out.columns:
         return None
@@ -769,9 +770,9 @@ def held_out_coverage(held_out: pd.DataFrame | None, paragraphs: pd.DataFrame) -
     ends = [d for d in held_out["sample_to"].astype(str) if d]
     if not starts or not ends:
         return None
-    first, last = min(starts), max(ends)
-    dates = paragraphs["date"].astype(str).str.slice(0, 10)
-    outside = int(((dates < first) | (dates > last)).sum())
+    first, last = min(starts)[:4], max(ends)[:4]
+    years = paragraphs["date"].astype(str).str.slice(0, 4)
+    outside = int(((years < first) | (years > last)).sum())
     total = len(paragraphs)
     return {"from": first, "to": last, "outside": outside, "total": total, "share": outside / total if total else 0.0}
 
