@@ -71,7 +71,7 @@ import os
 import re
 import sys
 from collections import deque
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from contextlib import ExitStack
 from dataclasses import dataclass
 from pathlib import Path
@@ -1255,25 +1255,24 @@ def annotate_corpus(
     if overrides is not None:
         overrides, aside = set_aside_skipped(overrides, skipped_docs, overrides_path, "overrides")
         warnings += aside
+    coded: dict[str, pd.DataFrame] = {}  # the coded samples by what messages call them, and their files
+    coded_path: dict[str, str | Path] = {}
     if validation is not None:
-        validation, aside = set_aside_skipped(validation, skipped_docs, validation_path, "validation sample")
-        warnings += aside
+        coded["validation sample"], coded_path["validation sample"] = validation, validation_path
     if second is not None:
-        second, aside = set_aside_skipped(second, skipped_docs, second_coder_path(validation_path), "second coder's sample")
-        warnings += aside
+        coded["second coder's sample"], coded_path["second coder's sample"] = second, second_coder_path(validation_path)
     if first_raw is not None:
-        first_raw, _ = set_aside_skipped(first_raw, skipped_docs, second_coder_path(validation_path, "first"), "first coder's sample")
-    coded = [t for t in (validation, second, first_raw) if t is not None]
-    if any((t["text"] != "").any() for t in coded):
-        texts = _texts_of(ppath, {p for t in coded for p in t["para_id"]})
-        if validation is not None:
-            validation, aside = set_aside_changed(validation, texts, validation_path, "validation sample")
-            warnings += aside
-        if second is not None:
-            second, aside = set_aside_changed(second, texts, second_coder_path(validation_path), "second coder's sample")
-            warnings += aside
-        if first_raw is not None:
-            first_raw, _ = set_aside_changed(first_raw, texts, second_coder_path(validation_path, "first"), "first coder's sample")
+        coded["first coder's sample"], coded_path["first coder's sample"] = first_raw, second_coder_path(validation_path, "first")
+
+    def set_aside(rule: Callable[..., tuple[pd.DataFrame, list[str]]], facts: object) -> None:
+        for name, table in coded.items():  # the first coder's rows are the second's: their warnings would repeat
+            coded[name], aside = rule(table, facts, coded_path[name], name)
+            warnings.extend(aside if name != "first coder's sample" else [])
+
+    set_aside(set_aside_skipped, skipped_docs)
+    if any((t["text"] != "").any() for t in coded.values()):
+        set_aside(set_aside_changed, _texts_of(ppath, {p for t in coded.values() for p in t["para_id"]}))
+    validation, second, first_raw = (coded.get(n) for n in ("validation sample", "second coder's sample", "first coder's sample"))
     wanted: set[str] = set()
     for t in (overrides, validation, second):
         if t is not None:
