@@ -421,8 +421,7 @@ def _line_blocks(region: str, a: int, b: int, wrapped_only: bool) -> list[tuple[
         body = line.rstrip("\r\n")
         if pos >= b or not line.endswith(("\n", "\r")):
             break
-        indented = region[pos:pos + 1] in (" ", "\t") and region[pos:b].split("\n", 1)[0].strip(_EDGE_WS) != ""
-        if indented and body.rstrip(_EDGE_WS).endswith(_SENTENCE_END):
+        if _indented_line_at(region, pos, b) and body.rstrip(_EDGE_WS).endswith(_SENTENCE_END):
             pass  # an indented line after a finished sentence starts a paragraph, even after a line ending in a space
         elif body and body[-1] in " \t":
             continue  # the paragraph goes on
@@ -432,6 +431,15 @@ def _line_blocks(region: str, a: int, b: int, wrapped_only: bool) -> list[tuple[
         block_start = pos
     out.append((block_start, b))
     return out
+
+
+def _indented_line_at(region: str, pos: int, b: int) -> bool:
+    """Whether a non-blank line starting with a space or tab begins at ``pos`` (before ``b``). Only that line
+    is looked at: slicing the rest of the block made a long document of indented lines quadratic."""
+    if region[pos:pos + 1] not in (" ", "\t"):
+        return False
+    stop = region.find("\n", pos, b)
+    return region[pos:stop if stop >= 0 else b].strip(_EDGE_WS) != ""
 
 
 #: Hard-wrapped text (a PDF's or a word processor's lines): its typical line is at most this many characters...
