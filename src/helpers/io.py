@@ -273,6 +273,16 @@ def not_utf8(path: Path, data: bytes, what: str) -> str:
             f"Latin-1 or Windows-1252). Re-save {what} as UTF-8{hint}.")
 
 
+def file_stamp(path: str | os.PathLike[str]) -> tuple[int, int]:
+    """(size in bytes, modification time in ns) of ``path``, (-1, -1) when it cannot be read: the key under which
+    a parsed copy of a file is cached in a process (a notebook kernel runs several sections)."""
+    try:
+        stat = Path(path).stat()
+    except OSError:
+        return -1, -1
+    return stat.st_size, stat.st_mtime_ns
+
+
 def read_yaml_mapping(path: str | os.PathLike[str], error: type[Exception], missing: str, keys: str,
                       loader: type = yaml.SafeLoader) -> dict:
     """Read a project YAML file whose top level is a mapping; raise ``error`` with one clear message.

@@ -18,7 +18,7 @@ import pandas as pd
 import yaml
 
 from helpers.errors import GroupsError
-from helpers.io import read_yaml_mapping
+from helpers.io import file_stamp, read_yaml_mapping
 
 DEFAULT_GROUPS = Path(__file__).resolve().parents[3] / "data" / "groups.yml"
 REST = "rest"
@@ -85,15 +85,14 @@ def load_groups(path: str | Path | None = None) -> Groups:
     several times.
     """
     path = Path(path) if path else DEFAULT_GROUPS
-    try:
-        stat = path.stat()
-    except OSError:
+    stamp = file_stamp(path)
+    if stamp == (-1, -1):
         return _load_groups(path)  # raises the message naming the missing file
-    return _load_groups_once(str(path), stat.st_size, stat.st_mtime_ns)
+    return _load_groups_once(str(path), stamp)
 
 
 @functools.lru_cache(maxsize=8)
-def _load_groups_once(path: str, size: int, mtime_ns: int) -> Groups:
+def _load_groups_once(path: str, stamp: tuple[int, int]) -> Groups:
     return _load_groups(Path(path))
 
 

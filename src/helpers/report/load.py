@@ -27,7 +27,7 @@ import pyarrow.compute as pc
 from helpers.analysis.analysis import read_annotated, read_evidence
 from helpers.errors import ParameterError
 from helpers.analysis.frequencies import split_themes
-from helpers.io import restore_formulas
+from helpers.io import file_stamp, restore_formulas
 from helpers.params import DEFAULTS, Selection, resolve_path, select_paragraphs, validate_params
 
 #: Paragraph kinds of the ingest (only ``body`` is coded).
@@ -93,15 +93,6 @@ def load_paragraphs(selection: Selection) -> pd.DataFrame:
     return chosen
 
 
-def _file_stamp(path: Path) -> tuple[int, int]:
-    """(size, modification time in ns) of ``path``, (-1, -1) when it does not exist."""
-    try:
-        stat = path.stat()
-    except OSError:
-        return -1, -1
-    return stat.st_size, stat.st_mtime_ns
-
-
 @functools.lru_cache(maxsize=4)
 def _evidence(reports: str, stamp: tuple[tuple[int, int], ...]) -> pd.DataFrame | None:
     return read_evidence(reports)
@@ -109,7 +100,7 @@ def _evidence(reports: str, stamp: tuple[tuple[int, int], ...]) -> pd.DataFrame 
 
 def _read_evidence(reports: Path) -> pd.DataFrame | None:
     """:func:`read_evidence`, parsed once per version of the files it reads (a kernel runs several sections)."""
-    stamp = tuple(_file_stamp(reports / name) for name in ("evidence.csv", "annotations.csv"))
+    stamp = tuple(file_stamp(reports / name) for name in ("evidence.csv", "annotations.csv"))
     evidence = _evidence(str(reports), stamp)
     return None if evidence is None else evidence.copy()
 
