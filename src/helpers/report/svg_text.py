@@ -118,9 +118,6 @@ class FigureCanvasSVGText(FigureCanvasSVG):
                 fh.write(text.encode("utf-8"))
 
 
-FigureCanvas = FigureCanvasSVGText
-
-
 def install() -> None:
     """Write every SVG of this process with :class:`FigureCanvasSVGText` (idempotent)."""
     from matplotlib.backend_bases import register_backend
