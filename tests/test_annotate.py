@@ -802,9 +802,11 @@ def test_a_regex_matching_the_separator_between_texts_is_ignored(tmp_path):
     assert m.match(["x", "y"]).empty
 
 
-def test_coded_rows_whose_paragraph_text_changed_are_set_aside(seed, tmp_path, capsys):
-    """A drawn sample keeps each paragraph's text: when re-splitting gives a para_id other text (or none),
-    the coder's themes no longer describe it, so the row is set aside with one warning, not scored."""
+def test_coded_rows_follow_their_text_to_a_new_id_or_are_set_aside(seed, tmp_path, capsys):
+    """A drawn sample keeps each paragraph's text: when re-splitting gives a para_id other text, the row
+    follows its text to the one paragraph of its document that has it (numbers shift when an earlier
+    paragraph is joined); when no paragraph has it any more, the coder's themes describe nothing there, so
+    the row is set aside with one warning, not scored."""
     build = tmp_path / "build"
     build.mkdir()
     seed.to_parquet(build / "paragraphs.parquet", index=False)
@@ -812,17 +814,20 @@ def test_coded_rows_whose_paragraph_text_changed_are_set_aside(seed, tmp_path, c
     rows = [("brics-kazan-2024-p011", "terrorism", text["brics-kazan-2024-p011"]),        # unchanged
             ("brics-kazan-2024-p012", "", "  " + text["brics-kazan-2024-p012"].replace(" ", "  ") + " "),  # white space only
             ("brics-kazan-2024-p013", "terrorism", "A line that was a paragraph before the split changed."),
-            ("brics-kazan-2024-p999", "", "A paragraph that no longer exists.")]
+            ("brics-kazan-2024-p999", "", "A paragraph that no longer exists."),
+            ("brics-kazan-2024-p003", "un_system", text["brics-kazan-2024-p005"]),  # coded as p003: now p005
+            ("isw-kazan-2024-p001", "", text["brics-kazan-2024-p006"])]  # another document's text: not followed
     sample = pd.DataFrame(rows, columns=["para_id", "themes", "text"]).assign(
         doc_id="brics-kazan-2024", stratum="all", inclusion_probability=0.5, split="test", coder="a")
     validation = tmp_path / "validation.csv"
     sample.to_csv(validation, index=False)
     assert main(["--build", str(build), "--codebook", str(CODEBOOK), "--validation", str(validation),
                  "--reports", str(tmp_path / "r")]) == 0
-    warning = (f"{validation}: 2 row(s) of the validation sample name paragraphs that no longer have the text they were "
-               "coded on (the corpus, or how it is split into paragraphs, changed): line(s) 4, 5. They are set aside; "
+    warning = (f"{validation}: 3 row(s) of the validation sample name paragraphs whose text is no paragraph's any more "
+               "(the corpus, or how it is split into paragraphs, changed): line(s) 4, 5, 7. They are set aside; "
                "code those paragraphs again, or draw a fresh sample.")
     assert f"warning: {warning}\n" in capsys.readouterr().err
     assert pd.read_csv(build / "annotation_warnings.csv")["warning"].tolist() == [warning]
-    scored = pd.read_csv(tmp_path / "r" / "validation_scored.csv")
-    assert sorted(scored["para_id"]) == ["brics-kazan-2024-p011", "brics-kazan-2024-p012"]
+    scored = pd.read_csv(tmp_path / "r" / "validation_scored.csv", keep_default_na=False)
+    assert sorted(scored["para_id"]) == ["brics-kazan-2024-p005", "brics-kazan-2024-p011", "brics-kazan-2024-p012"]
+    assert scored.set_index("para_id").loc["brics-kazan-2024-p005", "gold"] == "un_system"  # the coder's themes, moved with the text

@@ -237,6 +237,24 @@ def test_split_spans_blank_lines_single_lines_and_wrapped_lines():
     assert split_spans(" \n\t") == []
 
 
+def test_a_break_inside_a_sentence_separates_nothing():
+    """Page breaks of the General Debate's files (Barbados 2024: "non-" / "communicable"; a blank line after
+    "the implementation of") cut sentences in two: a break with no sentence end before it and a lower-case
+    letter after it joins, whether a line break or blank lines. An upper-case letter may start a name
+    mid-sentence or a new paragraph after a heading: that break stays."""
+    text = ("We look forward to the implementation of\nthe recently agreed plan.\n"
+            "Diseases, both non-\n\ncommunicable and other, matter.\n"
+            "Our priorities\nClimate and debt come first.\nThe list: \n\nfirst, finance.")
+    assert [text[a:b] for a, b in split_spans(text)] == [
+        "We look forward to the implementation of\nthe recently agreed plan.",
+        "Diseases, both non-\n\ncommunicable and other, matter.",
+        "Our priorities", "Climate and debt come first.", "The list:", "first, finance."]
+    # blank-line layout: the page break inside a wrapped paragraph joins as well
+    text = "A long sentence wrapped\nat sixty characters and\n\ncut by a page break.\n\nNext paragraph."
+    assert [text[a:b] for a, b in split_spans(text)] == [
+        "A long sentence wrapped\nat sixty characters and\n\ncut by a page break.", "Next paragraph."]
+
+
 def test_a_speech_wrapped_every_60_characters_splits_at_its_blank_lines():
     """Speeches exported with a line break every ~60 characters and a blank line between paragraphs (as
     Barbados's of 2024 in the UN General Debate corpus): fewer blank lines than half the lines, but short

@@ -590,29 +590,61 @@ def set_aside_skipped(table: pd.DataFrame, skipped_docs: set[str], path: str | P
 
 
 def set_aside_changed(table: pd.DataFrame, texts: Mapping[str, str], path: str | Path, what: str) -> tuple[pd.DataFrame, list[str]]:
-    """Rows of a coded sample whose paragraph no longer has the text it was coded on are set aside.
+    """Rows of a coded sample follow their paragraph's text to its new id, or are set aside when it is gone.
 
     A sample drawn by :mod:`helpers.annotation.validation_sample` keeps each paragraph's ``text``; when
     the corpus, or how it is split into paragraphs, changes, the same ``para_id`` may name other text
     (or none), and the coder's themes would be scored against the rules' coding of that other text.
-    ``texts`` maps the paragraph ids that exist to their current text. Rows without a stored text are
-    kept (:func:`check_para_ids` checks them). Returns the other rows and one warning for the file.
+    ``texts`` maps paragraph ids to their current text, for every paragraph of the documents the sample
+    names (:func:`_texts_of`). A row whose text is now that of exactly one other paragraph of its document
+    (numbers shift when an earlier paragraph is joined or split) takes that paragraph's id; a row whose text
+    is no paragraph's any more is set aside. Rows without a stored text are kept (:func:`check_para_ids`
+    checks them). Returns the rows kept (with their current ids) and a warning for the file when rows were set
+    aside; following a text to its new id needs none, since the row is scored on what it was coded on.
     """
     if table.empty or "text" not in table.columns:
         return table, []
-    stored = table["text"].astype(str)
-    changed = [bool(t) and not _same_text(t, texts.get(pid)) for pid, t in zip(table["para_id"], stored)]
-    changed = np.asarray(changed, dtype=bool)
-    if not changed.any():
+    stored = table["text"].astype(str).tolist()
+    ids = table["para_id"].astype(str).tolist()
+    changed = [bool(t) and not _same_text(t, texts.get(pid)) for pid, t in zip(ids, stored)]
+    if not any(changed):
         return table, []
-    lines = table["line"][changed].tolist()
-    shown = ", ".join(str(n) for n in lines[:12]) + (f" and {len(lines) - 12} more" if len(lines) > 12 else "")
-    warning = (f"{path}: {len(lines)} row(s) of the {what} name paragraphs that no longer have the text they were coded on "
-               f"(the corpus, or how it is split into paragraphs, changed): line(s) {shown}. They are set aside; "
-               "code those paragraphs again, or draw a fresh sample.")
-    kept = table[~changed].reset_index(drop=True)
-    kept.attrs.update(table.attrs)
-    return kept, [warning]
+    by_text: dict[tuple[str, str], list[str]] = {}
+    for pid, text in texts.items():
+        by_text.setdefault((_doc_of(pid), " ".join(text.split())), []).append(pid)
+    taken = {pid for pid, c in zip(ids, changed) if not c}
+    gone_lines, keep = [], []
+    new_ids = list(ids)
+    for i, (pid, text, c) in enumerate(zip(ids, stored, changed)):
+        if not c:
+            keep.append(True)
+            continue
+        norm = " ".join(text.split())
+        found = by_text.get((_doc_of(pid), norm)) or by_text.get((_doc_of(pid), norm[1:] if norm.startswith("'") else norm)) or []
+        if len(found) == 1 and found[0] not in taken:
+            new_ids[i] = found[0]
+            taken.add(found[0])
+            keep.append(True)
+        else:
+            gone_lines.append(int(table["line"].iat[i]))
+            keep.append(False)
+    warnings = []
+    if gone_lines:
+        warnings.append(f"{path}: {len(gone_lines)} row(s) of the {what} name paragraphs whose text is no paragraph's any more "
+                        f"(the corpus, or how it is split into paragraphs, changed): line(s) {_lines_shown(gone_lines)}. They are "
+                        "set aside; code those paragraphs again, or draw a fresh sample.")
+    out = table.assign(para_id=new_ids)[np.asarray(keep, dtype=bool)].reset_index(drop=True)
+    out.attrs.update(table.attrs)
+    return out, warnings
+
+
+def _doc_of(para_id: str) -> str:
+    """The document id of a paragraph id ``<doc_id>-pNNN``."""
+    return para_id.rsplit("-p", 1)[0]
+
+
+def _lines_shown(lines: list[int]) -> str:
+    return ", ".join(str(n) for n in lines[:12]) + (f" and {len(lines) - 12} more" if len(lines) > 12 else "")
 
 
 def _same_text(stored: str, current: str | None) -> bool:
@@ -904,11 +936,12 @@ def _iter_body_batches(path: Path, chunk_size: int) -> Iterator[pa.RecordBatch]:
 
 
 def _texts_of(path: Path, wanted: set[str]) -> dict[str, str]:
-    """Texts of the paragraphs in ``wanted`` that exist in the Parquet file."""
+    """Texts of every paragraph of the documents that the paragraph ids ``wanted`` name, from the Parquet file."""
     if not wanted:
         return {}
+    docs = sorted({_doc_of(p) for p in wanted})
     table = pq.read_table(path, columns=["para_id", "text"],
-                          filters=pc.is_in(pc.field("para_id"), value_set=pa.array(sorted(wanted), pa.string())))
+                          filters=pc.is_in(pc.field("doc_id"), value_set=pa.array(docs, pa.string())))
     return dict(zip(table.column("para_id").to_pylist(), table.column("text").to_pylist()))
 
 

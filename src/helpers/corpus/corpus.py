@@ -469,7 +469,9 @@ def split_spans(text: str, start: int = 0, end: int | None = None) -> list[tuple
     (:func:`_hard_wrapped`), the line does not end a sentence. So "one paragraph per line" files
     with a stray blank line, blank-line-separated files, hard-wrapped Markdown and speeches
     exported with a line break every 60 characters split as a reader would (where a wrapped text
-    has no blank lines, at lines ending a sentence: its paragraphs cannot be told from its sentences). Spans exclude
+    has no blank lines, at lines ending a sentence: its paragraphs cannot be told from its sentences). A break
+    of either kind inside a sentence (:func:`_mid_sentence`: no sentence end before it, a lower-case letter
+    after it, as at the page breaks of the General Debate's files) separates nothing. Spans exclude
     leading/trailing white space; white-space-only stretches give no paragraph.
     """
     end = len(text) if end is None else end
@@ -489,15 +491,27 @@ def split_spans(text: str, start: int = 0, end: int | None = None) -> list[tuple
     raw = []
     for a, b in blocks:
         raw.extend(_line_blocks(region, a, b, wrapped_only=blank_layout))
-    spans = []
+    spans: list[tuple[int, int]] = []
     for a, b in raw:
         chunk = region[a:b]
         stripped = chunk.strip(_EDGE_WS)
         if not stripped:
             continue
         lead = len(chunk) - len(chunk.lstrip(_EDGE_WS))
-        spans.append((start + a + lead, start + a + lead + len(stripped)))
+        s, e = start + a + lead, start + a + lead + len(stripped)
+        if spans and _mid_sentence(text[spans[-1][0]:spans[-1][1]], stripped):
+            spans[-1] = (spans[-1][0], e)  # the break (a page break, a stray line break) fell mid-sentence
+        else:
+            spans.append((s, e))
     return spans
+
+
+def _mid_sentence(before: str, after: str) -> bool:
+    """Whether a paragraph break between ``before`` and ``after`` (both stripped) falls inside a sentence:
+    ``before`` does not end one and ``after`` goes on in lower case ("the implementation of" / "the
+    agreement ..."). A paragraph never starts with a lower-case letter; an upper-case one may start a
+    name mid-sentence, so that break is kept."""
+    return not before.endswith(_SENTENCE_END) and after[:1].islower()
 
 
 def _line_region(text: str, start_line: int | None, end_line: int | None, where: str) -> tuple[int, int]:
