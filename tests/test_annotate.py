@@ -746,9 +746,14 @@ def test_drawn_sample_is_scored_by_split_with_a_second_coder(parquet, tmp_path, 
     assert coders.loc["world_order", ["tp", "fp", "fn", "precision", "recall"]].tolist() == [1, 1, 0, 0.5, 1.0]
     assert "held-out  second coder vs first" in out
     assert out.index("held-out  rules alone") < out.index("in-sample rules alone")
+    # the held-out rows by period of their documents' dates: two paragraphs of October 2024 make one period
+    by_period = pd.read_csv(reports / "agreement_by_period.csv", dtype={"period": str})
+    assert by_period[["annotation", "period", "paragraphs", "tp", "fp", "fn"]].values.tolist() == [
+        ["rules", "2024", 2, 0, 0, 1], ["final", "2024", 2, 0, 0, 1]]
     # without the validation sample, the files that describe it are removed, not left stale
     assert main(["--paragraphs", str(parquet), "--codebook", str(CODEBOOK), "--reports", str(reports)]) == 0
     assert not (reports / "validation_scored.csv").exists() and not (reports / "coder_agreement.csv").exists()
+    assert not (reports / "agreement_by_period.csv").exists()
 
 
 # --------------------------------------------------------------------------- contradictory and set-aside rows

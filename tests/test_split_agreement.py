@@ -59,3 +59,45 @@ def test_scores_by_sample():
 def test_only_samples_present_get_rows():
     t = agreement_by_sample(GOLD, PRED, {p: "in-sample" for p in GOLD}, ["a"])
     assert set(t["sample"]) == {"in-sample"} and len(t) == 3
+
+
+def test_periods_hold_about_equal_numbers_of_paragraphs_and_never_cut_a_year():
+    from helpers.annotation.split_agreement import periods_of
+
+    # 237 paragraphs, three a year: cuts where 79 and 158 are first reached (1972: 81, 1998: 159)
+    assert periods_of(list(range(1946, 2025)) * 3) == [(1946, 1972), (1973, 1998), (1999, 2024)]
+    # 160 paragraphs: three periods would leave the last empty (1980 already holds 100); two of 100 and 60
+    assert periods_of([1946] * 10 + [1960] * 40 + [1980] * 50 + [2000] * 60) == [(1946, 1980), (2000, 2000)]
+    # a second period of 20 paragraphs is too small to score (< 30): one period
+    assert periods_of([2015] * 50 + [2016] * 20) == [(2015, 2016)]
+    assert periods_of([2015] * 100) == [(2015, 2015)]
+    assert periods_of([]) == []
+
+
+def test_agreement_by_period_scores_each_period_on_its_own_paragraphs():
+    from helpers.annotation.split_agreement import PERIOD_COLUMNS, agreement_by_period
+    from helpers.report.findings import period_finding
+
+    gold = {f"p{i}": {"a"} for i in range(60)}
+    # 1950: the rules find the theme in 15 of 30 paragraphs; 2020: in all 30, and add a wrong one to 3
+    rules = {f"p{i}": ({"a"} if i >= 15 else set()) | ({"b"} if i >= 57 else set()) for i in range(60)}
+    years = {f"p{i}": 1950 if i < 30 else 2020 for i in range(60)}
+    table = agreement_by_period(gold, {"rules": rules, "final": rules}, years, ["a", "b"], n_bootstrap=200)
+    assert table.columns.tolist() == PERIOD_COLUMNS
+    final = table[table["annotation"] == "final"].set_index("period")
+    assert final.index.tolist() == ["1950", "2020"]
+    assert final.loc["1950", ["paragraphs", "tp", "fp", "fn"]].tolist() == [30, 15, 0, 15]
+    assert final.loc["1950", "recall"] == 0.5 and final.loc["1950", "precision"] == 1.0
+    assert abs(final.loc["1950", "f1"] - 2 / 3) < 1e-12
+    assert final.loc["2020", ["tp", "fp", "fn"]].tolist() == [30, 3, 0]
+    assert final.loc["2020", "recall"] == 1.0 and abs(final.loc["2020", "precision"] - 30 / 33) < 1e-12
+    # the recall intervals do not overlap (the bootstrap of 2020 is all 1.0): the briefing warns
+    assert final.loc["1950", "recall_high"] < 1.0 == final.loc["2020", "recall_low"]
+    finding = period_finding(table)
+    assert finding is not None and finding.section == "agreement"
+    assert "on held-out paragraphs of 1950 it finds 50% of the themes the hand coders saw" in finding.text
+    assert "against 100% for 2020 (100%\u2013100%)" in finding.text
+    # one period, or overlapping intervals: nothing to warn about
+    assert period_finding(table[table["period"] == "1950"]) is None
+    same = {f"p{i}": ({"a"} if i % 2 else set()) for i in range(60)}
+    assert period_finding(agreement_by_period(gold, {"final": same}, years, ["a"], n_bootstrap=200)) is None

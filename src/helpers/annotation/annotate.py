@@ -85,7 +85,7 @@ import pyarrow.csv as pa_csv
 import pyarrow.parquet as pq
 
 from helpers.annotation.agreement import disagreement_table
-from helpers.annotation.split_agreement import SPLIT_SAMPLE, agreement_by_sample
+from helpers.annotation.split_agreement import SPLIT_SAMPLE, agreement_by_period, agreement_by_sample
 from helpers.annotation.codebook import Codebook, load_codebook
 from helpers.safe_regex import EncodedText, SafePattern, compile_pattern
 from helpers.errors import AnnotationError, run_cli
@@ -945,6 +945,15 @@ def _texts_of(path: Path, wanted: set[str]) -> dict[str, str]:
     return dict(zip(table.column("para_id").to_pylist(), table.column("text").to_pylist()))
 
 
+def _years_of(path: Path, wanted: set[str]) -> dict[str, int]:
+    """The year of each paragraph in ``wanted`` (from its document's ``date``, YYYY-MM-DD), from the Parquet file;
+    paragraphs without a readable date are left out."""
+    table = pq.read_table(path, columns=["para_id", "date"],
+                          filters=pc.is_in(pc.field("para_id"), value_set=pa.array(sorted(wanted), pa.string())))
+    return {p: int(d[:4]) for p, d in zip(table.column("para_id").to_pylist(), table.column("date").to_pylist())
+            if d and str(d)[:4].isdigit()}
+
+
 def _kinds_of(path: Path, wanted: set[str], chunk_size: int) -> dict[str, str]:
     """Kinds of the paragraphs in ``wanted`` that exist in the Parquet file (streamed)."""
     found: dict[str, str] = {}
@@ -1227,6 +1236,8 @@ class RunSummary:
     coder_agreement: pd.DataFrame | None = None
     #: problems that did not stop the run (contradictory overrides, rows set aside), one sentence each
     warnings: tuple[str, ...] = ()
+    #: held-out agreement per period of the documents' dates (agreement_by_period.csv), or None
+    by_period: pd.DataFrame | None = None
 
 
 def annotate_corpus(
@@ -1371,16 +1382,20 @@ def annotate_corpus(
                 )
     n_pruned = cache.prune() if cache is not None else 0
 
-    agreement = disagreements = coders = None
+    agreement = disagreements = coders = by_period = None
     if validation is not None:
         coded = pd.DataFrame(val_rows, columns=["para_id", "doc_id", "text", "themes", "themes_rules"])
         gold = {p: _split(t) for p, t in zip(validation["para_id"], validation["themes"])}
         samples = dict(zip(validation["para_id"], validation["sample"]))
-        tables, dis = [], []
+        tables, dis, preds = [], [], {}
         for label, col in (("rules", "themes_rules"), ("final", "themes")):
-            pred = {p: _split(t) for p, t in zip(coded["para_id"], coded[col])}
+            pred = preds[label] = {p: _split(t) for p, t in zip(coded["para_id"], coded[col])}
             tables.append(agreement_by_sample(gold, pred, samples, cb.theme_ids).assign(annotation=label))
             dis.append(disagreement_table(gold, pred, cb.theme_ids).assign(annotation=label))
+        held = {p: g for p, g in gold.items() if samples.get(p) == "held-out"}
+        if held:
+            by_period = agreement_by_period(held, preds, _years_of(ppath, set(held)), cb.theme_ids)
+            write_csv(by_period, reports / "agreement_by_period.csv")
         agreement = pd.concat(tables, ignore_index=True)
         agreement = agreement[["annotation"] + [c for c in agreement.columns if c != "annotation"]]
         disagreements = pd.concat(dis, ignore_index=True)
@@ -1396,13 +1411,14 @@ def annotate_corpus(
         if second is not None:
             coders = coder_agreement(first_raw if first_raw is not None else validation, second, cb.theme_ids)
             write_csv(coders, reports / "coder_agreement.csv")
-    for name, stale in (("validation_scored.csv", validation is None), ("coder_agreement.csv", coders is None)):
+    for name, stale in (("validation_scored.csv", validation is None), ("coder_agreement.csv", coders is None),
+                        ("agreement_by_period.csv", by_period is None)):
         if stale:  # not from this run's validation sample: never leave an older one for the analysis to read
             (reports / name).unlink(missing_ok=True)
     if build_dir is not None:  # for the briefing's methods section
         write_csv(pd.DataFrame({"warning": warnings}, dtype="str"), Path(build_dir) / "annotation_warnings.csv", for_people=False)
     return RunSummary(n_par, n_ann, n_ev, n_manual, n_removed, agreement, disagreements, n_docs,
-                      cache.hits if cache is not None else 0, n_pruned, coders, tuple(warnings))
+                      cache.hits if cache is not None else 0, n_pruned, coders, tuple(warnings), by_period)
 
 
 def _skipped_documents(build_dir: str | Path | None) -> set[str]:
@@ -1510,6 +1526,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"  per theme: {args.reports}/agreement.csv; {n_dis} final disagreements: "
               f"{args.reports}/validation_disagreements.csv"
               + (f"; two coders: {args.reports}/coder_agreement.csv" if s.coder_agreement is not None else ""))
+        rules = s.by_period[s.by_period["annotation"] == "final"] if s.by_period is not None else None
+        if rules is not None and len(rules) > 1:
+            print("  held-out, final, by period of the documents' dates: " + "; ".join(
+                f"{r.period} recall {_figure(r._asdict(), 'recall')} F1 {_figure(r._asdict(), 'f1')} ({r.paragraphs} paragraphs)"
+                for r in rules.itertuples(index=False)) + f" ({args.reports}/agreement_by_period.csv)")
     return 0
 
 

@@ -144,3 +144,59 @@ def agreement_by_sample(
     if not tables:
         return pd.DataFrame(columns=SCORED_COLUMNS)
     return pd.concat(tables, ignore_index=True)[SCORED_COLUMNS]
+
+
+#: Columns of :func:`agreement_by_period` (``REPORTS/agreement_by_period.csv``).
+PERIOD_COLUMNS = ["annotation", "period", "year_from", "year_to", "paragraphs", "gold_pos", "pred_pos", "tp", "fp", "fn",
+                  "precision", "precision_low", "precision_high", "recall", "recall_low", "recall_high", "f1", "f1_low", "f1_high"]
+#: At most this many periods, and none with fewer held-out paragraphs than :data:`MIN_PERIOD_PARAGRAPHS`.
+MAX_PERIODS = 3
+MIN_PERIOD_PARAGRAPHS = 30
+
+
+def periods_of(years: Sequence[int], max_periods: int = MAX_PERIODS, min_paragraphs: int = MIN_PERIOD_PARAGRAPHS) -> list[tuple[int, int]]:
+    """Consecutive year spans ``(from, to)`` holding about equal numbers of the paragraphs dated ``years``: as many as
+    ``max_periods`` with at least ``min_paragraphs`` each, a year never cut in two. One span when the paragraphs allow
+    no more (fewer than two years, or too few paragraphs); none without paragraphs."""
+    counts = pd.Series(list(years), dtype="int64").value_counts().sort_index()
+    total = int(counts.sum())
+    if not total:
+        return []
+    year_list, sizes = [int(y) for y in counts.index], [int(n) for n in counts]
+    for k in range(min(max_periods, len(year_list)), 1, -1):
+        spans, first, taken, size = [], 0, 0, 0
+        for i, n in enumerate(sizes):
+            taken += n
+            size += n
+            if len(spans) < k - 1 and taken >= total * (len(spans) + 1) / k:
+                spans.append((year_list[first], year_list[i], size))
+                first, size = i + 1, 0
+        if first < len(year_list):
+            spans.append((year_list[first], year_list[-1], size))
+        if len(spans) == k and min(n for _, _, n in spans) >= min_paragraphs:
+            return [(a, b) for a, b, _ in spans]
+    return [(year_list[0], year_list[-1])]
+
+
+def agreement_by_period(
+    gold: Mapping[str, set[str]], predicted: Mapping[str, Mapping[str, set[str]]], years: Mapping[str, int],
+    themes: Sequence[str], n_bootstrap: int = N_BOOTSTRAP, seed: int = BOOTSTRAP_SEED,
+) -> pd.DataFrame:
+    """Micro agreement of held-out paragraphs per period of their documents' dates (:func:`periods_of`), with 95 % intervals.
+
+    Rules written from recent text may find less in older text (words and names change over decades), so a trend
+    over time can be partly the coding's. ``gold``: each held-out para_id's hand-coded themes; ``predicted``: for each
+    ``annotation`` (``rules``, ``final``) the coding's themes by para_id; ``years``: the year of each para_id's document.
+    Output: :data:`PERIOD_COLUMNS`, one row per annotation and period (``period`` = "1946-1975"), in date order;
+    empty when no paragraph has a year.
+    """
+    dated = [p for p in gold if p in years]
+    rows = []
+    for a, b in periods_of([years[p] for p in dated]):
+        part = {p: gold[p] for p in dated if a <= years[p] <= b}
+        for annotation, pred in predicted.items():
+            overall = agreement_with_intervals(part, pred, themes, n_bootstrap, seed)
+            overall = overall[overall["theme"] == "(overall)"].iloc[0]
+            rows.append({"annotation": annotation, "period": f"{a}" if a == b else f"{a}-{b}", "year_from": a, "year_to": b,
+                         "paragraphs": len(part), **{c: overall[c] for c in PERIOD_COLUMNS[5:]}})
+    return pd.DataFrame(rows, columns=PERIOD_COLUMNS)

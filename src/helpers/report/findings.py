@@ -286,6 +286,34 @@ def coverage_finding(coverage: Mapping[str, object] | None) -> Finding | None:
     )
 
 
+def period_finding(by_period: pd.DataFrame | None) -> Finding | None:
+    """A warning when the coding finds clearly more, or less, of the hand-coded themes in some periods than in others.
+
+    ``by_period``: :func:`helpers.annotation.split_agreement.agreement_by_period` rows of the periods the selection
+    covers (``annotation``, ``period``, ``recall``, ``precision`` with ``*_low``/``*_high``). Clearly: the 95% intervals
+    of the lowest and the highest recall (else precision) of the final coding do not overlap. A trend over those
+    periods is then partly the coding's."""
+    if by_period is None or by_period.empty:
+        return None
+    final = by_period[by_period["annotation"] == "final"]
+    if len(final) < 2:
+        return None
+    for measure, what in (("recall", "finds"), ("precision", "is right about")):
+        low, high = final.loc[final[measure].idxmin()], final.loc[final[measure].idxmax()]
+        if float(low[f"{measure}_high"]) < float(high[f"{measure}_low"]):
+            break
+    else:
+        return None
+    share = ("of the themes the hand coders saw" if measure == "recall" else "of the themes it gives")
+    return Finding(
+        f"The coding is not equally good across the years: on held-out paragraphs of {_e(low['period'])} it {what} "
+        f"{pct(float(low[measure]))} {share} ({pct(float(low[f'{measure}_low']))}–{pct(float(low[f'{measure}_high']))}), "
+        f"against {pct(float(high[measure]))} for {_e(high['period'])} ({pct(float(high[f'{measure}_low']))}–"
+        f"{pct(float(high[f'{measure}_high']))}). Part of any change in theme shares between those periods is the coding's, not the texts'.",
+        "agreement",
+    )
+
+
 def agreement_finding(overall: Mapping[str, float] | None, n_paragraphs: int | None, sample: str = "held-out",
                       held_out: pd.DataFrame | None = None) -> Finding | None:
     """How far to trust the coding: rules plus overrides against the hand-coded validation sample.
@@ -421,6 +449,7 @@ def key_findings(
     trend_unit: str = "body paragraphs",
     multi_membership: bool = True,
     unit: str = "organisations",
+    by_period: pd.DataFrame | None = None,
 ) -> list[Finding]:
     """The briefing's key findings, in reading order (at most eight).
 
@@ -428,7 +457,8 @@ def key_findings(
     codebook's theme labels and the documents' titles by id; optionally the groups
     (``group``, ``documents``) of ``group_by``, the trend changes, the members-vs-rest table
     and the reuse summaries (at scale); ``coverage`` (:func:`coverage_finding`) warns when much of the
-    selection lies outside the period the coding was checked on. Each group's own leading theme is stated only for up to
+    selection lies outside the period the coding was checked on, ``by_period`` (:func:`period_finding`) when the coding's
+    agreement differs between periods of it. Each group's own leading theme is stated only for up to
     ``max_named_groups`` groups. Output: the findings; those whose table is empty are left
     out, except the co-occurrence and reuse findings, which then say that nothing was found.
     When there are more than eight, the thematic similarity of documents is dropped first.
@@ -438,6 +468,7 @@ def key_findings(
     candidates = [
         corpus_finding(documents, n_body, groups, multi_membership),
         coverage_finding(coverage),
+        period_finding(by_period),
         overall_lead_finding(ranked_overall, labels),
         organization_lead_finding(ranked_by_org, labels, unit) if 1 < n_groups <= max_named_groups else None,
         contrast_finding(freq_by_org, labels),

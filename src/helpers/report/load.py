@@ -325,6 +325,15 @@ def load_coder_agreement(selection: Selection) -> pd.DataFrame:
 TEST_LOG = Path(__file__).resolve().parents[3] / "data" / "validation" / "test-log.csv"
 
 
+def load_agreement_by_period(selection: Selection) -> pd.DataFrame:
+    """``agreement_by_period.csv`` of ``make annotate``: held-out micro agreement per period of the documents' dates
+    (:func:`helpers.annotation.split_agreement.agreement_by_period`); empty without a held-out validation sample."""
+    path = resolve_path(selection.reports) / "agreement_by_period.csv"
+    if not path.is_file():
+        return pd.DataFrame()
+    return pd.read_csv(path, dtype={"period": str}, keep_default_na=False)
+
+
 def load_held_out_log(selection: Selection, log: str | Path = TEST_LOG) -> pd.DataFrame:
     """The logged held-out scorings of the selection's codebook: :func:`held_out_log` of ``selection.codebook``."""
     return held_out_log(resolve_path(selection.codebook), log)

@@ -732,9 +732,11 @@ def key_findings(*, selection: Selection, documents: pd.DataFrame, paragraphs: p
                  shares: pd.DataFrame, pooled: pd.DataFrame, cooc: pd.DataFrame, similarity: pd.DataFrame,
                  pairs: pd.DataFrame, changes: pd.DataFrame, versus_table: pd.DataFrame, summaries: Mapping[str, pd.DataFrame],
                  agreement: pd.DataFrame, labels: Mapping[str, str], unit_of_trend: str,
-                 held_out: pd.DataFrame | None = None) -> list[findings.Finding]:
+                 held_out: pd.DataFrame | None = None, by_period: pd.DataFrame | None = None) -> list[findings.Finding]:
     """The key findings of the selection (:func:`helpers.report.findings.key_findings`), each with the id of the section
-    that shows its evidence. ``held_out``: the codebook's logged held-out scorings (:func:`helpers.report.load.load_held_out_log`)."""
+    that shows its evidence. ``held_out``: the codebook's logged held-out scorings (:func:`helpers.report.load.load_held_out_log`);
+    ``by_period``: held-out agreement per period (:func:`helpers.report.load.load_agreement_by_period`), of which the periods
+    the selection's paragraphs fall in are compared."""
     by_org = selection.group_by == "organization"
     shown = shown_groups(assignments, paragraphs)
     inside = [g for g in shown if by_org or g not in OUTSIDE]
@@ -752,7 +754,17 @@ def key_findings(*, selection: Selection, documents: pd.DataFrame, paragraphs: p
         trend_groups=trend_groups(shares, shown), versus=None if by_org else versus_table, reuse_kinds=summaries["kinds"],
         reused=summaries["passages"], trend_unit="documents" if unit_of_trend == "document" else "body paragraphs",
         multi_membership=bool(assignments["doc_id"].duplicated().any()), unit="organisations" if by_org else "groups",
+        by_period=periods_covered(by_period, paragraphs),
     )
+
+
+def periods_covered(by_period: pd.DataFrame | None, paragraphs: pd.DataFrame) -> pd.DataFrame | None:
+    """The rows of ``by_period`` (``year_from``, ``year_to``) whose years hold at least one of ``paragraphs`` (``date``)."""
+    if by_period is None or by_period.empty or paragraphs.empty:
+        return None
+    years = set(pd.to_numeric(paragraphs["date"].astype(str).str.slice(0, 4), errors="coerce").dropna().astype(int))
+    keep = [any(int(a) <= y <= int(b) for y in years) for a, b in zip(by_period["year_from"], by_period["year_to"])]
+    return by_period[keep].reset_index(drop=True)
 
 
 def held_out_coverage(held_out: pd.DataFrame | None, paragraphs: pd.DataFrame) -> dict[str, object] | None:
