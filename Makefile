@@ -194,15 +194,16 @@ validation-sample: $(PARAGRAPHS) | $(ENV_OK)
 	  --test-fraction '$(TEST_FRACTION)' $(if $(STRATIFY),--stratify '$(STRATIFY)') $(foreach f,$(EXCLUDE),--exclude '$(f)')
 
 ## merge-coding: fill SAMPLE's themes and coder from the coders' returned files in CODING (batchK.csv: CODER prefix + K,
-##         default coder-a1, coder-a2, ...), write SAMPLE's .second-coder.csv from CODING/second-coder.csv (coder-b) and
+##         default coder-a1, coder-a2, ...), write SAMPLE's .second-coder.csv from CODING/second-coder.csv (SECOND, default coder-b) and
 ##         settle their disagreements from CODING/adjudicated.csv when present; never changes any other judgement
 CODING ?= data/validation/coding
 SAMPLE ?= data/validation/ungdc-2015-2024.csv
 CODER  ?= coder-a
+SECOND ?= coder-b
 merge-coding: | $(ENV_OK)
 	$(PY) -m helpers.annotation.merge_coding --sample '$(SAMPLE)' --codebook '$(CODEBOOK)' \
 	  $(foreach f,$(sort $(wildcard $(CODING)/batch*.csv)),--batch $(CODER)$(patsubst batch%.csv,%,$(notdir $(f)))='$(f)') \
-	  $(if $(wildcard $(CODING)/second-coder.csv),--second coder-b='$(CODING)/second-coder.csv') \
+	  $(if $(wildcard $(CODING)/second-coder.csv),--second $(SECOND)='$(CODING)/second-coder.csv') \
 	  $(if $(wildcard $(CODING)/adjudicated.csv),--adjudicated '$(CODING)/adjudicated.csv')
 
 ## log-test: append the held-out micro figures of REPORTS/agreement.csv to data/validation/test-log.csv (NOTE='what changed')
