@@ -390,6 +390,9 @@ def test_cli_writes_reports_and_never_touches_overrides(parquet, tmp_path, capsy
          r"validation\.csv, line 2: split must be one of \{tune, test\}\. Got 'train' instead\."),
         ("para_id,split,inclusion_probability,themes,coder\nbrics-kazan-2024-p012,test,2,,t\n",
          r"validation\.csv, line 2: inclusion_probability must be a number in \(0, 1\]\. Got '2' instead\."),
+        # a quoted text over three lines: the row after it starts on line 5, and a row is named by its first line
+        ('para_id,themes,coder,text\nbrics-kazan-2024-p011,,t,"one\ntwo\nthree"\nbrics-kazan-2024-p012,terror,t,"four\nfive"\n',
+         r"validation\.csv, line 5: unknown theme 'terror' for paragraph brics-kazan-2024-p012\."),
     ],
 )
 def test_bad_validation_rows_name_the_row(parquet, tmp_path, content, message):

@@ -518,11 +518,13 @@ def _read_rows(path: str | Path, expected: list[str], what: str,
                     f"missing {', '.join(missing)} (found: {','.join(header) or 'nothing'})."
                 )
             rows = []
+            start = reader.line_num + 1  # the line a record starts on: a quoted text may run over several
             for row in reader:
+                line, start = start, reader.line_num + 1
                 if not any((v or "").strip() for v in row.values() if isinstance(v, str)):
                     continue
                 keys = expected + [k for k in optional if k in header]
-                rows.append((reader.line_num, {k: (row.get(k) or "").strip() for k in keys}))
+                rows.append((line, {k: (row.get(k) or "").strip() for k in keys}))
     except UnicodeDecodeError:
         raise AnnotationError(not_utf8(p, p.read_bytes(), f"the {what} file")) from None
     except csv.Error as exc:  # a NUL byte, an unterminated quote at the end
