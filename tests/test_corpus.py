@@ -361,6 +361,28 @@ def test_split_paragraphs_marks_unnumbered_text_of_a_digest_as_editorial():
     assert removed.empty
 
 
+def test_un_page_furniture_is_removed_and_logged_even_where_a_page_break_joins_it_to_the_text():
+    """A UN verbatim record's page (UNGDC 2015-2016 files): the job number and page at the foot, a form feed, the
+    record's symbol and date at the top of the next page, then the sentence goes on in lower case; page numbers and
+    the note of the language spoken stand alone on a line. None of it is the speaker's text."""
+    rules = load_cleaning()
+    line = "Our delegation has said so in this Hall every year since we joined the Organization in 1945."
+    # twelve ordinary paragraphs before the page break: a file of one paragraph per line, not a hard-wrapped one
+    text = (f"{line}\n" * 12 + f"{line} Terrorism threatens our identity. However, it\n15-29425 31/34\n\f\n"
+            "A/70/PV.15 28/09/2015\nalso poses a serious challenge to the United Nations.\n12\n(spoke in French)\n"
+            f"28/09/2015 A/70/PV.15\n{line} The Assembly must act.\n2/34 15-29425\n{line}\n")
+    p, removed = split_paragraphs(text, "d", rules)
+    assert p["text"].tolist() == [line] * 12 + [
+        f"{line} Terrorism threatens our identity. However, it", "also poses a serious challenge to the United Nations.",
+        f"{line} The Assembly must act.", line]
+    assert removed[["rule", "text"]].values.tolist() == [
+        ["un-page-footer", "15-29425 31/34"], ["un-record-header", "A/70/PV.15 28/09/2015\n"], ["page-number", "12"],
+        ["interpretation-note", "(spoke in French)"], ["un-record-header", "28/09/2015 A/70/PV.15"],
+        ["un-page-footer", "2/34 15-29425"]]
+    for r in removed.itertuples():  # every removed piece is logged where it was
+        assert text[r.char_start:r.char_end] == r.text
+
+
 # ---------------------------------------------------------------- bad input
 
 def test_missing_required_column(tmp_path):
