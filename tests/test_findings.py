@@ -95,6 +95,9 @@ def test_agreement_finding_labels_in_sample_figures_and_quotes_the_logged_held_o
                       "paragraphs its rules were written from (in-sample, so an upper bound) it reaches precision 0.93, recall 0.98, "
                       "F1 0.95 and Cohen's κ 0.95. On text the rules were not written from (2 logged held-out scorings of 200 "
                       "hand-coded UN General Debate paragraphs), this codebook reaches F1 0.83 to 0.87.")
+    logged = pd.DataFrame({"paragraphs": [200, 196, 183, 184], "f1": [0.8348, 0.8710, 0.8696, 0.8143]})
+    assert "(4 logged held-out scorings of 183 to 200 hand-coded UN General Debate paragraphs), this codebook reaches " \
+           "F1 0.81 to 0.87." in findings.agreement_finding(overall, 118, "in-sample", logged).text
     held_out = findings.agreement_finding(overall, 200, "held-out")
     assert "against 200 hand-coded paragraphs it was not tuned on it reaches" in held_out.text and "logged" not in held_out.text
 

@@ -329,7 +329,7 @@ def agreement_finding(overall: Mapping[str, float] | None, n_paragraphs: int | N
     if held_out is not None and len(held_out):
         lo, hi = float(held_out["f1"].min()), float(held_out["f1"].max())
         sizes = sorted({int(n) for n in held_out["paragraphs"]})
-        size = " and ".join(f"{n}" for n in sizes)
+        size = " and ".join(f"{n}" for n in sizes) if len(sizes) <= 2 else f"{sizes[0]} to {sizes[-1]}"
         f1 = f"F1 {lo:.2f}" if round(lo, 2) == round(hi, 2) else f"F1 {lo:.2f} to {hi:.2f}"
         logged = (f" On text the rules were not written from ({len(held_out)} logged held-out scoring"
                   f"{'s' if len(held_out) != 1 else ''} of {size} hand-coded UN General Debate paragraphs), this codebook "
