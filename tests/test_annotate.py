@@ -759,6 +759,32 @@ def test_drawn_sample_is_scored_by_split_with_a_second_coder(parquet, tmp_path, 
     assert not (reports / "agreement_by_period.csv").exists()
 
 
+def test_drawn_rows_the_cleaning_no_longer_counts_as_body_are_set_aside(seed, tmp_path, capsys):
+    """A drawn sample keeps each paragraph's text; when a cleaning rule later makes a drawn paragraph a salutation
+    ("Ladies and Gentlemen," once the kind patterns ignore case), the row is set aside with a warning, not an error
+    that would stop every build of the corpus. A row without text names its paragraph by hand: that still stops."""
+    build = tmp_path / "build"
+    build.mkdir()
+    seed.to_parquet(build / "paragraphs.parquet", index=False)
+    text = dict(zip(seed["para_id"], seed["text"]))
+    rows = [("csto-sg-minsk-2024-p004", "", text["csto-sg-minsk-2024-p004"]),
+            ("csto-sg-minsk-2024-p005", "", text["csto-sg-minsk-2024-p005"]),   # "Ladies and gentlemen,": a salutation
+            ("csto-sg-minsk-2024-p034", "", text["csto-sg-minsk-2024-p034"])]   # "Thank you for your attention.": a closing
+    sample = pd.DataFrame(rows, columns=["para_id", "themes", "text"]).assign(
+        doc_id="csto-sg-minsk-2024", stratum="all", inclusion_probability=0.5, split="test", coder="a")
+    validation = tmp_path / "validation.csv"
+    sample.to_csv(validation, index=False)
+    assert main(["--build", str(build), "--codebook", str(CODEBOOK), "--validation", str(validation),
+                 "--reports", str(tmp_path / "r")]) == 0
+    warning = (f"{validation}: 2 row(s) of the validation sample name paragraphs the cleaning no longer counts as body text "
+               "(closing, salutation; see the cleaning rules): line(s) 3, 4. They are set aside; only body paragraphs are coded.")
+    assert f"warning: {warning}\n" in capsys.readouterr().err
+    assert pd.read_csv(tmp_path / "r" / "validation_scored.csv")["para_id"].tolist() == ["csto-sg-minsk-2024-p004"]
+    sample.drop(columns="text").to_csv(validation, index=False)
+    with pytest.raises(AnnotationError, match=r"line 3: paragraph 'csto-sg-minsk-2024-p005' is a salutation paragraph"):
+        main(["--build", str(build), "--codebook", str(CODEBOOK), "--validation", str(validation), "--reports", str(tmp_path / "r")])
+
+
 # --------------------------------------------------------------------------- contradictory and set-aside rows
 
 def test_contradictory_overrides_say_which_row_wins(seed, parquet, tmp_path, capsys):

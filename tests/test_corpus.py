@@ -361,6 +361,19 @@ def test_split_paragraphs_marks_unnumbered_text_of_a_digest_as_editorial():
     assert removed.empty
 
 
+def test_salutations_and_closings_in_any_case_and_in_markdown_bold():
+    """How General Debate speeches address the Assembly: in capitals, title case or Markdown bold, with or without
+    a comma. A sentence that merely starts with such a word stays a body paragraph."""
+    rules = load_cleaning()
+    lines = ["Ladies and Gentlemen,", "**Mr President,**", "MR. PRESIDENT,", "Mr. President", "Your Excellency, Secretary-General of the United Nations,",
+             "Excellencies,", "**Thank you.**", "I thank you for your kind attention.",
+             "President Obama spoke here last year about the climate.", "Colleagues from many countries have joined us today.",
+             "Friends of Syria met in Geneva last month to discuss aid."]
+    text = "\n\n".join(lines)
+    p, _ = split_paragraphs(text, "d", rules)
+    assert p["kind"].tolist() == ["salutation"] * 6 + ["closing"] * 2 + ["body"] * 3
+
+
 def test_un_page_furniture_is_removed_and_logged_even_where_a_page_break_joins_it_to_the_text():
     """A UN verbatim record's page (UNGDC 2015-2016 files): the job number and page at the foot, a form feed, the
     record's symbol and date at the top of the next page, then the sentence goes on in lower case; page numbers and

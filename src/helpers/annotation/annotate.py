@@ -640,6 +640,27 @@ def set_aside_changed(table: pd.DataFrame, texts: Mapping[str, str], path: str |
     return out, warnings
 
 
+def set_aside_not_body(table: pd.DataFrame, kinds: Mapping[str, str], path: str | Path, what: str) -> tuple[pd.DataFrame, list[str]]:
+    """Rows of a drawn sample (with a stored ``text``) whose paragraph the cleaning no longer counts as body text (a
+    salutation, a title: ``kinds`` maps paragraph ids to their kind) are set aside with one warning for the file: the
+    sample was drawn from body paragraphs, and only they are coded. Rows without a stored text are left to
+    :func:`check_para_ids`, which stops at them: there the analyst named the paragraph."""
+    if table.empty or "text" not in table.columns:
+        return table, []
+    other = np.asarray([bool(t) and kinds.get(p, "body") != "body" for p, t in zip(table["para_id"], table["text"].astype(str))],
+                       dtype=bool)
+    if not other.any():
+        return table, []
+    lines = [int(n) for n in table["line"][other]]
+    found = sorted({kinds[p] for p in table["para_id"][other]})
+    warning = (f"{path}: {len(lines)} row(s) of the {what} name paragraphs the cleaning no longer counts as body text "
+               f"({', '.join(found)}; see the cleaning rules): line(s) {_lines_shown(lines)}. They are set aside; only body "
+               "paragraphs are coded.")
+    kept = table[~other].reset_index(drop=True)
+    kept.attrs.update(table.attrs)
+    return kept, [warning]
+
+
 def _doc_of(para_id: str) -> str:
     """The document id of a paragraph id ``<doc_id>-pNNN``."""
     return para_id.rsplit("-p", 1)[0]
@@ -1324,6 +1345,8 @@ def annotate_corpus(
         if t is not None:
             wanted.update(t["para_id"])
     kinds = _kinds_of(ppath, wanted, chunk_size)
+    set_aside(set_aside_not_body, kinds)
+    validation, second, first_raw = (coded.get(n) for n in ("validation sample", "second coder's sample", "first coder's sample"))
     if overrides is not None:
         check_para_ids(overrides, kinds, overrides_path, "overrides")
     if validation is not None:
