@@ -759,23 +759,30 @@ def test_drawn_sample_is_scored_by_split_with_a_second_coder(parquet, tmp_path, 
     assert not (reports / "agreement_by_period.csv").exists()
 
 
-def test_drawn_rows_the_cleaning_no_longer_counts_as_body_are_set_aside(seed, tmp_path, capsys):
-    """A drawn sample keeps each paragraph's text; when a cleaning rule later makes a drawn paragraph a salutation
-    ("Ladies and Gentlemen," once the kind patterns ignore case), the row is set aside with a warning, not an error
-    that would stop every build of the corpus. A row without text names its paragraph by hand: that still stops."""
+def _annotate_drawn_sample(seed, tmp_path, rows, doc_id):
+    """Annotate the seed paragraphs (``tmp_path/build``) with a drawn sample of ``rows`` (para_id, themes, stored text)
+    as ``tmp_path/validation.csv``, reports into ``tmp_path/r``; returns the build folder, the sample and its path."""
     build = tmp_path / "build"
     build.mkdir()
     seed.to_parquet(build / "paragraphs.parquet", index=False)
-    text = dict(zip(seed["para_id"], seed["text"]))
-    rows = [("csto-sg-minsk-2024-p004", "", text["csto-sg-minsk-2024-p004"]),
-            ("csto-sg-minsk-2024-p005", "", text["csto-sg-minsk-2024-p005"]),   # "Ladies and gentlemen,": a salutation
-            ("csto-sg-minsk-2024-p034", "", text["csto-sg-minsk-2024-p034"])]   # "Thank you for your attention.": a closing
     sample = pd.DataFrame(rows, columns=["para_id", "themes", "text"]).assign(
-        doc_id="csto-sg-minsk-2024", stratum="all", inclusion_probability=0.5, split="test", coder="a")
+        doc_id=doc_id, stratum="all", inclusion_probability=0.5, split="test", coder="a")
     validation = tmp_path / "validation.csv"
     sample.to_csv(validation, index=False)
     assert main(["--build", str(build), "--codebook", str(CODEBOOK), "--validation", str(validation),
                  "--reports", str(tmp_path / "r")]) == 0
+    return build, sample, validation
+
+
+def test_drawn_rows_the_cleaning_no_longer_counts_as_body_are_set_aside(seed, tmp_path, capsys):
+    """A drawn sample keeps each paragraph's text; when a cleaning rule later makes a drawn paragraph a salutation
+    ("Ladies and Gentlemen," once the kind patterns ignore case), the row is set aside with a warning, not an error
+    that would stop every build of the corpus. A row without text names its paragraph by hand: that still stops."""
+    text = dict(zip(seed["para_id"], seed["text"]))
+    rows = [("csto-sg-minsk-2024-p004", "", text["csto-sg-minsk-2024-p004"]),
+            ("csto-sg-minsk-2024-p005", "", text["csto-sg-minsk-2024-p005"]),   # "Ladies and gentlemen,": a salutation
+            ("csto-sg-minsk-2024-p034", "", text["csto-sg-minsk-2024-p034"])]   # "Thank you for your attention.": a closing
+    build, sample, validation = _annotate_drawn_sample(seed, tmp_path, rows, "csto-sg-minsk-2024")
     warning = (f"{validation}: 2 row(s) of the validation sample name paragraphs the cleaning no longer counts as body text "
                "(closing, salutation; see the cleaning rules): line(s) 3, 4. They are set aside; only body paragraphs are coded.")
     assert f"warning: {warning}\n" in capsys.readouterr().err
@@ -841,9 +848,6 @@ def test_coded_rows_follow_their_text_to_a_new_id_or_are_set_aside(seed, tmp_pat
     follows its text to the one paragraph of its document that has it (numbers shift when an earlier
     paragraph is joined); when no paragraph has it any more, the coder's themes describe nothing there, so
     the row is set aside with one warning, not scored."""
-    build = tmp_path / "build"
-    build.mkdir()
-    seed.to_parquet(build / "paragraphs.parquet", index=False)
     text = dict(zip(seed["para_id"], seed["text"]))
     rows = [("brics-kazan-2024-p011", "terrorism", text["brics-kazan-2024-p011"]),        # unchanged
             ("brics-kazan-2024-p012", "", "  " + text["brics-kazan-2024-p012"].replace(" ", "  ") + " "),  # white space only
@@ -851,12 +855,7 @@ def test_coded_rows_follow_their_text_to_a_new_id_or_are_set_aside(seed, tmp_pat
             ("brics-kazan-2024-p999", "", "A paragraph that no longer exists."),
             ("brics-kazan-2024-p003", "un_system", text["brics-kazan-2024-p005"]),  # coded as p003: now p005
             ("isw-kazan-2024-p001", "", text["brics-kazan-2024-p006"])]  # another document's text: not followed
-    sample = pd.DataFrame(rows, columns=["para_id", "themes", "text"]).assign(
-        doc_id="brics-kazan-2024", stratum="all", inclusion_probability=0.5, split="test", coder="a")
-    validation = tmp_path / "validation.csv"
-    sample.to_csv(validation, index=False)
-    assert main(["--build", str(build), "--codebook", str(CODEBOOK), "--validation", str(validation),
-                 "--reports", str(tmp_path / "r")]) == 0
+    build, _, validation = _annotate_drawn_sample(seed, tmp_path, rows, "brics-kazan-2024")
     warning = (f"{validation}: 3 row(s) of the validation sample name paragraphs whose text is no paragraph's any more "
                "(the corpus, or how it is split into paragraphs, changed): line(s) 4, 5, 7. They are set aside; "
                "code those paragraphs again, or draw a fresh sample.")

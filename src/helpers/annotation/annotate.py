@@ -598,7 +598,7 @@ def set_aside_changed(table: pd.DataFrame, texts: Mapping[str, str], path: str |
     the corpus, or how it is split into paragraphs, changes, the same ``para_id`` may name other text
     (or none), and the coder's themes would be scored against the rules' coding of that other text.
     ``texts`` maps paragraph ids to their current text, for every paragraph of the documents the sample
-    names (:func:`_texts_of`). A row whose text is now that of exactly one other paragraph of its document
+    names (:func:`_paragraphs_named`). A row whose text is now that of exactly one other paragraph of its document
     (numbers shift when an earlier paragraph is joined or split) takes that paragraph's id; a row whose text
     is no paragraph's any more is set aside. Rows without a stored text are kept (:func:`check_para_ids`
     checks them). Returns the rows kept (with their current ids) and a warning for the file when rows were set
@@ -958,38 +958,21 @@ def _iter_body_batches(path: Path, chunk_size: int) -> Iterator[pa.RecordBatch]:
             yield body.select([c for c in ANNOTATED_COLUMNS if c != "themes"] + extra)
 
 
-def _texts_of(path: Path, wanted: set[str]) -> dict[str, str]:
-    """Texts of every paragraph of the documents that the paragraph ids ``wanted`` name, from the Parquet file."""
-    if not wanted:
-        return {}
-    docs = sorted({_doc_of(p) for p in wanted})
-    table = pq.read_table(path, columns=["para_id", "text"],
-                          filters=pc.is_in(pc.field("doc_id"), value_set=pa.array(docs, pa.string())))
-    return dict(zip(table.column("para_id").to_pylist(), table.column("text").to_pylist()))
+def _paragraphs_named(path: Path, para_ids: set[str]) -> pd.DataFrame:
+    """``para_id``, ``kind``, ``text`` and ``date`` of every paragraph of the documents that ``para_ids`` name
+    (``<doc_id>-pNNN``), in one read of the Parquet file filtered by document: what the overrides and coded samples
+    are checked against (kinds), followed by (texts, :func:`set_aside_changed`) and dated by (years, per period)."""
+    columns = ["para_id", "kind", "text", "date"]
+    if not para_ids:
+        return pd.DataFrame({c: pd.Series(dtype="str") for c in columns})
+    docs = sorted({_doc_of(p) for p in para_ids})
+    return pq.read_table(path, columns=columns,
+                         filters=pc.is_in(pc.field("doc_id"), value_set=pa.array(docs, pa.string()))).to_pandas()
 
 
-def _years_of(path: Path, wanted: set[str]) -> dict[str, int]:
-    """The year of each paragraph in ``wanted`` (from its document's ``date``, YYYY-MM-DD), from the Parquet file;
-    paragraphs without a readable date are left out."""
-    table = pq.read_table(path, columns=["para_id", "date"],
-                          filters=pc.is_in(pc.field("para_id"), value_set=pa.array(sorted(wanted), pa.string())))
-    return {p: int(d[:4]) for p, d in zip(table.column("para_id").to_pylist(), table.column("date").to_pylist())
-            if d and str(d)[:4].isdigit()}
-
-
-def _kinds_of(path: Path, wanted: set[str], chunk_size: int) -> dict[str, str]:
-    """Kinds of the paragraphs in ``wanted`` that exist in the Parquet file (streamed)."""
-    found: dict[str, str] = {}
-    if not wanted:
-        return found
-    pf = pq.ParquetFile(path, pre_buffer=False)  # pre-buffering keeps every row group read: memory would grow
-    for batch in pf.iter_batches(batch_size=max(chunk_size, 65536), columns=["para_id", "kind"]):
-        ids = batch.column(0).to_pylist()
-        kinds = batch.column(1).to_pylist()
-        for pid, kind in zip(ids, kinds):
-            if pid in wanted:
-                found[pid] = kind
-    return found
+def _years(dates: Mapping[str, object]) -> dict[str, int]:
+    """The year of each paragraph id's ``date`` (YYYY-MM-DD); paragraphs without a readable date are left out."""
+    return {p: int(str(d)[:4]) for p, d in dates.items() if d and str(d)[:4].isdigit()}
 
 
 def _iter_units(path: Path, chunk_size: int) -> Iterator[pa.RecordBatch]:
@@ -1337,14 +1320,10 @@ def annotate_corpus(
             warnings.extend(aside if name != "first coder's sample" else [])
 
     set_aside(set_aside_skipped, skipped_docs)
-    if any((t["text"] != "").any() for t in coded.values()):
-        set_aside(set_aside_changed, _texts_of(ppath, {p for t in coded.values() for p in t["para_id"]}))
-    validation, second, first_raw = (coded.get(n) for n in ("validation sample", "second coder's sample", "first coder's sample"))
-    wanted: set[str] = set()
-    for t in (overrides, validation, second):
-        if t is not None:
-            wanted.update(t["para_id"])
-    kinds = _kinds_of(ppath, wanted, chunk_size)
+    named = _paragraphs_named(ppath, {p for t in (overrides, *coded.values()) if t is not None for p in t["para_id"]})
+    if any((t["text"] != "").any() for t in coded.values()):  # a row follows its text within its document
+        set_aside(set_aside_changed, dict(zip(named["para_id"], named["text"])))
+    kinds = dict(zip(named["para_id"], named["kind"]))
     set_aside(set_aside_not_body, kinds)
     validation, second, first_raw = (coded.get(n) for n in ("validation sample", "second coder's sample", "first coder's sample"))
     if overrides is not None:
@@ -1419,7 +1398,7 @@ def annotate_corpus(
             dis.append(disagreement_table(gold, pred, cb.theme_ids).assign(annotation=label))
         held = {p: g for p, g in gold.items() if samples.get(p) == "held-out"}
         if held:
-            by_period = agreement_by_period(held, preds, _years_of(ppath, set(held)), cb.theme_ids)
+            by_period = agreement_by_period(held, preds, _years(dict(zip(named["para_id"], named["date"]))), cb.theme_ids)
             write_csv(by_period, reports / "agreement_by_period.csv")
         agreement = pd.concat(tables, ignore_index=True)
         agreement = agreement[["annotation"] + [c for c in agreement.columns if c != "annotation"]]
@@ -1551,11 +1530,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"  per theme: {args.reports}/agreement.csv; {n_dis} final disagreements: "
               f"{args.reports}/validation_disagreements.csv"
               + (f"; two coders: {args.reports}/coder_agreement.csv" if s.coder_agreement is not None else ""))
-        rules = s.by_period[s.by_period["annotation"] == "final"] if s.by_period is not None else None
-        if rules is not None and len(rules) > 1:
+        final = s.by_period[s.by_period["annotation"] == "final"] if s.by_period is not None else None
+        if final is not None and len(final) > 1:
             print("  held-out, final, by period of the documents' dates: " + "; ".join(
                 f"{r.period} recall {_figure(r._asdict(), 'recall')} F1 {_figure(r._asdict(), 'f1')} ({r.paragraphs} paragraphs)"
-                for r in rules.itertuples(index=False)) + f" ({args.reports}/agreement_by_period.csv)")
+                for r in final.itertuples(index=False)) + f" ({args.reports}/agreement_by_period.csv)")
     return 0
 
 
