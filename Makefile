@@ -182,16 +182,18 @@ $(ANNOTATED): $(PARAGRAPHS) $(CODEBOOK) $(RULE_DATA) $(OVERRIDES) $(VALIDATION) 
 
 ## validation-sample: draw a blind sample of body paragraphs to hand-code -> OUT (N=400 SEED=1 TEST_FRACTION=0.5 STRATIFY=genre)
 ##         columns para_id,doc_id,stratum,inclusion_probability,split,text,themes,coder; same arguments, same file;
-##         EXCLUDE='a.csv b.csv' never draws the paragraphs of earlier samples (a fresh held-out split)
+##         EXCLUDE='a.csv b.csv' never draws the paragraphs of earlier samples (a fresh held-out split);
+##         YEARS=1946-2000 draws only from documents of those years (e.g. a tune sample of older wording)
 N ?= 400
 SEED ?= 1
 TEST_FRACTION ?= 0.5
 STRATIFY ?=
 EXCLUDE ?=
+YEARS ?=
 validation-sample: $(PARAGRAPHS) | $(ENV_OK)
 	@test -n '$(OUT)' || { echo "error: give OUT=file.csv, the sample to write (e.g. make validation-sample CORPUS=$(CORPUS) N=400 SEED=1 OUT=sample.csv)" >&2; exit 2; }
 	$(PY) -m helpers.annotation.validation_sample --paragraphs $(PARAGRAPHS) --n '$(N)' --seed '$(SEED)' --out '$(OUT)' \
-	  --test-fraction '$(TEST_FRACTION)' $(if $(STRATIFY),--stratify '$(STRATIFY)') $(foreach f,$(EXCLUDE),--exclude '$(f)')
+	  --test-fraction '$(TEST_FRACTION)' $(if $(STRATIFY),--stratify '$(STRATIFY)') $(foreach f,$(EXCLUDE),--exclude '$(f)') $(if $(YEARS),--years '$(YEARS)')
 
 ## merge-coding: fill SAMPLE's themes and coder from the coders' returned files in CODING (batchK.csv: CODER prefix + K,
 ##         default coder-a1, coder-a2, ...), write SAMPLE's .second-coder.csv from CODING/second-coder.csv (SECOND, default coder-b) and

@@ -9,7 +9,7 @@ import pandas as pd
 import pytest
 
 from helpers.errors import ParameterError
-from helpers.annotation.validation_sample import SAMPLE_COLUMNS, draw_sample
+from helpers.annotation.validation_sample import SAMPLE_COLUMNS, draw_sample, parse_years
 
 
 def _paragraphs(n_speech: int = 30, n_decl: int = 10) -> pd.DataFrame:
@@ -92,3 +92,28 @@ def test_exclude_draws_a_fresh_sample_from_the_rest():
     assert not set(fresh["para_id"]) & set(first["para_id"])
     assert (fresh["inclusion_probability"] == 10 / 30).all()   # 10 of the 30 paragraphs left
     assert (fresh["split"] == "test").all()
+
+
+def test_years_draw_only_from_documents_of_that_period():
+    df = _paragraphs()
+    df["date"] = df["doc_id"].map(lambda d: f"{1990 + int(d[1:])}-09-25")   # d0..d7: 1990..1997, 5 paragraphs each
+    s = draw_sample(df, 6, seed=4, test_fraction=0.0, years=(None, 1992))
+    assert set(s["doc_id"]) <= {"d0", "d1", "d2"}
+    assert (s["inclusion_probability"] == 6 / 15).all()           # 6 of the 15 body paragraphs of 1990-1992
+    assert (s["split"] == "tune").all()
+    assert set(draw_sample(df, 5, seed=4, years=(1997, 1997))["doc_id"]) == {"d7"}
+    with pytest.raises(ParameterError, match="no body paragraph is dated in the years 2001-"):
+        draw_sample(df, 1, seed=4, years=(2001, None))
+
+
+@pytest.mark.parametrize("text, years", [("1946-2000", (1946, 2000)), ("-2000", (None, 2000)), ("1990-", (1990, None)),
+                                         (" 1990 ", (1990, 1990))])
+def test_years_are_read_as_first_and_last(text, years):
+    assert parse_years(text) == years
+
+
+@pytest.mark.parametrize("text, message", [("2000-1946", "the first year is after the last"), ("90-99", "four-digit years"),
+                                           ("1990..2000", "four-digit years")])
+def test_bad_years_are_named(text, message):
+    with pytest.raises(ParameterError, match=message):
+        parse_years(text)

@@ -12,6 +12,10 @@ A sample is a CSV with the columns of :data:`SAMPLE_COLUMNS`:
 - ``text``: the paragraph exactly as in the corpus;
 - ``themes``, ``coder``: empty, for the coder to fill (theme ids joined by ``;``).
 
+With ``years`` (``1946-2000``; either end may be left out) only paragraphs of documents dated in those
+years are drawn, e.g. a tune sample of older speeches whose wording the rules were not written from;
+the inclusion probabilities are then those within that period.
+
 The coder sees only ``para_id`` and ``text`` (and the codebook's definitions): never the stratum,
 the split or anything the rules say. The same paragraphs table, ``n``, ``seed``, ``test_fraction``
 and ``stratify`` give the same file, byte for byte; another seed gives another draw.
@@ -19,12 +23,13 @@ and ``stratify`` give the same file, byte for byte; another seed gives another d
 Command line (``make validation-sample CORPUS=... N=400 SEED=1 OUT=sample.csv``)::
 
     python -m helpers.annotation.validation_sample --paragraphs build/<corpus>/paragraphs.parquet \\
-        --n 400 --seed 1 --out sample.csv [--test-fraction 0.5] [--stratify genre]
+        --n 400 --seed 1 --out sample.csv [--test-fraction 0.5] [--stratify genre] [--years 1946-2000]
 """
 
 from __future__ import annotations
 
 import argparse
+import re
 import sys
 from collections.abc import Sequence
 from pathlib import Path
@@ -50,8 +55,26 @@ def _allocate(sizes: pd.Series, n: int) -> pd.Series:
     return alloc.clip(upper=sizes)
 
 
+#: ``YEARS=`` of ``make validation-sample``: a first and a last year (four digits each), either one left out.
+YEARS = re.compile(r"\s*(\d{4})?\s*-\s*(\d{4})?\s*|\s*(\d{4})\s*")
+
+
+def parse_years(text: str) -> tuple[int | None, int | None]:
+    """``"1946-2000"`` -> ``(1946, 2000)``; ``"-2000"`` -> ``(None, 2000)``; ``"1990"`` -> ``(1990, 1990)``."""
+    m = YEARS.fullmatch(str(text))
+    if m is None:
+        raise ParameterError(f"YEARS must be FIRST-LAST in four-digit years (1946-2000, -2000 or 1990-). Got {text!r} instead.")
+    if m.group(3):
+        return int(m.group(3)), int(m.group(3))
+    first, last = (int(g) if g else None for g in m.group(1, 2))
+    if first is not None and last is not None and first > last:
+        raise ParameterError(f"YEARS={text!r}: the first year is after the last. Give FIRST-LAST, e.g. 1946-2000.")
+    return first, last
+
+
 def draw_sample(paragraphs: pd.DataFrame, n: int, seed: int, test_fraction: float = 0.5,
-                stratify: str | None = None, exclude: Sequence[str] = ()) -> pd.DataFrame:
+                stratify: str | None = None, exclude: Sequence[str] = (),
+                years: tuple[int | None, int | None] = (None, None)) -> pd.DataFrame:
     """Draw ``n`` body paragraphs at random, without replacement, and split them into tune/test.
 
     ``paragraphs``: the ingest table (``para_id``, ``doc_id``, ``kind``, ``text`` and the manifest
@@ -61,6 +84,8 @@ def draw_sample(paragraphs: pd.DataFrame, n: int, seed: int, test_fraction: floa
     ``split`` gives ``round(n * test_fraction)`` rows ``test`` and the rest ``tune``.
     ``exclude``: paragraph ids never drawn (e.g. those of an earlier sample, to draw a fresh test split);
     the inclusion probabilities are then those of the remaining paragraphs.
+    ``years``: (first, last) year of the documents' dates drawn from, inclusive (``None``: open); the
+    inclusion probabilities are then those within the period.
     """
     if not isinstance(n, (int, np.integer)) or isinstance(n, bool) or n < 1:
         raise ParameterError(f"N must be a whole number of at least 1. Got {n!r} instead.")
@@ -73,6 +98,12 @@ def draw_sample(paragraphs: pd.DataFrame, n: int, seed: int, test_fraction: floa
         raise ParameterError(f"stratify must be a column of the paragraphs table ({choices}). Got {stratify!r} instead.")
     if len(exclude):
         body = body[~body["para_id"].isin(set(exclude))]
+    first, last = years
+    if first is not None or last is not None:
+        year = pd.to_numeric(paragraphs.loc[body.index, "date"].astype(str).str[:4], errors="coerce")
+        body = body[year.between(first if first is not None else -1, last if last is not None else 9999)]
+        if body.empty:
+            raise ParameterError(f"no body paragraph is dated in the years {first or ''}-{last or ''}. Widen YEARS.")
     body = body.sort_values("para_id", kind="mergesort").reset_index(drop=True)
     if n > len(body):
         raise ParameterError(f"N={n} is more than the corpus's {len(body)} body paragraphs. Choose a smaller N.")
@@ -122,6 +153,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--stratify", default="", help="manifest column to stratify by (e.g. genre); empty: simple random sample")
     parser.add_argument("--exclude", action="append", default=[],
                         help="an earlier sample CSV whose paragraphs are never drawn (repeatable): a fresh test split")
+    parser.add_argument("--years", default="", help="draw only from documents of these years: FIRST-LAST (1946-2000, -2000, 1990-)")
     parser.add_argument("--force", action="store_true", help="overwrite an OUT that already holds coded themes")
     args = parser.parse_args(argv)
     values = {}
@@ -144,12 +176,12 @@ def main(argv: Sequence[str] | None = None) -> int:
             raise ParameterError(f"{earlier}: cannot read its para_id column to exclude those paragraphs ({exc}). "
                                  "Give an earlier sample CSV.") from None
     sample = draw_sample(read_paragraphs(args.paragraphs), values["N"], values["SEED"], values["TEST_FRACTION"],
-                         args.stratify or None, excluded)
+                         args.stratify or None, excluded, parse_years(args.years) if args.years.strip() else (None, None))
     out.parent.mkdir(parents=True, exist_ok=True)
     write_csv(sample, out)
     counts = sample["split"].value_counts()
     print(f"drew {len(sample)} body paragraphs (seed {values['SEED']}; {counts.get('tune', 0)} tune, "
-          f"{counts.get('test', 0)} test) -> {out}")
+          f"{counts.get('test', 0)} test{f'; years {args.years.strip()}' if args.years.strip() else ''}) -> {out}")
     return 0
 
 
