@@ -85,8 +85,8 @@ def test_regex_rules_may_be_scoped_to_organisations_or_states(tmp_path):
     assert [law.speakers_of(k) for k in range(2)] == ["", "organizations"]
     assert cb.theme("terrorism").regex_speakers == ()  # unscoped themes carry no scope at all
     project = load_codebook(PROJECT_CODEBOOK).theme("regional_organizations")
-    # the case-sensitive AU, then "the Organization" (the CSTO in its own texts)
-    assert [project.speakers_of(k) for k in range(len(project.regex))] == ["", "organizations"]
+    # "the Community" and the case-sensitive AU, then "the Organization" (the CSTO in its own texts)
+    assert [project.speakers_of(k) for k in range(len(project.regex))] == ["", "", "organizations"]
 
 
 @pytest.mark.parametrize(
