@@ -621,8 +621,7 @@ def set_aside_changed(table: pd.DataFrame, texts: Mapping[str, str], path: str |
         if not c:
             keep.append(True)
             continue
-        norm = " ".join(text.split())
-        found = by_text.get((_doc_of(pid), norm)) or by_text.get((_doc_of(pid), norm[1:] if norm.startswith("'") else norm)) or []
+        found = next((by_text[key] for form in _stored_forms(text) if (key := (_doc_of(pid), form)) in by_text), [])
         if len(found) == 1 and found[0] not in taken:
             new_ids[i] = found[0]
             taken.add(found[0])
@@ -670,13 +669,16 @@ def _lines_shown(lines: list[int]) -> str:
     return ", ".join(str(n) for n in lines[:12]) + (f" and {len(lines) - 12} more" if len(lines) > 12 else "")
 
 
+def _stored_forms(stored: str) -> tuple[str, ...]:
+    """The texts a sample's stored paragraph text may stand for, white space collapsed: itself and, when it
+    starts with the ``'`` that keeps a spreadsheet from running it as a formula, itself without it."""
+    a = " ".join(stored.split())
+    return (a, a[1:]) if a.startswith("'") else (a,)
+
+
 def _same_text(stored: str, current: str | None) -> bool:
-    """Whether a sample's stored paragraph text is the paragraph's ``current`` text (white space aside;
-    the stored text may carry the leading ``'`` that keeps a spreadsheet from running it as a formula)."""
-    if current is None:
-        return False
-    a, b = " ".join(stored.split()), " ".join(current.split())
-    return a == b or (a.startswith("'") and a[1:] == b)
+    """Whether a sample's stored paragraph text is the paragraph's ``current`` text (:func:`_stored_forms`)."""
+    return current is not None and " ".join(current.split()) in _stored_forms(stored)
 
 
 def read_validation(path: str | Path, codebook: Codebook) -> pd.DataFrame:
