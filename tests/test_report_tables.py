@@ -317,3 +317,9 @@ def test_tables_computed_together_are_all_read_or_all_computed(tmp_path):
     filtered = load.load_analysis_tables(selection(all_organizations=False), names, lambda: computed)
     assert [t["cluster_id"].tolist() for t in filtered] == [[1], [1]]
     assert load.load_analysis_table(selection(), "reuse_clusters.csv", lambda: computed[0])["cluster_id"].tolist() == [7]
+
+
+def test_a_figure_is_shown_with_its_interval_or_blank_when_missing():
+    table = pd.DataFrame({"f1": [0.8237, float("nan")], "f1_low": [0.7853, float("nan")], "f1_high": [0.8572, float("nan")]})
+    assert rt.with_interval(table, "f1") == ["0.82 (0.79–0.86)", ""]
+    assert rt.with_interval(table, "f1", value_decimals=3) == ["0.824 (0.79–0.86)", ""]

@@ -949,6 +949,15 @@ def files_digest(files: pd.DataFrame) -> str:
 
 # ------------------------------------------------------------------ display
 
+def with_interval(df: pd.DataFrame, measure: str, decimals: int = 2, value_decimals: int | None = None) -> list[str]:
+    """``measure`` of each row of ``df`` with its 95% interval from ``<measure>_low`` and ``<measure>_high``, as
+    "0.82 (0.79–0.86)" (``decimals`` places; ``value_decimals`` for the figure itself, default the same); "" where
+    the figure is missing (a theme no paragraph has)."""
+    places = decimals if value_decimals is None else value_decimals
+    return [f"{v:.{places}f} ({lo:.{decimals}f}–{hi:.{decimals}f})" if pd.notna(v) else ""
+            for v, lo, hi in zip(df[measure], df[f"{measure}_low"], df[f"{measure}_high"])]
+
+
 def style_table(df: pd.DataFrame, *, percent: Sequence[str] = (), decimals: Mapping[str, int] | None = None,
                 thousands: Sequence[str] = (), bars: Sequence[str] = (), html_columns: Sequence[str] = (),
                 css_class: str = "") -> "pd.io.formats.style.Styler":
