@@ -122,6 +122,18 @@ def test_engine_on_tiny_texts(tiny, text, expected):
     assert sorted(found(tiny, text)) == sorted(expected)
 
 
+def test_words_broken_by_the_ocr_line_break_mark_match_joined_and_hyphenated(tiny):
+    # "¬" is how the OCR of the older UN records renders a hyphen at a line end: a broken word matches
+    # as if joined (drug¬trafficking is no phrase, but ter¬rorism is terrorism), a compound as if hyphenated
+    texts = ["acts of ter¬rorism and illicit drug¬trafficking", "no mark: terror", "counter¬terrorism, war¬s", "¬war¬"]
+    m = tiny.match(texts)
+    got = [(i, t, texts[i][s:e]) for i, t, s, e in zip(m["index"], m["theme"], m["start"], m["end"])]
+    assert got == [(0, "drugs", "drug¬trafficking"), (0, "terrorism", "ter¬rorism"),
+                   (1, "terrorism", "terror"),
+                   (2, "infosec", "counter¬terrorism"), (2, "terrorism", "terrorism"), (2, "war", "war¬s"),
+                   (3, "war", "war")]
+
+
 def test_spans_index_the_text_as_written_in_several_texts(tiny):
     texts = ["«Terror» — war", "", "no theme here", "İstanbul war: drugs"]
     m = tiny.match(texts)

@@ -11,6 +11,12 @@ def test_fold_keeps_length_and_maps_quotes_dashes_and_spaces():
     assert fold("Café\u2014\u2018мир\u2019\ufeff") == "Café-'мир' "  # other characters as they are
 
 
+def test_the_ocr_line_break_mark_folds_to_a_hyphen_and_joins_a_word():
+    # the complete UN General Debate corpus's older records: "aggres¬sion", "non¬interference"
+    assert fold("aggres¬sion, non¬interference") == "aggres-sion, non-interference"
+    assert count_words("the aggres¬sion and non¬interference ¬") == 4
+
+
 def test_normalize_is_nfc_with_single_spaces():
     assert normalize("  e\u0301te \u00a0 and\n\nmore ") == "\u00e9te and more"
 

@@ -91,7 +91,7 @@ from helpers.safe_regex import EncodedText, SafePattern, compile_pattern
 from helpers.errors import AnnotationError, run_cli
 from helpers.io import atomic_path, neutralise_batch, not_utf8, remove_stale_temporaries, write_csv
 from helpers.parallel import runner
-from helpers.corpus.text import fold
+from helpers.corpus.text import LINE_BREAK_MARK, fold
 
 ANNOTATED_COLUMNS = [
     "para_id", "doc_id", "title", "organization", "genre", "date", "source_para",
@@ -118,6 +118,15 @@ _SEP = " \x00 "
 _TAIL_RE = re.compile(r"\w*")
 _BAD_GAP_RE = re.compile(r"[^\w\s\-/']")
 _KIND_TERM, _KIND_EXCLUDE, _KIND_ANCHOR = 0, 1, 2
+_BROKEN_WORD_RE = re.compile(r"(?<=\w)" + LINE_BREAK_MARK + r"(?=\w)")
+
+
+def _join_broken_words(text: str) -> tuple[str, list[int]]:
+    """``text`` with every line-break mark between two word characters removed, and for each character
+    of the result its offset in ``text``."""
+    drop = {m.start() for m in _BROKEN_WORD_RE.finditer(text)}
+    kept = [i for i in range(len(text)) if i not in drop]
+    return "".join(text[i] for i in kept), kept
 
 
 # --------------------------------------------------------------------------- matching engine
@@ -365,7 +374,28 @@ class Matcher:
 
     def match_arrays(self, texts: Sequence[str]) -> tuple[np.ndarray, ...]:
         """:meth:`match` as five int64 arrays ``(index, theme number, rule number, start, end)``;
-        theme numbers index ``self.themes``, rule numbers ``self.rules``."""
+        theme numbers index ``self.themes``, rule numbers ``self.rules``.
+
+        A word broken by a line-break mark (``aggres¬sion``, :data:`LINE_BREAK_MARK`) is matched both ways:
+        as a hyphen (``non¬interference`` is ``non-interference``, :func:`helpers.corpus.text.fold`) and, in a
+        second pass over the texts that have one, joined (``aggression``), its span then covering the mark."""
+        candidates = self._candidates(texts)
+        broken = [i for i, t in enumerate(texts) if LINE_BREAK_MARK in t and _BROKEN_WORD_RE.search(t)]
+        if broken:
+            joined, kept = zip(*(_join_broken_words(texts[i]) for i in broken))
+            para, theme, rule, kind, start, end = self._candidates(joined)
+            if len(para):
+                # offsets in the joined text -> offsets in the text as written (a span over the mark keeps it)
+                starts = [kept[p][s] for p, s in zip(para.tolist(), start.tolist())]
+                ends = [kept[p][e - 1] + 1 for p, e in zip(para.tolist(), end.tolist())]
+                second = (np.asarray(broken, dtype=np.int64)[para], theme, rule, kind,
+                          np.asarray(starts, dtype=np.int64), np.asarray(ends, dtype=np.int64))
+                candidates = tuple(np.concatenate((a, b)) for a, b in zip(candidates, second))
+        return self._resolve(*candidates)
+
+    def _candidates(self, texts: Sequence[str]) -> tuple[np.ndarray, ...]:
+        """Every match of every rule in ``texts`` before :meth:`_resolve`: six int64 arrays ``(index, theme
+        number, rule number, kind, start, end)``, offsets into each text."""
         n = len(texts)
         lengths = np.fromiter((len(t) for t in texts), dtype=np.int64, count=n)
         offsets = np.empty(n + 1, dtype=np.int64)
@@ -449,7 +479,7 @@ class Matcher:
             inside &= (start_a >= offsets[p_ok]) & (end_a <= offsets[p_ok] + lengths[p_ok])
             if not inside.all():
                 para_a, theme_a, rule_a, kind_a, start_a, end_a = (a[inside] for a in (para_a, theme_a, rule_a, kind_a, start_a, end_a))
-        return self._resolve(para_a, theme_a, rule_a, kind_a, start_a - offsets[para_a], end_a - offsets[para_a])
+        return para_a, theme_a, rule_a, kind_a, start_a - offsets[para_a], end_a - offsets[para_a]
 
     def _regex_spans(self, j: int, encoded: EncodedText, lo: int, hi: int) -> list[tuple[int, int, int, int]]:
         ti, rid, pat = self.regex_rules[j]

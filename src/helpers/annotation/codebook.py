@@ -16,7 +16,8 @@ A codebook file looks like this (``data/codebook.yml`` is the project's own)::
         exclude: [Great Patriotic War]
 
 Rule syntax (every match is case-insensitive, on whole words, with curly and straight
-quotes and all dashes treated alike):
+quotes and all dashes treated alike; a word broken by the OCR's line-break mark ``¬`` matches
+both joined and hyphenated):
 
 - ``terms``: words or phrases. The last word of a plain term also matches its regular
   plural (``conflict`` -> ``conflicts``; ``policy`` -> ``policies``; ``-es`` plurals) and the

@@ -5,8 +5,8 @@ Two views of a paragraph's text are used:
 - :func:`normalize`: NFC, every run of white space (including no-break spaces and
   newlines) collapsed to one space, stripped. For display, word counts and comparison.
 - :func:`fold`: a same-length, character-for-character folding (curly quotes to straight,
-  dashes to ``-``, unusual spaces and line breaks to a space) used for matching. Because
-  it never changes the length, a match's ``[start, end)`` in the folded text is also its
+  dashes and the OCR's line-break mark ``¬`` to ``-``, unusual spaces and line breaks to a
+  space) used for matching. Because it never changes the length, a match's ``[start, end)`` in the folded text is also its
   span in the text as written.
 """
 
@@ -20,12 +20,16 @@ import unicodedata
 from pathlib import Path
 
 _SPACE_RE = re.compile(r"\s+")
-WORD_RE = re.compile(r"\w+(?:['’\-]\w+)*")
+#: How the OCR of the older printed UN records renders a hyphen at a line end ("aggres¬sion", "non¬interference";
+#: 1,796 in the complete General Debate corpus). Folded to ``-``, it joins the two parts of a word as a hyphen does;
+#: rule matching also tries the word without it (:meth:`helpers.annotation.annotate.Matcher.match_arrays`).
+LINE_BREAK_MARK = "\u00ac"
+WORD_RE = re.compile(r"\w+(?:['’\-\u00ac]\w+)*")
 
 _FOLD_CHARS = {
     "\u2018": "'", "\u2019": "'", "\u201a": "'", "\u201b": "'", "\u2032": "'", "\u00b4": "'", "`": "'",
     "\u201c": '"', "\u201d": '"', "\u201e": '"', "\u201f": '"', "\u2033": '"', "\u00ab": '"', "\u00bb": '"',
-    "\u2010": "-", "\u2011": "-", "\u2012": "-", "\u2013": "-", "\u2014": "-", "\u2015": "-", "\u2212": "-",
+    "\u2010": "-", "\u2011": "-", LINE_BREAK_MARK: "-", "\u2012": "-", "\u2013": "-", "\u2014": "-", "\u2015": "-", "\u2212": "-",
     "\u00a0": " ", "\u2007": " ", "\u202f": " ", "\u2009": " ", "\u200a": " ", "\u2002": " ", "\u2003": " ",
     "\t": " ", "\n": " ", "\r": " ", "\f": " ", "\v": " ", "\ufeff": " ",
 }
