@@ -727,6 +727,27 @@ def test_the_organization_counts_for_an_organisation_speaking_not_for_a_state(se
         assert streamed["themes"].tolist() == plain["themes"].tolist()
 
 
+def test_a_theme_with_a_from_date_codes_no_document_dated_before_it(seed, tmp_path):
+    # russia_ukraine_war has `from: 2014-02-20`: ISW's Kazan commentary (9 paragraphs on the war) redated to
+    # 2013 has none, and its other themes are unchanged; the streaming command, cold and warm, agrees.
+    isw = seed["doc_id"] == "isw-kazan-2024"
+    old = seed.assign(date=seed["date"].where(~isw, "2013-10-24"))
+    now, then = code_paragraphs(seed, CODEBOOK).paragraphs, code_paragraphs(old, CODEBOOK).paragraphs
+    war = now["themes_rules"].str.contains("russia_ukraine_war")
+    assert war.sum() == 9 and set(now.loc[war, "doc_id"]) == {"isw-kazan-2024"}
+    assert not then["themes_rules"].str.contains("russia_ukraine_war").any()
+    strip = lambda t: ";".join(x for x in t.split(";") if x != "russia_ukraine_war")  # noqa: E731
+    assert then["themes_rules"].tolist() == now["themes_rules"].map(strip).tolist()
+    build = tmp_path / "build"
+    build.mkdir()
+    old.to_parquet(build / "paragraphs.parquet", index=False)
+    for run in ("cold", "warm"):
+        reports = tmp_path / run
+        assert main(["--build", str(build), "--codebook", str(CODEBOOK), "--reports", str(reports)]) == 0
+        streamed = pd.read_csv(reports / "annotated_paragraphs.csv", dtype=str, keep_default_na=False)
+        assert streamed["themes"].tolist() == then["themes"].tolist()
+
+
 def test_drawn_sample_is_scored_by_split_with_a_second_coder(parquet, tmp_path, capsys):
     """A sample of helpers.annotation.validation_sample: tune rows are in-sample, test rows held-out, uncoded rows skipped;
     FILE.second-coder.csv beside it gives the two coders' agreement."""

@@ -89,6 +89,18 @@ def test_regex_rules_may_be_scoped_to_organisations_or_states(tmp_path):
     assert [project.speakers_of(k) for k in range(len(project.regex))] == ["", "", "organizations"]
 
 
+@pytest.mark.parametrize("written, day", [("2014-02-20", "2014-02-20"), ("'2014-02-20'", "2014-02-20"), ("2014", "2014-01-01")])
+def test_a_theme_may_code_only_documents_from_a_date(tmp_path, written, day):
+    text = GOOD.replace("    regex: ['\\binternational\\s+law\\b']\n",
+                        f"    regex: ['\\binternational\\s+law\\b']\n    from: {written}\n")
+    assert text != GOOD
+    cb = load_codebook(write(tmp_path, text))
+    assert cb.theme("law").from_date == day
+    assert cb.theme("terrorism").from_date == ""  # no 'from': any date
+    # the project's war began with the seizure of Crimea: "Ukraine" in a speech of 1963 is no war
+    assert load_codebook(PROJECT_CODEBOOK).theme("russia_ukraine_war").from_date == "2014-02-20"
+
+
 @pytest.mark.parametrize(
     "word, forms",
     [
@@ -187,13 +199,19 @@ THEME = "  - id: {id}\n    label: L\n    definition: D.\n    group: {group}\n{ru
          r"theme 'x': field 'terms' must be a list \(list of words or phrases \(see the rule syntax\)\)\. Got 'terror' instead\."),
         # an unknown field (a typo would otherwise be ignored)
         ("groups:\n  g: G\nthemes:\n" + THEME.format(id="x", group="g", rules="    term: [a]\n"),
-         r"theme 'x': unknown field\(s\) 'term'\. Allowed fields: id, label, definition, group, terms, regex, exclude\."),
+         r"theme 'x': unknown field\(s\) 'term'\. Allowed fields: id, label, definition, group, terms, regex, exclude, from\."),
         # a term outside the syntax
         ("groups:\n  g: G\nthemes:\n" + THEME.format(id="x", group="g", rules="    terms: ['U.N.']\n"),
          r"theme 'x': terms item 'U\.N\.' \(line 8\) is not valid: terms may contain letters"),
         # a bad id
         ("groups:\n  g: G\nthemes:\n" + THEME.format(id="Bad-Id", group="g", rules="    terms: [a]\n"),
          r"theme 'Bad-Id': id must be lower-case letters, digits and '_', starting with a letter\."),
+        # a 'from' that is no day
+        ("groups:\n  g: G\nthemes:\n" + THEME.format(id="x", group="g", rules="    terms: [a]\n    from: '2014-02-30'\n"),
+         r"cb\.yml, line 4, theme 'x': field 'from' must be a day \(YYYY-MM-DD, e\.g\. 2014-02-20\) or a year \(e\.g\. 2014\)\. "
+         r"Got '2014-02-30' instead\."),
+        ("groups:\n  g: G\nthemes:\n" + THEME.format(id="x", group="g", rules="    terms: [a]\n    from: [2014]\n"),
+         r"theme 'x': field 'from' must be text or a number or a date \(first date"),
         # a speaker-scoped regex with an unknown scope, or with a key missing or misspelt
         ("groups:\n  g: G\nthemes:\n" + THEME.format(id="x", group="g", rules="    regex:\n      - pattern: 'abc'\n        speakers: everyone\n"),
          r"cb\.yml, line 4, theme 'x': regex item 1 \(line 9\): speakers must be one of organizations, states\. Got 'everyone' instead\."),

@@ -328,6 +328,9 @@ class Matcher:
         self.rule_kinds = np.asarray([r.kind for r in self.rules], dtype=object)
         self.rule_speakers = np.asarray([r.speakers for r in self.rules], dtype=object)
         self.scoped = bool(any(self.rule_speakers))
+        #: per theme number, its ``from`` date (YYYY-MM-DD, "" = any date)
+        self.theme_from = np.asarray([t.from_date for t in codebook.themes], dtype=object)
+        self.dated = bool(any(self.theme_from))
         self.automaton = ahocorasick.Automaton()
         n_keys = len(keys)
         self._klen = np.zeros(n_keys, dtype=np.int64)
@@ -811,13 +814,16 @@ def _code_columns(
     by_para: dict[str, dict[str, tuple[str, str, str]]],
     matches: tuple[np.ndarray, ...] | None = None,
     speakers: np.ndarray | None = None,
+    dates: np.ndarray | None = None,
 ) -> tuple[Columns, Columns, Columns]:
     """Code one chunk of body paragraphs given as lists of texts, para_ids and doc_ids.
 
     ``matches``: the rule matches of ``texts`` already found (:meth:`Matcher.match_arrays`, e.g.
     read from the annotation cache); found here when None. ``speakers``: each paragraph's
     :func:`speaker_kinds`; matches of a rule scoped to other speakers are dropped (with
-    ``None``, every scoped rule is out of scope).
+    ``None``, every scoped rule is out of scope). ``dates``: each paragraph's document date
+    (YYYY-MM-DD); matches of a theme with a ``from`` date are dropped in documents dated before it
+    (with ``None`` or an empty date, in every document).
     Returns three column dicts (lists or NumPy arrays): ``themes`` and ``themes_rules`` of each
     paragraph, the annotations (``ANNOTATION_COLUMNS``) and the evidence (``EVIDENCE_COLUMNS``);
     see :func:`code_paragraphs` for their meaning.
@@ -829,6 +835,12 @@ def _code_columns(
         scope = matcher.rule_speakers[rule]
         kinds = speakers if speakers is not None else np.full(len(texts), "", dtype=object)
         ok = (scope == "") | (scope == kinds[para])
+        if not ok.all():
+            para, theme, rule, start, end = para[ok], theme[ok], rule[ok], start[ok], end[ok]
+    if matcher.dated and len(theme):
+        first = matcher.theme_from[theme]
+        day = dates[para] if dates is not None else np.full(len(para), "", dtype=object)
+        ok = (first == "") | ((day != "") & (day >= first))
         if not ok.all():
             para, theme, rule, start, end = para[ok], theme[ok], rule[ok], start[ok], end[ok]
     p_l, s_l, e_l = para.tolist(), start.tolist(), end.tolist()
@@ -948,7 +960,8 @@ def code_paragraphs(
         check_para_ids(table, dict(zip(paragraphs["para_id"], paragraphs["kind"])),
                        overrides if not isinstance(overrides, pd.DataFrame) else "overrides", "overrides")
     par, ann, ev = _code_columns(body["text"].tolist(), body["para_id"].tolist(), body["doc_id"].tolist(),
-                                 Matcher(cb), _overrides_by_para(table), speakers=_speakers_of(body))
+                                 Matcher(cb), _overrides_by_para(table), speakers=_speakers_of(body),
+                                 dates=_dates_of(body))
     out = body[[c for c in ANNOTATED_COLUMNS if c != "themes"]].copy()
     out["themes"] = par["themes"]
     out["themes_rules"] = par["themes_rules"]
@@ -962,6 +975,12 @@ def _speakers_of(table: pd.DataFrame | pa.RecordBatch) -> np.ndarray:
     def col(name: str) -> list:
         return table.column(name).to_pylist() if isinstance(table, pa.RecordBatch) else table[name].tolist()
     return speaker_kinds(col("organization"), col("iso3") if "iso3" in names else None)
+
+
+def _dates_of(table: pd.DataFrame | pa.RecordBatch) -> np.ndarray:
+    """Each paragraph's document date as YYYY-MM-DD text ("" where there is none), from the ``date`` column."""
+    values = table.column("date").to_pylist() if isinstance(table, pa.RecordBatch) else table["date"].tolist()
+    return np.asarray(["" if v is None or (isinstance(v, float) and v != v) else str(v)[:10] for v in values], dtype=object)
 
 
 def annotate_paragraphs(
@@ -1398,7 +1417,7 @@ def annotate_corpus(
             unit = planned.popleft()
             batch, pids, docs, texts = unit.batch, unit.pids, unit.docs, unit.texts
             par, ann, ev = _code_columns(texts, pids, docs, matcher, by_para, _unit_matches(unit, found, cache),
-                                         speakers=_speakers_of(batch))
+                                         speakers=_speakers_of(batch), dates=_dates_of(batch))
             themes = pa.array(par["themes"], pa.string())
             columns = [batch.column(c) for c in ANNOTATED_COLUMNS if c != "themes"]
             annotated = pa.RecordBatch.from_arrays(columns + [themes], names=ANNOTATED_COLUMNS)

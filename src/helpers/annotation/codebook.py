@@ -40,6 +40,10 @@ both joined and hyphenated):
   other rules: an out-of-scope match is dropped after overlapping matches were resolved.
 - ``exclude``: phrases in the ``terms`` syntax; a match of this theme that lies inside an
   occurrence of an excluded phrase does not count (``war`` inside ``Great Patriotic War``).
+- ``from`` (a theme field, YYYY-MM-DD or a year): the theme's rules code only documents dated on or
+  after that day. A theme about events that began then (``russia_ukraine_war``: 2014-02-20) then finds
+  nothing in the speeches of the decades before, where its names ("Ukraine", "Crimea", "Russian
+  troops") meant something else.
 - The rule language of :mod:`helpers.annotation.rule_language`, kept in data files: ``a NEAR/k b`` under
   ``terms`` (proximity, either order, at most k words between); ``@NAME`` in ``terms`` or
   ``exclude`` (every full name and short form of NAME in the file named by the codebook's
@@ -57,6 +61,7 @@ checks a codebook, prints a summary, and optionally writes the ``.qdc`` export.
 from __future__ import annotations
 
 import argparse
+import datetime as dt
 import re
 import uuid
 import xml.etree.ElementTree as ET
@@ -87,6 +92,7 @@ THEME_FIELDS: dict[str, tuple[bool, type | tuple[type, ...], str]] = {
     "terms": (False, list, "list of words or phrases (see the rule syntax)"),
     "regex": (False, list, "list of Python regular expressions (each may be {pattern: ..., speakers: organizations|states})"),
     "exclude": (False, list, "list of phrases whose occurrences do not count"),
+    "from": (False, (str, int, dt.date), "first date (YYYY-MM-DD, or a year) of the documents the theme's rules may code"),
 }
 TOP_FIELDS: dict[str, tuple[bool, type | tuple[type, ...], str]] = {
     "name": (False, str, "name of the codebook"),
@@ -146,6 +152,8 @@ class Theme:
     regex_speakers: tuple[str, ...] = ()
     #: proximity rules (``a NEAR/k b`` under ``terms``; :mod:`helpers.annotation.rule_language`)
     near: tuple[NearRule, ...] = ()
+    #: ``from``: the rules code only documents dated on or after this day (YYYY-MM-DD; "" = any date)
+    from_date: str = ""
 
     def speakers_of(self, k: int) -> str:
         """Speaker scope of the theme's ``k``-th regex: "", "organizations" or "states"."""
@@ -297,7 +305,7 @@ _LineLoader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_SEQUENCE_TAG, _co
 
 
 def _type_name(t: type | tuple[type, ...]) -> str:
-    names = {str: "text", list: "a list", dict: "a mapping", int: "a number", float: "a number"}
+    names = {str: "text", list: "a list", dict: "a mapping", int: "a number", float: "a number", dt.date: "a date"}
     if isinstance(t, tuple):
         return " or ".join(dict.fromkeys(names[x] for x in t))
     return names[t]
@@ -437,7 +445,26 @@ def _parse_theme(raw: dict, path: str, groups: dict[str, str], data: _RuleData |
         line=line,
         regex_speakers=tuple(speakers) if any(speakers) else (),
         near=tuple(near),
+        from_date=_from_date(raw.get("from"), where),
     )
+
+
+def _from_date(value: object, where: str) -> str:
+    """A theme's ``from`` (a date, YYYY-MM-DD text or a year) as YYYY-MM-DD; "" when absent."""
+    if value is None:
+        return ""
+    if isinstance(value, dt.date):  # YAML reads an unquoted 2014-02-20 as a date
+        return (value.date() if isinstance(value, dt.datetime) else value).isoformat()
+    text = str(value).strip()
+    if re.fullmatch(r"\d{4}", text):
+        return f"{text}-01-01"
+    if re.fullmatch(r"\d{4}-\d{2}-\d{2}", text):
+        try:
+            return dt.date.fromisoformat(text).isoformat()
+        except ValueError:
+            pass
+    raise CodebookError(f"{where}: field 'from' must be a day (YYYY-MM-DD, e.g. 2014-02-20) or a year (e.g. 2014). "
+                        f"Got {value!r} instead.")
 
 
 def _check_linear(pattern: str, where: str, at: str, warnings: list[str] | None) -> None:
