@@ -52,3 +52,10 @@ def test_codebook_summary_counts_rules():
     assert row["theme"] == first.id and row["terms"] == len(first.terms) and row["patterns"] == len(first.regex)
     assert (table["rules"] == table["terms"] + table["patterns"] + table["exclusions"]).all()
     assert set(table["group"]) <= set(cb.groups.values())
+    # a theme with a start date says so in its definition; the others keep theirs as written
+    war = table.set_index("theme").loc["russia_ukraine_war"]
+    assert war["from"] == "2014-02-20"
+    assert war["definition"] == ("Russia's war against Ukraine, its front lines and the forces sent to it. "
+                                 "Coded in documents from 2014-02-20 on.")
+    assert (table.loc[table["theme"] != "russia_ukraine_war", "from"] == "").all()
+    assert table.loc[0, "definition"] == first.definition

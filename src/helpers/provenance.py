@@ -111,15 +111,18 @@ def codebook_summary(codebook: object) -> pd.DataFrame:
     """One row per theme of a loaded :class:`helpers.annotation.codebook.Codebook`, in codebook order.
 
     Columns: ``theme`` (str, id), ``label`` (str), ``group`` (str, the group's label),
-    ``definition`` (str), ``terms``, ``patterns``, ``exclusions`` (int: number of rules of
-    each kind), ``rules`` (int, their sum).
+    ``definition`` (str; for a theme with a ``from`` date, followed by "Coded in documents from YYYY-MM-DD on."),
+    ``terms``, ``patterns``, ``exclusions`` (int: number of rules of each kind), ``rules`` (int, their sum),
+    ``from`` (str, the theme's first date, YYYY-MM-DD, or "").
     """
     groups = getattr(codebook, "groups", {}) or {}
     rows = []
     for t in codebook.themes:  # type: ignore[attr-defined]
         n_terms, n_regex, n_excl = len(t.terms), len(t.regex), len(t.exclude)
+        first = getattr(t, "from_date", "")
+        definition = f"{t.definition} Coded in documents from {first} on." if first else t.definition
         rows.append({
-            "theme": t.id, "label": t.label, "group": groups.get(t.group, t.group), "definition": t.definition,
-            "terms": n_terms, "patterns": n_regex, "exclusions": n_excl, "rules": n_terms + n_regex + n_excl,
+            "theme": t.id, "label": t.label, "group": groups.get(t.group, t.group), "definition": definition,
+            "terms": n_terms, "patterns": n_regex, "exclusions": n_excl, "rules": n_terms + n_regex + n_excl, "from": first,
         })
-    return pd.DataFrame(rows, columns=["theme", "label", "group", "definition", "terms", "patterns", "exclusions", "rules"])
+    return pd.DataFrame(rows, columns=["theme", "label", "group", "definition", "terms", "patterns", "exclusions", "rules", "from"])
