@@ -204,6 +204,24 @@ def test_groups_are_named_with_hand_counted_documents(sample):
     assert "counts in each of them" in findings
 
 
+def test_a_dated_theme_trends_from_its_first_year_only():
+    # "war" can be coded from 2014-02-20 on (the codebook's `from`): its trend starts in 2014's data, not in 2012,
+    # so "0% in 2012 to 50% in 2016" is not reported as a rise; other themes keep every year
+    docs = pd.DataFrame({"doc_id": ["a", "b", "c", "d"]})
+    paragraphs = pd.DataFrame({
+        "para_id": ["a1", "a2", "b1", "c1", "c2", "d1", "d2"], "doc_id": ["a", "a", "b", "c", "c", "d", "d"],
+        "date": ["2012-09-01"] * 2 + ["2013-09-01"] + ["2015-09-01"] * 2 + ["2016-09-01"] * 2,
+        "themes": ["un_system", "", "un_system", "war;un_system", "", "war", "un_system"], "n_words": 10})
+    groups = docs.assign(group="G")
+    both = rt.trends(paragraphs, groups, docs, ["un_system", "war"], "paragraph", starts={"war": "2014-02-20"})
+    war = both[(both["group"] == "G") & (both["theme"] == "war")]
+    assert war["year"].tolist() == ["2015", "2016"] and war["share"].tolist() == [0.5, 0.5]
+    un = both[(both["group"] == "G") & (both["theme"] == "un_system")]
+    assert un["year"].tolist() == ["2012", "2013", "2015", "2016"] and un["share"].tolist() == [0.5, 1.0, 0.5, 0.5]
+    undated = rt.trends(paragraphs, groups, docs, ["un_system", "war"], "paragraph")
+    assert undated[(undated["group"] == "G") & (undated["theme"] == "war")]["year"].tolist() == ["2012", "2013", "2015", "2016"]
+
+
 def test_trend_tables_are_present_and_written(sample):
     tables = _tables(sample["soup"])
     caption = next(c for c in tables if c.startswith("The themes whose share changed most"))

@@ -309,11 +309,18 @@ def trend_unit(paragraphs: pd.DataFrame) -> tuple[str, pd.Series]:
 
 
 def trends(paragraphs: pd.DataFrame, assignments: pd.DataFrame, documents: pd.DataFrame, themes: Sequence[str],
-           unit: str) -> pd.DataFrame:
+           unit: str, starts: Mapping[str, str] | None = None) -> pd.DataFrame:
     """Yearly theme shares per group plus the pooled selection (:data:`ALL`), :func:`helpers.analysis.trends.theme_trends`:
-    ``group``, ``theme``, ``year`` (str), ``carrying``, ``total`` (units), ``share``, ``ci_low``, ``ci_high``, ..."""
+    ``group``, ``theme``, ``year`` (str), ``carrying``, ``total`` (units), ``share``, ``ci_low``, ``ci_high``, ...
+
+    ``starts``: theme -> first date (:func:`helpers.report.load.theme_starts`); such a theme's rows begin in the year
+    of its date, since its rules code nothing before (a rise "from 0% in 1946" would be the codebook's, not the texts')."""
     pooled = pd.DataFrame({"doc_id": documents["doc_id"], "group": ALL})
-    return theme_trends(paragraphs, pd.concat([assignments, pooled], ignore_index=True), unit=unit, themes=list(themes))
+    out = theme_trends(paragraphs, pd.concat([assignments, pooled], ignore_index=True), unit=unit, themes=list(themes))
+    if starts:
+        first = out["theme"].map({t: d[:4] for t, d in starts.items()}).fillna("")
+        out = out[out["year"].astype(str) >= first].reset_index(drop=True)
+    return out
 
 
 def trend_groups(shares: pd.DataFrame, shown: Sequence[str]) -> list[str]:
@@ -1029,7 +1036,7 @@ def report_tables(selection: Selection) -> dict[str, pd.DataFrame]:
     by_org = selection.group_by == "organization"
     grouped, grouped_ev = group_paragraphs(paragraphs, evidence, assignments)
     unit, _ = trend_unit(paragraphs)
-    tr = trends(paragraphs, assignments, documents, selection.themes, unit)
+    tr = trends(paragraphs, assignments, documents, selection.themes, unit, starts=load.theme_starts(selection))
     reuse_rows = reuse(selection, paragraphs)
     summaries = reuse_summaries(selection, reuse_rows, reuse_pairs(selection, reuse_rows, paragraphs), paragraphs, documents,
                                 assignments, load.load_family_groups(selection, documents)[0])
