@@ -119,7 +119,7 @@ def codebook_summary(codebook: object) -> pd.DataFrame:
     rows = []
     for t in codebook.themes:  # type: ignore[attr-defined]
         n_terms, n_regex, n_excl = len(t.terms), len(t.regex), len(t.exclude)
-        first = getattr(t, "from_date", "")
+        first = t.from_date
         definition = f"{t.definition} Coded in documents from {first} on." if first else t.definition
         rows.append({
             "theme": t.id, "label": t.label, "group": groups.get(t.group, t.group), "definition": definition,

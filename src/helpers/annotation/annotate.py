@@ -831,18 +831,18 @@ def _code_columns(
     names = matcher.themes
     n_themes = len(names)
     para, theme, rule, start, end = matcher.match_arrays(texts) if matches is None else matches
+    # out of scope: a rule scoped to other speakers, a dated theme in a document from before its date
+    ok = np.ones(len(rule), dtype=bool)
     if matcher.scoped and len(rule):
         scope = matcher.rule_speakers[rule]
         kinds = speakers if speakers is not None else np.full(len(texts), "", dtype=object)
-        ok = (scope == "") | (scope == kinds[para])
-        if not ok.all():
-            para, theme, rule, start, end = para[ok], theme[ok], rule[ok], start[ok], end[ok]
-    if matcher.dated and len(theme):
+        ok &= (scope == "") | (scope == kinds[para])
+    if matcher.dated and len(rule):
         first = matcher.theme_from[theme]
         day = dates[para] if dates is not None else np.full(len(para), "", dtype=object)
-        ok = (first == "") | ((day != "") & (day >= first))
-        if not ok.all():
-            para, theme, rule, start, end = para[ok], theme[ok], rule[ok], start[ok], end[ok]
+        ok &= (first == "") | ((day != "") & (day >= first))
+    if not ok.all():
+        para, theme, rule, start, end = para[ok], theme[ok], rule[ok], start[ok], end[ok]
     p_l, s_l, e_l = para.tolist(), start.tolist(), end.tolist()
     terms = [texts[p_][s_:e_] for p_, s_, e_ in zip(p_l, s_l, e_l)]
     labelled = [f"{t} ({s_}-{e_})" for t, s_, e_ in zip(terms, s_l, e_l)]
@@ -969,18 +969,22 @@ def code_paragraphs(
                   _frame(ev, EVIDENCE_COLUMNS).astype({"start": "int64", "end": "int64"}))
 
 
+def _column(table: pd.DataFrame | pa.RecordBatch, name: str) -> list | None:
+    """The values of column ``name`` of a paragraph table or record batch as a list; None when it has no such column."""
+    if isinstance(table, pa.RecordBatch):
+        return table.column(name).to_pylist() if name in table.column_names else None
+    return table[name].tolist() if name in table.columns else None
+
+
 def _speakers_of(table: pd.DataFrame | pa.RecordBatch) -> np.ndarray:
     """:func:`speaker_kinds` of a paragraph table or record batch (``organization``, ``iso3`` if present)."""
-    names = table.column_names if isinstance(table, pa.RecordBatch) else list(table.columns)
-    def col(name: str) -> list:
-        return table.column(name).to_pylist() if isinstance(table, pa.RecordBatch) else table[name].tolist()
-    return speaker_kinds(col("organization"), col("iso3") if "iso3" in names else None)
+    return speaker_kinds(_column(table, "organization"), _column(table, "iso3"))
 
 
 def _dates_of(table: pd.DataFrame | pa.RecordBatch) -> np.ndarray:
     """Each paragraph's document date as YYYY-MM-DD text ("" where there is none), from the ``date`` column."""
-    values = table.column("date").to_pylist() if isinstance(table, pa.RecordBatch) else table["date"].tolist()
-    return np.asarray(["" if v is None or (isinstance(v, float) and v != v) else str(v)[:10] for v in values], dtype=object)
+    return np.asarray(["" if v is None or (isinstance(v, float) and v != v) else str(v)[:10] for v in _column(table, "date")],
+                      dtype=object)
 
 
 def annotate_paragraphs(

@@ -128,7 +128,7 @@ def theme_labels(selection: Selection) -> dict[str, str]:
 def theme_starts(selection: Selection) -> dict[str, str]:
     """Theme id -> first date (YYYY-MM-DD) of the themes whose codebook entry has a ``from`` date, e.g.
     ``{"russia_ukraine_war": "2014-02-20"}``: their rules code nothing before it, so their trends start then."""
-    return {t.id: t.from_date for t in load_codebook(selection).themes if getattr(t, "from_date", "")}
+    return {t.id: t.from_date for t in load_codebook(selection).themes if t.from_date}
 
 
 def _kind_counts(paragraphs: pd.DataFrame) -> pd.DataFrame:
