@@ -210,6 +210,10 @@ THEME = "  - id: {id}\n    label: L\n    definition: D.\n    group: {group}\n{ru
         ("groups:\n  g: G\nthemes:\n" + THEME.format(id="x", group="g", rules="    terms: [a]\n    from: '2014-02-30'\n"),
          r"cb\.yml, line 4, theme 'x': field 'from' must be a day \(YYYY-MM-DD, e\.g\. 2014-02-20\) or a year \(e\.g\. 2014\)\. "
          r"Got '2014-02-30' instead\."),
+        # written unquoted, YAML reads it as a date: one that is no real day is refused at its line
+        ("groups:\n  g: G\nthemes:\n" + THEME.format(id="x", group="g", rules="    terms: [a]\n    from: 2014-02-30\n"),
+         r"cb\.yml, line 9, column 11: invalid YAML: '2014-02-30' is not a real date \(day is out of range for month\): "
+         r"write a real day as YYYY-MM-DD\."),
         ("groups:\n  g: G\nthemes:\n" + THEME.format(id="x", group="g", rules="    terms: [a]\n    from: [2014]\n"),
          r"theme 'x': field 'from' must be text or a number or a date \(first date"),
         # a speaker-scoped regex with an unknown scope, or with a key missing or misspelt

@@ -300,8 +300,18 @@ def _construct_sequence(loader: _LineLoader, node: yaml.SequenceNode, deep: bool
     return items
 
 
+def _construct_timestamp(loader: _LineLoader, node: yaml.ScalarNode) -> object:
+    """An unquoted date (a theme's ``from: 2014-02-20``); one that is no real day is refused with its line."""
+    try:
+        return loader.construct_yaml_timestamp(node)
+    except ValueError as exc:
+        raise yaml.constructor.ConstructorError(None, None, f"'{node.value}' is not a real date ({exc}): write a real day as YYYY-MM-DD",
+                                                node.start_mark) from None
+
+
 _LineLoader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, _construct_mapping)
 _LineLoader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_SEQUENCE_TAG, _construct_sequence)
+_LineLoader.add_constructor("tag:yaml.org,2002:timestamp", _construct_timestamp)
 
 
 def _type_name(t: type | tuple[type, ...]) -> str:
