@@ -476,6 +476,24 @@ def test_regex_anchor(pattern, anchor):
     assert regex_anchor(pattern) == anchor
 
 
+@pytest.mark.parametrize(
+    "pattern, anchor, others",
+    [
+        (r"\b(?:democrati\w*)\b[^\w\x00.;!?]+(?:\w+[^\w\x00.;!?]+){0,3}\b(?:international[\s\-/']+relations)\b",
+         "international", ["democrati", "relations"]),
+        (r"\bSecretary\W{1,3}General\b", "secretary", ["general"]),
+        (r"(?-i:\bWHO\b)", "who", []),  # nothing besides the anchor
+        (r"\bend\s+(?:to\s+)?the\s+war\b", "end", []),  # 'the', 'war': shorter than four characters
+        (r"\bpeace(?:keeping)?\s+operations?\b", "operation", ["peace"]),  # 'keeping' is optional: not required
+    ],
+)
+def test_co_anchors_are_the_other_literals_every_match_contains(pattern, anchor, others):
+    from helpers.annotation.annotate import _co_anchors, regex_anchor
+
+    assert regex_anchor(pattern)[0] == anchor
+    assert _co_anchors(pattern, anchor) == others
+
+
 def test_regex_without_anchor_is_still_found(tmp_path):
     p = tmp_path / "cb.yml"
     p.write_text("groups: {g: G}\nthemes:\n  - {id: years, label: Y, definition: Y., group: g, regex: ['(?:19|20)\\d\\d']}\n",

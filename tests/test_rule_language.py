@@ -57,6 +57,26 @@ def test_proximity_either_order_within_k_words(tmp_path):
     assert _found(cb, "They imposed sanctions. Unilateral ones.") == []
 
 
+def test_a_proximity_rule_is_searched_only_in_paragraphs_holding_both_sides(tmp_path, monkeypatch):
+    """The regex of 'sanction NEAR/3 unilateral*' is run only where both words occur (its anchor and co-anchor,
+    annotate._co_anchors): the paragraph with 'sanctions' alone is never searched, and the matches are unchanged."""
+    m = Matcher(load_codebook(_codebook(tmp_path, "['sanction NEAR/3 unilateral*']")))
+    searched: list[int] = []
+    spans = Matcher._regex_spans
+
+    def counting(self, j, encoded, lo, hi):
+        searched.append(lo)
+        return spans(self, j, encoded, lo, hi)
+
+    monkeypatch.setattr(Matcher, "_regex_spans", counting)
+    texts = ["Sanctions were imposed on many countries.", "Unilateral coercive measures and sanctions.", "Unilateral acts."]
+    hits = m.match(texts)
+    assert [(r.index, texts[r.index][r.start:r.end]) for r in hits.itertuples()] == [
+        (1, "Unilateral coercive measures and sanctions")]
+    second = len(" \x00 ") + len(texts[0]) + len(" \x00 ")  # where the second text starts in the joined chunk
+    assert searched and all(second <= lo < second + len(texts[1]) for lo in searched)
+
+
 def test_evidence_keeps_the_rule_and_overrides_still_win(tmp_path):
     import pandas as pd
 

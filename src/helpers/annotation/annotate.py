@@ -117,7 +117,7 @@ _OUTPUT_SCHEMAS = {
 _SEP = " \x00 "
 _TAIL_RE = re.compile(r"\w*")
 _BAD_GAP_RE = re.compile(r"[^\w\s\-/']")
-_KIND_TERM, _KIND_EXCLUDE, _KIND_ANCHOR = 0, 1, 2
+_KIND_TERM, _KIND_EXCLUDE, _KIND_ANCHOR, _KIND_CO_ANCHOR = 0, 1, 2, 3
 _BROKEN_WORD_RE = re.compile(r"(?<=\w)" + LINE_BREAK_MARK + r"(?=\w)")
 
 
@@ -211,6 +211,13 @@ def regex_anchor(pattern: str) -> tuple[str, bool, bool] | None:
     the pattern has no such run of at least two characters (the regex is then run over the
     whole text instead of only where its anchor occurs).
     """
+    runs = regex_literals(pattern)
+    return max(runs, key=lambda r: len(r[0])) if runs else None
+
+
+def regex_literals(pattern: str) -> list[tuple[str, bool, bool]]:
+    """Every run of at least two word characters that every match of ``pattern`` must contain, in the
+    order they occur: ``(literal in lower case, word boundary before, word boundary after)``."""
     from re import _constants as C  # type: ignore[attr-defined]
     from re import _parser  # type: ignore[attr-defined]
 
@@ -246,12 +253,12 @@ def regex_anchor(pattern: str) -> tuple[str, bool, bool] | None:
             runs.append(("".join(cur), lead, False))
 
     walk(_parser.parse(pattern, re.IGNORECASE))
-    runs = [r for r in runs if len(r[0]) >= 2]
-    if not runs:
-        return None
-    lit, lead, trail = max(runs, key=lambda r: len(r[0]))
-    low = lit.lower()
-    return (low if len(low) == len(lit) else lit), lead, trail
+    out = []
+    for lit, lead, trail in runs:
+        if len(lit) >= 2:
+            low = lit.lower()
+            out.append(((low if len(low) == len(lit) else lit), lead, trail))
+    return out
 
 
 def _max_width(pattern: str) -> int:
@@ -262,6 +269,19 @@ def _max_width(pattern: str) -> int:
 
 
 _UNBOUNDED = 1 << 40
+_MAX_CO_ANCHORS = 2
+
+
+def _co_anchors(pattern: str, anchor: str) -> list[str]:
+    """Up to :data:`_MAX_CO_ANCHORS` literals besides ``anchor`` that every match of ``pattern`` contains
+    (:func:`regex_literals`, longest first, at least four characters, none inside the anchor). A paragraph
+    without all of them cannot match, so its anchor hits need no search: a proximity rule such as
+    ``democrati* NEAR/3 "international relations"`` is searched only where both sides occur."""
+    found: list[str] = []
+    for lit, _, _ in sorted(regex_literals(pattern), key=lambda r: -len(r[0])):
+        if len(lit) >= 4 and lit not in anchor and lit not in found:
+            found.append(lit)
+    return found[:_MAX_CO_ANCHORS]
 
 
 class Matcher:
@@ -301,6 +321,7 @@ class Matcher:
         self.regex_rules: list[tuple[int, int, SafePattern]] = []
         self.unanchored: list[int] = []
         widths: list[int] = []
+        co_anchors: list[int] = []
         for ti, theme in enumerate(codebook.themes):
             near = [(rule.source, p) for rule in theme.near for p in rule.patterns]  # two patterns per rule
             for k, pattern in enumerate(list(theme.regex) + [p for _, p in near]):
@@ -316,11 +337,18 @@ class Matcher:
                 anchor = regex_anchor(pattern)
                 if anchor is None:
                     self.unanchored.append(j)
+                    co_anchors.append(0)
                 else:
                     lit, lead, trail = anchor
                     # anchors only locate paragraphs: their end (prefix-extended or not) is not used
                     add((" " if lead else "") + lit + (" " if trail else ""), (ti, j, _KIND_ANCHOR), False)
+                    others = _co_anchors(pattern, lit)
+                    for c, other in enumerate(others):  # entry (co-anchor number, regex number, kind)
+                        add(other, (c, j, _KIND_CO_ANCHOR), False)
+                    co_anchors.append(len(others))
         self._regex_width = np.asarray(widths, dtype=np.int64)
+        #: per regex rule, how many other literals (:func:`_co_anchors`) a paragraph must contain before it is searched
+        self._n_co = np.asarray(co_anchors, dtype=np.int64)
         #: alphabetical rank of each theme number (outputs list themes in id order)
         self.rank = np.argsort(np.argsort(np.asarray(self.themes, dtype=object))).astype(np.int64)
         self.theme_names = np.asarray(self.themes, dtype=object)
@@ -442,27 +470,31 @@ class Matcher:
 
         # regex rules: verified where their anchor occurs, or over everything when they have none
         anchor = e_kind == _KIND_ANCHOR
+        co = e_kind == _KIND_CO_ANCHOR
         extra: list[tuple[int, int, int, int]] = []
         if anchor.any() or self.unanchored:
             encoded = EncodedText(folded)  # once for every search below
             if anchor.any():
-                a_start = e_start[anchor]
-                a_para = np.searchsorted(offsets, a_start, side="right") - 1
+                at = np.flatnonzero(anchor)
+                a_para = np.searchsorted(offsets, e_start[at], side="right") - 1
+                a_rule = e_rule[at]
+                ok = self._co_anchored(a_para, a_rule, np.searchsorted(offsets, e_start[co], side="right") - 1,
+                                       e_rule[co], e_theme[co])
+                at, a_para, a_rule = at[ok], a_para[ok], a_rule[ok]
+                a_start = e_start[at]
                 a_lo = offsets[a_para]
                 a_hi = a_lo + lengths[a_para]
-                a_rule = e_rule[anchor]
                 width = self._regex_width[a_rule]
                 # a match contains its anchor and is at most `width` long: search only that window
-                w_lo = np.maximum(a_lo, e_end[anchor] - width - 1)
+                w_lo = np.maximum(a_lo, e_end[at] - width - 1)
                 w_hi = np.minimum(a_hi, a_start + width + 1)
-                windows = sorted(set(zip(a_rule.tolist(), w_lo.tolist(), w_hi.tolist())))
                 found = set()
-                for j, lo, hi in windows:
+                for j, lo, hi in sorted(set(zip(a_rule.tolist(), w_lo.tolist(), w_hi.tolist()))):
                     found.update(self._regex_spans(j, encoded, lo, hi))
                 extra.extend(sorted(found))
             for j in self.unanchored:
                 extra.extend(self._regex_spans(j, encoded, 0, len(folded)))
-        keep_e = ~anchor
+        keep_e = ~(anchor | co)
         theme_a = e_theme[keep_e]
         rule_a = e_rule[keep_e]
         kind_a = e_kind[keep_e]
@@ -483,6 +515,19 @@ class Matcher:
             if not inside.all():
                 para_a, theme_a, rule_a, kind_a, start_a, end_a = (a[inside] for a in (para_a, theme_a, rule_a, kind_a, start_a, end_a))
         return para_a, theme_a, rule_a, kind_a, start_a - offsets[para_a], end_a - offsets[para_a]
+
+    def _co_anchored(self, a_para: np.ndarray, a_rule: np.ndarray, c_para: np.ndarray, c_rule: np.ndarray,
+                     c_num: np.ndarray) -> np.ndarray:
+        """Which anchor hits (paragraph, regex number) lie in a paragraph that also holds every co-anchor of
+        their rule (hits: paragraph, regex number, co-anchor number); a rule without co-anchors always does."""
+        need = self._n_co[a_rule] > 0
+        if not need.any():
+            return np.ones(len(a_rule), dtype=bool)
+        n = len(self._n_co)
+        seen = np.unique((c_para * n + c_rule) * _MAX_CO_ANCHORS + c_num)  # each co-anchor once per paragraph
+        pairs, counts = np.unique(seen // _MAX_CO_ANCHORS, return_counts=True)
+        complete = pairs[counts == self._n_co[pairs % n]]
+        return ~need | np.isin(a_para * n + a_rule, complete)
 
     def _regex_spans(self, j: int, encoded: EncodedText, lo: int, hi: int) -> list[tuple[int, int, int, int]]:
         ti, rid, pat = self.regex_rules[j]
