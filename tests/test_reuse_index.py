@@ -122,3 +122,17 @@ def test_a_damaged_state_is_ignored(tmp_path: Path) -> None:
     want = full(p)
     pd.testing.assert_frame_equal(reuse, want[0], check_dtype=False)
     assert not lines  # no state: a plain full join, nothing to report
+
+
+def test_the_shingle_cache_and_index_are_named_after_the_tokenisers_source(tmp_path: Path) -> None:
+    """A change to how words are cut (helpers.corpus.text: fold, WORD_RE) or hashed (overlap) re-shingles every
+    document: the cached shingles and the index carry the hash of both sources, not a constant."""
+    import helpers.analysis.overlap as overlap
+    import helpers.corpus.text as text
+    from helpers.corpus.paragraph_cache import source_version
+
+    assert overlap.SHINGLE_VERSION == source_version(overlap.__file__, text.__file__, extra="1")
+    frame = paras(corpus(random.Random(3)))
+    reuse_tables(frame, min_words=8, cache_dir=tmp_path / "shingles", state_dir=tmp_path / "reuse")
+    state = json.loads(next((tmp_path / "reuse").glob("state-*.json")).read_text())
+    assert state["params"]["shingle_version"] == overlap.SHINGLE_VERSION

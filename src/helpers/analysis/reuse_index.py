@@ -41,14 +41,16 @@ import pyarrow.feather as feather
 from helpers.arrays import release_memory
 from helpers.analysis.frequencies import body_only
 from helpers.io import atomic_path, write_parquet, write_text
-from helpers.corpus.paragraph_cache import document_keys
+from helpers.corpus.paragraph_cache import document_keys, source_version
 from helpers.analysis.overlap import (
     REUSE_COLUMNS, REUSE_PAIR_COLUMNS, SHINGLE_VERSION, _bucket_seeds, _chain, _check_reuse_params, _document_order,
     _passages, _sort_passages, corpus_shingles, cut_passage_texts, indexed_passages, reuse_by_document_pair,
 )
 from helpers.parallel import Runner
 
-STATE_VERSION = "3"  # 2: the index is sorted by h; 3: Arrow IPC
+#: Names the index and last tables: this module's source (the join; the shingles and chaining are named by
+#: overlap.SHINGLE_VERSION), so a change in the code never reuses a state it would not have written.
+STATE_VERSION = source_version(__file__, extra="3")  # 2: the index is sorted by h; 3: Arrow IPC
 #: Above this share of changed documents a full join is as cheap as the incremental one.
 MAX_CHANGED_SHARE = 0.2
 
