@@ -8,6 +8,10 @@
 # No built-in implicit rules: make would otherwise try dozens of them on each of the corpus files
 # (half a second on 2,000 speeches, paid by every run, a no-op included).
 MAKEFLAGS += --no-builtin-rules
+# Independent stages run at once (the text tables beside the annotation, the briefing's tables beside the
+# render): JOBS recipes at a time, 2 unless the machine has one CPU. JOBS=1 (or make -j1) runs them one by one.
+JOBS ?= $(if $(filter 1,$(shell nproc 2>/dev/null || echo 1)),1,2)
+MAKEFLAGS += -j$(JOBS)
 .SUFFIXES:
 SHELL := /bin/bash
 
@@ -23,6 +27,7 @@ SHELL := /bin/bash
 ##   VALIDATION=file.csv          coded validation sample to score against (default: CORPUS/annotations/validation.csv, else
 ##                                data/validation/<corpus folder name>.csv); FILE.second-coder.csv beside it: two-coder agreement
 ##   WORKERS=4                    run the per-document stages on a local Dask cluster (DASK_SCHEDULER=tcp://host:8786: a running one)
+##   JOBS=1                       make recipes run at once (default 2, 1 on a one-CPU machine): the text tables are built beside the annotation
 PYTHON   ?= python3
 CORPUS   ?= data
 REPORTS  ?= reports
@@ -103,9 +108,13 @@ HELPERS_SRC := $(wildcard src/helpers/*.py src/helpers/*/*.py)
 
 PARAGRAPHS := $(BUILD)/paragraphs.parquet
 ANNOTATED  := $(REPORTS)/annotated_paragraphs.csv
-ANALYSIS_CSV := $(addprefix $(REPORTS)/,theme_frequencies.csv theme_ranking.csv cooccurrence.csv document_similarity.csv \
-                  similar_paragraphs.csv text_reuse.csv reuse_by_document_pair.csv reuse_clusters.csv reuse_cluster_members.csv \
-                  keyness.csv evidence_quotes.csv)
+# The analysis in two stages: the tables of the paragraphs' words need no themes (built beside the annotation),
+# the theme tables need the annotation (helpers.analysis.analysis TEXT_FILES and THEME_FILES).
+TEXT_CSV   := $(addprefix $(REPORTS)/,text_reuse.csv reuse_by_document_pair.csv reuse_clusters.csv reuse_cluster_members.csv \
+                  similar_paragraphs.csv keyness.csv)
+THEME_CSV  := $(addprefix $(REPORTS)/,theme_frequencies.csv theme_ranking.csv cooccurrence.csv document_similarity.csv \
+                  evidence_quotes.csv)
+ANALYSIS_CSV := $(THEME_CSV) $(TEXT_CSV)
 ANALYSIS_SRC := $(wildcard src/helpers/analysis/*.py src/helpers/annotation/corrected_shares.py src/helpers/corpus/paragraph_cache.py \
                   src/helpers/corpus/text.py src/helpers/arrays.py src/helpers/io.py src/helpers/parallel.py)
 # The briefing's sections: every notebooks/NN_<slug>.ipynb (two-digit prefix), in name order. A notebook
@@ -228,8 +237,10 @@ $(REPORTS)/rule_suggestions.csv: $(ANNOTATED) $(PARAGRAPHS) $(CODEBOOK) $(RULE_D
 
 ## analyse: theme frequencies, co-occurrence, overlap, reuse, keyness -> REPORTS/*.csv
 analyse: $(ANALYSIS_CSV)
-$(ANALYSIS_CSV) &: $(ANNOTATED) $(ANALYSIS_SRC) | $(ENV_OK) $(INPUTS_OK)
-	$(PY) -m helpers.analysis.analysis --reports $(REPORTS) --build $(BUILD) --workers $(WORKERS)
+$(TEXT_CSV) &: $(PARAGRAPHS) $(ANALYSIS_SRC) | $(ENV_OK) $(INPUTS_OK)
+	$(PY) -m helpers.analysis.analysis --only text --reports $(REPORTS) --build $(BUILD) --workers $(WORKERS)
+$(THEME_CSV) &: $(ANNOTATED) $(ANALYSIS_SRC) | $(ENV_OK) $(INPUTS_OK)
+	$(PY) -m helpers.analysis.analysis --only themes --reports $(REPORTS) --build $(BUILD) --workers $(WORKERS)
 
 $(TABLE_ARGS): FORCE
 	@mkdir -p $(@D); printf '%s\n' 'PARAMS=$(PARAMS) GROUP_BY=$(GROUP_BY)' | cmp -s - $@ 2>/dev/null || printf '%s\n' 'PARAMS=$(PARAMS) GROUP_BY=$(GROUP_BY)' > $@

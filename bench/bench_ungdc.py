@@ -13,7 +13,8 @@ memory is its own:
    the 1,001st and the last speech; target: median under 30 s).
 
 For each run: wall time, peak memory (max RSS of the largest child process) and the time of
-each stage (ingest, annotate, analysis, render), taken from when make starts each recipe.
+each stage (ingest, annotate, the text and theme analyses, render, ...) with when it started: make runs
+independent stages at once (JOBS), so each is timed from its own process's start to its end.
 Prints the figures, by how much a missed target is missed and which stage dominates; exits
 non-zero on a missed target only with ``--strict`` (so ``make bench`` goes on to the next benchmark).
 
@@ -24,7 +25,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import re
 import resource
 import shutil
 import subprocess
@@ -34,35 +34,59 @@ import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT / "bench"))
+from scale_run import stage_of  # noqa: E402
 UNGDC = ROOT.parent / "shared" / "corpora" / "ungdc-2015-2024"
 TARGETS = {"full": 300.0, "noop": 2.0, "one_changed": 30.0}
 MEMORY_TARGET_GB = 4.0
-STAGE = re.compile(r"-m helpers\.([\w.]+)")  # helpers.<stage>.<module>
 ADDED = " This sentence was added by bench_ungdc.py to measure an incremental rebuild."
 
 
 def step(corpus: str, reports: str, build: str, workers: str) -> None:
-    """Child process: run make, time each recipe from make's echo of it, print one JSON line."""
+    """Child process: run make, time each stage's process from when it appears to when it ends (sampled every
+    0.05 s: make runs independent stages at once, so one stage's start is not the previous one's end), print one
+    JSON line."""
+    import threading
+
+    import psutil
+
     cmd = ["make", "report", f"CORPUS={corpus}", f"REPORTS={reports}", f"BUILD={build}", f"WORKERS={workers}"]
     start = time.perf_counter()
-    stages: list[list] = []
+    seen: dict[int, list] = {}  # pid -> [stage, first seen, last seen]
     lines: list[str] = []
+    done = threading.Event()
+
+    def sample(make: psutil.Process) -> None:
+        while not done.is_set():
+            now = time.perf_counter() - start
+            try:
+                children = make.children(recursive=False)
+            except psutil.NoSuchProcess:
+                return
+            for child in children:
+                try:
+                    stage = seen[child.pid][0] if child.pid in seen else stage_of(child.cmdline())
+                except (psutil.NoSuchProcess, psutil.AccessDenied):
+                    continue
+                if stage:
+                    seen.setdefault(child.pid, [stage, now, now])[2] = now
+            done.wait(0.05)
+
     with subprocess.Popen(cmd, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, bufsize=1) as proc:
+        sampler = threading.Thread(target=sample, args=(psutil.Process(proc.pid),), daemon=True)
+        sampler.start()
         assert proc.stdout is not None
         for line in proc.stdout:
-            now = time.perf_counter() - start
             lines.append(line.rstrip("\n"))
-            m = STAGE.search(line)
-            if m and not line.startswith(" "):
-                stages.append([m.group(1), now])
+    done.set()
+    sampler.join()
     elapsed = time.perf_counter() - start
     if proc.returncode != 0:
         sys.stderr.write("\n".join(lines[-60:]) + "\n")
         sys.exit(f"make report failed ({proc.returncode})")
-    ends = [s[1] for s in stages[1:]] + [elapsed]
-    timed = [(name, round(end - begin, 1)) for (name, begin), end in zip(stages, ends)]
+    timed = [(stage, round(last - first, 1), round(first, 1)) for stage, first, last in sorted(seen.values(), key=lambda s: s[1])]
     peak_gb = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024 / 1024
-    print(json.dumps({"seconds": elapsed, "peak_gb": peak_gb, "stages": timed, "nothing_to_do": not stages}))
+    print(json.dumps({"seconds": elapsed, "peak_gb": peak_gb, "stages": timed, "nothing_to_do": not timed}))
 
 
 def run(corpus: Path, reports: Path, build: Path, workers: str) -> dict:
@@ -90,7 +114,7 @@ def edit_one_speech(corpus: Path, which: int = 0) -> str:
 
 def show(name: str, r: dict, target: float, check_memory: bool) -> bool:
     ok = r["seconds"] < target and (not check_memory or r["peak_gb"] < MEMORY_TARGET_GB)
-    stages = ", ".join(f"{s} {t:.1f} s" for s, t in r["stages"]) or "nothing to do"
+    stages = ", ".join(f"{s} {t:.1f} s (from {at:.1f} s)" for s, t, at in r["stages"]) or "nothing to do"
     mem = f"peak memory {r['peak_gb']:.2f} GB" + (f" (target < {MEMORY_TARGET_GB:.0f} GB)" if check_memory else "")
     verdict = "OK" if r["seconds"] < target else f"OVER by {r['seconds'] - target:.1f} s"
     print(f"{name}: {r['seconds']:.1f} s (target < {target:g} s: {verdict}), {mem}; "

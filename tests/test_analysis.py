@@ -9,9 +9,10 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from helpers.analysis.analysis import ANALYSIS_FILES, main, read_annotated, write_analysis_tables
+from helpers.analysis.analysis import (ANALYSIS_FILES, BODY_COLUMNS, TEXT_FILES, THEME_FILES, main, read_annotated,
+                                       read_body_paragraphs, write_analysis_tables)
 from helpers.annotation.annotate import code_paragraphs
-from helpers.corpus.corpus import load_paragraphs
+from helpers.corpus.corpus import ingest, load_paragraphs
 from helpers.errors import ParameterError
 from helpers.io import write_csv
 
@@ -122,6 +123,35 @@ def test_shingle_cache_gives_the_same_bytes_and_reshingles_only_the_edited_docum
     assert _tables(cached) == _tables(plain)
     out = capsys.readouterr().out
     assert "wrote " in out and "text_reuse.csv (" in out
+
+
+def test_the_text_stage_needs_no_annotation_and_the_two_stages_write_what_one_run_does(tmp_path: Path, coding,
+                                                                                         capsys) -> None:
+    """make runs ``--only text`` from paragraphs.parquet beside the annotation, then ``--only themes``: together
+    they write every table, each byte-identical to one run's, and neither writes the other's."""
+    from helpers.annotation.annotate import ANNOTATED_COLUMNS
+
+    assert BODY_COLUMNS == [c for c in ANNOTATED_COLUMNS if c != "themes"]
+    assert sorted(TEXT_FILES + THEME_FILES) == sorted(ANALYSIS_FILES)
+    one, split, build = tmp_path / "one", tmp_path / "split", tmp_path / "build"
+    ingest(ROOT / "data", build)
+    body = read_body_paragraphs(build)
+    assert len(body) == 118 and list(body.columns) == BODY_COLUMNS  # the seed corpus's 118 body paragraphs
+    for folder in (one, split):
+        write_csv(coding.paragraphs, folder / "annotated_paragraphs.csv")
+        write_csv(coding.evidence, folder / "evidence.csv")
+    assert main(["--reports", str(one)]) == 0
+    (split / "annotated_paragraphs.csv").rename(split / "later.csv")  # the annotation has not finished yet
+    assert main(["--reports", str(split), "--build", str(build), "--only", "text"]) == 0
+    assert "read 118 body paragraphs" in capsys.readouterr().out
+    assert sorted(p.name for p in split.glob("*.csv") if p.name in ANALYSIS_FILES) == sorted(TEXT_FILES)
+    (split / "later.csv").rename(split / "annotated_paragraphs.csv")
+    assert main(["--reports", str(split), "--build", str(build), "--only", "themes"]) == 0
+    assert _tables(split) == _tables(one)
+    with pytest.raises(ParameterError, match=r"--only text reads BUILD/paragraphs.parquet: pass --build"):
+        main(["--reports", str(split), "--only", "text"])
+    with pytest.raises(ParameterError, match=r"paragraphs.parquet: paragraphs table not found. Run `make ingest` first"):
+        main(["--reports", str(split), "--build", str(tmp_path / "nothing"), "--only", "text"])
 
 
 def test_two_dask_workers_write_byte_identical_tables(tmp_path: Path, coding) -> None:

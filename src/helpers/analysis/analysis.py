@@ -24,7 +24,11 @@ writes (through :func:`helpers.io.write_csv`: temporary file then rename, fixed 
 
 Command line (used by ``make analyse``)::
 
-    python -m helpers.analysis.analysis --reports REPORTS [--min-reuse-words 12] [--build BUILD] [--workers N]
+    python -m helpers.analysis.analysis --reports REPORTS [--min-reuse-words 12] [--build BUILD] [--workers N] [--only text|themes]
+
+``make`` runs it twice: ``--only text`` writes :data:`TEXT_FILES` (reuse, similar paragraphs, keyness) from the
+body paragraphs of ``BUILD/paragraphs.parquet`` while the annotation runs, ``--only themes`` the other tables
+once it is done. The files are byte-identical to one run writing all of them.
 
 reads ``REPORTS/annotated_paragraphs.csv`` and, if present, ``REPORTS/evidence.csv`` (one
 row per rule match), else ``REPORTS/annotations.csv``. ``--build`` keeps each document's
@@ -74,6 +78,20 @@ ANALYSIS_FILES = (
     "reuse_cluster_members.csv", "keyness.csv", "evidence_quotes.csv",
 )
 
+#: The text stage's tables (``--only text``): they read the paragraphs' words, never their themes, so make builds
+#: them from ``BUILD/paragraphs.parquet`` while the annotation runs; ``--only themes`` writes the others after it.
+TEXT_FILES = ("text_reuse.csv", "reuse_by_document_pair.csv", "reuse_clusters.csv", "reuse_cluster_members.csv",
+              "similar_paragraphs.csv", "keyness.csv")
+THEME_FILES = tuple(name for name in ANALYSIS_FILES if name not in TEXT_FILES)
+PARTS = {None: ANALYSIS_FILES, "text": TEXT_FILES, "themes": THEME_FILES}
+#: The text stage computes similar paragraphs in a second process up to this many body paragraphs; above it the
+#: reuse join's and the similarity's peaks would coincide beside the annotation running at the same time.
+TEXT_PARALLEL_MAX_PARAGRAPHS = 150_000
+#: The columns of annotated_paragraphs.csv but ``themes`` (helpers.annotation.annotate.ANNOTATED_COLUMNS, not
+#: imported: the annotation's matching libraries would load for nothing)
+BODY_COLUMNS = ["para_id", "doc_id", "title", "organization", "genre", "date", "source_para", "position", "n_words", "text",
+                "label_chars"]
+
 #: From this many paragraphs on, :data:`SECOND_PROCESS_TABLES` are computed in a second process (``jobs`` > 1);
 #: the command line decides before reading, from the size of ``annotated_paragraphs.csv``.
 PARALLEL_MIN_PARAGRAPHS = 10_000
@@ -110,6 +128,7 @@ def write_analysis_tables(
     second: Future | None = None,
     scored: pd.DataFrame | None = None,
     max_reuse_pairs: int | None = MAX_PAIRS_PER_CLUSTER,
+    only: str | None = None,
 ) -> dict[str, Path]:
     """Compute the analysis tables from ``annotated`` (and ``evidence``) and write them under ``reports_dir``.
 
@@ -128,6 +147,9 @@ def write_analysis_tables(
     :data:`PARALLEL_MIN_PARAGRAPHS` paragraphs on (below that a process costs more than it saves); the
     files are the same either way.
     ``max_reuse_pairs`` caps ``text_reuse.csv`` per reuse cluster (``None``: every passage).
+    ``only``: ``"text"`` writes :data:`TEXT_FILES` only (``annotated`` then needs no ``themes`` column: the body
+    paragraphs of ``paragraphs.parquet`` do, :func:`read_body_paragraphs`), ``"themes"`` :data:`THEME_FILES` only
+    (each in this process); the files are the same as when all are written together.
     ``second``: that computation already running (a future of :func:`second_process_tables` with
     the same arguments, as :func:`main` starts it before reading the table).
     ``scored``: the coded validation paragraphs (``REPORTS/validation_scored.csv``,
@@ -135,8 +157,10 @@ def write_analysis_tables(
     Returns ``{file name: path written}``.
     """
     check_number("min_reuse_words", min_reuse_words, 5)  # at least one 5-word shingle
-    require_columns(annotated, ["para_id", "doc_id", "title", "organization", "genre", "date", "text", "themes"],
-                    "The annotated paragraphs table", ANNOTATED_HINT)
+    if only not in PARTS:
+        raise ParameterError(f"`only` must be 'text', 'themes' or None (every table). Got {only!r} instead.")
+    require_columns(annotated, ["para_id", "doc_id", "title", "organization", "genre", "date", "text"]
+                    + ([] if only == "text" else ["themes"]), "The annotated paragraphs table", ANNOTATED_HINT)
     if max_document_pairs is not None:
         check_number("max_document_pairs", max_document_pairs, 1)
     check_number("max_similar_document_pairs", max_similar_document_pairs, 1)
@@ -174,27 +198,32 @@ def write_analysis_tables(
         reuse_parts.update(pairs=pairs, clusters=clusters, members=members)
         return cut_passage_texts(cap_reuse_pairs(reuse, of_passage, annotated, max_reuse_pairs), annotated)
 
-    freq = emit("theme_frequencies.csv", frequencies)
-    emit("theme_ranking.csv", lambda: pd.concat(
-        [rank_themes(freq[freq["by"] == level], top=None) for level in ("document", "organization")], ignore_index=True))
-    emit("cooccurrence.csv", lambda: theme_cooccurrence(annotated, min_support=min_support))
-    second_args = (annotated, evidence, max_document_pairs, top_similar, max_similar_document_pairs, build_dir)
+    wanted = PARTS[only]
+    if "theme_frequencies.csv" in wanted:
+        freq = emit("theme_frequencies.csv", frequencies)
+        emit("theme_ranking.csv", lambda: pd.concat(
+            [rank_themes(freq[freq["by"] == level], top=None) for level in ("document", "organization")], ignore_index=True))
+        emit("cooccurrence.csv", lambda: theme_cooccurrence(annotated, min_support=min_support))
+    side_names = tuple(name for name in SECOND_PROCESS_TABLES if name in wanted)
+    second_args = (annotated, evidence, max_document_pairs, top_similar, max_similar_document_pairs, build_dir, side_names)
     jobs = default_jobs(paragraphs=len(annotated)) if jobs is None else jobs
     check_number("jobs", jobs, 1)
     with ExitStack() as stack:
         side = second
-        if side is None and jobs > 1 and len(annotated) >= PARALLEL_MIN_PARAGRAPHS:
+        if side is None and only != "themes" and jobs > 1 and len(annotated) >= PARALLEL_MIN_PARAGRAPHS:
             # These tables share nothing with the rest: a second process computes them meanwhile.
             side = _second_process(stack).submit(second_process_tables, *second_args)
-        emit("text_reuse.csv", reuse_table)
-        emit("reuse_by_document_pair.csv", lambda: reuse_parts["pairs"])
-        emit("reuse_clusters.csv", lambda: reuse_parts["clusters"])
-        emit("reuse_cluster_members.csv", lambda: reuse_parts.pop("members"))
-        emit("keyness.csv", lambda: keyness(annotated, by="organization", min_freq=keyness_min_freq, cache_dir=build_dir))
+        if "text_reuse.csv" in wanted:
+            emit("text_reuse.csv", reuse_table)
+            emit("reuse_by_document_pair.csv", lambda: reuse_parts["pairs"])
+            emit("reuse_clusters.csv", lambda: reuse_parts["clusters"])
+            emit("reuse_cluster_members.csv", lambda: reuse_parts.pop("members"))
+        if "keyness.csv" in wanted:
+            emit("keyness.csv", lambda: keyness(annotated, by="organization", min_freq=keyness_min_freq, cache_dir=build_dir))
         tables = side.result() if side is not None else second_process_tables(*second_args)
-        for name in SECOND_PROCESS_TABLES:
+        for name in side_names:
             emit(name, lambda name=name: tables[name], "computed in a second process" if side is not None else "")
-    return {name: written[name] for name in ANALYSIS_FILES}
+    return {name: written[name] for name in wanted}
 
 
 def _second_process(stack: ExitStack) -> ProcessPoolExecutor:
@@ -212,8 +241,8 @@ def default_jobs(paragraphs: int = 0, file_bytes: int = 0) -> int:
 
 def second_process_tables(annotated: pd.DataFrame | str | Path, evidence: pd.DataFrame | str | Path | None,
                           max_document_pairs: int | None, top_similar: int, max_similar_document_pairs: int,
-                          build_dir: str | Path | None) -> dict[str, pd.DataFrame]:
-    """The tables of :data:`SECOND_PROCESS_TABLES` as DataFrames (computed in a second process at scale).
+                          build_dir: str | Path | None, names: Sequence[str] = SECOND_PROCESS_TABLES) -> dict[str, pd.DataFrame]:
+    """The tables ``names`` of :data:`SECOND_PROCESS_TABLES` as DataFrames (computed in a second process at scale).
 
     ``annotated`` is the table or the path of ``annotated_paragraphs.csv``; ``evidence`` the
     match table, ``None``, or the reports folder to read it from (:func:`read_evidence`)."""
@@ -224,13 +253,16 @@ def second_process_tables(annotated: pd.DataFrame | str | Path, evidence: pd.Dat
     tables = {}
     # One table at a time, each computation's freed memory returned before the next, and all of it
     # once the tables are done: the second process then idles small while the first one works on.
-    tables["document_similarity.csv"] = document_similarity(annotated, top=max_document_pairs, neighbours=NEIGHBOURS)
-    release_memory()
-    tables["similar_paragraphs.csv"] = similar_paragraphs(annotated, top_n=top_similar, max_document_pairs=max_similar_document_pairs,
-                                                          cache_dir=build_dir)
-    release_memory()
-    tables["evidence_quotes.csv"] = (evidence_quotes(annotated, evidence, cache_dir=build_dir) if evidence is not None
-                                     else pd.DataFrame(columns=QUOTE_COLUMNS))
+    if "document_similarity.csv" in names:
+        tables["document_similarity.csv"] = document_similarity(annotated, top=max_document_pairs, neighbours=NEIGHBOURS)
+        release_memory()
+    if "similar_paragraphs.csv" in names:
+        tables["similar_paragraphs.csv"] = similar_paragraphs(annotated, top_n=top_similar,
+                                                              max_document_pairs=max_similar_document_pairs, cache_dir=build_dir)
+        release_memory()
+    if "evidence_quotes.csv" in names:
+        tables["evidence_quotes.csv"] = (evidence_quotes(annotated, evidence, cache_dir=build_dir) if evidence is not None
+                                         else pd.DataFrame(columns=QUOTE_COLUMNS))
     del annotated, evidence
     release_memory()
     return tables
@@ -245,6 +277,28 @@ def read_annotated(path: str | Path) -> pd.DataFrame:
     for col in ("source_para", "position", "n_words", "label_chars"):
         if col in df.columns:
             df[col] = pd.array(pd.to_numeric(df[col].replace("", None), errors="coerce"), dtype="Int64")
+    return df
+
+
+def read_body_paragraphs(build_dir: str | Path) -> pd.DataFrame:
+    """The body paragraphs of ``build_dir/paragraphs.parquet`` as :func:`read_annotated` reads them from
+    ``annotated_paragraphs.csv`` (same rows in the same order, same columns but ``themes``): what the reuse
+    stage needs, ready before the annotation is."""
+    import pyarrow.compute as pc
+    import pyarrow.parquet as pq
+
+    path = Path(build_dir) / "paragraphs.parquet"
+    if not path.is_file():
+        raise ParameterError(f"{path}: paragraphs table not found. Run `make ingest` first (or pass --build).")
+    columns = BODY_COLUMNS
+    table = pq.read_table(path, columns=columns + ["kind"])
+    table = table.filter(pc.equal(table["kind"], "body")).select(columns)
+    df = table.to_pandas()
+    for col in columns:
+        if col in ("source_para", "position", "n_words", "label_chars"):
+            df[col] = pd.array(df[col], dtype="Int64")
+        else:
+            df[col] = df[col].fillna("").astype(str)
     return df
 
 
@@ -272,14 +326,26 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--jobs", type=int, default=None,
                         help="processes for the analysis tables (default: 2 on a machine with 2 CPUs or more, "
                              "1 when annotated_paragraphs.csv is over 256 MiB)")
+    parser.add_argument("--only", choices=("text", "themes"),
+                        help="text: the tables of the paragraphs' words (reuse, similar paragraphs, keyness), from "
+                             "BUILD/paragraphs.parquet, needing no annotation; themes: every other table (default: all)")
     args = parser.parse_args(argv)
     t0 = time.perf_counter()
+    if args.only == "text":
+        if not args.build:
+            raise ParameterError("--only text reads BUILD/paragraphs.parquet: pass --build (the ingest folder).")
+        paragraphs = read_body_paragraphs(args.build)
+        print(f"read {len(paragraphs):,} body paragraphs ({time.perf_counter() - t0:.1f} s)", flush=True)
+        jobs = args.jobs or (default_jobs(paragraphs=len(paragraphs)) if len(paragraphs) <= TEXT_PARALLEL_MAX_PARAGRAPHS else 1)
+        write_analysis_tables(paragraphs, None, args.reports, min_reuse_words=args.min_reuse_words, build_dir=args.build,
+                              workers=args.workers, log=lambda line: print(line, flush=True), jobs=jobs, only="text")
+        return 0
     path = Path(args.reports) / "annotated_paragraphs.csv"
     size = path.stat().st_size if path.is_file() else 0
     jobs = default_jobs(file_bytes=size) if args.jobs is None else args.jobs
     with ExitStack() as stack:
         second = None
-        if jobs > 1 and size >= PARALLEL_MIN_BYTES:
+        if jobs > 1 and size >= PARALLEL_MIN_BYTES and args.only is None:
             # Start the second process now: it reads the tables itself while this one does.
             second = _second_process(stack).submit(second_process_tables, path, Path(args.reports), MAX_DOCUMENT_PAIRS,
                                                    TOP_SIMILAR, MAX_SIMILAR_DOCUMENT_PAIRS, args.build)
@@ -289,7 +355,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         write_analysis_tables(annotated, evidence, args.reports, min_reuse_words=args.min_reuse_words,
                               min_support=args.min_support, build_dir=args.build, workers=args.workers,
                               log=lambda line: print(line, flush=True), jobs=jobs, second=second,
-                              scored=read_scored(args.reports))
+                              scored=read_scored(args.reports), only=args.only)
     return 0
 
 
