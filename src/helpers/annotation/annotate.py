@@ -318,7 +318,10 @@ class Matcher:
                     for words in term.forms():
                         key = " " + " ".join(words) + ("" if term.prefix else " ")
                         add(key, (ti, rid, _KIND_EXCLUDE if kind == "exclude" else _KIND_TERM), term.prefix)
-        self.regex_rules: list[tuple[int, int, SafePattern]] = []
+        #: per regex rule: theme number, rule number, pattern (compiled by RE2 when first searched, :meth:`_pattern`:
+        #: a rebuild after one speech changed searches a few rules, and compiling all 250 took 0.8 s)
+        self.regex_rules: list[tuple[int, int, str]] = []
+        self._compiled: dict[int, SafePattern] = {}
         self.unanchored: list[int] = []
         widths: list[int] = []
         co_anchors: list[int] = []
@@ -332,7 +335,7 @@ class Matcher:
                     rid = len(self.rules)
                     self.rules.append(Rule(theme.id, "near", near[k - len(theme.regex)][0]))
                 j = len(self.regex_rules)
-                self.regex_rules.append((ti, rid, compile_pattern(pattern, ignorecase=True, capture=False)))  # RE2: linear time
+                self.regex_rules.append((ti, rid, pattern))
                 widths.append(_max_width(pattern))
                 anchor = regex_anchor(pattern)
                 if anchor is None:
@@ -529,8 +532,16 @@ class Matcher:
         complete = pairs[counts == self._n_co[pairs % n]]
         return ~need | np.isin(a_para * n + a_rule, complete)
 
+    def _pattern(self, j: int) -> SafePattern:
+        """Regex rule ``j`` compiled by RE2 (linear time), once per matcher."""
+        pat = self._compiled.get(j)
+        if pat is None:
+            pat = self._compiled[j] = compile_pattern(self.regex_rules[j][2], ignorecase=True, capture=False)
+        return pat
+
     def _regex_spans(self, j: int, encoded: EncodedText, lo: int, hi: int) -> list[tuple[int, int, int, int]]:
-        ti, rid, pat = self.regex_rules[j]
+        ti, rid, _ = self.regex_rules[j]
+        pat = self._pattern(j)
         folded = encoded.text
         out = []
         for s, e in pat.spans(encoded, lo, hi):  # every start position, as re.search(folded, s + 1, hi) in a loop
