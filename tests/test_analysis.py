@@ -154,6 +154,36 @@ def test_the_text_stage_needs_no_annotation_and_the_two_stages_write_what_one_ru
         main(["--reports", str(split), "--build", str(tmp_path / "nothing"), "--only", "text"])
 
 
+def test_on_a_large_corpus_the_theme_stage_waits_for_the_text_stage(tmp_path: Path, coding, monkeypatch, capsys) -> None:
+    """Above SIDE_BY_SIDE_MAX_PARAGRAPHS the theme stage starts only once the text stage (holding
+    BUILD/text-analysis.lock) is done; below it, it does not wait."""
+    import fcntl
+    import threading
+
+    import helpers.analysis.analysis as analysis
+
+    build, reports = tmp_path / "build", tmp_path / "reports"
+    ingest(ROOT / "data", build)
+    write_csv(coding.paragraphs, reports / "annotated_paragraphs.csv")
+    write_csv(coding.evidence, reports / "evidence.csv")
+    args = ["--reports", str(reports), "--build", str(build), "--only", "themes"]
+    with open(build / "text-analysis.lock", "a+") as held:
+        fcntl.flock(held, fcntl.LOCK_EX)  # a text stage at work
+        assert main(args) == 0  # 134 paragraphs: no wait
+        assert "waiting" not in capsys.readouterr().out
+        monkeypatch.setattr(analysis, "SIDE_BY_SIDE_MAX_PARAGRAPHS", 133)
+        (reports / "theme_frequencies.csv").unlink()
+        done: list[int] = []
+        stage = threading.Thread(target=lambda: done.append(main(args)), daemon=True)
+        stage.start()
+        stage.join(1.0)
+        assert stage.is_alive() and not (reports / "theme_frequencies.csv").exists()
+        fcntl.flock(held, fcntl.LOCK_UN)  # the text stage ends
+    stage.join(60)
+    assert done == [0] and (reports / "theme_frequencies.csv").is_file()
+    assert "waiting for the text analysis of" in capsys.readouterr().out
+
+
 def test_two_dask_workers_write_byte_identical_tables(tmp_path: Path, coding) -> None:
     one, two = tmp_path / "one", tmp_path / "two"
     for folder in (one, two):

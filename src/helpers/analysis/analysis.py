@@ -53,8 +53,8 @@ import multiprocessing
 import os
 import time
 from concurrent.futures import Future, ProcessPoolExecutor
-from contextlib import ExitStack
-from collections.abc import Callable, Sequence
+from contextlib import ExitStack, contextmanager
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 
 import pandas as pd
@@ -84,9 +84,11 @@ TEXT_FILES = ("text_reuse.csv", "reuse_by_document_pair.csv", "reuse_clusters.cs
               "similar_paragraphs.csv", "keyness.csv")
 THEME_FILES = tuple(name for name in ANALYSIS_FILES if name not in TEXT_FILES)
 PARTS = {None: ANALYSIS_FILES, "text": TEXT_FILES, "themes": THEME_FILES}
-#: The text stage computes similar paragraphs in a second process up to this many body paragraphs; above it the
-#: reuse join's and the similarity's peaks would coincide beside the annotation running at the same time.
-TEXT_PARALLEL_MAX_PARAGRAPHS = 150_000
+#: Up to this many paragraphs (rows of ``paragraphs.parquet``) the two analysis stages work side by side: the text
+#: stage computes similar paragraphs in a second process, and the theme stage runs while it works. Above it the
+#: text stage uses one process and the theme stage waits for it (:func:`_text_stage_lock`): their peaks would
+#: coincide beside the annotation (a 4.66 GB process tree on the complete UN General Debate Corpus).
+SIDE_BY_SIDE_MAX_PARAGRAPHS = 150_000
 #: The columns of annotated_paragraphs.csv but ``themes`` (helpers.annotation.annotate.ANNOTATED_COLUMNS, not
 #: imported: the annotation's matching libraries would load for nothing)
 BODY_COLUMNS = ["para_id", "doc_id", "title", "organization", "genre", "date", "source_para", "position", "n_words", "text",
@@ -280,6 +282,36 @@ def read_annotated(path: str | Path) -> pd.DataFrame:
     return df
 
 
+def _large(build_dir: str | Path) -> bool:
+    """Whether the corpus of ``build_dir`` has more than :data:`SIDE_BY_SIDE_MAX_PARAGRAPHS` paragraphs."""
+    import pyarrow.parquet as pq
+
+    path = Path(build_dir) / "paragraphs.parquet"
+    return path.is_file() and pq.ParquetFile(path).metadata.num_rows > SIDE_BY_SIDE_MAX_PARAGRAPHS
+
+
+@contextmanager
+def _text_stage_lock(build_dir: str | Path) -> Iterator[None]:
+    """Hold ``BUILD/text-analysis.lock`` (an OS file lock, released when the process ends however it ends):
+    the text stage holds it while it works; the theme stage of a large corpus takes it too, so it starts once
+    the text stage is done (and at once when none is running)."""
+    import fcntl
+
+    path = Path(build_dir) / "text-analysis.lock"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with open(path, "a+") as fh:
+        try:
+            fcntl.flock(fh, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            print(f"waiting for the text analysis of {build_dir} to finish (more than {SIDE_BY_SIDE_MAX_PARAGRAPHS:,} "
+                  "paragraphs: the two stages' peaks would coincide)", flush=True)
+            fcntl.flock(fh, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(fh, fcntl.LOCK_UN)
+
+
 def read_body_paragraphs(build_dir: str | Path) -> pd.DataFrame:
     """The body paragraphs of ``build_dir/paragraphs.parquet`` as :func:`read_annotated` reads them from
     ``annotated_paragraphs.csv`` (same rows in the same order, same columns but ``themes``): what the reuse
@@ -334,16 +366,19 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.only == "text":
         if not args.build:
             raise ParameterError("--only text reads BUILD/paragraphs.parquet: pass --build (the ingest folder).")
-        paragraphs = read_body_paragraphs(args.build)
-        print(f"read {len(paragraphs):,} body paragraphs ({time.perf_counter() - t0:.1f} s)", flush=True)
-        jobs = args.jobs or (default_jobs(paragraphs=len(paragraphs)) if len(paragraphs) <= TEXT_PARALLEL_MAX_PARAGRAPHS else 1)
-        write_analysis_tables(paragraphs, None, args.reports, min_reuse_words=args.min_reuse_words, build_dir=args.build,
-                              workers=args.workers, log=lambda line: print(line, flush=True), jobs=jobs, only="text")
+        with _text_stage_lock(args.build):
+            paragraphs = read_body_paragraphs(args.build)
+            print(f"read {len(paragraphs):,} body paragraphs ({time.perf_counter() - t0:.1f} s)", flush=True)
+            jobs = args.jobs or (default_jobs(paragraphs=len(paragraphs)) if not _large(args.build) else 1)
+            write_analysis_tables(paragraphs, None, args.reports, min_reuse_words=args.min_reuse_words, build_dir=args.build,
+                                  workers=args.workers, log=lambda line: print(line, flush=True), jobs=jobs, only="text")
         return 0
     path = Path(args.reports) / "annotated_paragraphs.csv"
     size = path.stat().st_size if path.is_file() else 0
     jobs = default_jobs(file_bytes=size) if args.jobs is None else args.jobs
     with ExitStack() as stack:
+        if args.only == "themes" and args.build and _large(args.build):
+            stack.enter_context(_text_stage_lock(args.build))
         second = None
         if jobs > 1 and size >= PARALLEL_MIN_BYTES and args.only is None:
             # Start the second process now: it reads the tables itself while this one does.
