@@ -35,7 +35,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "bench"))
-from scale_run import stage_of  # noqa: E402
+from scale_run import note_stages  # noqa: E402
 UNGDC = ROOT.parent / "shared" / "corpora" / "ungdc-2015-2024"
 TARGETS = {"full": 300.0, "noop": 2.0, "one_changed": 30.0}
 MEMORY_TARGET_GB = 4.0
@@ -58,18 +58,10 @@ def step(corpus: str, reports: str, build: str, workers: str) -> None:
 
     def sample(make: psutil.Process) -> None:
         while not done.is_set():
-            now = time.perf_counter() - start
             try:
-                children = make.children(recursive=False)
+                note_stages(make, seen, time.perf_counter() - start)
             except psutil.NoSuchProcess:
                 return
-            for child in children:
-                try:
-                    stage = seen[child.pid][0] if child.pid in seen else stage_of(child.cmdline())
-                except (psutil.NoSuchProcess, psutil.AccessDenied):
-                    continue
-                if stage:
-                    seen.setdefault(child.pid, [stage, now, now])[2] = now
             done.wait(0.05)
 
     with subprocess.Popen(cmd, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, bufsize=1) as proc:

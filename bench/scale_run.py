@@ -66,6 +66,17 @@ def stage_of(cmdline: list[str]) -> str | None:
     return STAGES.get(module)
 
 
+def note_stages(make: psutil.Process, spans: dict[int, list], now: float) -> None:
+    """Record in ``spans`` (pid -> [stage, first seen, last seen]) each stage process ``make`` runs at ``now``."""
+    for child in make.children(recursive=False):
+        try:
+            stage = spans[child.pid][0] if child.pid in spans else stage_of(child.cmdline())
+        except (psutil.NoSuchProcess, psutil.AccessDenied):
+            continue
+        if stage:
+            spans.setdefault(child.pid, [stage, now, now])[2] = now
+
+
 def measured(cmd: list[str], log, also: list[psutil.Process] = (),
              env: dict | None = None) -> tuple[float, int, int, int, dict[str, float]]:
     """Run ``cmd``; return (seconds, peak bytes of its process tree and of the trees of ``also``,
@@ -79,16 +90,9 @@ def measured(cmd: list[str], log, also: list[psutil.Process] = (),
         now = time.perf_counter() - t0
         try:
             sizes = [s for p in (ps, *also) for s in tree_rss(p)]
-            children = ps.children(recursive=False)
+            note_stages(ps, spans, now)
         except psutil.NoSuchProcess:
             break
-        for child in children:
-            try:
-                stage = spans[child.pid][0] if child.pid in spans else stage_of(child.cmdline())
-            except (psutil.NoSuchProcess, psutil.AccessDenied):
-                continue
-            if stage:
-                spans.setdefault(child.pid, [stage, now, now])[2] = now
         peak, largest = max(peak, sum(sizes)), max(largest, max(sizes, default=0))
         time.sleep(0.2)
     stages: dict[str, float] = {}
