@@ -11,6 +11,10 @@ MAKEFLAGS += --no-builtin-rules
 # Independent stages run at once (the text tables beside the annotation, the briefing's tables beside the
 # render): JOBS recipes at a time, 2 unless the machine has one CPU. JOBS=1 (or make -j1) runs them one by one.
 JOBS ?= $(if $(filter 1,$(shell nproc 2>/dev/null || echo 1)),1,2)
+digitless = $(subst 0,,$(subst 1,,$(subst 2,,$(subst 3,,$(subst 4,,$(subst 5,,$(subst 6,,$(subst 7,,$(subst 8,,$(subst 9,,$(1)))))))))))
+ifneq ($(words $(JOBS))$(call digitless,$(JOBS))$(filter 0%,$(JOBS)),1)
+$(error JOBS=$(JOBS): give the number of stages make may run at once as a whole number from 1, e.g. JOBS=2 (JOBS=1 runs them one by one))
+endif
 MAKEFLAGS += -j$(JOBS)
 .SUFFIXES:
 SHELL := /bin/bash

@@ -183,6 +183,15 @@ def test_make_names_a_missing_codebook_or_parameter_file(built, variable, messag
     _assert_stopped(proc, message.format(f=missing), tmp / "reports", before)
 
 
+@pytest.mark.parametrize("jobs", ["0", "two", "1 2", ""])
+def test_make_refuses_a_jobs_value_that_is_no_positive_whole_number(built, jobs):
+    tmp, variables, before = built
+    proc = _make("report", **variables, JOBS=jobs)
+    assert proc.returncode == 2 and "Traceback" not in proc.stderr
+    assert f"JOBS={jobs}: give the number of stages make may run at once as a whole number from 1, e.g. JOBS=2" in proc.stderr
+    assert _snapshot(tmp / "reports") == before
+
+
 def test_make_stops_when_the_manifest_is_deleted_after_a_good_build(built):
     tmp, variables, before = built
     manifest = tmp / "corpus" / "manifest.csv"
