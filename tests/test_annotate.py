@@ -488,10 +488,10 @@ def test_regex_anchor(pattern, anchor):
     ],
 )
 def test_co_anchors_are_the_other_literals_every_match_contains(pattern, anchor, others):
-    from helpers.annotation.annotate import _co_anchors, regex_anchor
+    from helpers.annotation.annotate import _co_anchors, regex_anchor, regex_literals
 
     assert regex_anchor(pattern)[0] == anchor
-    assert _co_anchors(pattern, anchor) == others
+    assert _co_anchors(regex_literals(pattern), anchor) == others
 
 
 def test_regex_without_anchor_is_still_found(tmp_path):

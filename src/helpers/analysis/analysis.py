@@ -93,6 +93,8 @@ SIDE_BY_SIDE_MAX_PARAGRAPHS = 150_000
 #: imported: the annotation's matching libraries would load for nothing)
 BODY_COLUMNS = ["para_id", "doc_id", "title", "organization", "genre", "date", "source_para", "position", "n_words", "text",
                 "label_chars"]
+#: Of those, the whole numbers (nullable Int64; the rest is text, "" where empty)
+NUMBER_COLUMNS = ("source_para", "position", "n_words", "label_chars")
 
 #: From this many paragraphs on, :data:`SECOND_PROCESS_TABLES` are computed in a second process (``jobs`` > 1);
 #: the command line decides before reading, from the size of ``annotated_paragraphs.csv``.
@@ -276,7 +278,7 @@ def read_annotated(path: str | Path) -> pd.DataFrame:
     if not path.is_file():
         raise ParameterError(f"{path}: annotated paragraphs not found. Run `make annotate` first (or pass --reports).")
     df = read_text_csv(path)
-    for col in ("source_para", "position", "n_words", "label_chars"):
+    for col in NUMBER_COLUMNS:
         if col in df.columns:
             df[col] = pd.array(pd.to_numeric(df[col].replace("", None), errors="coerce"), dtype="Int64")
     return df
@@ -322,15 +324,10 @@ def read_body_paragraphs(build_dir: str | Path) -> pd.DataFrame:
     path = Path(build_dir) / "paragraphs.parquet"
     if not path.is_file():
         raise ParameterError(f"{path}: paragraphs table not found. Run `make ingest` first (or pass --build).")
-    columns = BODY_COLUMNS
-    table = pq.read_table(path, columns=columns + ["kind"])
-    table = table.filter(pc.equal(table["kind"], "body")).select(columns)
-    df = table.to_pandas()
-    for col in columns:
-        if col in ("source_para", "position", "n_words", "label_chars"):
-            df[col] = pd.array(df[col], dtype="Int64")
-        else:
-            df[col] = df[col].fillna("").astype(str)
+    table = pq.read_table(path, columns=BODY_COLUMNS + ["kind"])
+    df = table.filter(pc.equal(table["kind"], "body")).select(BODY_COLUMNS).to_pandas()
+    for col in BODY_COLUMNS:
+        df[col] = pd.array(df[col], dtype="Int64") if col in NUMBER_COLUMNS else df[col].fillna("").astype(str)
     return df
 
 

@@ -211,8 +211,12 @@ def regex_anchor(pattern: str) -> tuple[str, bool, bool] | None:
     the pattern has no such run of at least two characters (the regex is then run over the
     whole text instead of only where its anchor occurs).
     """
-    runs = regex_literals(pattern)
-    return max(runs, key=lambda r: len(r[0])) if runs else None
+    return _longest(regex_literals(pattern))
+
+
+def _longest(literals: list[tuple[str, bool, bool]]) -> tuple[str, bool, bool] | None:
+    """The longest of :func:`regex_literals`' runs (the first of equal length), or None when there is none."""
+    return max(literals, key=lambda r: len(r[0])) if literals else None
 
 
 def regex_literals(pattern: str) -> list[tuple[str, bool, bool]]:
@@ -272,13 +276,13 @@ _UNBOUNDED = 1 << 40
 _MAX_CO_ANCHORS = 2
 
 
-def _co_anchors(pattern: str, anchor: str) -> list[str]:
-    """Up to :data:`_MAX_CO_ANCHORS` literals besides ``anchor`` that every match of ``pattern`` contains
-    (:func:`regex_literals`, longest first, at least four characters, none inside the anchor). A paragraph
+def _co_anchors(literals: list[tuple[str, bool, bool]], anchor: str) -> list[str]:
+    """Up to :data:`_MAX_CO_ANCHORS` literals besides ``anchor`` that every match of a pattern contains (of its
+    :func:`regex_literals`, longest first, at least four characters, none inside the anchor). A paragraph
     without all of them cannot match, so its anchor hits need no search: a proximity rule such as
     ``democrati* NEAR/3 "international relations"`` is searched only where both sides occur."""
     found: list[str] = []
-    for lit, _, _ in sorted(regex_literals(pattern), key=lambda r: -len(r[0])):
+    for lit, _, _ in sorted(literals, key=lambda r: -len(r[0])):
         if len(lit) >= 4 and lit not in anchor and lit not in found:
             found.append(lit)
     return found[:_MAX_CO_ANCHORS]
@@ -337,7 +341,8 @@ class Matcher:
                 j = len(self.regex_rules)
                 self.regex_rules.append((ti, rid, pattern))
                 widths.append(_max_width(pattern))
-                anchor = regex_anchor(pattern)
+                literals = regex_literals(pattern)  # parsed once for the anchor and the co-anchors
+                anchor = _longest(literals)
                 if anchor is None:
                     self.unanchored.append(j)
                     co_anchors.append(0)
@@ -345,7 +350,7 @@ class Matcher:
                     lit, lead, trail = anchor
                     # anchors only locate paragraphs: their end (prefix-extended or not) is not used
                     add((" " if lead else "") + lit + (" " if trail else ""), (ti, j, _KIND_ANCHOR), False)
-                    others = _co_anchors(pattern, lit)
+                    others = _co_anchors(literals, lit)
                     for c, other in enumerate(others):  # entry (co-anchor number, regex number, kind)
                         add(other, (c, j, _KIND_CO_ANCHOR), False)
                     co_anchors.append(len(others))
