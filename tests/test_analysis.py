@@ -100,21 +100,21 @@ def test_shingle_cache_gives_the_same_bytes_and_reshingles_only_the_edited_docum
     assert not (tmp_path / "shingles").exists() and not build.exists()  # nothing cached without --build
     assert main(["--reports", str(cached), "--build", str(build)]) == 0
     assert _tables(cached) == _tables(plain)
-    files = sorted(p.name for p in (build / "shingles").glob("*.parquet"))
+    files = sorted(p.name for p in (build / "shingles").glob("*.arrow"))
     docs = sorted(coding.paragraphs["doc_id"].unique())
     assert [f.split("@")[0] for f in files] == docs  # one file per document with body paragraphs
     assert main(["--reports", str(cached), "--build", str(build)]) == 0  # warm: every file read back
     assert _tables(cached) == _tables(plain)
-    assert sorted(p.name for p in (build / "shingles").glob("*.parquet")) == files
+    assert sorted(p.name for p in (build / "shingles").glob("*.arrow")) == files
 
     # Edit one paragraph of one speech: only that speech gets a new shingle file, the old one goes.
     edited = coding.paragraphs.copy()
     row = edited.index[edited["para_id"] == "csto-sg-unsc-2024-p007"][0]
     edited.loc[row, "text"] = edited.loc[row, "text"] + " An added closing sentence."
     write_csv(edited, cached / "annotated_paragraphs.csv")
-    before = {p.name: p.stat().st_mtime_ns for p in (build / "shingles").glob("*.parquet")}
+    before = {p.name: p.stat().st_mtime_ns for p in (build / "shingles").glob("*.arrow")}
     assert main(["--reports", str(cached), "--build", str(build)]) == 0
-    after = {p.name: p.stat().st_mtime_ns for p in (build / "shingles").glob("*.parquet")}
+    after = {p.name: p.stat().st_mtime_ns for p in (build / "shingles").glob("*.arrow")}
     changed = sorted(set(after) ^ set(before))
     assert [n.split("@")[0] for n in changed] == ["csto-sg-unsc-2024", "csto-sg-unsc-2024"]
     assert all(after[n] == before[n] for n in set(after) & set(before))
@@ -192,7 +192,7 @@ def test_two_dask_workers_write_byte_identical_tables(tmp_path: Path, coding) ->
     assert main(["--reports", str(one)]) == 0
     assert main(["--reports", str(two), "--build", str(tmp_path / "build"), "--workers", "2"]) == 0
     assert _tables(two) == _tables(one)
-    assert len(list((tmp_path / "build" / "shingles").glob("*.parquet"))) == coding.paragraphs["doc_id"].nunique()
+    assert len(list((tmp_path / "build" / "shingles").glob("*.arrow"))) == coding.paragraphs["doc_id"].nunique()
 
 
 def test_a_second_process_for_similarity_and_quotes_writes_the_same_bytes(tmp_path: Path, coding, monkeypatch,

@@ -569,6 +569,12 @@ def test_a_document_read_back_from_the_cache_has_the_same_paragraphs(tmp_path):
         assert doc.paragraph_rows() == fresh[doc.meta["doc_id"]].rows
         pd.testing.assert_frame_equal(doc.paragraphs, fresh[doc.meta["doc_id"]].paragraphs)
         assert doc.removed_rows == fresh[doc.meta["doc_id"]].removed_rows
+    # A damaged cache file (a full disk, a killed copy) is not an error: that document is split again.
+    damaged = sorted((build / "docs").glob("*@*.arrow"))[0]
+    damaged.write_bytes(damaged.read_bytes()[:64])
+    again = list(iter_documents(DATA, cache_dir=build / "docs"))
+    assert [d.split for d in again].count(True) == 1
+    assert [d.paragraphs.equals(fresh[d.meta["doc_id"]].paragraphs) for d in again] == [True] * 8
 
 
 def test_unchanged_documents_come_from_the_last_paragraphs_table(tmp_path):

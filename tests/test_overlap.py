@@ -12,6 +12,7 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
 import pytest
 
 from helpers.arrays import positions_in_runs, run_starts
@@ -351,10 +352,22 @@ def test_shingles_depend_only_on_the_words() -> None:
 def test_shingle_cache_gives_the_same_reuse(seed_body: pd.DataFrame, tmp_path: Path) -> None:
     plain = find_reuse(seed_body)
     pd.testing.assert_frame_equal(find_reuse(seed_body, cache_dir=tmp_path), plain)
-    names = sorted(f.name for f in tmp_path.glob("*.parquet"))
+    names = sorted(f.name for f in tmp_path.glob("*.arrow"))
     assert len(names) == seed_body["doc_id"].nunique()
     pd.testing.assert_frame_equal(find_reuse(seed_body, cache_dir=tmp_path), plain)  # read back
-    assert sorted(f.name for f in tmp_path.glob("*.parquet")) == names
+    assert sorted(f.name for f in tmp_path.glob("*.arrow")) == names
+
+
+def test_a_damaged_or_older_shingle_cache_file_is_cut_again(seed_body: pd.DataFrame, tmp_path: Path) -> None:
+    plain = find_reuse(seed_body)
+    find_reuse(seed_body, cache_dir=tmp_path)
+    first, *_ = sorted(tmp_path.glob("*.arrow"))
+    first.write_bytes(first.read_bytes()[:40])  # a truncated file (a full disk, a killed copy)
+    older = tmp_path / f"{first.name.split('@')[0]}@0123456789abcdef0123.parquet"  # an older version's format
+    older.write_bytes(b"PAR1")
+    pd.testing.assert_frame_equal(find_reuse(seed_body, cache_dir=tmp_path), plain)
+    assert not older.exists()
+    assert pa.ipc.open_file(pa.OSFile(str(first))).read_all().num_rows > 0  # written again, whole
 
 
 def test_reuse_parameters_are_checked_first() -> None:

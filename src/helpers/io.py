@@ -257,6 +257,41 @@ def write_parquet(df: pd.DataFrame, target: str | os.PathLike[str]) -> Path:
     return Path(target)
 
 
+def write_arrow(table: Any, target: str | os.PathLike[str]) -> Path:
+    """Write a pyarrow ``table`` to ``target`` as an Arrow IPC file (Feather V2, uncompressed), atomically.
+
+    For per-document caches: a Parquet file's fixed cost (writer set-up, footer) is five times an IPC
+    file's, a second on 2,000 speeches. The temporary name carries this process's id, so writers in
+    several processes never share one (a killed writer's is removed by the next run, as :func:`atomic_path`'s);
+    the parent folder must exist.
+    """
+    import pyarrow as pa
+
+    target = Path(target)
+    _sweep_once(target.parent)
+    tmp = target.with_name(f".{target.name}.{os.getpid()}.tmp")
+    try:
+        with pa.OSFile(str(tmp), "wb") as sink, pa.ipc.new_file(sink, table.schema) as writer:
+            writer.write_table(table)
+        os.replace(tmp, target)
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
+    return target
+
+
+def read_arrow(path: str | os.PathLike[str]) -> Any:
+    """The pyarrow table of an Arrow IPC file written by :func:`write_arrow`; ``None`` when the file has
+    gone (another run removed it) or is not a readable IPC file (the caller recomputes it)."""
+    import pyarrow as pa
+
+    try:
+        with pa.OSFile(str(path)) as source:
+            return pa.ipc.open_file(source).read_all()
+    except (OSError, pa.ArrowException):
+        return None
+
+
 def not_utf8(path: Path, data: bytes, what: str) -> str:
     """The message for a file that is not UTF-8: the line and column of the first bad byte (a
     spreadsheet's "CSV" is often Latin-1 or Windows-1252) and what to do."""

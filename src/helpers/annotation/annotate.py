@@ -89,7 +89,7 @@ from helpers.annotation.split_agreement import SPLIT_SAMPLE, agreement_by_period
 from helpers.annotation.codebook import Codebook, load_codebook
 from helpers.safe_regex import EncodedText, SafePattern, compile_pattern
 from helpers.errors import AnnotationError, run_cli
-from helpers.io import atomic_path, neutralise_batch, not_utf8, remove_stale_temporaries, write_csv
+from helpers.io import atomic_path, neutralise_batch, not_utf8, read_arrow, remove_stale_temporaries, write_arrow, write_csv
 from helpers.parallel import runner
 from helpers.corpus.text import LINE_BREAK_MARK, fold
 
@@ -1188,28 +1188,16 @@ def _match_texts(texts: list[str], codebook: Codebook, codebook_hash: str) -> tu
 def _cache_read(path: Path) -> tuple[np.ndarray, ...] | None:
     """The matches kept in a cache file (paragraph numbers relative to the document), or None
     when the file has gone (another run removed it) or cannot be read."""
-    try:
-        with pa.OSFile(str(path)) as source:
-            table = pa.ipc.open_file(source).read_all()
-    except (OSError, pa.ArrowException):
-        return None
-    if table.schema.names != _CACHE_SCHEMA.names:
+    table = read_arrow(path)
+    if table is None or table.schema.names != _CACHE_SCHEMA.names:
         return None
     return tuple(table.column(i).to_numpy().astype(np.int64) for i in range(5))
 
 
 def _cache_write(path: Path, matches: tuple[np.ndarray, ...]) -> None:
     """Write one cache file atomically (a temporary name unique to this process, then rename)."""
-    table = pa.Table.from_arrays([pa.array(a, type=f.type) for a, f in zip(matches, _CACHE_SCHEMA)],
-                                 schema=_CACHE_SCHEMA)
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    try:
-        with pa.OSFile(str(tmp), "wb") as sink, pa.ipc.new_file(sink, _CACHE_SCHEMA) as writer:
-            writer.write_table(table)
-        os.replace(tmp, path)
-    except BaseException:
-        tmp.unlink(missing_ok=True)
-        raise
+    write_arrow(pa.Table.from_arrays([pa.array(a, type=f.type) for a, f in zip(matches, _CACHE_SCHEMA)],
+                                     schema=_CACHE_SCHEMA), path)
 
 
 def _slice_matches(matches: tuple[np.ndarray, ...], lo: int, hi: int, shift: int) -> tuple[np.ndarray, ...]:

@@ -47,7 +47,7 @@ import pyarrow.parquet as pq
 
 from helpers.errors import CorpusError, run_cli
 from helpers.safe_regex import PatternError, PatternSet, SafePattern, boundary_problems, compile_pattern
-from helpers.io import atomic_path, not_utf8, read_yaml_mapping, write_csv
+from helpers.io import atomic_path, not_utf8, read_arrow, read_yaml_mapping, write_arrow, write_csv
 from helpers.parallel import Runner, chunked, runner
 from helpers.corpus.organizations import OrganizationResolver, canonicalize_manifest, load_organizations
 from helpers.corpus.paragraph_cache import source_version
@@ -766,9 +766,11 @@ def _cached_document(meta: dict, meta_cols: list[str], table: pa.Table, removed:
 CACHE_SUFFIX = ".arrow"
 
 
-def _cache_read(path: Path, meta: dict, meta_cols: list[str]) -> Document:
-    with pa.OSFile(str(path)) as source:
-        table = pa.ipc.open_file(source).read_all()
+def _cache_read(path: Path, meta: dict, meta_cols: list[str]) -> Document | None:
+    """The document kept in a cache file, or None when it has gone or cannot be read (it is then split again)."""
+    table = read_arrow(path)
+    if table is None or b"helpers" not in (table.schema.metadata or {}):
+        return None
     extra = json.loads(table.schema.metadata[b"helpers"].decode("utf-8"))
     return _cached_document(meta, meta_cols, table.replace_schema_metadata(None), extra["removed"])
 
@@ -780,8 +782,8 @@ def _cache_write(path: Path, doc: Document) -> None:
     table = doc.table.replace_schema_metadata({"helpers": json.dumps({"removed": doc.removed_rows}, ensure_ascii=False)})
     # A document's older cache files are removed by ingest() at the end, in one listing of the folder:
     # listing it here for every document written made ingestion quadratic in documents.
-    with atomic_path(path) as tmp, pa.OSFile(str(tmp), "wb") as sink, pa.ipc.new_file(sink, table.schema) as writer:
-        writer.write_table(table)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    write_arrow(table, path)
 
 
 def _documents_chunk(rows: list[dict], corpus_dir: str, rules: CleaningRules, meta_cols: list[str], on_error: str,
@@ -811,8 +813,8 @@ def _documents_chunk(rows: list[dict], corpus_dir: str, rules: CleaningRules, me
             last = previous.get(str(row["doc_id"])) if previous else None
             if cached is not None and last is not None and last[0] == key:
                 doc = _cached_document(meta, meta_cols, last[1], last[2])
-            elif cached is not None and cached.is_file():
-                doc = _cache_read(cached, meta, meta_cols)
+            elif cached is not None and cached.is_file() and (doc := _cache_read(cached, meta, meta_cols)) is not None:
+                pass
             else:
                 doc = _read_document(row, corpus_dir, rules, meta_cols, texts, data, sha)
                 doc.split = True
