@@ -49,7 +49,7 @@ def test_good_inputs_pass_and_return_warnings(tmp_path):
 
 
 @pytest.mark.parametrize("text,message", [
-    ("date_from: 2024-13-45\n", "{p}: parameter 'date_from' must be a date YYYY-MM-DD or null. Got '2024-13-45' instead."),
+    ("date_from: 2024-13-45\n", "{p}: parameter 'date_from' must be a date YYYY-MM-DD or null. Got '2024-13-45' instead: there is no month 13."),
     ("top_n: 0\n", "{p}: parameter 'top_n' must be a whole number of at least 1. Got 0 instead."),
     ("organisations: [CSTO]\n", "{p}: unknown parameter 'organisations'. Known parameters: "),
     ("organizations: [NATO]\n", "{p}: parameter 'organizations': unknown 'NATO'. Must be among {BRICS, CSTO} "
@@ -167,7 +167,7 @@ def test_make_stops_on_bad_parameters_before_writing(built):
     for name in ("aliases.yml", "spelling.yml"):  # the rule-language files the codebook names, beside it
         (tmp / name).write_bytes((CODEBOOK.parent / name).read_bytes())
     proc = _make("report", **variables, PARAMS=str(params), CODEBOOK=str(codebook))
-    _assert_stopped(proc, f"{params}: parameter 'date_from' must be a date YYYY-MM-DD or null. Got '2024-13-45' instead.",
+    _assert_stopped(proc, f"{params}: parameter 'date_from' must be a date YYYY-MM-DD or null. Got '2024-13-45' instead: there is no month 13.",
                     tmp / "reports", before)
 
 

@@ -17,8 +17,10 @@ Checks happen in two steps:
 
 from __future__ import annotations
 
+import calendar
 import datetime as _dt
 import os
+import re
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -154,6 +156,18 @@ def _is_date(value: str) -> bool:
     return len(value) == 10
 
 
+def _not_a_day(value: object) -> str:
+    """Why a value written as YYYY-MM-DD is no date (``2024-02-30``: the month has no such day), else ''."""
+    if isinstance(value, str) and re.fullmatch(r"\d{4}-\d{2}-\d{2}", value):
+        year, month, day = (int(x) for x in value.split("-"))
+        if not 1 <= month <= 12:
+            return f": there is no month {month}"
+        last = calendar.monthrange(year, month)[1] if year >= 1 else 31
+        if not 1 <= day <= last:
+            return f": {calendar.month_name[month]} {year} has no day {day} (it has {last} days)"
+    return ""
+
+
 def check_names_and_types(params: Mapping[str, Any], source: str = "parameters") -> dict[str, Any]:
     """Check parameter names and value types without looking at the data.
 
@@ -196,7 +210,8 @@ def check_names_and_types(params: Mapping[str, Any], source: str = "parameters")
             if isinstance(value, _dt.date):
                 value = value.isoformat()
             if value is not None and not (isinstance(value, str) and _is_date(value)):
-                raise ParameterError(f"{source}: parameter '{name}' must be a date YYYY-MM-DD or null. Got {value!r} instead.")
+                raise ParameterError(f"{source}: parameter '{name}' must be a date YYYY-MM-DD or null. Got {value!r} instead"
+                                     f"{_not_a_day(value)}.")
         elif name in _INT_NAMES:
             if isinstance(value, bool) or not isinstance(value, int) or value < _INT_NAMES[name]:
                 raise ParameterError(f"{source}: parameter '{name}' must be a whole number of at least {_INT_NAMES[name]}. Got {value!r} instead.")
