@@ -31,7 +31,8 @@ SHELL := /bin/bash
 ##   VALIDATION=file.csv          coded validation sample to score against (default: CORPUS/annotations/validation.csv, else
 ##                                data/validation/<corpus folder name>.csv); FILE.second-coder.csv beside it: two-coder agreement
 ##   WORKERS=4                    run the per-document stages on a local Dask cluster (DASK_SCHEDULER=tcp://host:8786: a running one)
-##   JOBS=1                       make recipes run at once (default 2, 1 on a one-CPU machine): the text tables are built beside the annotation
+##   JOBS=1                       make recipes run at once (default 2, 1 on a one-CPU machine): the text tables are built beside the annotation;
+##                                a cold ingest splits documents in JOBS forked processes
 PYTHON   ?= python3
 CORPUS   ?= data
 REPORTS  ?= reports
@@ -184,7 +185,8 @@ $(ENV_OK): requirements.txt pyproject.toml
 ## ingest: split the corpus into paragraphs (build/<corpus>/paragraphs.parquet)
 ingest: $(PARAGRAPHS)
 $(PARAGRAPHS): $(CORPUS_FILES) $(CLEANING) $(ORGANIZATIONS) src/helpers/corpus/corpus.py src/helpers/safe_regex.py src/helpers/corpus/text.py src/helpers/corpus/organizations.py src/helpers/parallel.py src/helpers/corpus/paragraph_cache.py src/helpers/io.py | $(ENV_OK) $(INPUTS_OK)
-	$(PY) -m helpers.corpus.corpus --corpus $(CORPUS) --cleaning $(CLEANING) --organizations $(ORGANIZATIONS) --build $(BUILD) --on-error $(ON_ERROR) --workers $(WORKERS)
+	$(PY) -m helpers.corpus.corpus --corpus $(CORPUS) --cleaning $(CLEANING) --organizations $(ORGANIZATIONS) --build $(BUILD) --on-error $(ON_ERROR) --workers $(WORKERS) \
+	  --processes $(JOBS)
 
 ## annotate: code body paragraphs with themes -> REPORTS/annotated_paragraphs.csv, annotations.csv; with a validation
 ##         sample also agreement.csv (in-sample / held-out, 95% intervals), validation_scored.csv, coder_agreement.csv

@@ -20,8 +20,8 @@ import pytest
 from helpers.analysis.analysis import ANALYSIS_FILES, write_analysis_tables
 from helpers.annotation.annotate import code_paragraphs
 from helpers.corpus.corpus import ingest, load_paragraphs
-from helpers.errors import ParameterError
-from helpers.parallel import importable, runner
+from helpers.errors import CorpusError, ParameterError
+from helpers.parallel import ForkRunner, Runner, can_fork, importable, runner
 
 ROOT = Path(__file__).resolve().parents[1]
 DASK = Path(sys.executable).parent / "dask"
@@ -107,7 +107,7 @@ def test_cli_cluster_gives_byte_identical_outputs_and_caches_where_the_client_sa
                                 scheduler=address, jobs=1)
     assert {n: p.read_bytes() for n, p in two.items()} == {n: p.read_bytes() for n, p in one.items()}
     assert set(two) == set(ANALYSIS_FILES)
-    assert len(list((tmp_path / cluster_build / "shingles").glob("*.parquet"))) == 8
+    assert len(list((tmp_path / cluster_build / "shingles").glob("*.arrow"))) == 8
     for w in workers:  # nothing of ours in the workers' own directories
         assert sorted(p.name for p in w.iterdir()) == ["dask-scratch", "log.txt"]
 
@@ -191,3 +191,52 @@ def test_unreachable_scheduler_is_one_clear_message() -> None:
     with pytest.raises(ParameterError, match=rf"DASK_SCHEDULER=tcp://127.0.0.1:{port}: cannot reach the Dask scheduler"):
         with runner(scheduler=f"tcp://127.0.0.1:{port}"):
             pass
+
+
+# --------------------------------------------------------------------------- forked processes (no Dask)
+
+def _square_or_fail(item: int, offset: int) -> tuple[int, int]:
+    if item == 7:
+        raise CorpusError("item 7 is bad")
+    return item * item + offset, os.getpid()
+
+
+def _die(item: int) -> int:
+    os._exit(3)  # a process killed mid-task (as by the out-of-memory killer)
+
+
+@pytest.mark.skipif(not can_fork(), reason="forked processes only where the system forks safely (Linux)")
+def test_forked_processes_give_results_in_input_order_from_other_processes() -> None:
+    with runner(1, None, processes=2) as run:
+        assert isinstance(run, ForkRunner)
+        out = list(run.map(_square_or_fail, range(6), 10))
+    assert [v for v, _ in out] == [10, 11, 14, 19, 26, 35]
+    assert os.getpid() not in {pid for _, pid in out} and len({pid for _, pid in out}) <= 2
+
+
+@pytest.mark.skipif(not can_fork(), reason="forked processes only where the system forks safely (Linux)")
+def test_an_error_in_a_forked_process_is_raised_here_unchanged_and_a_killed_one_is_named() -> None:
+    with runner(1, None, processes=2) as run:
+        with pytest.raises(CorpusError, match=r"^item 7 is bad$"):
+            list(run.map(_square_or_fail, range(10), 0))
+        with pytest.raises(ParameterError, match=r"a forked process of _die died \(killed, out of memory\?\)\. Run again with JOBS=1"):
+            list(run.map(_die, range(3)))
+
+
+def test_one_process_or_a_scheduler_never_forks(monkeypatch) -> None:
+    monkeypatch.delenv("DASK_SCHEDULER", raising=False)
+    with runner(1, None, processes=1) as run:
+        assert type(run) is Runner
+    with runner(0, None) as run:
+        assert type(run) is Runner
+
+
+@pytest.mark.skipif(not can_fork(), reason="forked processes only where the system forks safely (Linux)")
+def test_a_cold_ingest_in_two_forked_processes_writes_the_same_bytes(tmp_path: Path) -> None:
+    names = ("paragraphs.parquet", "documents.csv", "cleaning.csv", "skipped.csv")
+    one, two = tmp_path / "one", tmp_path / "two"
+    assert ingest(ROOT / "data", one) == ingest(ROOT / "data", two, processes=2)
+    assert _files(one, names) == _files(two, names)
+    # Again on the last run's table: documents come from it (no forks), same bytes.
+    assert ingest(ROOT / "data", two, processes=2)["cached"] == 8
+    assert _files(one, names) == _files(two, names)

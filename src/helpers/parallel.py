@@ -4,7 +4,9 @@ The per-document stages (ingest, annotate, shingle) are maps over chunks of docu
 :func:`runner` returns a :class:`Runner` whose :meth:`Runner.map` yields the results in the
 order of its inputs, so every output is byte-identical whichever way it ran:
 
-- ``workers`` is 0 or 1 and no scheduler: plain loop in this process (the default);
+- ``workers`` is 0 or 1 and no scheduler: plain loop in this process (the default), or, with
+  ``processes`` > 1 on a system that can fork, that many processes forked from this one
+  (:class:`ForkRunner`: no Dask, nothing to start; ingest uses them on a cold build, alone in its stage);
 - ``workers`` > 1: a local Dask cluster of that many single-threaded worker processes;
 - ``scheduler`` (or the ``DASK_SCHEDULER`` environment variable) such as
   ``tcp://host:8786``: an existing Dask cluster, whose workers must have this project's
@@ -57,6 +59,63 @@ class Runner:
             yield pending.popleft().result()
 
 
+#: What the forked processes of a :class:`ForkRunner` run: set before they are forked, so the function's
+#: arguments (cleaning rules, a corpus's manifest columns) reach them by inheritance, never pickled per task.
+_FORKED: tuple[Callable[..., Any], tuple[Any, ...]] | None = None
+
+
+def _run_forked(item: Any) -> Any:
+    func, args = _FORKED  # type: ignore[misc]
+    return func(item, *args)
+
+
+class ForkRunner(Runner):
+    """Maps over items in ``processes`` processes forked from this one, results in input order.
+
+    Each :meth:`map` forks its processes after recording the function and its arguments, so only
+    the items and results cross between processes (pickled); at most ``2 × processes`` items are
+    in flight. An exception raised in a process is re-raised here unchanged; a process killed
+    (by the kernel's out-of-memory killer, say) stops the map with a message saying so.
+    """
+
+    def __init__(self, processes: int) -> None:
+        super().__init__(None, in_flight=2 * processes)
+        self.processes = processes
+
+    def map(self, func: Callable[..., Any], items: Iterable[Any], *args: Any) -> Iterator[Any]:
+        import multiprocessing
+        from concurrent.futures import ProcessPoolExecutor
+        from concurrent.futures.process import BrokenProcessPool
+
+        global _FORKED
+        _FORKED = (func, args)
+        pending: deque[Any] = deque()
+        try:
+            with ProcessPoolExecutor(self.processes, mp_context=multiprocessing.get_context("fork")) as pool:
+                try:
+                    for item in items:
+                        pending.append(pool.submit(_run_forked, item))
+                        if len(pending) >= self.in_flight:
+                            yield pending.popleft().result()
+                    while pending:
+                        yield pending.popleft().result()
+                finally:
+                    for future in pending:
+                        future.cancel()
+        except BrokenProcessPool:
+            raise ParameterError(f"a forked process of {func.__name__} died (killed, out of memory?). "
+                                 "Run again with JOBS=1 (one process) to see the error, or free memory.") from None
+        finally:
+            _FORKED = None
+
+
+def can_fork() -> bool:
+    """Whether this system forks processes safely: Linux (macOS's fork breaks some system libraries)."""
+    import multiprocessing
+
+    return sys.platform.startswith("linux") and "fork" in multiprocessing.get_all_start_methods()
+
+
 def importable(func: Callable[..., Any]) -> Callable[..., Any]:
     """``func`` itself, or, when it was defined in a module run as ``python -m package.module``
     (so ``func.__module__`` is ``"__main__"``), the same function of the importable module.
@@ -89,15 +148,17 @@ def _check_workers(workers: object) -> int:
 
 
 @contextmanager
-def runner(workers: int | str | None = None, scheduler: str | None = None) -> Iterator[Runner]:
+def runner(workers: int | str | None = None, scheduler: str | None = None, processes: int = 1) -> Iterator[Runner]:
     """Context manager giving a :class:`Runner`; starts and stops a local cluster when asked.
 
-    ``scheduler`` defaults to the ``DASK_SCHEDULER`` environment variable.
+    ``scheduler`` defaults to the ``DASK_SCHEDULER`` environment variable. Without a scheduler
+    and with ``workers`` <= 1, ``processes`` > 1 gives a :class:`ForkRunner` where the system forks
+    (:func:`can_fork`), else a plain loop.
     """
     n = _check_workers(workers or 0)
     scheduler = scheduler or os.environ.get("DASK_SCHEDULER") or None
     if not scheduler and n <= 1:
-        yield Runner()
+        yield ForkRunner(processes) if processes > 1 and can_fork() else Runner()
         return
     try:
         from dask.distributed import Client, LocalCluster

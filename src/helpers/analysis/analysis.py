@@ -32,7 +32,7 @@ once it is done. The files are byte-identical to one run writing all of them.
 
 reads ``REPORTS/annotated_paragraphs.csv`` and, if present, ``REPORTS/evidence.csv`` (one
 row per rule match), else ``REPORTS/annotations.csv``. ``--build`` keeps each document's
-reuse shingles in ``BUILD/shingles/<doc_id>@<key>.parquet`` (key: the document's paragraph
+reuse shingles in ``BUILD/shingles/<doc_id>@<key>.arrow`` (key: the document's paragraph
 ids and texts and the shingle length) and the corpus shingle index with the last reuse tables in
 ``BUILD/reuse/`` (:mod:`helpers.analysis.reuse_index`), so a rebuild after one speech changed re-shingles
 and re-joins that speech only; ``--workers N`` (or ``DASK_SCHEDULER=tcp://host:8786``) runs the

@@ -1138,7 +1138,7 @@ def find_reuse(
     max_gap : words that may differ (changed, inserted or dropped) between two exact runs
         merged into one passage, in each text.
     max_shingle_df : a shingle found in more paragraphs than this is boilerplate and seeds nothing.
-    cache_dir : folder keeping each document's shingles as Parquet (``<doc_id>@<key>.parquet``,
+    cache_dir : folder keeping each document's shingles as an Arrow IPC file (``<doc_id>@<key>.arrow``,
         see :func:`corpus_shingles`); ``None`` (default) caches nothing. Same result either way.
     run : a :class:`helpers.parallel.Runner` (``with helpers.parallel.runner(workers) as run``):
         on a Dask cluster the shingling (per document) and the seed join (per bucket of the

@@ -882,7 +882,7 @@ def read_paragraphs(path: str | Path) -> pd.DataFrame:
 def ingest(corpus_dir: str | Path, build_dir: str | Path, cleaning: CleaningRules | str | Path | None = None,
            batch_rows: int = 50_000, on_error: str = "stop",
            organizations: OrganizationResolver | str | Path | None = None,
-           workers: int = 1, scheduler: str | None = None, use_cache: bool = True) -> dict[str, int]:
+           workers: int = 1, scheduler: str | None = None, use_cache: bool = True, processes: int = 1) -> dict[str, int]:
     """Stream a corpus into ``build_dir``: ``paragraphs.parquet``, ``documents.csv``, ``cleaning.csv``.
 
     Documents are read one at a time and paragraphs written in Parquet row groups of about
@@ -895,7 +895,8 @@ def ingest(corpus_dir: str | Path, build_dir: str | Path, cleaning: CleaningRule
     come from the last ``paragraphs.parquet`` (which lists each document's cache key), or on Dask
     from the per-document Arrow files the workers keep in ``build_dir/docs`` (see
     :func:`iter_documents`); ``use_cache=False`` uses neither. ``workers``/``scheduler`` run the
-    per-document work on Dask (:mod:`helpers.parallel`); the output is the same. Returns
+    per-document work on Dask (:mod:`helpers.parallel`), ``processes`` > 1 in processes forked from
+    this one when every document is split (a cold build); the output is the same. Returns
     counts ``{"documents", "paragraphs", "body", "removed", "skipped", "cached"}``.
     """
     build_dir = Path(build_dir)
@@ -927,7 +928,10 @@ def ingest(corpus_dir: str | Path, build_dir: str | Path, cleaning: CleaningRule
         writer.write_table(pa.Table.from_arrays(paragraphs.columns + meta, schema=schema))
         pending, pending_meta, pending_rows = [], [], 0
 
-    with atomic_path(build_dir / "paragraphs.parquet") as tmp, runner(workers, scheduler) as run:
+    # A cold build splits every document: with ``processes`` > 1 they are split in forked processes (the stage runs
+    # alone). With the last run's table most documents come from it, in this process, at no cost to share.
+    forks = processes if previous is None else 1
+    with atomic_path(build_dir / "paragraphs.parquet") as tmp, runner(workers, scheduler, forks) as run:
         try:
             for doc in iter_documents(corpus_dir, cleaning, on_error=on_error, skipped=skipped, organizations=organizations,
                                       cache_dir=cache_dir, run=run, previous=previous):
@@ -983,12 +987,14 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--cleaning", default=None, help="cleaning rules YAML (default data/cleaning.yml)")
     parser.add_argument("--workers", default=os.environ.get("WORKERS", "1"),
                         help="Dask workers for the per-document work (1 = this process; DASK_SCHEDULER=tcp://... uses a cluster)")
+    parser.add_argument("--processes", type=int, default=1,
+                        help="split the documents of a cold build in this many forked processes (make passes JOBS)")
     parser.add_argument("--organizations", default=None, help="canonical organisation names YAML (default data/organizations.yml)")
     parser.add_argument("--on-error", default="stop", choices=ON_ERROR_CHOICES,
                         help="stop at the first bad document (default) or skip it and list it in skipped.csv")
     args = parser.parse_args(argv)
     counts = ingest(args.corpus, args.build, args.cleaning, on_error=args.on_error, organizations=args.organizations,
-                    workers=int(args.workers) if str(args.workers).isdigit() else args.workers)
+                    workers=int(args.workers) if str(args.workers).isdigit() else args.workers, processes=max(1, args.processes))
     docs = pd.read_csv(Path(args.build) / "documents.csv", usecols=["warnings"], keep_default_na=False)
     for warning in docs["warnings"]:
         for w in filter(None, str(warning).split(" | ")):
