@@ -1,6 +1,8 @@
 """Tests for helpers.corpus.text: normalisation and same-length folding."""
 
-from helpers.corpus.text import count_words, fold, normalize
+import pytest
+
+from helpers.corpus.text import WORD_RE, count_words, fold, folded_words, normalize
 
 
 def test_fold_keeps_length_and_maps_quotes_dashes_and_spaces():
@@ -32,3 +34,16 @@ def test_english_stop_words_are_scikit_learns_list():
 
     assert english_stop_words() == ENGLISH_STOP_WORDS and len(english_stop_words()) == 318
     assert {"the", "and", "of"} <= english_stop_words() and "security" not in english_stop_words()
+
+
+@pytest.mark.parametrize("text", [
+    "The “Collective” Security—Treaty don't",      # folded quotes and dashes, ASCII after folding
+    "İstanbul and STRAßE",                          # İ and ß change length when case-mapped
+    "ΟΔΟΣ.Χ ΟΔΟΣ",                                  # a final sigma: lower() depends on what follows, across words
+    "Ǆemal ǅx Ⅳ ﬁne",                               # title-case digraphs, a Roman numeral, a ligature
+])
+def test_folded_words_are_the_words_of_the_folded_text_each_case_mapped(text: str) -> None:
+    for case in ("casefold", "lower"):
+        assert folded_words(text, case) == [getattr(w, case)() for w in WORD_RE.findall(fold(text))]
+    assert folded_words("ΟΔΟΣ.Χ", "lower") == ["οδος", "χ"]  # each word lower-cased on its own: final ς
+    assert folded_words("STRAßE-İ") == ["strasse-i̇"]

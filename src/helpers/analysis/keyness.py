@@ -32,7 +32,7 @@ from helpers.analysis.frequencies import (
 import helpers.corpus.text as _text_module
 from helpers.arrays import run_starts, unique_counts
 from helpers.corpus.paragraph_cache import cached_strings, source_version
-from helpers.corpus.text import WORD_RE, english_stop_words, fold
+from helpers.corpus.text import english_stop_words, folded_words
 
 KEYNESS_COLUMNS = [
     "by", "group", "term", "n", "freq_group", "freq_rest", "words_group", "words_rest", "per_10k_group",
@@ -46,7 +46,7 @@ TOKENS_VERSION = source_version(__file__, _text_module.__file__)
 
 
 def _tokens(text: str) -> list[str]:
-    return [t.lower() for t in WORD_RE.findall(fold(text))]
+    return folded_words(text, "lower")
 
 
 def _content(tok: str, stop_words: bool) -> bool:

@@ -56,7 +56,7 @@ from helpers.corpus.paragraph_cache import cached_strings, source_version
 from helpers.arrays import positions_in_runs, release_memory, run_starts, unique_counts
 from helpers.parallel import Runner, chunked
 from helpers.analysis.frequencies import analysed_text, body_only, check_choice, check_number, require_columns, theme_frequencies
-from helpers.corpus.text import WORD_RE, english_stop_words, fold
+from helpers.corpus.text import WORD_RE, english_stop_words, fold, folded_words
 
 PARAGRAPHS_HINT = "Pass a paragraph table (helpers.corpus.corpus.load_paragraphs, body paragraphs) or the annotated paragraphs."
 
@@ -606,7 +606,7 @@ def _prepare(paragraphs: pd.DataFrame) -> tuple[pd.DataFrame, list[list[str]], n
     paras = body_only(paragraphs).reset_index(drop=True)
     order = {d: k for k, d in enumerate(_document_order(paras))}
     doc_rank = paras["doc_id"].astype(str).map(order).to_numpy(dtype=np.int64)
-    tokens = [[t.casefold() for t in WORD_RE.findall(fold(x))] for x in paras["text"].fillna("").astype(str)]
+    tokens = [folded_words(x) for x in paras["text"].fillna("").astype(str)]
     return paras, tokens, doc_rank
 
 
@@ -637,7 +637,7 @@ def _token_hash(tokens: list[str], cache: dict[str, int]) -> np.ndarray:
 
 
 def _shingle_arrays(texts: Sequence[str], shingle: int, cache: dict[str, int]) -> dict[str, np.ndarray]:
-    toks = [[t.casefold() for t in WORD_RE.findall(fold(x))] for x in texts]
+    toks = [folded_words(x) for x in texts]
     lengths = np.fromiter((len(t) for t in toks), dtype=np.int64, count=len(toks))
     n_sh = np.maximum(lengths - shingle + 1, 0)
     total = int(n_sh.sum())
