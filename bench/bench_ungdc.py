@@ -38,6 +38,8 @@ sys.path.insert(0, str(ROOT / "bench"))
 from scale_run import note_stages  # noqa: E402
 UNGDC = ROOT.parent / "shared" / "corpora" / "ungdc-2015-2024"
 TARGETS = {"full": 300.0, "noop": 2.0, "one_changed": 30.0}
+#: The scale issue's stricter targets for the same runs (a 2-core machine).
+SCALE_TARGETS = {"full": 30.0, "one_changed": 10.0}
 MEMORY_TARGET_GB = 4.0
 ADDED = " This sentence was added by bench_ungdc.py to measure an incremental rebuild."
 
@@ -148,9 +150,13 @@ def main() -> int:
             show(f"rebuild after one speech changed ({doc})", runs[-1], TARGETS["one_changed"], False)
         one = sorted(runs, key=lambda r: r["seconds"])[1]
         ok &= show("median of the three one-speech rebuilds", one, TARGETS["one_changed"], False)
-        shingles = len(list((build / "shingles").glob("*.parquet")))
+        shingles = len(list((build / "shingles").glob("*@*.arrow")))
         print(f"shingle cache: {shingles} files in {build / 'shingles'}" if shingles else
-              "shingle cache: none (the analysis rule runs without --build)")
+              "shingle cache: none (the text analysis ran without --build)")
+        for name, r in (("full", full), ("one_changed", one)):
+            target = SCALE_TARGETS[name]
+            verdict = "met" if r["seconds"] < target else f"missed by {r['seconds'] - target:.1f} s ({r['seconds'] / target:.1f}x)"
+            print(f"scale issue's target, {name.replace('_', ' ')}: {r['seconds']:.1f} s against {target:g} s: {verdict}")
         if not ok:
             slow = max(one["stages"], key=lambda s: s[1]) if one["stages"] else ("-", 0)
             print(f"targets missed; the incremental rebuild is dominated by {slow[0]} ({slow[1]:.1f} s); "
