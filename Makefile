@@ -188,11 +188,15 @@ $(PARAGRAPHS): $(CORPUS_FILES) $(CLEANING) $(ORGANIZATIONS) src/helpers/corpus/c
 	$(PY) -m helpers.corpus.corpus --corpus $(CORPUS) --cleaning $(CLEANING) --organizations $(ORGANIZATIONS) --build $(BUILD) --on-error $(ON_ERROR) --workers $(WORKERS) \
 	  --processes $(JOBS)
 
+# The annotation matches in JOBS forked processes when it is all make builds (make annotate): in a make report the
+# text analysis runs beside it (JOBS), and more processes would only take CPU from it.
+ANNOTATE_PROCESSES := $(if $(filter-out ingest annotate,$(or $(MAKECMDGOALS),$(.DEFAULT_GOAL))),1,$(JOBS))
+
 ## annotate: code body paragraphs with themes -> REPORTS/annotated_paragraphs.csv, annotations.csv; with a validation
 ##         sample also agreement.csv (in-sample / held-out, 95% intervals), validation_scored.csv, coder_agreement.csv
 annotate: $(ANNOTATED)
 $(ANNOTATED): $(PARAGRAPHS) $(CODEBOOK) $(RULE_DATA) $(OVERRIDES) $(VALIDATION) $(SECOND_CODER) src/helpers/annotation/codebook.py src/helpers/annotation/rule_language.py src/helpers/annotation/split_agreement.py src/helpers/annotation/agreement.py src/helpers/annotation/annotate.py src/helpers/safe_regex.py src/helpers/corpus/text.py src/helpers/parallel.py src/helpers/io.py | $(ENV_OK) $(INPUTS_OK)
-	$(PY) -m helpers.annotation.annotate --paragraphs $(PARAGRAPHS) --build $(BUILD) --workers $(WORKERS) --codebook $(CODEBOOK) \
+	$(PY) -m helpers.annotation.annotate --paragraphs $(PARAGRAPHS) --build $(BUILD) --workers $(WORKERS) --processes $(ANNOTATE_PROCESSES) --codebook $(CODEBOOK) \
 	  $(if $(OVERRIDES),--overrides $(OVERRIDES)) $(if $(VALIDATION),--validation $(VALIDATION)) --reports $(REPORTS)
 
 ## validation-sample: draw a blind sample of body paragraphs to hand-code -> OUT (N=400 SEED=1 TEST_FRACTION=0.5 STRATIFY=genre)

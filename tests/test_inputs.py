@@ -9,6 +9,7 @@ byte-identical to the good build's.
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import subprocess
 from pathlib import Path
@@ -302,3 +303,17 @@ def test_unreadable_input_files_give_a_message_not_a_traceback(tmp_path, kind, c
     with pytest.raises((AnnotationError, CodebookError, CorpusError, GroupsError, ParameterError)) as exc:
         check_inputs(corpus, codebook, **args)
     assert str(exc.value).startswith(message.format(f=f)), str(exc.value)
+
+
+@pytest.mark.parametrize(("goals", "ingest", "annotate"), [
+    ("annotate", "2", "2"),            # the annotation is all make builds: it matches in JOBS processes
+    ("report", "2", "1"),              # beside the text analysis: one process
+    ("annotate analyse", "2", "1"),
+])
+def test_make_forks_the_annotation_only_when_it_runs_alone(tmp_path, goals, ingest, annotate):
+    env = {k: v for k, v in os.environ.items() if k not in ("DEBUG", "MAKEFLAGS", "MAKELEVEL")}
+    args = ["make", "-n", "--no-print-directory", "-C", str(ROOT), *goals.split(), "JOBS=2",
+            f"REPORTS={tmp_path / 'r'}", f"BUILD={tmp_path / 'b'}"]
+    out = subprocess.run(args, capture_output=True, text=True, env=env, timeout=120).stdout
+    assert re.search(rf"helpers\.corpus\.corpus .*--processes {ingest}\b", out.replace("\\\n", " "))
+    assert re.search(rf"helpers\.annotation\.annotate .*--processes {annotate}\b", out)

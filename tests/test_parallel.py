@@ -240,3 +240,18 @@ def test_a_cold_ingest_in_two_forked_processes_writes_the_same_bytes(tmp_path: P
     # Again on the last run's table: documents come from it (no forks), same bytes.
     assert ingest(ROOT / "data", two, processes=2)["cached"] == 8
     assert _files(one, names) == _files(two, names)
+
+
+@pytest.mark.skipif(not can_fork(), reason="forked processes only where the system forks safely (Linux)")
+def test_annotation_matched_in_two_forked_processes_writes_the_same_bytes(tmp_path: Path) -> None:
+    from helpers.annotation.annotate import annotate_corpus
+
+    ingest(ROOT / "data", tmp_path / "build")
+    names = ("annotated_paragraphs.csv", "annotations.csv", "evidence.csv")
+    for processes, reports in ((1, "one"), (2, "two")):
+        shutil.rmtree(tmp_path / "build" / "annotations", ignore_errors=True)  # matched afresh, not read from the cache
+        summary = annotate_corpus(None, ROOT / "data" / "codebook.yml", tmp_path / reports, build_dir=tmp_path / "build",
+                                  chunk_size=20, processes=processes)
+        assert summary.n_cached == 0 and summary.n_documents == 8
+    assert _files(tmp_path / "one", names) == _files(tmp_path / "two", names)
+    assert len(list((tmp_path / "build" / "annotations").glob("*@*.arrow"))) == 8  # the cache, written by this process

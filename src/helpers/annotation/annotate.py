@@ -1360,6 +1360,7 @@ def annotate_corpus(
     build_dir: str | Path | None = None,
     workers: int | str | None = 1,
     scheduler: str | None = None,
+    processes: int = 1,
 ) -> RunSummary:
     """Stream ``paragraphs.parquet`` through the coder and write the report files.
 
@@ -1377,7 +1378,8 @@ def annotate_corpus(
     :func:`document_key`): a later run matches only the documents whose paragraphs or whose
     codebook rules changed, applies the overrides afresh, and removes cache files it did not
     use. ``workers`` > 1 or ``scheduler`` (default: the ``DASK_SCHEDULER`` environment
-    variable) match the batches on Dask (:func:`helpers.parallel.runner`). The files written
+    variable) match the batches on Dask (:func:`helpers.parallel.runner`); else ``processes`` > 1 match
+    them in processes forked from this one, which codes and writes meanwhile. The files written
     are byte-identical whichever way the matches were found.
     """
     if paragraphs_path is None:
@@ -1458,7 +1460,7 @@ def annotate_corpus(
             tmp = stack.enter_context(atomic_path(reports / f"{name}.csv"))
             schema = annotated_schema if name == "annotated_paragraphs" else _OUTPUT_SCHEMAS[name]
             writers[name] = stack.enter_context(pa_csv.CSVWriter(str(tmp), schema))
-        run = stack.enter_context(runner(workers, scheduler))
+        run = stack.enter_context(runner(workers, scheduler, processes))
         planned: deque[_Unit] = deque()
 
         def tasks() -> Iterator[list[str]]:
@@ -1612,12 +1614,14 @@ def main(argv: Sequence[str] | None = None) -> int:
                         help=f"paragraphs per chunk (default {DEFAULT_CHUNK_SIZE})")
     parser.add_argument("--workers", default=os.environ.get("WORKERS", "1"),
                         help="Dask workers for the matching (1 = this process; DASK_SCHEDULER=tcp://... uses a cluster)")
+    parser.add_argument("--processes", type=int, default=1,
+                        help="match in this many forked processes (make passes JOBS when the annotation runs alone)")
     args = parser.parse_args(argv)
     if args.paragraphs is None and args.build is None:
         parser.error("give --paragraphs or --build (the folder of paragraphs.parquet)")
     workers = int(args.workers) if str(args.workers).isdigit() else args.workers
     s = annotate_corpus(args.paragraphs, args.codebook, args.reports, args.overrides, args.validation, args.chunk_size,
-                        build_dir=args.build, workers=workers)
+                        build_dir=args.build, workers=workers, processes=max(1, args.processes))
     for warning in s.warnings:
         print(f"warning: {warning}", file=sys.stderr)
     cached = (f" ({s.n_cached} of {s.n_documents} documents' rule coding unchanged since the last run, "
