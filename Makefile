@@ -32,7 +32,7 @@ SHELL := /bin/bash
 ##                                data/validation/<corpus folder name>.csv); FILE.second-coder.csv beside it: two-coder agreement
 ##   WORKERS=4                    run the per-document stages on a local Dask cluster (DASK_SCHEDULER=tcp://host:8786: a running one)
 ##   JOBS=1                       make recipes run at once (default 2, 1 on a one-CPU machine): the text tables are built beside the annotation;
-##                                a cold ingest splits documents in JOBS forked processes
+##                                a cold ingest splits documents, and make annotate matches rules, in JOBS forked processes
 PYTHON   ?= python3
 CORPUS   ?= data
 REPORTS  ?= reports
