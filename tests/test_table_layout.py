@@ -25,6 +25,12 @@ def test_long_body_words_count_only_up_to_the_cap_but_header_words_whole():
     assert column_widths([[("a" * 40, False), ("y", False)]], available=25) == [84.0, 16.0]  # 16 + 3 = 19 and 4: room 2 to col 0
 
 
+def test_narrowest_widths_a_little_too_wide_are_shrunk_into_the_padding():
+    rows = [[("abcdefghijklmnop", True), ("abc", True)]]  # narrowest 16 + 3 = 19 and 3 + 3 = 6: 25 characters
+    assert column_widths(rows, available=24) == [76.0, 24.0]  # 19 and 6 of 25, shrunk by 1/25: each keeps 2.2+ padding
+    assert column_widths(rows, available=21) is None  # 19 x 21/25 = 16.0 < 17: the header word would not fit
+
+
 def test_tables_that_cannot_be_sized_are_left_to_the_automatic_layout():
     assert column_widths([]) is None
     assert column_widths([[("a", True), ("b", True)], [("c", False)]]) is None  # ragged

@@ -29,8 +29,10 @@ def column_widths(rows: Sequence[Sequence[tuple[str, bool]]], available: int = A
 
     A column's narrowest width is its longest unbreakable piece (a header word, a number, a body
     word up to :data:`MAX_UNBROKEN_CHARS`), its widest the longest cell text, both plus padding.
+    When the narrowest widths alone overflow ``available`` by less than their padding (each column keeps at
+    least one character of it), they are shrunk to fit: every unbreakable piece still fits its column.
     ``None`` (left to the automatic layout) when the rows have different numbers of cells, there is
-    none, or the narrowest widths alone do not fit in ``available``.
+    none, or the narrowest widths alone do not fit in ``available`` even so.
     """
     if not rows or len({len(r) for r in rows}) != 1 or not rows[0]:
         return None
@@ -47,8 +49,11 @@ def column_widths(rows: Sequence[Sequence[tuple[str, bool]]], available: int = A
             narrow[j] = max(narrow[j], unbroken + PADDING_CHARS)
             wide[j] = max(wide[j], len(" ".join(words)) + PADDING_CHARS)
     if sum(narrow) > available:
-        return None
-    if sum(wide) <= available:
+        shrink = available / sum(narrow)
+        if any(m * shrink < m - PADDING_CHARS + 1 for m in narrow):
+            return None
+        widths = [float(m) for m in narrow]
+    elif sum(wide) <= available:
         widths = [float(w) for w in wide]
     else:
         room = available - sum(narrow)
