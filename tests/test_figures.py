@@ -31,3 +31,20 @@ def test_group_heatmap_names_themes_by_their_labels_with_the_pooled_row_last():
     ax = fig.axes[0]
     assert [t.get_text() for t in ax.get_xticklabels()] == ["Terrorism and violent extremism", "United Nations system"]
     assert [t.get_text() for t in ax.get_yticklabels()][-1].endswith("(2)")
+
+
+def test_agreement_bars_keep_the_table_order_with_all_decisions_last_in_every_panel():
+    # Drug trafficking has no held-out paragraph (F1 undefined there) but an in-sample F1: it keeps its place
+    # between the two themes instead of following the total.
+    nan = float("nan")
+    table = pd.DataFrame({
+        "sample": ["held-out"] * 4 + ["in-sample"] * 4,
+        "theme": ["Terrorism", "Drug trafficking", "UN system", "All decisions (micro)"] * 2,
+        "f1": [0.9, nan, 0.8, 0.85, 1.0, 0.5, 0.7, 0.75],
+    })
+    table["f1_low"], table["f1_high"] = table["f1"] - 0.1, table["f1"].clip(upper=1.0)
+    fig = figures.plot_agreement(table, source="s")
+    panels = [ax for ax in fig.axes if ax.get_visible() and ax.get_yticklabels()]
+    labels = [t.get_text() for t in panels[0].get_yticklabels()]
+    assert labels == ["Terrorism", "Drug trafficking", "UN system", "All decisions (micro)"]
+    assert "0.85 over all decisions (held-out)" in fig._suptitle.get_text().replace("\n", " ")
