@@ -16,6 +16,8 @@ ifneq ($(words $(JOBS))$(call digitless,$(JOBS))$(filter 0%,$(JOBS)),1)
 $(error JOBS=$(JOBS): give the number of stages make may run at once as a whole number from 1, e.g. JOBS=2 (JOBS=1 runs them one by one))
 endif
 MAKEFLAGS += -j$(JOBS)
+# Stages that only fill idle CPU run at a lower priority (the briefing's tables beside the section kernels).
+NICE := $(if $(shell command -v nice 2>/dev/null),nice -n 10)
 .SUFFIXES:
 SHELL := /bin/bash
 
@@ -268,9 +270,11 @@ $(RENDER_ARGS): FORCE
 ##         members_vs_rest.csv, reuse_cross_vs_self.csv, reused_passages.csv, group_frequencies.csv,
 ##         briefing_documents.csv, input_files.csv
 report-tables: $(REPORT_CSV)
+# It runs beside the briefing at a lower CPU priority (nice): the section kernels come first, and it finishes on the
+# core the PDF's printing leaves idle.
 $(REPORT_CSV) &: $(ANNOTATED) $(ANALYSIS_CSV) $(HELPERS_SRC) $(PARAMS) $(TABLE_ARGS) $(PARAGRAPHS) $(GROUPS) $(CODEBOOK) \
                  $(CLEANING) $(CORPUS_FILES) $(OVERRIDES) $(VALIDATION) | $(ENV_OK) $(INPUTS_OK)
-	$(PY) -m helpers.report.report_tables --build $(BUILD) --reports $(REPORTS) --corpus $(CORPUS) --codebook $(CODEBOOK) \
+	$(NICE) $(PY) -m helpers.report.report_tables --build $(BUILD) --reports $(REPORTS) --corpus $(CORPUS) --codebook $(CODEBOOK) \
 	  --groups $(GROUPS) $(if $(GROUP_BY),--group-by $(GROUP_BY)) $(if $(PARAMS),--params $(PARAMS))
 
 # The logged held-out scorings of the codebook (make log-test), quoted in the key findings and the methods.
