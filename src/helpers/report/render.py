@@ -34,6 +34,7 @@ from __future__ import annotations
 
 import argparse
 import copy
+import functools
 import hashlib
 import html
 import logging
@@ -288,13 +289,11 @@ def _in_kernel(kc: Any, code: str, what: str) -> None:
 PAPERMILL_ENGINE = "briefing-nbclient"
 
 
+@functools.cache
 def _register_engine() -> None:
     from papermill.clientwrap import PapermillNotebookClient
     from papermill.engines import NBClientEngine, papermill_engines
     from papermill.utils import merge_kwargs, remove_args
-
-    if PAPERMILL_ENGINE in papermill_engines._engines:
-        return
 
     class SharedClientEngine(NBClientEngine):
         """:class:`papermill.engines.NBClientEngine` that runs on the kernel client ``kc`` when one is given."""
