@@ -16,8 +16,9 @@ ifneq ($(words $(JOBS))$(call digitless,$(JOBS))$(filter 0%,$(JOBS)),1)
 $(error JOBS=$(JOBS): give the number of stages make may run at once as a whole number from 1, e.g. JOBS=2 (JOBS=1 runs them one by one))
 endif
 MAKEFLAGS += -j$(JOBS)
-# Stages that only fill idle CPU run at a lower priority (the briefing's tables beside the section kernels).
-NICE := $(if $(shell command -v nice 2>/dev/null),nice -n 10)
+# Stages that only fill idle CPU run at a lower priority (the briefing's tables beside the section kernels); nice is
+# POSIX, like the cksum and cut the variables below already call.
+NICE := nice -n 10
 .SUFFIXES:
 SHELL := /bin/bash
 

@@ -179,7 +179,8 @@ def plot_agreement(table: pd.DataFrame, *, source: str) -> Figure:
     data = data[~data["theme"].str.startswith("Mean")]
     overall = data[data["theme"] == "All decisions (micro)"].iloc[0]
     # The table's theme order over both splits (a theme scored in one split only keeps its place), the total last.
-    themes = [t for t in dict.fromkeys(table["theme"]) if t in set(data["theme"]) and t != overall["theme"]]
+    shown = set(data["theme"]) - {overall["theme"]}
+    themes = [t for t in dict.fromkeys(table["theme"]) if t in shown]
     return charts.small_multiples(data, panel="sample", category="theme", value="f1", low="f1_low", high="f1_high",
                                   category_order=[*themes, overall["theme"]], panel_order=list(dict.fromkeys(data["sample"])),
                                   title=f"The coding agrees with hand coding at F1 {overall['f1']:.2f} over all decisions ({overall['sample']})",
