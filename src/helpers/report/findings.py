@@ -334,7 +334,7 @@ def agreement_finding(overall: Mapping[str, float] | None, n_paragraphs: int | N
         logged = (f" On text the rules were not written from ({len(held_out)} logged held-out scoring"
                   f"{'s' if len(held_out) != 1 else ''} of {size} hand-coded UN General Debate paragraphs), this codebook "
                   f"reaches {f1}.")
-    where = (f"against {n_paragraphs} hand-coded paragraphs it was not tuned on" if sample == "held-out" else
+    where = (f"against {n_paragraphs} held-out hand-coded paragraphs, never read to write the rules," if sample == "held-out" else
              f"against the {n_paragraphs} hand-coded paragraphs its rules were written from (in-sample, so an upper bound)")
     scores = (f"precision {float(overall['precision']):.2f}, recall {float(overall['recall']):.2f}, "
               f"F1 {float(overall['f1']):.2f} and Cohen's κ {float(overall['kappa']):.2f}")
