@@ -196,7 +196,7 @@ $(PARAGRAPHS): $(CORPUS_FILES) $(CLEANING) $(ORGANIZATIONS) src/helpers/corpus/c
 ANNOTATE_PROCESSES := $(if $(filter-out ingest annotate,$(or $(MAKECMDGOALS),$(.DEFAULT_GOAL))),1,$(JOBS))
 
 ## annotate: code body paragraphs with themes -> REPORTS/annotated_paragraphs.csv, annotations.csv; with a validation
-##         sample also agreement.csv (in-sample / held-out, 95% intervals), validation_scored.csv, coder_agreement.csv
+##         sample also agreement.csv (in-sample / dev / held-out, 95% intervals), validation_scored.csv, coder_agreement.csv
 annotate: $(ANNOTATED)
 $(ANNOTATED): $(PARAGRAPHS) $(CODEBOOK) $(RULE_DATA) $(OVERRIDES) $(VALIDATION) $(SECOND_CODER) src/helpers/annotation/codebook.py src/helpers/annotation/rule_language.py src/helpers/annotation/split_agreement.py src/helpers/annotation/agreement.py src/helpers/annotation/annotate.py src/helpers/safe_regex.py src/helpers/corpus/text.py src/helpers/parallel.py src/helpers/io.py | $(ENV_OK) $(INPUTS_OK)
 	$(PY) -m helpers.annotation.annotate --paragraphs $(PARAGRAPHS) --build $(BUILD) --workers $(WORKERS) --processes $(ANNOTATE_PROCESSES) --codebook $(CODEBOOK) \
@@ -230,7 +230,7 @@ merge-coding: | $(ENV_OK)
 	  $(if $(wildcard $(CODING)/second-coder.csv),--second $(SECOND)='$(CODING)/second-coder.csv') \
 	  $(if $(wildcard $(CODING)/adjudicated.csv),--adjudicated '$(CODING)/adjudicated.csv')
 
-## log-test: append the held-out micro figures of REPORTS/agreement.csv to data/validation/test-log.csv (NOTE='what changed')
+## log-test: append the held-out (else dev) micro figures of REPORTS/agreement.csv to data/validation/test-log.csv (NOTE='what changed')
 # The note reaches the recipe through the environment, never the shell's parsing: any quote in it is kept as written.
 log-test: export LOG_TEST_NOTE = $(NOTE)
 log-test: | $(ENV_OK)

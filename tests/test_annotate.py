@@ -399,7 +399,8 @@ def test_cli_writes_reports_and_never_touches_overrides(parquet, tmp_path, capsy
         ("para_id,theme,coder\nbrics-kazan-2024-p012,,t\n",
          r"validation\.csv, line 1: validation header must have the columns para_id,themes,coder; missing themes"),
         ("para_id,split,inclusion_probability,themes,coder\nbrics-kazan-2024-p012,train,0.5,,t\n",
-         r"validation\.csv, line 2: split must be one of \{tune, test\}\. Got 'train' instead\."),
+         r"validation\.csv, line 2: split must be one of \{tune, dev, test\} \(tune: rules are written from it; dev: scored while "
+             r"choosing rules; test: held out\)\. Got 'train' instead\."),
         ("para_id,split,inclusion_probability,themes,coder\nbrics-kazan-2024-p012,test,2,,t\n",
          r"validation\.csv, line 2: inclusion_probability must be a number in \(0, 1\]\. Got '2' instead\."),
         # a quoted text over three lines: the row after it starts on line 5, and a row is named by its first line

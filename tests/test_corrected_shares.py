@@ -81,6 +81,14 @@ def test_rows_of_small_groups_use_rogan_gladen_and_reasons_are_recorded():
     assert (corrected_shares(freq, ann, None)["correction"] == NO_SAMPLE).all()
     in_sample = scored.assign(sample="in-sample")
     assert (corrected_shares(freq, ann, in_sample)["correction"] == NO_HELD_OUT).all()
+    # a dev split stands in when there is no held-out one, with the same figures; beside a held-out split it is left out
+    dev = corrected_shares(freq, ann, scored.assign(sample="dev")).set_index("group")
+    assert dev["correction"].tolist() == ["rogan-gladen"] * 2 and dev.loc["d1", "share_corrected"] == pytest.approx(0.5)
+    # held-out p1 alone (tp 1, Se 1, no negative: Sp undefined -> NaN) would differ; with p3 dev and p4 held-out:
+    # tp 1 (p1), tn 1 (p4), Se 1, Sp 1 -> the raw shares stand: d1 0.25, d2 0.5
+    mixed = scored.assign(sample=["held-out", "dev", "held-out"])
+    got = corrected_shares(freq, ann, mixed).set_index("group")
+    assert got.loc["d1", "share_corrected"] == pytest.approx(0.25) and got.loc["d2", "share_corrected"] == pytest.approx(0.5)
     no_pos = scored.assign(gold="")
     got = corrected_shares(freq, ann, no_pos)
     assert (got["correction"] == NO_POSITIVE).all() and got["share_corrected"].isna().all()

@@ -98,6 +98,12 @@ def test_agreement_finding_labels_in_sample_figures_and_quotes_the_logged_held_o
     logged = pd.DataFrame({"paragraphs": [200, 196, 183, 184], "f1": [0.8348, 0.8710, 0.8696, 0.8143]})
     assert "(4 logged held-out scorings of 183 to 200 hand-coded UN General Debate paragraphs), this codebook reaches " \
            "F1 0.81 to 0.87." in findings.agreement_finding(overall, 118, "in-sample", logged).text
+    # dev figures are named as such, and the log's dev scorings are not quoted as held-out ones
+    logged = pd.DataFrame({"paragraphs": [200, 161], "f1": [0.8322, 0.8317], "sample": ["held-out", "dev"]})
+    dev = findings.agreement_finding(overall, 161, "dev", logged)
+    assert ("against 161 hand-coded dev paragraphs, never read to write the rules but scored while choosing between them "
+            "(so somewhat flattering), it reaches precision 0.93") in dev.text
+    assert "(1 logged held-out scoring of 200 hand-coded UN General Debate paragraphs), this codebook reaches F1 0.83." in dev.text
     held_out = findings.agreement_finding(overall, 200, "held-out")
     assert "against 200 held-out hand-coded paragraphs, never read to write the rules, it reaches" in held_out.text and "logged" not in held_out.text
 

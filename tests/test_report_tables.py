@@ -108,6 +108,7 @@ def test_held_out_log_keeps_the_scorings_of_this_codebook_only(tmp_path):
     logged = load.held_out_log(CODEBOOK)
     assert logged["paragraphs"].tolist() == [200, 181, 161, 181, 200]
     assert logged["f1"].tolist() == [0.8322, 0.8718, 0.8317, 0.8309, 0.7842]
+    assert logged["sample"].tolist() == ["held-out", "held-out", "dev", "held-out", "held-out"]  # the dev split's scores chose rules
     assert logged["recall"].tolist() == [0.8341, 0.8808, 0.8238, 0.7740, 0.7122]
     assert logged["sample_from"].tolist() == ["2015-09-28", "2015-09-28", "2015-09-28", "1946-09-15", "1948-09-15"]
     assert set(logged["sample_to"]) == {"2024-09-24"}
@@ -129,6 +130,13 @@ def test_themes_below_the_held_out_f1_floor_are_flagged_and_shares_shown_beside_
     assert rel["theme"].tolist() == ["war", "law", "space"] and rel["indicative"].tolist() == [True, False, False]
     assert rel["gold"].tolist() == [28, 20, 0]
     assert rt.theme_reliability(agreement[agreement["sample"] == "in-sample"]).empty  # in-sample figures flag nothing
+    # a sample whose test split became dev: its figures flag, and the headline sample is named dev
+    as_dev = agreement.assign(sample=agreement["sample"].replace({"held-out": "dev"}))
+    assert rt.theme_reliability(as_dev)["indicative"].tolist() == [True, False, False]
+    assert (rt.agreement_sample(agreement), rt.agreement_sample(as_dev), rt.agreement_sample(agreement[agreement["sample"] == "in-sample"])) \
+        == ("held-out", "dev", "in-sample")
+    both = pd.concat([agreement, as_dev.assign(f1=0.99)], ignore_index=True)
+    assert rt.theme_reliability(both)["f1"].tolist()[:2] == [0.68, 0.83]  # held-out preferred to dev
     corrected = pd.DataFrame({"group": ["A", "A", "B", "B"], "theme": ["war", "law", "war", "law"],
                               "share": [0.20, 0.10, 0.30, 0.05], "share_corrected": [0.26, 0.102, float("nan"), 0.08],
                               "share_corrected_low": [0.2, 0.08, float("nan"), 0.05], "share_corrected_high": [0.3, 0.12, float("nan"), 0.1],

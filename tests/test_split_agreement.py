@@ -56,6 +56,22 @@ def test_scores_by_sample():
     assert rows.loc[("held-out", "(macro)"), "f1"] == pytest.approx(0.5)  # (0 + 1) / 2
 
 
+def test_a_dev_split_is_scored_apart_and_stands_in_for_a_missing_held_out_one():
+    from helpers.annotation.split_agreement import SPLIT_SAMPLE, reference_sample
+
+    assert SPLIT_SAMPLE["dev"] == "dev" and SPLIT_SAMPLE["test"] == "held-out" and SPLIT_SAMPLE["tune"] == "in-sample"
+    three = {**SAMPLES, "p6": "dev"}
+    t = agreement_by_sample(GOLD, PRED, three, ["a", "b"])
+    # rows in the order in-sample, dev, held-out; dev p6 (no theme either side), held-out p4 p5
+    assert t["sample"].tolist() == ["in-sample"] * 4 + ["dev"] * 4 + ["held-out"] * 4
+    rows = t.set_index(["sample", "theme"])
+    assert rows.loc[("dev", "(overall)"), ["n", "tp", "fp", "fn", "tn"]].tolist() == [2, 0, 0, 0, 2]
+    assert rows.loc[("held-out", "(overall)"), ["n", "tp", "fp", "fn", "tn"]].tolist() == [4, 1, 0, 1, 2]
+    assert reference_sample(three.values()) == "held-out"
+    assert reference_sample(["in-sample", "dev"]) == "dev"
+    assert reference_sample(["in-sample"]) is None and reference_sample([]) is None
+
+
 def test_only_samples_present_get_rows():
     t = agreement_by_sample(GOLD, PRED, {p: "in-sample" for p in GOLD}, ["a"])
     assert set(t["sample"]) == {"in-sample"} and len(t) == 3
@@ -97,6 +113,10 @@ def test_agreement_by_period_scores_each_period_on_its_own_paragraphs():
     assert finding is not None and finding.section == "agreement"
     assert "on held-out paragraphs of 1950 it finds 50% of the themes the hand coders saw" in finding.text
     assert "against 100% for 2020 (100%\u2013100%)" in finding.text
+    # the same paragraphs as a dev split: the table and the warning say so
+    dev = agreement_by_period(gold, {"rules": rules, "final": rules}, years, ["a", "b"], n_bootstrap=200, sample="dev")
+    assert set(dev["sample"]) == {"dev"} and set(table["sample"]) == {"held-out"}
+    assert "on dev paragraphs of 1950 it finds 50%" in period_finding(dev).text
     # one period, or overlapping intervals: nothing to warn about
     assert period_finding(table[table["period"] == "1950"]) is None
     same = {f"p{i}": ({"a"} if i % 2 else set()) for i in range(60)}

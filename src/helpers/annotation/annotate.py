@@ -40,7 +40,8 @@ Command line (``make annotate``)::
 
 writes ``REPORTS/annotated_paragraphs.csv``, ``annotations.csv`` and ``evidence.csv`` and, with
 ``--validation``, ``agreement.csv`` (per ``sample``: ``in-sample`` for the seed set and a sample's
-``tune`` split, ``held-out`` for its ``test`` split; 95 % intervals, :mod:`helpers.annotation.split_agreement`),
+``tune`` split, ``dev`` for its ``dev`` split, ``held-out`` for its ``test`` split; 95 % intervals,
+:mod:`helpers.annotation.split_agreement`), ``agreement_by_period.csv`` (the held-out, else dev, paragraphs per period),
 ``validation_disagreements.csv``, ``validation_scored.csv`` (each coded paragraph's split, inclusion
 probability, gold, rules and final themes: what the analysis stage needs to correct shares) and, when
 ``<sample>.second-coder.csv`` lies beside the sample, ``coder_agreement.csv`` (second coder against
@@ -85,7 +86,7 @@ import pyarrow.csv as pa_csv
 import pyarrow.parquet as pq
 
 from helpers.annotation.agreement import disagreement_table
-from helpers.annotation.split_agreement import SPLIT_SAMPLE, agreement_by_period, agreement_by_sample
+from helpers.annotation.split_agreement import READING_ORDER, SPLIT_SAMPLE, agreement_by_period, agreement_by_sample, reference_sample
 from helpers.annotation.codebook import Codebook, load_codebook
 from helpers.safe_regex import EncodedText, SafePattern, compile_pattern
 from helpers.errors import AnnotationError, run_cli
@@ -101,7 +102,7 @@ ANNOTATION_COLUMNS = ["para_id", "doc_id", "theme", "source", "evidence"]
 EVIDENCE_COLUMNS = ["para_id", "doc_id", "theme", "rule", "rule_kind", "term", "start", "end", "status"]
 OVERRIDE_COLUMNS = ["para_id", "theme", "action", "coder", "note"]
 VALIDATION_COLUMNS = ["para_id", "themes", "coder"]
-#: Columns a drawn sample (helpers.annotation.validation_sample) adds: they decide in-sample/held-out and the weights.
+#: Columns a drawn sample (helpers.annotation.validation_sample) adds: they decide in-sample/dev/held-out and the weights.
 VALIDATION_OPTIONAL = ["split", "inclusion_probability", "text"]
 #: Per coded validation paragraph, what the analysis stage needs to correct shares (REPORTS/validation_scored.csv).
 SCORED_COLUMNS = ["para_id", "doc_id", "sample", "split", "inclusion_probability", "coder", "gold", "rules", "final"]
@@ -782,8 +783,8 @@ def read_validation(path: str | Path, codebook: Codebook) -> pd.DataFrame:
     :mod:`helpers.annotation.validation_sample` (also ``split`` and ``inclusion_probability``; a row whose
     ``coder`` is empty is not coded yet and is skipped).
     Output columns: ``para_id`` (str), ``themes`` (str, sorted ids joined by ``;``),
-    ``coder`` (str), ``line`` (int), ``split`` (str: ``tune``, ``test`` or "" without a split
-    column), ``sample`` (``in-sample`` or ``held-out``, see :mod:`helpers.annotation.split_agreement`),
+    ``coder`` (str), ``line`` (int), ``split`` (str: ``tune``, ``dev``, ``test`` or "" without a split
+    column), ``sample`` (``in-sample``, ``dev`` or ``held-out``, see :mod:`helpers.annotation.split_agreement`),
     ``inclusion_probability`` (float, NaN when the file has none), ``text`` (str: the paragraph as it was
     coded, "" when the file has no text column; see :func:`set_aside_changed`). Raises
     :class:`AnnotationError` naming the row for an unknown theme, an empty or repeated para_id,
@@ -809,7 +810,8 @@ def read_validation(path: str | Path, codebook: Codebook) -> pd.DataFrame:
                 )
         split = row.get("split", "")
         if split not in SPLIT_SAMPLE:
-            raise AnnotationError(f"{where}: split must be one of {{tune, test}}. Got '{split}' instead.")
+            raise AnnotationError(f"{where}: split must be one of {{tune, dev, test}} (tune: rules are written from it; "
+                                  f"dev: scored while choosing rules; test: held out). Got '{split}' instead.")
         prob = math.nan
         if row.get("inclusion_probability", ""):
             try:
@@ -1502,9 +1504,11 @@ def annotate_corpus(
             pred = preds[label] = {p: _split(t) for p, t in zip(coded["para_id"], coded[col])}
             tables.append(agreement_by_sample(gold, pred, samples, cb.theme_ids).assign(annotation=label))
             dis.append(disagreement_table(gold, pred, cb.theme_ids).assign(annotation=label))
-        held = {p: g for p, g in gold.items() if samples.get(p) == "held-out"}
+        unread = reference_sample(samples.values())
+        held = {p: g for p, g in gold.items() if samples.get(p) == unread}
         if held:
-            by_period = agreement_by_period(held, preds, _years(dict(zip(named["para_id"], named["date"]))), cb.theme_ids)
+            by_period = agreement_by_period(held, preds, _years(dict(zip(named["para_id"], named["date"]))), cb.theme_ids,
+                                            sample=unread)
             write_csv(by_period, reports / "agreement_by_period.csv")
         agreement = pd.concat(tables, ignore_index=True)
         agreement = agreement[["annotation"] + [c for c in agreement.columns if c != "annotation"]]
@@ -1573,14 +1577,14 @@ def _figure(r: pd.Series, measure: str) -> str:
 
 
 def format_agreement(agreement: pd.DataFrame, coders: pd.DataFrame | None = None) -> str:
-    """Per sample (held-out first) and annotation (rules alone, final; the second coder beside them):
+    """Per sample (held-out, then dev, then in-sample) and annotation (rules alone, final; the second coder beside them):
     micro precision, recall, F1, kappa with their 95 % intervals."""
     lines = []
     table = agreement if "sample" in agreement.columns else agreement.assign(sample="in-sample")
     parts = [(table, (("rules", "rules alone"), ("final", "final (rules + overrides)")))]
     if coders is not None:
         parts.append((coders, (("second coder", "second coder vs first"),)))
-    for sample in ("held-out", "in-sample"):
+    for sample in READING_ORDER:
         for frame, labels in parts:
             for label, name in labels:
                 row = frame[(frame["annotation"] == label) & (frame["theme"] == "(overall)") & (frame["sample"] == sample)]
@@ -1640,7 +1644,7 @@ def main(argv: Sequence[str] | None = None) -> int:
               + (f"; two coders: {args.reports}/coder_agreement.csv" if s.coder_agreement is not None else ""))
         final = s.by_period[s.by_period["annotation"] == "final"] if s.by_period is not None else None
         if final is not None and len(final) > 1:
-            print("  held-out, final, by period of the documents' dates: " + "; ".join(
+            print(f"  {final['sample'].iloc[0]}, final, by period of the documents' dates: " + "; ".join(
                 f"{r.period} recall {_figure(r._asdict(), 'recall')} F1 {_figure(r._asdict(), 'f1')} ({r.paragraphs} paragraphs)"
                 for r in final.itertuples(index=False)) + f" ({args.reports}/agreement_by_period.csv)")
     return 0

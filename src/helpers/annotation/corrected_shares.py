@@ -13,8 +13,9 @@ for downstream inference", NeurIPS 2023)
     ``π``: its probability of being one: the sample's ``inclusion_probability`` times the share of
     coded rows that are held out, since the test split is drawn at random within the sample). The
     corrected share is the mean of ``Ỹ`` over the group's ``N`` paragraphs, and its plug-in
-    (sandwich) variance is ``Σ (Ỹ_i − θ)² / N²``. Only held-out rows are used: the rules were tuned
-    on the ``tune`` rows, so their errors there understate the errors elsewhere.
+    (sandwich) variance is ``Σ (Ỹ_i − θ)² / N²``. Only held-out rows are used (or, when the sample has
+    none, its ``dev`` rows: :func:`helpers.annotation.split_agreement.reference_sample`): the rules were
+    tuned on the ``tune`` rows, so their errors there understate the errors elsewhere.
 ``rogan-gladen``
     otherwise, when the corpus has a coded held-out sample: ``θ = (p + Sp − 1) / (Se + Sp − 1)``
     with the theme's held-out sensitivity ``Se = tp / (tp + fn)`` and specificity
@@ -22,7 +23,7 @@ for downstream inference", NeurIPS 2023)
     method) adds the binomial variance of the raw share and the sampling variance of ``Se`` and
     ``Sp``: ``[p(1−p)/N + θ² Se(1−Se)/n_pos + (1−θ)² Sp(1−Sp)/n_neg] / (Se + Sp − 1)²``.
 ``none: <reason>``
-    no correction (the three columns empty): no coded sample of this corpus, no held-out rows (the
+    no correction (the three columns empty): no coded sample of this corpus, no held-out or dev rows (the
     seed set is in-sample only), no held-out paragraph with the theme (sensitivity undefined), or
     ``Se + Sp <= 1``.
 
@@ -43,13 +44,14 @@ import numpy as np
 import pandas as pd
 
 from helpers.analysis.frequencies import Z95, body_only, group_key, split_themes
+from helpers.annotation.split_agreement import reference_sample
 from helpers.io import read_text_csv
 
 CORRECTION_COLUMNS = ["share_corrected", "share_corrected_low", "share_corrected_high", "correction"]
 #: Fewest held-out coded paragraphs in a group for the DSL estimator; below, Rogan-Gladen.
 MIN_DSL_ROWS = 10
 NO_SAMPLE = "none: no coded validation sample of this corpus"
-NO_HELD_OUT = "none: the validation sample has no held-out (test) rows"
+NO_HELD_OUT = "none: the validation sample has no held-out (test) or dev rows"
 NO_POSITIVE = "none: no held-out paragraph carries the theme (sensitivity undefined)"
 NOT_INFORMATIVE = "none: held-out sensitivity + specificity <= 1"
 
@@ -105,7 +107,7 @@ def corrected_shares(frequencies: pd.DataFrame, annotated: pd.DataFrame, scored:
     out["correction"] = NO_SAMPLE
     if scored is None or scored.empty:
         return out
-    held = scored[scored["sample"] == "held-out"]
+    held = scored[scored["sample"] == reference_sample(scored["sample"])]
     if held.empty:
         out["correction"] = NO_HELD_OUT
         return out

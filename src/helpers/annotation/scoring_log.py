@@ -1,17 +1,20 @@
-"""The log of held-out scorings: one row each time the rules are scored on the ``test`` split.
+"""The log of held-out scorings: one row each time the rules are scored on a ``test`` (or ``dev``) split.
 
 The ``test`` split is read only as numbers, once per rule change; this log is the record that it
 was (``data/validation/test-log.csv``). :func:`log_held_out` appends the micro figures of the
-``rules`` annotation on the ``held-out`` sample of an ``agreement.csv``.
+``rules`` annotation on the ``held-out`` sample of an ``agreement.csv``, or on its ``dev`` sample when it
+has no held-out one (:func:`helpers.annotation.split_agreement.reference_sample`).
 
 Columns of the log: ``date`` (UTC, ISO 8601), ``commit`` (the commit scored: ``git rev-parse
 --short HEAD``, with ``+dirty`` when the codebook or the rule data had uncommitted changes),
 ``codebook`` (first 12 hex digits of the SHA-256 of the codebook file), ``paragraphs`` (held-out
 paragraphs scored), ``precision``, ``precision_low``, ``precision_high``, ``recall``, ``recall_low``,
 ``recall_high``, ``f1``, ``f1_low``, ``f1_high`` (micro, rules alone), ``note`` (what changed),
-``sample_from``, ``sample_to`` (dates YYYY-MM-DD of the earliest and latest document of the held-out
-paragraphs: the text the figures hold for; blank when unknown). A log written before these two columns
-existed gets them (blank) when the next row is appended.
+````sample_from``, ``sample_to`` (dates YYYY-MM-DD of the earliest and latest document of the held-out
+paragraphs: the text the figures hold for; blank when unknown), ``sample`` (``held-out``, or ``dev``: paragraphs
+never read to write a rule but whose scores chose between rules, which flatter the coding somewhat). A log
+written before these columns existed gets them when the next row is appended (the dates blank, ``sample``
+``held-out``, which is what every row was then meant to be).
 
 Command line (``make log-test REPORTS=... NOTE='...'``)::
 
@@ -33,10 +36,11 @@ from pathlib import Path
 
 import pandas as pd
 
+from helpers.annotation.split_agreement import reference_sample
 from helpers.errors import ParameterError, run_cli
 
 LOG_COLUMNS = ["date", "commit", "codebook", "paragraphs", "precision", "precision_low", "precision_high",
-               "recall", "recall_low", "recall_high", "f1", "f1_low", "f1_high", "note", "sample_from", "sample_to"]
+               "recall", "recall_low", "recall_high", "f1", "f1_low", "f1_high", "note", "sample_from", "sample_to", "sample"]
 
 
 def sample_period(scored_csv: str | Path, documents_csv: str | Path) -> tuple[str, str]:
@@ -44,21 +48,24 @@ def sample_period(scored_csv: str | Path, documents_csv: str | Path) -> tuple[st
     ``validation_scored.csv``, from the ingest's ``documents.csv``; ("", "") when none is dated."""
     scored = pd.read_csv(scored_csv, dtype=str, keep_default_na=False)
     dates = pd.read_csv(documents_csv, dtype=str, keep_default_na=False).set_index("doc_id")["date"]
-    held = scored.loc[scored["sample"] == "held-out", "doc_id"]
+    held = scored.loc[scored["sample"] == reference_sample(scored["sample"]), "doc_id"]
     found = sorted(d for d in dates.reindex(held.unique()).dropna() if d)
     return (found[0], found[-1]) if found else ("", "")
 
 
 def held_out_row(agreement: pd.DataFrame) -> dict[str, object]:
-    """Micro figures of the rules alone on the held-out sample of an agreement table."""
+    """Micro figures of the rules alone on the held-out sample of an agreement table (its dev sample when it has no
+    held-out one), with ``sample`` saying which."""
     if "sample" not in agreement.columns:
         raise ParameterError("the agreement table has no `sample` column: score a sample with a test split first.")
-    micro = agreement[(agreement["annotation"] == "rules") & (agreement["sample"] == "held-out")]
+    sample = reference_sample(agreement["sample"])
+    micro = agreement[(agreement["annotation"] == "rules") & (agreement["sample"] == sample)]
     overall = micro[micro["theme"] == "(overall)"]
     if overall.empty:
-        raise ParameterError("the agreement table has no held-out rows: the validation sample has no coded test split.")
+        raise ParameterError("the agreement table has no held-out or dev rows: the validation sample has no coded test "
+                             "(or dev) split.")
     r = overall.iloc[0]
-    row: dict[str, object] = {"paragraphs": int(micro[micro["theme"] == "(macro)"]["n"].iloc[0])}
+    row: dict[str, object] = {"paragraphs": int(micro[micro["theme"] == "(macro)"]["n"].iloc[0]), "sample": sample}
     for m in ("precision", "recall", "f1"):
         for c in (m, f"{m}_low", f"{m}_high"):
             row[c] = f"{float(r[c]):.4f}"
@@ -108,8 +115,11 @@ def _add_new_columns(path: Path) -> None:
         return
     from helpers.io import atomic_path
 
+    filled = table.reindex(columns=LOG_COLUMNS, fill_value="")
+    if "sample" not in table.columns:
+        filled["sample"] = "held-out"
     with atomic_path(path) as tmp:
-        table.reindex(columns=LOG_COLUMNS, fill_value="").to_csv(tmp, index=False, lineterminator="\n")
+        filled.to_csv(tmp, index=False, lineterminator="\n")
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -124,7 +134,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parser.parse_args(argv)
     period = sample_period(args.scored, args.documents) if args.scored and args.documents else ("", "")
     row = log_held_out(args.agreement, args.codebook, args.log, args.note, args.rule_data, period)
-    print(f"held-out (rules alone, {row['paragraphs']} paragraphs): precision {row['precision']} recall {row['recall']} "
+    print(f"{row['sample']} (rules alone, {row['paragraphs']} paragraphs): precision {row['precision']} recall {row['recall']} "
           f"F1 {row['f1']} [{row['f1_low']}, {row['f1_high']}] -> {args.log}")
     return 0
 

@@ -1,11 +1,18 @@
 """Agreement scored separately on the paragraphs the rules were written from and on held-out ones, with 95 % intervals.
 
-A coded validation sample has up to two kinds of paragraph (column ``sample`` of every table here):
+A coded validation sample has up to three kinds of paragraph (column ``sample`` of every table here):
 
 - ``in-sample``: paragraphs the rules were written or tuned from: the seed validation set
   (``data/annotations/validation.csv``, which has no ``split`` column) and the ``tune`` split of a
   sample drawn by :mod:`helpers.annotation.validation_sample`;
-- ``held-out``: the ``test`` split, never read to write a rule. These are the figures to quote.
+- ``dev``: the ``dev`` split, never read to write a rule but scored while choosing between rules
+  (an analyst relabels a ``test`` split ``dev`` once its scores have decided anything). Its figures
+  flatter the coding less than in-sample ones, but more than held-out ones;
+- ``held-out``: the ``test`` split, never read to write a rule nor used to choose one. These are the
+  figures to quote.
+
+Where one sample stands for the coding's accuracy on new text (the corrected shares, the agreement per
+period, the briefing's headline figure), it is :func:`reference_sample`: held-out when there is any, else dev.
 
 :func:`agreement_with_intervals` adds a 95 % interval to every figure of
 :func:`helpers.annotation.agreement.agreement_table`:
@@ -26,7 +33,7 @@ Interval columns are named ``<measure>_low`` and ``<measure>_high`` for ``precis
 from __future__ import annotations
 
 import warnings
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 
 import numpy as np
 import pandas as pd
@@ -34,10 +41,22 @@ import pandas as pd
 from helpers.annotation.agreement import AGREEMENT_COLUMNS, agreement_table
 from helpers.analysis.frequencies import wilson_interval
 
-#: Values of the ``sample`` column: paragraphs rules were written or tuned from, and held-out ones.
-SAMPLES = ("in-sample", "held-out")
+#: Values of the ``sample`` column, in the order of agreement.csv's rows: paragraphs rules were written or tuned
+#: from, paragraphs scored while choosing rules, and held-out ones.
+SAMPLES = ("in-sample", "dev", "held-out")
+#: The same, in the order readers get them (the figures to quote first).
+READING_ORDER = ("held-out", "dev", "in-sample")
 #: ``split`` of a validation row -> its ``sample`` ("" = a file without splits: the seed validation set).
-SPLIT_SAMPLE = {"": "in-sample", "tune": "in-sample", "test": "held-out"}
+SPLIT_SAMPLE = {"": "in-sample", "tune": "in-sample", "dev": "dev", "test": "held-out"}
+#: Samples never read to write a rule, the better first: what :func:`reference_sample` chooses from.
+UNREAD = ("held-out", "dev")
+
+
+def reference_sample(samples: Iterable[str]) -> str | None:
+    """The sample that stands for the coding's accuracy on new text: ``held-out`` when ``samples`` (the ``sample``
+    values of a validation table) hold any, else ``dev``, else None (in-sample rows only, or none)."""
+    present = set(samples)
+    return next((s for s in UNREAD if s in present), None)
 MEASURES = ("precision", "recall", "f1", "kappa")
 INTERVAL_COLUMNS = [f"{m}_{side}" for m in MEASURES for side in ("low", "high")]
 SCORED_COLUMNS = ["sample"] + AGREEMENT_COLUMNS + INTERVAL_COLUMNS
@@ -130,10 +149,10 @@ def agreement_by_sample(
     gold: Mapping[str, set[str]], predicted: Mapping[str, set[str]], samples: Mapping[str, str],
     themes: Sequence[str], n_bootstrap: int = N_BOOTSTRAP, seed: int = BOOTSTRAP_SEED,
 ) -> pd.DataFrame:
-    """:func:`agreement_with_intervals` for each ``sample`` (``in-sample``, ``held-out``) present.
+    """:func:`agreement_with_intervals` for each ``sample`` (``in-sample``, ``dev``, ``held-out``) present.
 
     ``samples`` maps each para_id of ``gold`` to its sample. Output columns: :data:`SCORED_COLUMNS`
-    (``sample`` first); rows of ``in-sample`` first, then ``held-out``, each with its themes,
+    (``sample`` first); rows of ``in-sample`` first, then ``dev``, then ``held-out``, each with its themes,
     ``(overall)`` and ``(macro)``.
     """
     tables = []
@@ -148,7 +167,8 @@ def agreement_by_sample(
 
 #: Columns of :func:`agreement_by_period` (``REPORTS/agreement_by_period.csv``).
 PERIOD_COLUMNS = ["annotation", "period", "year_from", "year_to", "paragraphs", "gold_pos", "pred_pos", "tp", "fp", "fn",
-                  "precision", "precision_low", "precision_high", "recall", "recall_low", "recall_high", "f1", "f1_low", "f1_high"]
+                  "precision", "precision_low", "precision_high", "recall", "recall_low", "recall_high", "f1", "f1_low", "f1_high",
+                  "sample"]
 #: At most this many periods, and none with fewer held-out paragraphs than :data:`MIN_PERIOD_PARAGRAPHS`.
 MAX_PERIODS = 3
 MIN_PERIOD_PARAGRAPHS = 30
@@ -180,15 +200,16 @@ def periods_of(years: Sequence[int], max_periods: int = MAX_PERIODS, min_paragra
 
 def agreement_by_period(
     gold: Mapping[str, set[str]], predicted: Mapping[str, Mapping[str, set[str]]], years: Mapping[str, int],
-    themes: Sequence[str], n_bootstrap: int = N_BOOTSTRAP, seed: int = BOOTSTRAP_SEED,
+    themes: Sequence[str], n_bootstrap: int = N_BOOTSTRAP, seed: int = BOOTSTRAP_SEED, sample: str = "held-out",
 ) -> pd.DataFrame:
     """Micro agreement of held-out paragraphs per period of their documents' dates (:func:`periods_of`), with 95 % intervals.
 
     Rules written from recent text may find less in older text (words and names change over decades), so a trend
-    over time can be partly the coding's. ``gold``: each held-out para_id's hand-coded themes; ``predicted``: for each
+    over time can be partly the coding's. ``gold``: each held-out para_id's hand-coded themes (or dev ones, when the
+    sample has no held-out split: ``sample`` names which, :func:`reference_sample`); ``predicted``: for each
     ``annotation`` (``rules``, ``final``) the coding's themes by para_id; ``years``: the year of each para_id's document.
-    Output: :data:`PERIOD_COLUMNS`, one row per annotation and period (``period`` = "1946-1975"), in date order;
-    empty when no paragraph has a year.
+    Output: :data:`PERIOD_COLUMNS`, one row per annotation and period (``period`` = "1946-1975"), in date order, with
+    ``sample``; empty when no paragraph has a year.
     """
     dated = [p for p in gold if p in years]
     rows = []
@@ -198,5 +219,5 @@ def agreement_by_period(
             overall = agreement_with_intervals(part, pred, themes, n_bootstrap, seed)
             overall = overall[overall["theme"] == "(overall)"].iloc[0]
             rows.append({"annotation": annotation, "period": f"{a}" if a == b else f"{a}-{b}", "year_from": a, "year_to": b,
-                         "paragraphs": len(part), **{c: overall[c] for c in PERIOD_COLUMNS[5:]}})
+                         "paragraphs": len(part), **{c: overall[c] for c in PERIOD_COLUMNS[5:-1]}, "sample": sample})
     return pd.DataFrame(rows, columns=PERIOD_COLUMNS)

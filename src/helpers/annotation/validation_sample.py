@@ -8,7 +8,9 @@ A sample is a CSV with the columns of :data:`SAMPLE_COLUMNS`:
 - ``inclusion_probability``: the probability that this paragraph was drawn (n_h / N_h of its
   stratum), so estimates from the sample can be weighted back to the corpus;
 - ``split``: ``tune`` (rules may be written and tuned from these) or ``test`` (held out: never
-  read to write a rule; scored once per change), assigned at random with the same seed;
+  read to write a rule; scored once per change), assigned at random with the same seed. Once a
+  ``test`` split's scores have been used to choose between rules, relabel it ``dev`` (never read, but no
+  longer held out): the briefing and ``make log-test`` then say so, and a new sample is the held-out check;
 - ``text``: the paragraph exactly as in the corpus;
 - ``themes``, ``coder``: empty, for the coder to fill (theme ids joined by ``;``).
 

@@ -305,8 +305,9 @@ def period_finding(by_period: pd.DataFrame | None) -> Finding | None:
     else:
         return None
     share = ("of the themes the hand coders saw" if measure == "recall" else "of the themes it gives")
+    sample = str(final["sample"].iloc[0]) if "sample" in final.columns else "held-out"
     return Finding(
-        f"The coding is not equally good across the years: on held-out paragraphs of {_e(low['period'])} it {what} "
+        f"The coding is not equally good across the years: on {_e(sample)} paragraphs of {_e(low['period'])} it {what} "
         f"{pct(float(low[measure]))} {share} ({pct(float(low[f'{measure}_low']))}–{pct(float(low[f'{measure}_high']))}), "
         f"against {pct(float(high[measure]))} for {_e(high['period'])} ({pct(float(high[f'{measure}_low']))}–"
         f"{pct(float(high[f'{measure}_high']))}). Part of any change in theme shares between those periods is the coding's, not the texts'.",
@@ -319,13 +320,16 @@ def agreement_finding(overall: Mapping[str, float] | None, n_paragraphs: int | N
     """How far to trust the coding: rules plus overrides against the hand-coded validation sample.
 
     ``overall``: a mapping with ``precision``, ``recall``, ``f1`` and ``kappa`` (0-1) on ``n_paragraphs``
-    paragraphs of ``sample`` (``held-out`` or ``in-sample``: paragraphs the rules were written from, which
-    overstate accuracy on new text). ``held_out``: logged held-out scorings of the same codebook
-    (:func:`helpers.report.load.load_held_out_log`; ``paragraphs``, ``f1``), quoted as the range of their micro-F1.
+    paragraphs of ``sample`` (``held-out``; ``dev``: never read, but scored while choosing between rules, so somewhat
+    flattering; or ``in-sample``: paragraphs the rules were written from, which overstate accuracy on new text).
+    ``held_out``: logged scorings of the same codebook (:func:`helpers.report.load.load_held_out_log`; ``paragraphs``,
+    ``f1``, ``sample``), of which the held-out ones are quoted as the range of their micro-F1.
     """
     if not overall:
         return None
     logged = ""
+    if held_out is not None and "sample" in held_out.columns:
+        held_out = held_out[held_out["sample"] == "held-out"]
     if held_out is not None and len(held_out):
         lo, hi = float(held_out["f1"].min()), float(held_out["f1"].max())
         sizes = sorted({int(n) for n in held_out["paragraphs"]})
@@ -334,8 +338,11 @@ def agreement_finding(overall: Mapping[str, float] | None, n_paragraphs: int | N
         logged = (f" On text the rules were not written from ({len(held_out)} logged held-out scoring"
                   f"{'s' if len(held_out) != 1 else ''} of {size} hand-coded UN General Debate paragraphs), this codebook "
                   f"reaches {f1}.")
-    where = (f"against {n_paragraphs} held-out hand-coded paragraphs, never read to write the rules," if sample == "held-out" else
-             f"against the {n_paragraphs} hand-coded paragraphs its rules were written from (in-sample, so an upper bound)")
+    where = {
+        "held-out": f"against {n_paragraphs} held-out hand-coded paragraphs, never read to write the rules,",
+        "dev": (f"against {n_paragraphs} hand-coded dev paragraphs, never read to write the rules but scored while choosing "
+                "between them (so somewhat flattering),"),
+    }.get(sample, f"against the {n_paragraphs} hand-coded paragraphs its rules were written from (in-sample, so an upper bound)")
     scores = (f"precision {float(overall['precision']):.2f}, recall {float(overall['recall']):.2f}, "
               f"F1 {float(overall['f1']):.2f} and Cohen's κ {float(overall['kappa']):.2f}")
     if float(overall["kappa"]) >= 0.6:

@@ -292,7 +292,8 @@ def load_agreement(selection: Selection) -> pd.DataFrame:
     """``agreement.csv`` of ``make annotate`` (empty without a validation sample).
 
     One row per ``annotation`` (``rules`` alone or ``final`` = rules plus overrides), ``sample``
-    (``in-sample``: the paragraphs the rules were tuned on; ``held-out``: the test split) and
+    (``in-sample``: the paragraphs the rules were tuned on; ``dev``: never read, but scored while choosing rules;
+    ``held-out``: the test split) and
     ``theme`` (a theme id, ``(overall)`` = micro over all decisions, ``(macro)`` = mean over
     themes). Columns ``n`` (paragraphs), ``gold_pos``, ``pred_pos``, ``tp``, ``fp``, ``fn``,
     ``tn`` (counts), ``precision``, ``recall``, ``f1``, ``kappa`` (0-1) and their 95% interval
@@ -351,8 +352,9 @@ def held_out_log(codebook: str | Path, log: str | Path = TEST_LOG) -> pd.DataFra
 
     Columns ``date`` (UTC), ``commit``, ``codebook``, ``paragraphs`` (held-out paragraphs scored),
     ``precision``, ``recall``, ``f1`` with ``*_low``/``*_high`` (95% bootstrap interval; micro, rules alone)
-    and ``note`` (which sample was scored, after which change). These figures come from text the rules
-    were not written from, unlike a corpus's own in-sample validation set.
+    ``note`` (which sample was scored, after which change), ``sample_from``/``sample_to`` and ``sample`` (``held-out``,
+    or ``dev``: a split whose scores chose between rules; ``held-out`` for a log written before the column). These
+    figures come from text the rules were not written from, unlike a corpus's own in-sample validation set.
     """
     from helpers.annotation.scoring_log import codebook_digest
 
@@ -360,6 +362,8 @@ def held_out_log(codebook: str | Path, log: str | Path = TEST_LOG) -> pd.DataFra
     if not path.is_file() or not book.is_file():
         return pd.DataFrame()
     table = pd.read_csv(path, dtype={"commit": str, "codebook": str, "note": str}, keep_default_na=False)
+    if "sample" not in table.columns:
+        table["sample"] = "held-out"
     return table[table["codebook"] == codebook_digest(book)].reset_index(drop=True)
 
 

@@ -36,6 +36,7 @@ from helpers.analysis.reuse_clusters import MAX_PAIRS_PER_CLUSTER, MAX_SAME_ORGA
 from helpers.analysis.reuse_summary import passage_families, reuse_between_groups, reuse_cross_vs_self, reuse_kind_totals
 from helpers.corpus.text import WORD_RE, fold
 from helpers.analysis.trends import members_vs_rest, theme_changes, theme_trends
+from helpers.annotation.split_agreement import READING_ORDER, reference_sample
 
 #: Minimum paragraphs a theme pair must share to be reported (as ``make analyse``).
 MIN_SUPPORT = 2
@@ -797,16 +798,17 @@ def held_out_coverage(held_out: pd.DataFrame | None, paragraphs: pd.DataFrame) -
 
 
 def agreement_sample(agreement: pd.DataFrame) -> str:
-    """The sample :func:`agreement_overall` reports: ``held-out`` when the validation sample has a test split, else ``in-sample``."""
-    if agreement.empty:
+    """The sample :func:`agreement_overall` reports: ``held-out`` when the validation sample has a test split, else ``dev``
+    when it has a dev split (:func:`helpers.annotation.split_agreement.reference_sample`), else ``in-sample``."""
+    if agreement.empty or "sample" not in agreement.columns:
         return "in-sample"
     final = agreement[agreement["annotation"] == "final"]
-    return "held-out" if (final["sample"] == "held-out").any() else str(final["sample"].iloc[0]) if len(final) else "in-sample"
+    return reference_sample(final["sample"]) or (str(final["sample"].iloc[0]) if len(final) else "in-sample")
 
 
 def agreement_overall(agreement: pd.DataFrame) -> tuple[dict[str, float] | None, int | None]:
     """The final coding's micro scores (``precision``, ``recall``, ``f1``, ``kappa``) on the held-out split when there
-    is one, else in-sample, and the number of paragraphs they are computed on; ``(None, None)`` without a sample."""
+    is one, else the dev split, else in-sample (:func:`agreement_sample`), and the number of paragraphs they are computed on; ``(None, None)`` without a sample."""
     if agreement.empty:
         return None, None
     final = agreement[(agreement["annotation"] == "final") & (agreement["sample"] == agreement_sample(agreement))]
@@ -818,7 +820,7 @@ def agreement_overall(agreement: pd.DataFrame) -> tuple[dict[str, float] | None,
 
 
 def agreement_table(agreement: pd.DataFrame, labels: Mapping[str, str]) -> pd.DataFrame:
-    """Agreement for readers: per ``sample`` (held-out first) and theme, the final coding's ``hand`` (paragraphs the
+    """Agreement for readers: per ``sample`` (held-out, dev, then in-sample) and theme, the final coding's ``hand`` (paragraphs the
     coder gave the theme), ``coded``, ``precision``, ``recall``, ``f1``, ``kappa`` with ``f1_low``/``f1_high`` and
     ``kappa_low``/``kappa_high`` (95%), and the rules alone's ``f1_rules``, ``kappa_rules``."""
     if agreement.empty:
@@ -826,7 +828,7 @@ def agreement_table(agreement: pd.DataFrame, labels: Mapping[str, str]) -> pd.Da
     final = agreement[agreement["annotation"] == "final"]
     rules = agreement[agreement["annotation"] == "rules"].set_index(["sample", "theme"])
     rows = []
-    for sample in sorted(final["sample"].unique(), key=lambda s: (s != "held-out", s)):
+    for sample in sorted(final["sample"].unique(), key=lambda s: (READING_ORDER.index(s) if s in READING_ORDER else len(READING_ORDER), s)):
         f = final[final["sample"] == sample].set_index("theme")
         order = [x for x in f.index if not str(x).startswith("(")] + [x for x in ("(overall)", "(macro)") if x in f.index]
         for theme in order:
@@ -881,15 +883,15 @@ INDICATIVE_F1 = 0.70
 
 
 def theme_reliability(agreement: pd.DataFrame) -> pd.DataFrame:
-    """Per theme, how well the final coding did on the held-out split of the validation sample: ``theme`` (id),
-    ``gold`` (held-out paragraphs the hand coder gave it), ``f1``, ``f1_low``, ``f1_high`` (0-1, 95% interval) and
-    ``indicative`` (True when F1 is below :data:`INDICATIVE_F1`). Empty without held-out rows (e.g. the seed
-    corpus, whose validation set is in-sample); a theme no paragraph had and none was coded with has no F1 and is
-    not flagged."""
+    """Per theme, how well the final coding did on the held-out split of the validation sample (its dev split when it
+    has no held-out one: :func:`agreement_sample`): ``theme`` (id), ``gold`` (paragraphs of that split the hand coder
+    gave it), ``f1``, ``f1_low``, ``f1_high`` (0-1, 95% interval) and ``indicative`` (True when F1 is below
+    :data:`INDICATIVE_F1`). Empty without held-out or dev rows (e.g. the seed corpus, whose validation set is
+    in-sample); a theme no paragraph had and none was coded with has no F1 and is not flagged."""
     columns = ["theme", "gold", "f1", "f1_low", "f1_high", "indicative"]
     if agreement.empty or "sample" not in agreement.columns:
         return pd.DataFrame(columns=columns)
-    held = agreement[(agreement["annotation"] == "final") & (agreement["sample"] == "held-out")
+    held = agreement[(agreement["annotation"] == "final") & (agreement["sample"] == reference_sample(agreement["sample"]))
                      & ~agreement["theme"].astype(str).str.startswith("(")]
     out = held.rename(columns={"gold_pos": "gold"})[["theme", "gold", "f1", "f1_low", "f1_high"]].reset_index(drop=True)
     return out.assign(indicative=out["f1"].lt(INDICATIVE_F1) & out["f1"].notna())[columns]
