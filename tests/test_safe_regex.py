@@ -44,3 +44,21 @@ def test_spans_of_windows_of_one_encoded_text_are_those_of_the_text():
     assert pattern.spans(encoded, 15, 20) == [(15, 20)]  # the window's end is the end of the text
     ascii_text = EncodedText("peace")
     assert ascii_text.byte(5) == 5 and pattern.spans(ascii_text, 0, 5) == [(0, 5)]
+
+
+def test_spans_in_ascii_and_non_ascii_windows_are_those_of_python_re():
+    import re
+
+    from helpers.safe_regex import EncodedText
+
+    text = "Peace_1 talks\x1c2\u00a0state-building; café 12 peace\u0660 ok. Aid flows, peace."
+    encoded = EncodedText(text)
+    for source in (r"\w+\s+\w+", r"[^\w\s.;]+\w*", r"\d+\D", r"\S+\s\S", r"peace\W*\w{2}", r"[\w-]+ing\b"):
+        pattern = compile_pattern(source, ignorecase=True, capture=False)
+        py = re.compile(source, re.IGNORECASE)
+        for lo, hi in ((0, len(text)), (0, 13), (8, 30), (31, 46), (47, len(text))):  # ASCII windows and not
+            expected, pos = [], lo
+            while pos <= hi and (m := py.search(text, pos, hi)):
+                expected.append(m.span())
+                pos = m.start() + 1
+            assert pattern.spans(encoded, lo, hi) == expected, (source, lo, hi)

@@ -31,16 +31,20 @@ _WORD = r"\p{L}\p{N}_"
 _SPACE = r"\t\n\x{0B}\f\r\x{1C}-\x{1F} \x{85}\p{Z}"
 _DIGIT = r"\p{Nd}"
 _CLASSES = {"w": _WORD, "s": _SPACE, "d": _DIGIT}
+#: The ASCII members of the same classes: what they are in a text known to hold ASCII only.
+_ASCII_CLASSES = {"w": "0-9A-Za-z_", "s": r"\t\n\x0B\f\r\x1C-\x1F ", "d": "0-9"}
 
 
 class PatternError(ValueError):
     """A pattern RE2 cannot run, with the reason (the caller adds file, line and rule)."""
 
 
-def to_re2(pattern: str) -> str:
+def to_re2(pattern: str, ascii_only: bool = False) -> str:
     """``pattern`` (Python ``re`` syntax) rewritten for RE2 with Python's Unicode meaning of
     ``\\w \\W \\d \\D \\s \\S``, ``\\Z`` and ``\\uXXXX``/``\\UXXXXXXXX``; raises :class:`PatternError` for a
-    negated class (``\\W``, ``\\D``, ``\\S``) inside ``[...]``, which RE2 cannot combine."""
+    negated class (``\\W``, ``\\D``, ``\\S``) inside ``[...]``, which RE2 cannot combine. ``ascii_only``:
+    the six classes hold only their ASCII members, which matches the same in a text of ASCII only."""
+    classes = _ASCII_CLASSES if ascii_only else _CLASSES
     out: list[str] = []
     in_class = False
     i, n = 0, len(pattern)
@@ -49,8 +53,8 @@ def to_re2(pattern: str) -> str:
         if c == "\\" and i + 1 < n:
             e = pattern[i + 1]
             i += 2
-            if e.lower() in _CLASSES:
-                body = _CLASSES[e.lower()]
+            if e.lower() in classes:
+                body = classes[e.lower()]
                 if e.islower():
                     out.append(body if in_class else f"[{body}]")
                 elif in_class:
@@ -138,13 +142,16 @@ class SafePattern:
     capture: bool = True
 
     def __post_init__(self) -> None:
-        options = _options(self.ignorecase)
-        options.never_capture = not self.capture
         try:
-            compiled = re2.compile(to_re2(self.pattern), options)
+            compiled = self._compile(to_re2(self.pattern))
         except re2.error as exc:
             raise PatternError(_reason(self.pattern, exc)) from None
         object.__setattr__(self, "_re2", compiled)
+
+    def _compile(self, rewritten: str):
+        options = _options(self.ignorecase)
+        options.never_capture = not self.capture
+        return re2.compile(rewritten, options)
 
     def __reduce__(self):
         return (SafePattern, (self.pattern, self.ignorecase, self.capture))
@@ -159,6 +166,23 @@ class SafePattern:
     def match(self, text: str, pos: int = 0, endpos: int | None = None):
         return self._re2.match(text, pos, len(text) if endpos is None else endpos)  # type: ignore[attr-defined]
 
+    def prepare(self) -> None:
+        """Compile now what :meth:`spans` would compile on its first ASCII window."""
+        self._ascii_regexp()
+
+    def _ascii_regexp(self):
+        """The pattern compiled with :func:`to_re2`'s ASCII-only classes, once: in ASCII text it matches exactly as
+        the pattern, and costs RE2 a fraction of the work (its Unicode classes, compiled forwards and, on the first
+        match, backwards to find where matches start, are most of a pattern's cost on a corpus)."""
+        twin = getattr(self, "_ascii", None)
+        if twin is None:
+            try:
+                twin = self._compile(to_re2(self.pattern, ascii_only=True))._regexp
+            except re2.error:  # cannot be: a subset of what compiled; the pattern itself then
+                twin = self._re2._regexp  # type: ignore[attr-defined]
+            object.__setattr__(self, "_ascii", twin)
+        return twin
+
     def spans(self, text: str | EncodedText, lo: int, hi: int) -> list[tuple[int, int]]:
         """Every match found by searching ``text[lo:hi]`` from each position after the start of the
         last one found (overlapping, like ``search(text, s + 1, hi)`` in a loop), as (start, end)
@@ -166,9 +190,11 @@ class SafePattern:
         the text, as ``endpos`` is for ``re``. Pass an :class:`EncodedText` to search many windows of
         one text: each window then costs time linear in its own length plus the matches."""
         enc = text if isinstance(text, EncodedText) else EncodedText(text)
-        base = enc.byte(max(lo - 1, 0))
-        window = memoryview(enc.data)[base:enc.byte(hi)]  # RE2 sees this window only: its end is the text's end
-        regexp = self._re2._regexp  # type: ignore[attr-defined]
+        first = max(lo - 1, 0)
+        base, stop = enc.byte(first), enc.byte(hi)
+        window = memoryview(enc.data)[base:stop]  # RE2 sees this window only: its end is the text's end
+        # as many bytes as characters: ASCII only, where the ASCII twin finds the same matches
+        regexp = self._ascii_regexp() if stop - base == hi - first else self._re2._regexp  # type: ignore[attr-defined]
         anchor = re2._Anchor.UNANCHORED
         out = []
         bpos = enc.byte(lo) - base

@@ -215,9 +215,10 @@ def read_manifest(corpus_dir: str | Path, on_error: str = "stop") -> pd.DataFram
         raise CorpusError(f"on_error must be one of {{'stop', 'skip'}}. Got {on_error!r} instead.")
     seen: dict[str, int] = {}
     kept, skipped = [], []
+    root = corpus_dir.resolve()  # once, not for each of thousands of rows
     for row in rows:
         try:
-            _check_row(row, seen, corpus_dir, path)
+            _check_row(row, seen, corpus_dir, path, root)
         except CorpusError as exc:
             if on_error == "stop":
                 raise
@@ -229,8 +230,9 @@ def read_manifest(corpus_dir: str | Path, on_error: str = "stop") -> pd.DataFram
     return manifest
 
 
-def _check_row(row: dict, seen: dict[str, int], corpus_dir: Path, path: Path) -> None:
-    """Validate one manifest row in place (adds ``path`` and ``warnings``); raise CorpusError."""
+def _check_row(row: dict, seen: dict[str, int], corpus_dir: Path, path: Path, root: Path | None = None) -> None:
+    """Validate one manifest row in place (adds ``path`` and ``warnings``); raise CorpusError. ``root``:
+    ``corpus_dir`` resolved, when the caller has it."""
     where = f"{path}, line {row['line']}"
     warnings = []
     for col in REQUIRED_COLUMNS:
@@ -249,7 +251,7 @@ def _check_row(row: dict, seen: dict[str, int], corpus_dir: Path, path: Path) ->
     seen[row["doc_id"]] = row["line"]
     _check_date(row["date"], where)
     file = corpus_dir / row["file"]
-    inside = _inside_corpus(file, corpus_dir)
+    inside = _inside_corpus(file, corpus_dir, root)
     if inside is None:
         raise CorpusError(
             f"{where}, field 'file': '{row['file']}' is outside the corpus folder {corpus_dir} (after following links). "
@@ -270,12 +272,12 @@ def _check_row(row: dict, seen: dict[str, int], corpus_dir: Path, path: Path) ->
     row["warnings"] = " | ".join(warnings)
 
 
-def _inside_corpus(file: Path, corpus_dir: Path) -> Path | None:
+def _inside_corpus(file: Path, corpus_dir: Path, root: Path | None = None) -> Path | None:
     """``file`` with every link resolved, or None when that lies outside ``corpus_dir`` (itself
-    resolved): a ``../`` path, an absolute path or a symbolic link pointing elsewhere. Nothing
-    outside the corpus folder is ever read, so nothing outside it can reach the briefing."""
+    resolved, or ``root`` when given): a ``../`` path, an absolute path or a symbolic link pointing
+    elsewhere. Nothing outside the corpus folder is ever read, so nothing outside it can reach the briefing."""
     real = file.resolve()
-    root = corpus_dir.resolve()
+    root = corpus_dir.resolve() if root is None else root
     return real if real.is_relative_to(root) and real != root else None
 
 
