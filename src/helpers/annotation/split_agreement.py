@@ -57,6 +57,8 @@ def reference_sample(samples: Iterable[str]) -> str | None:
     values of a validation table) hold any, else ``dev``, else None (in-sample rows only, or none)."""
     present = set(samples)
     return next((s for s in UNREAD if s in present), None)
+
+
 MEASURES = ("precision", "recall", "f1", "kappa")
 INTERVAL_COLUMNS = [f"{m}_{side}" for m in MEASURES for side in ("low", "high")]
 SCORED_COLUMNS = ["sample"] + AGREEMENT_COLUMNS + INTERVAL_COLUMNS

@@ -230,9 +230,9 @@ def read_manifest(corpus_dir: str | Path, on_error: str = "stop") -> pd.DataFram
     return manifest
 
 
-def _check_row(row: dict, seen: dict[str, int], corpus_dir: Path, path: Path, root: Path | None = None) -> None:
+def _check_row(row: dict, seen: dict[str, int], corpus_dir: Path, path: Path, root: Path) -> None:
     """Validate one manifest row in place (adds ``path`` and ``warnings``); raise CorpusError. ``root``:
-    ``corpus_dir`` resolved, when the caller has it."""
+    ``corpus_dir`` resolved (once per manifest, by the caller)."""
     where = f"{path}, line {row['line']}"
     warnings = []
     for col in REQUIRED_COLUMNS:
@@ -251,7 +251,7 @@ def _check_row(row: dict, seen: dict[str, int], corpus_dir: Path, path: Path, ro
     seen[row["doc_id"]] = row["line"]
     _check_date(row["date"], where)
     file = corpus_dir / row["file"]
-    inside = _inside_corpus(file, corpus_dir, root)
+    inside = _inside_corpus(file, root)
     if inside is None:
         raise CorpusError(
             f"{where}, field 'file': '{row['file']}' is outside the corpus folder {corpus_dir} (after following links). "
@@ -272,12 +272,11 @@ def _check_row(row: dict, seen: dict[str, int], corpus_dir: Path, path: Path, ro
     row["warnings"] = " | ".join(warnings)
 
 
-def _inside_corpus(file: Path, corpus_dir: Path, root: Path | None = None) -> Path | None:
-    """``file`` with every link resolved, or None when that lies outside ``corpus_dir`` (itself
-    resolved, or ``root`` when given): a ``../`` path, an absolute path or a symbolic link pointing
-    elsewhere. Nothing outside the corpus folder is ever read, so nothing outside it can reach the briefing."""
+def _inside_corpus(file: Path, root: Path) -> Path | None:
+    """``file`` with every link resolved, or None when that lies outside ``root`` (the corpus folder, resolved):
+    a ``../`` path, an absolute path or a symbolic link pointing elsewhere. Nothing outside the corpus folder is
+    ever read, so nothing outside it can reach the briefing."""
     real = file.resolve()
-    root = corpus_dir.resolve() if root is None else root
     return real if real.is_relative_to(root) and real != root else None
 
 
