@@ -315,6 +315,14 @@ def period_finding(by_period: pd.DataFrame | None) -> Finding | None:
     )
 
 
+def held_out_scorings(log: pd.DataFrame | None) -> pd.DataFrame | None:
+    """The rows of a scoring log (:func:`helpers.report.load.load_held_out_log`) made on held-out samples, leaving out
+    those of dev splits (whose scores chose between rules); a log without a ``sample`` column is all held-out."""
+    if log is None or "sample" not in log.columns:
+        return log
+    return log[log["sample"] == "held-out"].reset_index(drop=True)
+
+
 def agreement_finding(overall: Mapping[str, float] | None, n_paragraphs: int | None, sample: str = "held-out",
                       held_out: pd.DataFrame | None = None) -> Finding | None:
     """How far to trust the coding: rules plus overrides against the hand-coded validation sample.
@@ -328,8 +336,7 @@ def agreement_finding(overall: Mapping[str, float] | None, n_paragraphs: int | N
     if not overall:
         return None
     logged = ""
-    if held_out is not None and "sample" in held_out.columns:
-        held_out = held_out[held_out["sample"] == "held-out"]
+    held_out = held_out_scorings(held_out)
     if held_out is not None and len(held_out):
         lo, hi = float(held_out["f1"].min()), float(held_out["f1"].max())
         sizes = sorted({int(n) for n in held_out["paragraphs"]})

@@ -26,6 +26,7 @@ from pathlib import Path
 import pandas as pd
 
 from helpers.report import findings
+from helpers.report.findings import held_out_scorings
 from helpers.analysis.cooccurrence import theme_cooccurrence
 from helpers.analysis.evidence import evidence_quotes
 from helpers.analysis.frequencies import rank_themes, theme_frequencies
@@ -779,11 +780,12 @@ def held_out_coverage(held_out: pd.DataFrame | None, paragraphs: pd.DataFrame) -
     """How much of the selection lies outside the dates the held-out scorings were made on.
 
     ``held_out``: :func:`helpers.report.load.load_held_out_log` (``sample_from``, ``sample_to``: dates of the
-    earliest and latest document scored); ``paragraphs``: the selection's body paragraphs (``date``).
+    earliest and latest document scored; its dev scorings are left out, :func:`held_out_scorings`); ``paragraphs``: the selection's body paragraphs (``date``).
     Output: ``None`` when no scoring is dated, else ``from``, ``to`` (str, the years YYYY of the widest span of the
     scorings), ``outside`` (int, body paragraphs dated in an earlier or later year), ``total`` (int) and ``share``
     (float, 0-1). Years, not days: a declaration of the December after the last scored speech is of the same time.
     """
+    held_out = held_out_scorings(held_out)
     if held_out is None or held_out.empty or "sample_from" not in held_out.columns:
         return None
     starts = [d for d in held_out["sample_from"].astype(str) if d]
