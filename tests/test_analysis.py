@@ -154,6 +154,26 @@ def test_the_text_stage_needs_no_annotation_and_the_two_stages_write_what_one_ru
         main(["--reports", str(split), "--build", str(tmp_path / "nothing"), "--only", "text"])
 
 
+def test_the_text_stage_computes_keyness_beside_the_reuse_join(tmp_path: Path, coding, monkeypatch, capsys) -> None:
+    """With two processes the text stage's second one computes similar paragraphs and keyness (the first one the
+    reuse join); the tables are the bytes one process writes. With every table, keyness stays in the first."""
+    import helpers.analysis.analysis as analysis
+
+    assert analysis.side_tables("text") == ("similar_paragraphs.csv", "keyness.csv")
+    assert analysis.side_tables(None) == ("document_similarity.csv", "similar_paragraphs.csv", "evidence_quotes.csv")
+    assert analysis.side_tables("themes") == ("document_similarity.csv", "evidence_quotes.csv")
+    one, two, build = tmp_path / "one", tmp_path / "two", tmp_path / "build"
+    ingest(ROOT / "data", build)
+    assert main(["--reports", str(one), "--build", str(build), "--only", "text", "--jobs", "1"]) == 0
+    assert "second process" not in capsys.readouterr().out
+    monkeypatch.setattr(analysis, "PARALLEL_MIN_PARAGRAPHS", 1)  # the seed corpus is small
+    assert main(["--reports", str(two), "--build", str(build), "--only", "text", "--jobs", "2"]) == 0
+    out = capsys.readouterr().out
+    assert "keyness.csv (" in out and "similar_paragraphs.csv (54 rows, computed in a second process)" in out
+    assert out.count("computed in a second process") == 2
+    assert all((two / name).read_bytes() == (one / name).read_bytes() for name in TEXT_FILES)
+
+
 def test_on_a_large_corpus_the_theme_stage_waits_for_the_text_stage(tmp_path: Path, coding, monkeypatch, capsys) -> None:
     """Above SIDE_BY_SIDE_MAX_PARAGRAPHS the theme stage starts only once the text stage (holding
     BUILD/text-analysis.lock) is done; below it, it does not wait."""
