@@ -23,7 +23,7 @@ from helpers.analysis.overlap import (
     reuse_by_document_pair, reuse_tokens,
     similar_paragraphs, stem_tokens, tfidf_matrix, unique_counts,
 )
-from helpers.corpus.text import count_words
+from helpers.corpus.text import WORD_RE, count_words, fold
 from test_frequencies import make_annotated
 
 DATA = Path(__file__).resolve().parents[1] / "data"
@@ -69,6 +69,20 @@ def test_document_without_themes_has_undefined_cosine() -> None:
 
 def test_stems_drop_stop_words_and_fold_quotes() -> None:
     assert stem_tokens("The “cyber” threats to the States’ security") == ["cyber", "threat", "state", "secur"]
+
+
+def test_compiled_stemmer_gives_the_pure_python_stems(seed_body: pd.DataFrame) -> None:
+    # PyStemmer (C) is what snowballstemmer hands out when installed; the stems must be snowballstemmer's own.
+    import Stemmer
+    import snowballstemmer
+    from snowballstemmer.english_stemmer import EnglishStemmer
+
+    assert isinstance(snowballstemmer.stemmer("english"), Stemmer.Stemmer)
+    words = sorted({w for t in seed_body["text"] for w in WORD_RE.findall(fold(t).lower())}) + ["generously", "skies", "dying"]
+    assert len(words) > 1000
+    compiled, pure = Stemmer.Stemmer("english"), EnglishStemmer()
+    assert [compiled.stemWord(w) for w in words] == [pure.stemWord(w) for w in words]
+    assert [compiled.stemWord(w) for w in ("generously", "skies", "dying")] == ["generous", "sky", "die"]
 
 
 def test_similar_paragraphs_cosine_by_hand() -> None:

@@ -28,7 +28,7 @@ PROJECT_ROOT = Path(__file__).resolve().parents[2]
 
 #: Packages whose versions the appendix lists (those that compute or draw what readers see).
 PACKAGES: tuple[str, ...] = (
-    "pandas", "numpy", "pyarrow", "PyYAML", "scikit-learn", "scipy", "snowballstemmer", "pyahocorasick",
+    "pandas", "numpy", "pyarrow", "PyYAML", "scikit-learn", "scipy", "snowballstemmer", "PyStemmer", "pyahocorasick",
     "beautifulsoup4", "pypdf", "matplotlib", "pillow", "papermill", "nbconvert", "nbformat", "ipykernel", "weasyprint",
 )
 
