@@ -1,6 +1,9 @@
-"""NumPy helpers shared by the analysis modules: runs of equal values in sorted (or grouped) arrays."""
+"""Helpers shared by the analysis modules: runs of equal values in sorted (or grouped) NumPy arrays, and the process's memory and garbage collection."""
 
 from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
 
 import numpy as np
 
@@ -50,3 +53,22 @@ def release_memory() -> None:
         pa.default_memory_pool().release_unused()
     except (ImportError, AttributeError):
         pass
+
+
+@contextmanager
+def rare_collections(threshold: int = 100_000) -> Iterator[None]:
+    """Run the block with Python's cyclic garbage collector started after ``threshold`` new objects instead of 700
+    (its older generations 50 and 100 times rarer too), then put the thresholds back.
+
+    For a library building hundreds of thousands of small objects that live until it returns (WeasyPrint's boxes while
+    it lays out the briefing): each collection scans them all again and frees nothing; 0.7 of the PDF's 6 s on the
+    UN General Debate slice. Memory is unchanged: what they hold is freed by reference counting as before.
+    """
+    import gc
+
+    previous = gc.get_threshold()
+    gc.set_threshold(threshold, 50, 100)
+    try:
+        yield
+    finally:
+        gc.set_threshold(*previous)

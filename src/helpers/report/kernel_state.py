@@ -34,8 +34,14 @@ def snapshot() -> None:
         import matplotlib
         import matplotlib.pyplot  # noqa: F401
     except ImportError:  # a kernel without matplotlib: nothing to record
-        return
-    _recorded["rc"] = matplotlib.rcParams.copy()
+        matplotlib = None
+    if matplotlib is not None:
+        _recorded["rc"] = matplotlib.rcParams.copy()
+    # What the kernel holds now (the preloaded modules: pandas, matplotlib, the helpers) lives as long as it does:
+    # the garbage collector stops scanning it, so the two full collections of each restore (IPython's reset and
+    # ours) look at the last section's objects only: 0.1 s each instead of 0.2 s, 1.3 s of a briefing's render.
+    gc.collect()
+    gc.freeze()
 
 
 def restore() -> None:

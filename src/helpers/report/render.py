@@ -47,6 +47,7 @@ from typing import Any
 
 import nbformat
 
+from helpers.arrays import rare_collections
 from helpers.errors import ParameterError, RenderError, run_cli
 from helpers.io import atomic_path, write_text
 from helpers.params import check_names_and_types, load_params_file
@@ -611,9 +612,10 @@ def html_to_pdf(html_text: str, target: str | os.PathLike[str]) -> Path:
     os.environ["SOURCE_DATE_EPOCH"] = previous or DEFAULT_SOURCE_DATE_EPOCH
     try:
         identifier = hashlib.sha256(html_text.encode("utf-8")).hexdigest()[:32].encode("ascii")
-        document = HTML(string=html_text, base_url=None).render()
-        with atomic_path(target) as tmp:
-            document.write_pdf(str(tmp), pdf_identifier=identifier)
+        with rare_collections():
+            document = HTML(string=html_text, base_url=None).render()
+            with atomic_path(target) as tmp:
+                document.write_pdf(str(tmp), pdf_identifier=identifier)
     finally:
         if previous is None:
             os.environ.pop("SOURCE_DATE_EPOCH", None)
