@@ -121,3 +121,17 @@ def test_temporaries_of_a_killed_build_are_removed_by_the_next_write(tmp_path):
     io._SWEPT.discard(str(tmp_path))
     write_csv(pd.DataFrame({"a": ["x"], "b": [1]}), tmp_path / "out.csv")
     assert sorted(p.name for p in tmp_path.iterdir()) == sorted([alive.name, mine.name, "out.csv"])
+
+
+def test_write_csv_in_blocks_writes_the_bytes_of_one_block(tmp_path: Path, monkeypatch) -> None:
+    import helpers.io
+
+    df = pd.DataFrame({"text": ["=SUM(A1)", "plain", 'say "hi", then', None, "-1", "ok"] * 7,
+                       "n": pd.array([1, None, 3, 4, 5, 6] * 7, dtype="Int64"), "share": [0.5, float("nan"), 1 / 3, 2.0, 0.0, -1.5] * 7})
+    whole = write_csv(df, tmp_path / "whole.csv").read_bytes()
+    monkeypatch.setattr(helpers.io, "CSV_BLOCK_ROWS", 4)  # 11 blocks, the last of 2 rows
+    blocks = write_csv(df, tmp_path / "blocks.csv").read_bytes()
+    assert blocks == whole and whole.count(b"\n") == 43
+    assert whole.splitlines()[1] == b"'=SUM(A1),1,0.5"  # the formula neutralised in every block
+    assert blocks.splitlines()[37] == b"'=SUM(A1),1,0.5"  # row 36, in the tenth block
+    assert write_csv(df.iloc[:0], tmp_path / "empty.csv").read_bytes() == b"text,n,share\n"
