@@ -538,8 +538,8 @@ def test_document_neighbours_are_each_documents_k_best_of_the_full_table(seed: i
 
 def test_texts_cut_after_the_join_are_the_texts_cut_during_it(seed_body: pd.DataFrame) -> None:
     """The analysis leaves the passages' texts empty through the join and cuts them for the rows it keeps."""
-    full, _ = indexed_passages(seed_body, 12, 5, 3, 100)
-    bare, _ = indexed_passages(seed_body, 12, 5, 3, 100, texts_cut=False)
+    full = indexed_passages(seed_body, 12, 5, 3, 100)
+    bare = indexed_passages(seed_body, 12, 5, 3, 100, texts_cut=False)
     assert len(full) == 12 and (bare["text_a"] == "").all() and (bare["text_b"] == "").all()
     pd.testing.assert_frame_equal(cut_passage_texts(bare, seed_body), full)
     kept = bare.iloc[[3, 10]]
@@ -547,19 +547,36 @@ def test_texts_cut_after_the_join_are_the_texts_cut_during_it(seed_body: pd.Data
 
 
 def test_reuse_spilled_in_buckets_and_partitions_equals_one_pass(seed_body: pd.DataFrame, monkeypatch, tmp_path: Path) -> None:
+    """Shingles written by range of the hash space straight from each chunk of documents, each bucket joined on its own,
+    its seeds spilled by partition: the same passages as one join in memory, and the same shingles handed on in
+    hash order."""
     import helpers.analysis.overlap as overlap
     whole = find_reuse(seed_body)
+    paras = seed_body.reset_index(drop=True)
+    shingles = overlap.corpus_shingles(paras)
+    in_memory: list[dict[str, np.ndarray]] = []
+    assert overlap.join_buckets(paras, 5, overlap.Runner()) == 1
+    pd.testing.assert_frame_equal(overlap.indexed_passages(paras, 12, 5, 3, 100, on_sorted=in_memory.extend), whole)
     corpora = [random_corpus(s, n_docs=6, n_paras=20) for s in range(3)]
     singles = [find_reuse(c, min_words=6, shingle=3) for c in corpora]
-    monkeypatch.setattr(overlap, "SHINGLES_PER_BUCKET", 100)  # 60 buckets, 240 seed partitions on the seed corpus
+    monkeypatch.setattr(overlap, "SHINGLES_PER_BUCKET", 100)
+    monkeypatch.setattr(overlap, "SHINGLE_CHUNK", 2)  # 4 chunks of the 8 documents
+    assert overlap.estimated_shingles(paras, 5) == int(np.maximum(paras["n_words"] - 4, 0).sum()) == 5917
+    assert overlap.join_buckets(paras, 5, overlap.Runner()) == 60  # 240 seed partitions
+    assert len(shingles) == 5941  # the estimate counts words after each paragraph's label, the shingles every word
     spill = tmp_path / "spill"
-    paras = seed_body.reset_index(drop=True)
-    order = {d: k for k, d in enumerate(overlap._document_order(paras))}
-    shingles = overlap.corpus_shingles(paras)
-    assert -(-len(shingles) // 100) == 60
-    got, _ = overlap.indexed_passages(paras, 12, 5, 3, 100, spill_dir=spill)
+    seen: list[str] = []
+    real = overlap._join_bucket
+    monkeypatch.setattr(overlap, "_join_bucket", lambda b, sp, *a: seen.extend(sorted(p.name for p in Path(sp).glob(f"s{b:05d}-*")))
+                        or real(b, sp, *a))
+    bucketed: list[dict[str, np.ndarray]] = []
+    got = overlap.indexed_passages(paras, 12, 5, 3, 100, spill_dir=spill, on_sorted=bucketed.extend)
     pd.testing.assert_frame_equal(got, whole)
-    assert spill.is_dir() and not list(spill.iterdir())  # the seeds' folder is removed afterwards
+    assert len(seen) > 60 and {name[-13:] for name in seen} == {f"c{n:06d}.arrow" for n in range(4)}
+    assert spill.is_dir() and not list(spill.iterdir())  # the join's folder is removed afterwards
+    for c in ("para", "i", "h", "g"):
+        one = np.concatenate([part[c] for part in in_memory])
+        assert np.array_equal(np.concatenate([part[c] for part in bucketed]).astype(one.dtype), one)
+    assert np.all(np.diff(np.concatenate([part["h"] for part in bucketed]).astype(np.float64)) >= 0)
     for c, single in zip(corpora, singles):
         pd.testing.assert_frame_equal(find_reuse(c, min_words=6, shingle=3), single)
-    del order

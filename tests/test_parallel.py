@@ -128,12 +128,12 @@ def test_cli_cluster_runs_the_reuse_partitions_on_its_workers(cli_cluster, monke
         assert run.distributed
         order = {d: k for k, d in enumerate(overlap._document_order(body))}
         doc_rank = body["doc_id"].astype(str).map(order).to_numpy()
-        shingles = overlap.corpus_shingles(body, run=run)
         monkeypatch.setattr(overlap, "_chain_partition", where)
         results = list(run.map(where, range(8), "/nonexistent", 5, 3, 12))
         seen = sorted({addr for addr, _ in results})
         monkeypatch.setattr(overlap, "_chain_partition", real)
-        chains = overlap._indexed_chains(shingles, doc_rank, 5, 3, 12, 100, run)
+        assert overlap.join_buckets(body, 5, run) == 16  # a cluster shares the join out even on a small corpus
+        chains = overlap._joined_chains(body, doc_rank, 5, 3, 12, 100, run=run)
     assert len(seen) == 2  # both workers took partitions
     assert len(overlap._passages(body, chains, 12)) == 12
 

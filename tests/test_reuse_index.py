@@ -10,7 +10,7 @@ import pandas as pd
 import pytest
 
 from helpers.analysis.overlap import find_reuse, reuse_by_document_pair
-from helpers.analysis import reuse_index
+from helpers.analysis import overlap, reuse_index
 from helpers.analysis.reuse_index import reuse_tables
 from test_overlap import paras
 
@@ -63,7 +63,7 @@ def full(p: pd.DataFrame, **kw: int) -> tuple[pd.DataFrame, pd.DataFrame]:
 def test_incremental_join_equals_a_full_join_after_random_edits(tmp_path: Path, seed: int, max_df: int,
                                                                 monkeypatch: pytest.MonkeyPatch) -> None:
     if seed % 2:  # the index file of a full join written in many record batches reads back the same
-        monkeypatch.setattr(reuse_index, "INDEX_SLICE_ROWS", 7)
+        monkeypatch.setattr(overlap, "SORTED_SLICE_ROWS", 7)
     rng = random.Random(seed)
     rows = corpus(rng)
     kw = {"min_words": 8, "shingle": 4, "max_gap": 2, "max_shingle_df": max_df}

@@ -39,7 +39,8 @@ import os
 import re
 import shutil
 import tempfile
-from collections.abc import Sequence
+import itertools
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from pathlib import Path
 
 import numpy as np
@@ -54,7 +55,7 @@ from helpers.io import atomic_path, read_arrow, write_arrow
 import helpers.corpus.text as _text_module
 from helpers.corpus.paragraph_cache import cached_strings, source_version
 from helpers.arrays import positions_in_runs, release_memory, run_starts, unique_counts
-from helpers.parallel import Runner, chunked
+from helpers.parallel import Runner
 from helpers.analysis.frequencies import analysed_text, body_only, check_choice, check_number, require_columns, theme_frequencies
 from helpers.corpus.text import WORD_RE, english_stop_words, fold, folded_words
 
@@ -695,9 +696,8 @@ def _cache_listing(cache_dir: str | Path | None) -> dict[str, list[str]]:
     return present
 
 
-def _shingle_chunk(docs: list[tuple[str, list[str], list[str], list[str]]], shingle: int,
-                   cache_dir: str | None) -> list[dict[str, np.ndarray]]:
-    """Shingles of consecutive documents ``(doc_id, para_ids, texts, cache files)``; read from / written to ``cache_dir``.
+def _shingle_chunk(docs: list[tuple], shingle: int, cache_dir: str | None) -> list[dict[str, np.ndarray]]:
+    """Shingles of consecutive documents ``(doc_id, para_ids, texts, cache files, ...)``; read from / written to ``cache_dir``.
 
     The cache file is ``<cache_dir>/<doc_id>@<key>.arrow``, key = hash of the document's
     paragraph ids and texts and the shingle length: an edited document gets a new key (its
@@ -705,7 +705,7 @@ def _shingle_chunk(docs: list[tuple[str, list[str], list[str], list[str]]], shin
     """
     out = []
     token_cache: dict[str, int] = {}
-    for doc_id, pids, texts, files in docs:
+    for doc_id, pids, texts, files, *_ in docs:
         path = Path(cache_dir) / f"{doc_id}@{_shingle_key(pids, texts, shingle)}{SHINGLE_SUFFIX}" if cache_dir else None
         table = read_arrow(path) if path is not None and path.name in files else None
         if table is not None and table.schema == _SHINGLE_SCHEMA:
@@ -722,6 +722,31 @@ def _shingle_chunk(docs: list[tuple[str, list[str], list[str], list[str]]], shin
     return out
 
 
+def _absolute(folder: str | Path | None) -> str | None:
+    """``folder`` as an absolute path (workers run in other working directories), or ``None``."""
+    return str(Path(folder).resolve()) if folder else None
+
+
+def _document_items(paras: pd.DataFrame, cache_dir: str | Path | None) -> tuple[list[list[int]], Iterator[tuple]]:
+    """Each document's rows of ``paras`` (documents in order of first appearance, rows in table order), and, made
+    as they are consumed (never a second copy of every text), its ``(doc_id, para_ids, texts, cache files, rows)``."""
+    codes, uniq = pd.factorize(paras["doc_id"].astype(str).to_numpy())
+    rows_of = pd.Series(np.arange(len(paras))).groupby(codes, sort=True).agg(list).tolist()
+    pids = paras["para_id"].astype(str).to_numpy()
+    texts = paras["text"].fillna("").astype(str).to_numpy()
+    listing = _cache_listing(_absolute(cache_dir))
+    items = ((str(uniq[c]), pids[r].tolist(), texts[r].tolist(), listing.get(str(uniq[c]), []), r)
+             for c, r in enumerate(rows_of))
+    return rows_of, items
+
+
+def _chunks(items: Iterable[tuple], size: int) -> Iterator[list[tuple]]:
+    """Consecutive lists of at most ``size`` items, made as they are consumed."""
+    it = iter(items)
+    while chunk := list(itertools.islice(it, size)):
+        yield chunk
+
+
 def corpus_shingles(paras: pd.DataFrame, shingle: int = 5, cache_dir: str | Path | None = None,
                     run: Runner | None = None, chunk_size: int = 50) -> pd.DataFrame:
     """Shingles of every paragraph of ``paras`` (body paragraphs, in table order), document by document.
@@ -733,16 +758,8 @@ def corpus_shingles(paras: pd.DataFrame, shingle: int = 5, cache_dir: str | Path
     (uint64, see :func:`document_shingles`), ordered by document (first appearance), paragraph, position.
     """
     run = run or Runner()
-    doc_ids = paras["doc_id"].astype(str).to_numpy()
-    codes, uniq = pd.factorize(doc_ids)
-    rows_of = pd.Series(np.arange(len(paras))).groupby(codes, sort=True).agg(list).tolist()
-    pids = paras["para_id"].astype(str).to_numpy()
-    texts = paras["text"].fillna("").astype(str).to_numpy()
-    cache = str(Path(cache_dir).resolve()) if cache_dir else None  # absolute: workers run elsewhere
-    listing = _cache_listing(cache)
-    items = [(str(uniq[c]), pids[r].tolist(), texts[r].tolist(), listing.get(str(uniq[c]), [])) for c, r in enumerate(rows_of)]
-    results = run.map(_shingle_chunk, chunked(items, chunk_size), shingle, cache)
-    del items
+    rows_of, items = _document_items(paras, cache_dir)
+    results = run.map(_shingle_chunk, _chunks(items, chunk_size), shingle, _absolute(cache_dir))
     # Each document's shingles are kept as they come (int32 positions), then each output column is filled in
     # turn and its pieces dropped: about 1.2 times the output at the peak, where concatenating lists of int64
     # copies and then building the DataFrame (which consolidated same-typed columns, another copy) took three
@@ -822,100 +839,170 @@ def _bucket_seeds(para: np.ndarray, local: np.ndarray, h: np.ndarray, g: np.ndar
     return pd.DataFrame({"pa": para[x], "i": local[x], "pb": para[y], "j": local[y]})
 
 
-def _seeds_indexed(shingles: pd.DataFrame, doc_rank: np.ndarray, max_df: int, run: Runner | None = None,
-                   buckets: int = 16) -> pd.DataFrame:
-    """Seed matches from an inverted shingle index: a sort of all shingle hashes.
-
-    On a Dask cluster (``run.distributed``) the hash space is cut into ``buckets`` by
-    ``h mod buckets``; each bucket's seeds are found on a worker and the buckets are
-    concatenated in bucket order. The seeds are a set (chaining sorts them), so the
-    result is the same however the work was split.
-    """
-    para = shingles["para"].to_numpy(dtype=np.int64)
-    local, h, g = shingles["i"].to_numpy(dtype=np.int64), shingles["h"].to_numpy(), shingles["g"].to_numpy()
-    dr = doc_rank[para] if len(para) else np.empty(0, dtype=np.int64)
-    if run is None or not run.distributed:
-        return _bucket_seeds(para, local, h, g, dr, max_df)
-    bucket = (h % np.uint64(buckets)).astype(np.int64)
-    order = np.argsort(bucket, kind="stable")
-    bounds = np.searchsorted(bucket[order], np.arange(buckets + 1))
-    parts = [order[bounds[b]:bounds[b + 1]] for b in range(buckets)]
-    items = [(para[ix], local[ix], h[ix], g[ix], dr[ix]) for ix in parts]
-    found = list(run.map(_bucket_call, items, max_df))
-    return pd.concat(found, ignore_index=True) if found else pd.DataFrame(_EMPTY_SEEDS)
-
-
-def _bucket_call(item: tuple[np.ndarray, ...], max_df: int) -> pd.DataFrame:
-    return _bucket_seeds(*item, max_df)
-
-
-#: Shingles per bucket of the hash space above which the reuse join is cut into buckets and its
-#: seeds spilled to disk in partitions (by paragraph a), so no process holds all of them.
+#: Shingles per bucket of the hash space (estimated before shingling, :func:`estimated_shingles`) above which the reuse
+#: join is cut into buckets: each document's shingles are written straight into the bucket files of their hashes,
+#: each bucket is joined on its own and its seeds spilled to disk in partitions (by paragraph a), so no process,
+#: the one that started the join included, holds every shingle or every seed.
 SHINGLES_PER_BUCKET = 2_000_000
 #: Seed partitions per bucket: the chaining of one partition holds about 1/(4 × buckets) of the seeds.
 PARTITIONS_PER_BUCKET = 4
+#: Documents shingled per task of the bucketed join.
+SHINGLE_CHUNK = 50
+#: Shingles per slice of a sorted shingle table handed on (:func:`sorted_shingle_slices`; memory only).
+SORTED_SLICE_ROWS = 4_000_000
+_SPILL_SCHEMA = pa.schema([("para", pa.int32()), ("i", pa.int32()), ("h", pa.uint64()), ("g", pa.uint64())])
 
 
-def _indexed_chains(shingles: pd.DataFrame, doc_rank: np.ndarray, k: int, max_gap: int, min_words: int, max_df: int,
-                    run: Runner | None = None, spill_dir: str | Path | None = None) -> np.ndarray:
-    """Chained passages ``(pa, pb, a0, a1, b0, b1)`` (int64, one row each) from the shingle index, in bounded memory.
+def estimated_shingles(paras: pd.DataFrame, k: int) -> int:
+    """About how many shingles of ``k`` words the body paragraphs ``paras`` have, from their ``n_words`` (else six
+    characters a word): what sizes the join's buckets before any shingle exists."""
+    if "n_words" in paras.columns:
+        words = pd.to_numeric(paras["n_words"], errors="coerce").fillna(0).to_numpy(dtype=np.int64)
+    else:
+        words = paras["text"].fillna("").astype(str).str.len().to_numpy(dtype=np.int64) // 6
+    return int(np.maximum(words - k + 1, 0).sum())
 
-    Up to :data:`SHINGLES_PER_BUCKET` shingles (and on one process) all seeds are found and
-    chained at once. Above that, or on a Dask cluster, the hash space is cut into buckets
-    (``h mod buckets``; every copy of a shingle lands in one bucket, so its paragraph frequency is
-    complete there); each bucket's seeds are written to ``spill_dir`` (a fresh folder under it,
-    removed afterwards; default the system's temporary folder; on a cluster of several machines
-    it must be a folder every worker sees at the same absolute path) as ``.npy`` files, one per
-    partition of paragraph a (``pa mod partitions``); then each partition's seeds are read back
-    and chained. Seeds of one paragraph pair all fall in one partition, so the passages are the
-    same however the work was cut, and each step (bucket or partition) can run on a worker.
-    """
-    # int32 positions (a paragraph row, a token, a document rank): half the memory of the join's largest arrays.
-    # They are cut bucket by bucket from the shingle table's columns (no int32 copy of every shingle at once).
-    para, local = shingles["para"].to_numpy(), shingles["i"].to_numpy()
+
+def join_buckets(paras: pd.DataFrame, k: int, run: Runner) -> int:
+    """Buckets of the reuse join of ``paras``: one per :data:`SHINGLES_PER_BUCKET` estimated shingles, 16 at least on a
+    Dask cluster (so the workers share the join)."""
+    return max(-(-estimated_shingles(paras, k) // SHINGLES_PER_BUCKET), 16 if run.distributed else 1)
+
+
+def _range_bucket(h: np.ndarray, buckets: int) -> np.ndarray:
+    """Each hash's bucket among ``buckets`` equal ranges of the 64-bit hash space (int64): buckets in order hold the
+    hashes in order, so sorting each bucket sorts them all."""
+    return ((h >> np.uint64(32)) * np.uint64(buckets) >> np.uint64(32)).astype(np.int64)
+
+
+def sorted_shingle_slices(shingles: pd.DataFrame, rows: int | None = None) -> Iterator[dict[str, np.ndarray]]:
+    """The rows of a shingle table (:func:`corpus_shingles`) ordered by ``h`` (stable: ties keep the table's order),
+    ``rows`` (default :data:`SORTED_SLICE_ROWS`) at a time, as columns ``para``, ``i``, ``h``, ``g``."""
+    para, pos = shingles["para"].to_numpy(dtype=np.int64), shingles["i"].to_numpy()
     h, g = shingles["h"].to_numpy(), shingles["g"].to_numpy()
-    rank32 = doc_rank.astype(np.int32)
+    order = np.argsort(h, kind="stable")
+    rows = rows or SORTED_SLICE_ROWS
+    for s0 in range(0, len(order), rows):
+        ix = order[s0:s0 + rows]
+        yield {"para": para[ix], "i": pos[ix], "h": h[ix], "g": g[ix]}
+
+
+def _joined_chains(paras: pd.DataFrame, doc_rank: np.ndarray, k: int, max_gap: int, min_words: int, max_df: int,
+                   cache_dir: str | Path | None = None, run: Runner | None = None, spill_dir: str | Path | None = None,
+                   on_sorted: Callable[[Iterator[dict[str, np.ndarray]]], None] | None = None) -> np.ndarray:
+    """Chained passages ``(pa, pb, a0, a1, b0, b1)`` (int64, one row each) of ``paras`` from the shingle index, in
+    bounded memory.
+
+    With one bucket (:func:`join_buckets`) the corpus's shingles (:func:`corpus_shingles`) are joined at once.
+    With more, ``spill_dir`` (a fresh folder under it, removed afterwards; default the system's temporary
+    folder; on a cluster of several machines a folder every worker sees at the same absolute path) receives,
+    from the task that shingles each chunk of documents, one file of its shingles per range of the hash space
+    (:func:`_range_bucket`; every copy of a shingle lands in one bucket, so its paragraph frequency is complete
+    there); each bucket is then joined by a task of its own, which writes its seeds as ``.npy`` files, one per
+    partition of paragraph a (``pa mod partitions``); and each partition's seeds are read back and chained. Seeds
+    of one paragraph pair all fall in one partition, so the passages are the same however the work was cut, and
+    each step can run on a worker.
+    ``on_sorted``, if given, is called once with every shingle in ``h`` order (:func:`sorted_shingle_slices`'s
+    slices; ``para`` is the row of ``paras``), while they still exist: the reuse index is written from it.
+    """
     run = run or Runner()
-    buckets = max(-(-len(h) // SHINGLES_PER_BUCKET), 16 if run.distributed else 1)
+    buckets = join_buckets(paras, k, run)
     if buckets == 1:
-        p32 = para.astype(np.int32)
-        dr = rank32[p32] if len(p32) else np.empty(0, dtype=np.int32)
-        return _chain_array(_chain(_bucket_seeds(p32, local.astype(np.int32), h, g, dr, max_df), k, max_gap, min_words))
+        shingles = corpus_shingles(paras, k, cache_dir=cache_dir, run=run)
+        release_memory()  # the per-document pieces, freed but kept by the allocator, while the join runs
+        p32 = shingles["para"].to_numpy().astype(np.int32)
+        dr = doc_rank.astype(np.int32)[p32] if len(p32) else np.empty(0, dtype=np.int32)
+        seeds = _bucket_seeds(p32, shingles["i"].to_numpy().astype(np.int32), shingles["h"].to_numpy(),
+                              shingles["g"].to_numpy(), dr, max_df)
+        del p32, dr
+        chains = _chain_array(_chain(seeds, k, max_gap, min_words))
+        if on_sorted is not None:
+            on_sorted(sorted_shingle_slices(shingles))
+        return chains
     parts = PARTITIONS_PER_BUCKET * buckets
-    # A bucket number fits 16 bits on any corpus up to 65,535 buckets: NumPy's stable sort of 16-bit
-    # integers is a radix sort, and the array a quarter of an int64 one.
-    bucket = (h % np.uint64(buckets)).astype(np.uint16 if buckets <= np.iinfo(np.uint16).max else np.int64)
-    order = np.argsort(bucket, kind="stable")
-    bounds = np.searchsorted(bucket[order], np.arange(buckets + 1))
-    del bucket
     if spill_dir is not None:
         Path(spill_dir).mkdir(parents=True, exist_ok=True)
-    spill = Path(tempfile.mkdtemp(prefix="reuse-seeds-", dir=spill_dir)).resolve()
-
-    def bucket_item(b: int) -> tuple:
-        ix = order[bounds[b]:bounds[b + 1]]
-        p32 = para[ix].astype(np.int32)
-        return b, p32, local[ix].astype(np.int32), h[ix], g[ix], rank32[p32]
-
+    spill = Path(tempfile.mkdtemp(prefix="reuse-join-", dir=spill_dir)).resolve()
     try:
-        items = (bucket_item(b) for b in range(buckets))
-        for _ in run.map(_spill_bucket, items, max_df, parts, str(spill)):
+        np.save(spill / "rank.npy", doc_rank.astype(np.int32))
+        _, items = _document_items(paras, cache_dir)
+        for _ in run.map(_shingle_into_buckets, enumerate(_chunks(items, SHINGLE_CHUNK)), k, _absolute(cache_dir), buckets,
+                         str(spill)):
             pass
-        del order, items
+        del items
+        for _ in run.map(_join_bucket, range(buckets), str(spill), max_df, parts, on_sorted is not None):
+            pass
         chains = list(run.map(_chain_partition, range(parts), str(spill), k, max_gap, min_words))
+        if on_sorted is not None:
+            on_sorted(_sorted_buckets(spill, buckets))
     finally:
         shutil.rmtree(spill, ignore_errors=True)
     return np.concatenate(chains) if chains else np.empty((0, 6), dtype=np.int64)
+
+
+def _shingle_into_buckets(item: tuple[int, list[tuple]], k: int, cache_dir: str | None, buckets: int, spill: str) -> int:
+    """Shingles of chunk ``n``'s documents (``item`` = ``(n, documents)``, see :func:`_document_items`), written as
+    ``spill/s<bucket>-c<n>.arrow`` (``para``: row of the paragraphs table, ``i``, ``h``, ``g``), one file per bucket
+    they fall in, in document, paragraph and position order; returns their number."""
+    n, docs = item
+    arrays = _shingle_chunk(docs, k, cache_dir)
+    para = np.concatenate([np.asarray(d[4], dtype=np.int32)[a["p"]] for d, a in zip(docs, arrays)])
+    local, h, g = (np.concatenate([a[c] for a in arrays]) for c in ("i", "h", "g"))
+    del arrays
+    bucket = _range_bucket(h, buckets)
+    order = np.argsort(bucket, kind="stable")
+    bounds = np.searchsorted(bucket[order], np.arange(buckets + 1))
+    for b in np.flatnonzero(np.diff(bounds)).tolist():
+        ix = order[bounds[b]:bounds[b + 1]]
+        write_arrow(pa.Table.from_arrays([para[ix], local[ix].astype(np.int32), h[ix], g[ix]], schema=_SPILL_SCHEMA),
+                    Path(spill) / f"s{b:05d}-c{n:06d}.arrow")
+    return len(h)
+
+
+def _read_spilled(path: Path) -> pa.Table:
+    table = read_arrow(path)
+    if table is None:  # written by this join a moment ago: gone or unreadable means the folder was disturbed
+        raise RuntimeError(f"{path}: a file of the reuse join could not be read back; was its folder removed? Run again.")
+    return table
+
+
+def _join_bucket(b: int, spill: str, max_df: int, parts: int, keep_sorted: bool) -> int:
+    """Join bucket ``b``: its shingle files (every chunk's, in chunk order) -> its seeds, written by partition
+    (:func:`_spill_seeds`); with ``keep_sorted`` its shingles ordered by ``h`` too (``sorted-<b>.arrow``).
+    The shingle files are removed; returns the number of seeds."""
+    files = sorted(Path(spill).glob(f"s{b:05d}-c*.arrow"))
+    if not files:
+        return 0
+    tables = [_read_spilled(f) for f in files]
+    para, local, h, g = (np.concatenate([t.column(c).to_numpy() for t in tables]) for c in ("para", "i", "h", "g"))
+    del tables
+    rank = np.load(Path(spill) / "rank.npy", mmap_mode="r")
+    n = _spill_seeds(b, _bucket_seeds(para, local, h, g, np.asarray(rank[para]), max_df), parts, spill)
+    if keep_sorted:
+        order = np.argsort(h, kind="stable")
+        write_arrow(pa.Table.from_arrays([para[order], local[order], h[order], g[order]], schema=_SPILL_SCHEMA),
+                    Path(spill) / f"sorted-{b:05d}.arrow")
+    for f in files:
+        f.unlink(missing_ok=True)
+    return n
+
+
+def _sorted_buckets(spill: Path, buckets: int) -> Iterator[dict[str, np.ndarray]]:
+    """Every shingle of a bucketed join in ``h`` order: the buckets' sorted files, one after the other."""
+    for b in range(buckets):
+        path = spill / f"sorted-{b:05d}.arrow"
+        if path.is_file():
+            table = _read_spilled(path)
+            yield {"para": table.column("para").to_numpy().astype(np.int64), "i": table.column("i").to_numpy(),
+                   "h": table.column("h").to_numpy(), "g": table.column("g").to_numpy()}
 
 
 def _chain_array(chains: list[tuple[int, int, int, int, int, int]]) -> np.ndarray:
     return np.asarray(chains, dtype=np.int64).reshape(-1, 6)
 
 
-def _spill_bucket(item: tuple, max_df: int, parts: int, spill: str) -> int:
-    """Seeds of one bucket written to ``spill/p<partition>-b<bucket>.npy`` (int32 rows pa, i, pb, j); returns their number."""
-    b, para, local, h, g, dr = item
-    seeds = _bucket_seeds(para, local, h, g, dr, max_df)
+def _spill_seeds(b: int, seeds: pd.DataFrame, parts: int, spill: str) -> int:
+    """Seeds of bucket ``b`` written to ``spill/p<partition>-b<bucket>.npy`` (int32 rows pa, i, pb, j); returns their number."""
     if seeds.empty:
         return 0
     arr = np.vstack([seeds[c].to_numpy() for c in ("pa", "i", "pb", "j")]).astype(np.int32)
@@ -1155,23 +1242,22 @@ def find_reuse(
     """
     _check_reuse_params(paragraphs, min_words, shingle, max_gap, max_shingle_df)
     paras = body_only(paragraphs).reset_index(drop=True)
-    return indexed_passages(paras, min_words, shingle, max_gap, max_shingle_df, cache_dir, run)[0]
+    return indexed_passages(paras, min_words, shingle, max_gap, max_shingle_df, cache_dir, run)
 
 
 def indexed_passages(paras: pd.DataFrame, min_words: int, shingle: int, max_gap: int, max_shingle_df: int,
                      cache_dir: str | Path | None = None, run: Runner | None = None,
-                     spill_dir: str | Path | None = None, texts_cut: bool = True) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """:func:`find_reuse` on body paragraphs ``paras`` (checked, index 0..n-1), with the corpus
-    shingles it joined (:func:`corpus_shingles`), which :mod:`helpers.analysis.reuse_index` keeps.
-    ``spill_dir``: where the seeds of a large join are spilled (see :func:`_indexed_chains`).
+                     spill_dir: str | Path | None = None, texts_cut: bool = True,
+                     on_sorted: Callable[[Iterator[dict[str, np.ndarray]]], None] | None = None) -> pd.DataFrame:
+    """:func:`find_reuse` on body paragraphs ``paras`` (checked, index 0..n-1).
+    ``spill_dir``: where a large join cuts its work (see :func:`_joined_chains`); ``on_sorted`` receives every
+    shingle in hash order (how :mod:`helpers.analysis.reuse_index` keeps the index).
     ``texts_cut=False`` leaves ``text_a``/``text_b`` empty (see :func:`cut_passage_texts`)."""
     order = {d: k for k, d in enumerate(_document_order(paras))}
     doc_rank = paras["doc_id"].astype(str).map(order).to_numpy(dtype=np.int64)
-    shingles = corpus_shingles(paras, shingle, cache_dir=cache_dir, run=run)
-    release_memory()  # the per-document pieces, freed but kept by the allocator, while the join runs
-    chains = _indexed_chains(shingles, doc_rank, shingle, max_gap, min_words, max_shingle_df, run, spill_dir)
+    chains = _joined_chains(paras, doc_rank, shingle, max_gap, min_words, max_shingle_df, cache_dir, run, spill_dir, on_sorted)
     release_memory()
-    return _passages(paras, chains, min_words, texts_cut), shingles
+    return _passages(paras, chains, min_words, texts_cut)
 
 
 def find_reuse_bruteforce(

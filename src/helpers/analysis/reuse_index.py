@@ -45,6 +45,7 @@ from helpers.corpus.paragraph_cache import document_keys, source_version
 from helpers.analysis.overlap import (
     REUSE_COLUMNS, REUSE_PAIR_COLUMNS, SHINGLE_VERSION, _bucket_seeds, _chain, _check_reuse_params, _document_order,
     _passages, _sort_passages, corpus_shingles, cut_passage_texts, indexed_passages, reuse_by_document_pair,
+    sorted_shingle_slices,
 )
 from helpers.parallel import Runner
 
@@ -72,17 +73,25 @@ def _read_state(state_dir: Path, params: dict) -> dict | None:
     return state
 
 
-def _write_state(state_dir: Path, params: dict, docs: list[str], keys: dict[str, str],
-                 index: dict[str, np.ndarray] | Iterable[dict[str, np.ndarray]], passages: pd.DataFrame, pairs: pd.DataFrame) -> None:
-    """``index``: the index columns, or consecutive slices of them (written as record batches of one file)."""
+def _write_index(state_dir: Path, index: dict[str, np.ndarray] | Iterable[dict[str, np.ndarray]]) -> str:
+    """Write ``index`` (the index columns, or consecutive slices of them, each a record batch of one file) under a
+    fresh name in ``state_dir``; returns the name, for :func:`_write_state`."""
     state_dir.mkdir(parents=True, exist_ok=True)
-    token = uuid.uuid4().hex[:12]
-    files = {"index": f"index-{token}.arrow", "passages": f"passages-{token}.parquet", "pairs": f"pairs-{token}.parquet"}
-    with atomic_path(state_dir / files["index"]) as tmp:
+    name = f"index-{uuid.uuid4().hex[:12]}.arrow"
+    with atomic_path(state_dir / name) as tmp:
         # Arrow IPC file format (Feather V2), uncompressed, as feather.write_feather writes it.
         with pa.OSFile(str(tmp), "wb") as sink, pa.ipc.new_file(sink, _INDEX_SCHEMA) as writer:
             for part in ([index] if isinstance(index, dict) else index):
                 writer.write_batch(pa.RecordBatch.from_arrays([part[c] for c in INDEX_COLUMNS], schema=_INDEX_SCHEMA))
+    return name
+
+
+def _write_state(state_dir: Path, params: dict, docs: list[str], keys: dict[str, str], index: str,
+                 passages: pd.DataFrame, pairs: pd.DataFrame) -> None:
+    """The state pointing at the index file ``index`` (:func:`_write_index`) and the two tables, replacing the last one."""
+    state_dir.mkdir(parents=True, exist_ok=True)
+    token = uuid.uuid4().hex[:12]
+    files = {"index": index, "passages": f"passages-{token}.parquet", "pairs": f"pairs-{token}.parquet"}
     write_parquet(passages, state_dir / files["passages"])
     write_parquet(pairs, state_dir / files["pairs"])
     state = {"params": params, "documents": [[d, keys[d]] for d in docs], **files}
@@ -109,25 +118,16 @@ _INDEX_SCHEMA = pa.schema([("doc", pa.int32()), ("p", pa.int32()), ("i", pa.int3
 
 def _index_arrays(shingles: pd.DataFrame, codes: np.ndarray, local: np.ndarray) -> dict[str, np.ndarray]:
     """Shingles (``para`` = table row) as index columns, sorted by ``h``."""
-    parts = list(_index_slices(shingles, codes, local, rows=max(len(shingles), 1)))
+    parts = [_index_columns(s, codes, local) for s in sorted_shingle_slices(shingles, rows=max(len(shingles), 1))]
     return parts[0] if parts else {c: np.empty(0, dtype=_INDEX_SCHEMA.field(c).type.to_pandas_dtype()) for c in INDEX_COLUMNS}
 
 
-#: Shingles per record batch of the index file written after a full join (memory only: the index read back is the same).
-INDEX_SLICE_ROWS = 4_000_000
-
-
-def _index_slices(shingles: pd.DataFrame, codes: np.ndarray, local: np.ndarray, rows: int | None = None) -> Iterator[dict[str, np.ndarray]]:
-    """The index columns of :func:`_index_arrays`, ``rows`` at a time in ``h`` order: the corpus's index is written
-    slice by slice without a sorted copy of every shingle (0.8 GB on the complete UNGDC corpus) at once."""
-    para = shingles["para"].to_numpy(dtype=np.int64)
-    pos, h, g = shingles["i"].to_numpy(), shingles["h"].to_numpy(), shingles["g"].to_numpy()
-    order = np.argsort(h, kind="stable")
-    rows = rows or INDEX_SLICE_ROWS
-    for s0 in range(0, len(order), rows):
-        ix = order[s0:s0 + rows]
-        r = para[ix]
-        yield {"doc": codes[r].astype(np.int32), "p": local[r].astype(np.int32), "i": pos[ix].astype(np.int32), "h": h[ix], "g": g[ix]}
+def _index_columns(part: dict[str, np.ndarray], codes: np.ndarray, local: np.ndarray) -> dict[str, np.ndarray]:
+    """A slice of shingles in ``h`` order (``para`` = table row; :func:`helpers.analysis.overlap.sorted_shingle_slices`)
+    as index columns: the row becomes its document (``codes``) and its place in it (``local``)."""
+    r = part["para"]
+    return {"doc": codes[r].astype(np.int32), "p": local[r].astype(np.int32), "i": part["i"].astype(np.int32),
+            "h": part["h"], "g": part["g"]}
 
 
 def _merge_sorted(kept: dict[str, np.ndarray], fresh: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
@@ -174,7 +174,7 @@ def reuse_tables(
     state, a full run) keeps the index and results described in the module docstring.
     ``log`` receives one line saying whether the join was full or incremental and why.
     ``spill_dir`` (default: ``state_dir``, else the system's temporary folder) receives the seeds
-    of a large full join, partition by partition (:func:`helpers.analysis.overlap._indexed_chains`).
+    of a large full join, bucket by bucket (:func:`helpers.analysis.overlap._joined_chains`).
     ``texts_cut=False`` leaves the passages' ``text_a``/``text_b`` empty, for a caller that keeps only some
     rows and cuts their texts then (:func:`helpers.analysis.overlap.cut_passage_texts`): on a corpus
     whose speeches share much text, the texts of every passage are most of the join's memory. The state
@@ -194,11 +194,18 @@ def reuse_tables(
         result = _incremental(paras, state, state_path, keys, codes, local, docs, row_at, params, cache_dir, say)
     if result is None:
         spill = spill_dir if spill_dir is not None else state_path
-        reuse, shingles = indexed_passages(paras, min_words, shingle, max_gap, max_shingle_df, cache_dir, run,
-                                           spill_dir=Path(spill).resolve() if spill is not None else None, texts_cut=False)
+        index: list[str] = []
+
+        def keep_index(slices: Iterator[dict[str, np.ndarray]]) -> None:
+            # Written slice by slice while the join's shingles exist: never a sorted copy of every shingle at once.
+            index.append(_write_index(state_path, (_index_columns(s, codes, local) for s in slices)))
+
+        reuse = indexed_passages(paras, min_words, shingle, max_gap, max_shingle_df, cache_dir, run,
+                                 spill_dir=Path(spill).resolve() if spill is not None else None, texts_cut=False,
+                                 on_sorted=keep_index if state_path is not None else None)
         pairs = reuse_by_document_pair(reuse, paras)
         if state_path is not None:
-            _write_state(state_path, params, docs, keys, _index_slices(shingles, codes, local), reuse, pairs)
+            _write_state(state_path, params, docs, keys, index[0], reuse, pairs)
         result = (reuse, pairs)
     if texts_cut:
         result = (cut_passage_texts(result[0], paras), result[1])
@@ -279,7 +286,7 @@ def _incremental(paras: pd.DataFrame, state: dict, state_dir: Path, keys: dict[s
     say(f"reuse: {len(changed)} changed and {len(removed)} removed of {len(docs)} documents; incremental join")
     if gone or docs != old_docs:
         kept = {c: (new_code[stay] if c == "doc" else v[stay]).astype(fresh_index[c].dtype) for c, v in old_index.items()}
-        _write_state(state_dir, params, docs, keys, _merge_sorted(kept, fresh_index), reuse, pairs)
+        _write_state(state_dir, params, docs, keys, _write_index(state_dir, _merge_sorted(kept, fresh_index)), reuse, pairs)
     return reuse, pairs
 
 
