@@ -5,8 +5,9 @@ its process tree every 0.2 s through /proc (psutil): the peak is the largest sum
 make and every process below it (Python, a second analysis process, Dask workers, the notebook kernels),
 so it is what the machine needed. make runs independent stages at once (the text analysis beside the
 annotation, the briefing's tables beside the render), so each stage is timed by its own process, from when
-it appears to when it ends, and the stages' times add up to more than the total. Prints a table and the rows
-of every CSV written, and the machine's load before and after.
+it appears to when it ends, and the stages' times add up to more than the total; each stage's peak is that of
+its own process tree (its second process, forked workers or notebook kernels with it; Dask workers count in the
+total only). Prints a table and the rows of every CSV written, and the machine's load before and after.
 
 Usage (``make bench-scale COPIES=4 SCALE_DIR=/work/data/scale`` does the first)::
 
@@ -67,20 +68,24 @@ def stage_of(cmdline: list[str]) -> str | None:
 
 
 def note_stages(make: psutil.Process, spans: dict[int, list], now: float) -> None:
-    """Record in ``spans`` (pid -> [stage, first seen, last seen]) each stage process ``make`` runs at ``now``."""
+    """Record in ``spans`` (pid -> [stage, first seen, last seen, peak bytes]) each stage process ``make`` runs at
+    ``now``, with the resident memory of its process tree (the stage's second process, forked workers, kernels)."""
     for child in make.children(recursive=False):
         try:
             stage = spans[child.pid][0] if child.pid in spans else stage_of(child.cmdline())
         except (psutil.NoSuchProcess, psutil.AccessDenied):
             continue
         if stage:
-            spans.setdefault(child.pid, [stage, now, now])[2] = now
+            span = spans.setdefault(child.pid, [stage, now, now, 0])
+            span[2] = now
+            span[3] = max(span[3], sum(tree_rss(child)))
 
 
 def measured(cmd: list[str], log, also: list[psutil.Process] = (),
-             env: dict | None = None) -> tuple[float, int, int, int, dict[str, float]]:
+             env: dict | None = None) -> tuple[float, int, int, int, dict[str, float], dict[str, int]]:
     """Run ``cmd``; return (seconds, peak bytes of its process tree and of the trees of ``also``,
-    peak bytes of the largest single process among them, exit code, seconds of each stage's process)."""
+    peak bytes of the largest single process among them, exit code, seconds of each stage's process,
+    peak bytes of each stage's process tree)."""
     t0 = time.perf_counter()
     proc = subprocess.Popen(cmd, cwd=ROOT, stdout=log, stderr=subprocess.STDOUT, env=env)
     ps = psutil.Process(proc.pid)
@@ -96,9 +101,11 @@ def measured(cmd: list[str], log, also: list[psutil.Process] = (),
         peak, largest = max(peak, sum(sizes)), max(largest, max(sizes, default=0))
         time.sleep(0.2)
     stages: dict[str, float] = {}
-    for stage, first, last in spans.values():
+    stage_peaks: dict[str, int] = {}
+    for stage, first, last, stage_peak in spans.values():
         stages[stage] = round(stages.get(stage, 0.0) + last - first, 1)
-    return time.perf_counter() - t0, peak, largest, proc.wait(), stages
+        stage_peaks[stage] = max(stage_peaks.get(stage, 0), stage_peak)
+    return time.perf_counter() - t0, peak, largest, proc.wait(), stages, stage_peaks
 
 
 def start_cluster(work: Path, n: int, port: int = 8786) -> tuple[list[subprocess.Popen], str]:
@@ -175,13 +182,14 @@ def main(argv: list[str] | None = None) -> int:
     try:
         with (work / f"make-{label}.log").open("w") as log:
             cmd = ["make", "report", f"CORPUS={corpus}", f"REPORTS={reports}", f"BUILD={build}", f"WORKERS={args.workers}"]
-            total, peak_b, largest_b, rc, stages = measured(cmd, log, [psutil.Process(p.pid) for p in cluster], env)
+            total, peak_b, largest_b, rc, stages, stage_peaks = measured(cmd, log, [psutil.Process(p.pid) for p in cluster], env)
     finally:
         stop_cluster(cluster)
     total, peak, largest = round(total, 1), round(peak_b / 1e9, 2), round(largest_b / 1e9, 2)
+    stage_gb = {name: round(b / 1e9, 2) for name, b in stage_peaks.items()}
     for name in STAGES.values():
         if name in stages:
-            print(f"{name:15s} {stages[name]:8.1f} s", flush=True)
+            print(f"{name:15s} {stages[name]:8.1f} s  peak {stage_gb[name]:6.2f} GB", flush=True)
     print(f"{'total':15s} {total:8.1f} s  peak {peak:6.2f} GB  largest process {largest:6.2f} GB"
           + (f"  FAILED (rc {rc}, see {work / f'make-{label}.log'})" if rc else "")
           + f"   (load average before {load0[0]:.2f}, after {os.getloadavg()[0]:.2f}; "
@@ -195,7 +203,7 @@ def main(argv: list[str] | None = None) -> int:
         rows[f.name] = csv_rows(f)
     for name, n in rows.items():
         print(f"  {name:32s} {n:>12,} rows")
-    print(json.dumps({"corpus": label, "stages": stages, "total_seconds": total, "peak_gb": peak,
+    print(json.dumps({"corpus": label, "stages": stages, "stage_peak_gb": stage_gb, "total_seconds": total, "peak_gb": peak,
                       "largest_process_gb": largest, "rc": rc,
                       "rows": rows, "load": [load0[0], os.getloadavg()[0]]}))
     if not args.keep:

@@ -37,3 +37,25 @@ def test_copies_have_new_ids_shifted_years_and_a_few_words_substituted(tmp_path:
     write_scaled(3, again, source=source, share=0.02)
     assert (again / "manifest.csv").read_bytes() == (out / "manifest.csv").read_bytes()
     assert (again / by_id["RUS_91_2036"]["file"]).read_bytes() == (out / by_id["RUS_91_2036"]["file"]).read_bytes()
+
+
+def test_each_stage_is_timed_and_its_process_tree_peak_kept(tmp_path: Path) -> None:
+    """measured() on a make-like parent: the stage child (found by its command line) with a child of its own
+    holding 200 MB: the stage's peak counts both processes, its seconds the child's life."""
+    from scale_run import measured
+
+    hold = ("import subprocess, sys, time; kid = subprocess.Popen([sys.executable, '-c', "
+            "'b = bytearray(200 * 2**20); import time; time.sleep(1.5)']); kid.wait()")
+    stage = tmp_path / "helpers"
+    stage.mkdir()
+    (stage / "__init__.py").write_text("")
+    (stage / "corpus").mkdir()
+    (stage / "corpus" / "__init__.py").write_text("")
+    (stage / "corpus" / "corpus.py").write_text(hold)  # python -m helpers.corpus.corpus: the ingest stage
+    parent = f"import subprocess, sys; subprocess.run([sys.executable, '-m', 'helpers.corpus.corpus'], cwd={str(tmp_path)!r})"
+    with (tmp_path / "log.txt").open("w") as log:
+        seconds, peak, largest, rc, stages, stage_peaks = measured([sys.executable, "-c", parent], log)
+    assert rc == 0 and list(stages) == ["ingest"] and list(stage_peaks) == ["ingest"]
+    assert 1.0 <= stages["ingest"] <= seconds
+    assert 200 * 2**20 < stage_peaks["ingest"] <= peak  # the stage's own process and its child
+    assert largest < stage_peaks["ingest"]  # no single process held it all
