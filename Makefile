@@ -321,7 +321,7 @@ fuzz: $(ENV_OK)
 
 ## bench-scale: COPIES=4 copies of the UNGDC slice (perturbed; written to SCALE_DIR, outside the repository) built cold
 ##              by one make report, printing its seconds and the peak memory of the whole process tree, each stage's
-##              seconds (stages run side by side) and the rows of each output
+##              seconds and peak memory (stages run side by side) and the rows of each output
 ##              (SCALE_CORPUS=dir builds an existing corpus instead, e.g. the complete UNGDC from bench/extract_ungdc.py;
 ##              CLUSTER=2 starts a scheduler and two workers with the dask CLI and counts them in the peak)
 COPIES    ?= 4
