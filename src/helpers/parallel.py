@@ -18,6 +18,7 @@ At most ``2 × workers`` chunks are in flight at once, so memory stays bounded.
 from __future__ import annotations
 
 import importlib
+import itertools
 import os
 import sys
 from collections import deque
@@ -185,6 +186,9 @@ def runner(workers: int | str | None = None, scheduler: str | None = None, proce
         cluster.close()
 
 
-def chunked(items: list[Any], size: int) -> list[list[Any]]:
-    """``items`` cut into consecutive lists of at most ``size`` (the last may be shorter)."""
-    return [items[i:i + size] for i in range(0, len(items), max(1, size))]
+def chunked(items: Iterable[Any], size: int) -> Iterator[list[Any]]:
+    """``items`` cut into consecutive lists of at most ``size`` (the last may be shorter), made as they are consumed:
+    a generator of items (each document's texts, say) is never held whole."""
+    it = iter(items)
+    while chunk := list(itertools.islice(it, max(1, size))):
+        yield chunk

@@ -39,8 +39,7 @@ import os
 import re
 import shutil
 import tempfile
-import itertools
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 
 import numpy as np
@@ -55,7 +54,7 @@ from helpers.io import atomic_path, read_arrow, write_arrow
 import helpers.corpus.text as _text_module
 from helpers.corpus.paragraph_cache import cached_strings, source_version
 from helpers.arrays import positions_in_runs, release_memory, run_starts, unique_counts
-from helpers.parallel import Runner
+from helpers.parallel import Runner, chunked
 from helpers.analysis.frequencies import analysed_text, body_only, check_choice, check_number, require_columns, theme_frequencies
 from helpers.corpus.text import WORD_RE, english_stop_words, fold, folded_words
 
@@ -740,13 +739,6 @@ def _document_items(paras: pd.DataFrame, cache_dir: str | Path | None) -> tuple[
     return rows_of, items
 
 
-def _chunks(items: Iterable[tuple], size: int) -> Iterator[list[tuple]]:
-    """Consecutive lists of at most ``size`` items, made as they are consumed."""
-    it = iter(items)
-    while chunk := list(itertools.islice(it, size)):
-        yield chunk
-
-
 def corpus_shingles(paras: pd.DataFrame, shingle: int = 5, cache_dir: str | Path | None = None,
                     run: Runner | None = None, chunk_size: int = 50) -> pd.DataFrame:
     """Shingles of every paragraph of ``paras`` (body paragraphs, in table order), document by document.
@@ -759,7 +751,7 @@ def corpus_shingles(paras: pd.DataFrame, shingle: int = 5, cache_dir: str | Path
     """
     run = run or Runner()
     rows_of, items = _document_items(paras, cache_dir)
-    results = run.map(_shingle_chunk, _chunks(items, chunk_size), shingle, _absolute(cache_dir))
+    results = run.map(_shingle_chunk, chunked(items, chunk_size), shingle, _absolute(cache_dir))
     # Each document's shingles are kept as they come (int32 positions), then each output column is filled in
     # turn and its pieces dropped: about 1.2 times the output at the peak, where concatenating lists of int64
     # copies and then building the DataFrame (which consolidated same-typed columns, another copy) took three
@@ -926,7 +918,7 @@ def _joined_chains(paras: pd.DataFrame, doc_rank: np.ndarray, k: int, max_gap: i
     try:
         np.save(spill / "rank.npy", doc_rank.astype(np.int32))
         _, items = _document_items(paras, cache_dir)
-        for _ in run.map(_shingle_into_buckets, enumerate(_chunks(items, SHINGLE_CHUNK)), k, _absolute(cache_dir), buckets,
+        for _ in run.map(_shingle_into_buckets, enumerate(chunked(items, SHINGLE_CHUNK)), k, _absolute(cache_dir), buckets,
                          str(spill)):
             pass
         del items
