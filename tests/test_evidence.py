@@ -148,3 +148,21 @@ def test_sentence_cache_gives_the_same_quotes_and_a_selection_only_reads_it(tmp_
     csto = a[a["organization"] == "CSTO"]
     pd.testing.assert_frame_equal(evidence_quotes(csto, ev, cache_dir=tmp_path, update_cache=False), evidence_quotes(csto, ev))
     assert cache.read_bytes() == before  # a selection does not rewrite the corpus's cache
+
+
+def test_quotes_ranked_in_parts_are_the_corpus_ranking_and_write_the_same_cache(tmp_path: Path) -> None:
+    # The seed corpus's 115 quotable paragraphs in parts of 1, 7 and 40: each part keeps its best per (theme,
+    # organisation) and the merged ranking is the one-part ranking, row for row; the sentence cache holds the same.
+    coding = code_paragraphs(load_paragraphs(ROOT / "data"), ROOT / "data" / "codebook.yml")
+    a, ev = coding.paragraphs, coding.evidence
+    whole = evidence_quotes(a, ev, cache_dir=tmp_path / "whole")
+    assert len(whole) == 93 and whole["rank"].value_counts().to_dict() == {1: 40, 2: 29, 3: 24}
+    for size in (1, 7, 40):
+        pd.testing.assert_frame_equal(evidence_quotes(a, ev, part_paragraphs=size, cache_dir=tmp_path / str(size)), whole)
+        part_cache, whole_cache = (pd.read_parquet(tmp_path / name / "sentences.parquet").sort_values("key", ignore_index=True)
+                                   for name in (str(size), "whole"))
+        pd.testing.assert_frame_equal(part_cache, whole_cache)  # the same entries (each part's in its own order)
+    by_document = evidence_quotes(a, ev, by="document", per_group=1)
+    pd.testing.assert_frame_equal(evidence_quotes(a, ev, by="document", per_group=1, part_paragraphs=3), by_document)
+    with pytest.raises(ParameterError, match="part_paragraphs"):
+        evidence_quotes(a, ev, part_paragraphs=0)

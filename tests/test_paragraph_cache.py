@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from helpers.corpus.paragraph_cache import cached_strings, document_keys
+from helpers.corpus.paragraph_cache import StringCache, cached_strings, document_keys
 from test_overlap import paras
 
 
@@ -60,3 +60,28 @@ def test_document_keys_change_with_text_ids_and_extra_column() -> None:
     assert with_date["d2"] != document_keys(p, extra="date")["d2"] and with_date["d1"] == document_keys(p, extra="date")["d1"]
     renamed = p.assign(para_id=pd.Series(["x1", "d1-p002", "d2-p001", "d3-p001"]))
     assert document_keys(renamed)["d1"] != base["d1"] and document_keys(renamed)["d2"] == base["d2"]
+
+
+def test_a_cache_taken_in_parts_reads_once_and_writes_what_the_whole_table_would(tmp_path: Path) -> None:
+    calls: list[str] = []
+
+    def upper(text: str) -> str:
+        calls.append(text)
+        return text.upper()
+
+    p = paras(rows())
+    cached_strings(p, p["text"], "upper", upper, "v1", tmp_path / "whole")
+    cached_strings(p.iloc[:3], p["text"].iloc[:3], "upper", upper, "v1", tmp_path / "parts")
+    calls.clear()
+    cache = StringCache("upper", "v1", tmp_path / "parts")
+    assert cache.strings(p.iloc[:2], p["text"].iloc[:2], upper) == ["ONE TWO.", "THREE."]
+    assert cache.strings(p.iloc[2:], p["text"].iloc[2:], upper) == ["FOUR FIVE SIX.", "SEVEN."]
+    assert calls == ["Seven."]  # only the paragraph the file did not hold
+    cache.save()
+    assert (tmp_path / "parts" / "upper.parquet").read_bytes() == (tmp_path / "whole" / "upper.parquet").read_bytes()
+    # Nothing new and the same paragraphs: the file is left as it is.
+    before = (tmp_path / "parts" / "upper.parquet").stat().st_mtime_ns
+    again = StringCache("upper", "v1", tmp_path / "parts")
+    again.strings(p, p["text"], upper)
+    again.save()
+    assert (tmp_path / "parts" / "upper.parquet").stat().st_mtime_ns == before and calls == ["Seven."]

@@ -27,6 +27,8 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
 
 from helpers.arrays import release_memory
 from helpers.errors import ParameterError
@@ -35,7 +37,7 @@ from helpers.analysis.frequencies import (
     usable_evidence,
 )
 import helpers.corpus.text as _text_module
-from helpers.corpus.paragraph_cache import cached_strings, source_version
+from helpers.corpus.paragraph_cache import StringCache, source_version
 from helpers.corpus.text import WORD_RE, fold
 
 EVIDENCE_HINT = "Pass the evidence table written by the annotation stage (REPORTS/evidence.csv or annotations.csv)."
@@ -93,13 +95,18 @@ def _match_spans(evidence: pd.DataFrame, texts: dict[str, str]) -> pd.DataFrame:
     """Evidence rows -> one row per located match: ``para_id, theme, start, end, term``."""
     ev = usable_evidence(evidence)
     rows = []
+    folded: dict[str, str] = {}
     if {"start", "end"} <= set(ev.columns):
         starts, ends = pd.notna(ev["start"]).to_numpy(), pd.notna(ev["end"]).to_numpy()
         for pid, theme, s, e, ok in zip(ev["para_id"].astype(str).tolist(), ev["theme"].astype(str).tolist(),
                                         ev["start"].tolist(), ev["end"].tolist(), (starts & ends).tolist()):
             if ok and pid in texts:
                 s, e = int(s), int(e)
-                rows.append((pid, theme, s, e, fold(texts[pid][s:e]).lower()))
+                raw = texts[pid][s:e]
+                term = folded.get(raw)
+                if term is None:  # the same words are matched again and again: each is folded once
+                    term = folded[raw] = fold(raw).lower()
+                rows.append((pid, theme, s, e, term))
     else:
         col = next((c for c in TEXT_COLUMNS if c in ev.columns), None)
         if col is None:
@@ -133,6 +140,13 @@ def cite(title: object, date: object, source_para: object) -> str:
 SENTENCES_VERSION = source_version(__file__, _text_module.__file__)
 
 
+#: Quotable paragraphs ranked at a time. Each part keeps its best candidates per (theme, group); the ranking is a
+#: total order, so these hold the corpus's best, and the memory follows the part (sentences, matches), not the corpus.
+QUOTE_PART_PARAGRAPHS = 50_000
+_RANKING = (["theme", "group", "matches", "distinct", "words", "date", "para_id", "start"],
+            [True, True, False, False, True, False, True, True])
+
+
 def evidence_quotes(
     annotated: pd.DataFrame,
     evidence: pd.DataFrame,
@@ -140,6 +154,7 @@ def evidence_quotes(
     per_group: int = 3,
     cache_dir: str | Path | None = None,
     update_cache: bool = True,
+    part_paragraphs: int = QUOTE_PART_PARAGRAPHS,
 ) -> pd.DataFrame:
     """The most representative quotes for each theme and organisation (or document, genre, year).
 
@@ -153,6 +168,8 @@ def evidence_quotes(
     cache_dir : folder keeping each paragraph's complete sentences (``sentences.parquet``, see
         :func:`helpers.corpus.paragraph_cache.cached_strings`; ``update_cache=False`` only reads it);
         ``None`` (default) caches nothing. Same result either way.
+    part_paragraphs : quotable paragraphs (those carrying a theme) ranked at a time; the result is the
+        same for any value, the memory grows with it.
 
     Returns
     -------
@@ -165,17 +182,73 @@ def evidence_quotes(
     """
     check_choice("by", by, BY_LEVELS)
     check_number("per_group", per_group, 1)
+    check_number("part_paragraphs", part_paragraphs, 1)
     require_columns(annotated, ["para_id", "doc_id", "text", "themes"], "The annotated paragraphs table", ANNOTATED_HINT)
     require_columns(evidence, ["para_id", "theme"], "The evidence table", EVIDENCE_HINT)
 
     paras = body_only(annotated)
-    # Only paragraphs carrying a theme can be quoted (matches elsewhere are dropped below): the lookups
-    # are built for those (every row of their ids), not for the million paragraphs of a large corpus.
+    # Only paragraphs carrying a theme can be quoted (matches elsewhere are dropped): the lookups are
+    # built for those (every row of their ids), not for the million paragraphs of a large corpus.
     codes, cells = pd.factorize(paras["themes"].to_numpy(dtype=object), use_na_sentinel=False)
     has_theme = np.array([bool(split_themes(cell)) for cell in cells], dtype=bool)[codes] if len(cells) else np.zeros(0, bool)
-    quotable = paras["para_id"].astype(str).isin(set(paras["para_id"].astype(str).to_numpy()[has_theme].tolist()))
-    paras = paras[quotable.to_numpy()].reset_index(drop=True)
-    del codes, cells, has_theme, quotable
+    all_ids, all_unique = pd.factorize(paras["para_id"].astype(str).to_numpy(dtype=object))
+    quotable = np.zeros(len(all_unique), dtype=bool)
+    quotable[all_ids[has_theme]] = True
+    keep = quotable[all_ids]
+    # Each paragraph id (every row of it) in one part, each part one run of rows (ids numbered in order of first
+    # row), and the evidence rows sorted the same way: a part is then a slice of both tables.
+    ids, first = pd.factorize(all_ids[keep])
+    unique_ids = np.asarray(all_unique, dtype=object)[first]
+    para_part = ids // part_paragraphs
+    n_parts = max(1, -(-len(unique_ids) // part_paragraphs))
+    paras = paras[keep]
+    if np.any(np.diff(para_part) < 0):  # an id on rows apart
+        order = np.argsort(para_part, kind="stable")
+        paras, para_part = paras.take(order), para_part[order]
+    para_bounds = np.searchsorted(para_part, np.arange(n_parts + 1))
+    del codes, cells, has_theme, all_ids, all_unique, quotable, keep, ids, first, para_part
+    ev = usable_evidence(evidence)
+    if not {"start", "end"} <= set(ev.columns) and not any(c in ev.columns for c in TEXT_COLUMNS):
+        raise ParameterError(
+            f"The evidence table has neither start, end (match offsets) nor a matched-text column "
+            f"({', '.join(TEXT_COLUMNS)}); it has {', '.join(map(str, evidence.columns))}. {EVIDENCE_HINT}")
+    ev = ev[[c for c in ("para_id", "theme", "start", "end", *TEXT_COLUMNS) if c in ev.columns]]
+    ev_id = pc.fill_null(pc.index_in(pa.array(ev["para_id"].astype(str).to_numpy(dtype=object), pa.string()),
+                                     value_set=pa.array(unique_ids, pa.string())), -1).to_numpy()
+    ev_part = np.where(ev_id >= 0, ev_id // part_paragraphs, -1)
+    ev_order = np.argsort(ev_part, kind="stable")
+    ev = ev.take(ev_order)
+    ev_bounds = np.searchsorted(ev_part[ev_order], np.arange(n_parts + 1))
+    del ev_id, ev_part, ev_order
+    cache = StringCache("sentences", SENTENCES_VERSION, cache_dir, update=update_cache)
+    kept = []
+    for part in range(len(para_bounds) - 1):
+        found = _part_candidates(paras.iloc[para_bounds[part]:para_bounds[part + 1]],
+                                 ev.iloc[ev_bounds[part]:ev_bounds[part + 1]], by, per_group, cache)
+        if not found.empty:
+            kept.append(found)
+        release_memory()
+    cache.save()
+    if not kept:
+        return pd.DataFrame(columns=QUOTE_COLUMNS)
+    cand = _ranked(pd.concat(kept, ignore_index=True), per_group)
+    for col in ("start", "end", "matches", "words", "rank"):
+        cand[col] = cand[col].astype(np.int64)
+    return cand[QUOTE_COLUMNS].reset_index(drop=True)
+
+
+def _ranked(cand: pd.DataFrame, per_group: int) -> pd.DataFrame:
+    """Candidate sentences -> the best ``per_group`` of each (theme, group), at most one per paragraph, with their ``rank``."""
+    cand = cand.sort_values(_RANKING[0], ascending=_RANKING[1], kind="mergesort")
+    cand = cand.drop_duplicates(["theme", "group", "para_id"])
+    cand["rank"] = cand.groupby(["theme", "group"]).cumcount() + 1
+    return cand[cand["rank"] <= per_group].copy()
+
+
+def _part_candidates(paras: pd.DataFrame, evidence: pd.DataFrame, by: str, per_group: int,
+                     cache: StringCache) -> pd.DataFrame:
+    """The best ``per_group`` quotes of each (theme, group) among the quotable paragraphs ``paras`` (every
+    row of their ids), with the columns of :data:`QUOTE_COLUMNS` and ``distinct``; empty when none."""
     para_ids = paras["para_id"].astype(str).tolist()
     texts = dict(zip(para_ids, paras["text"].fillna("").astype(str).tolist()))
     labels = dict(zip(para_ids, label_offsets(paras).tolist()))
@@ -183,14 +256,12 @@ def evidence_quotes(
     matches = _match_spans(evidence, texts)
     matches = matches[[(p, t) in carried for p, t in zip(matches["para_id"].tolist(), matches["theme"].tolist())]]
     if matches.empty:
-        return pd.DataFrame(columns=QUOTE_COLUMNS)
-    release_memory()  # the evidence table's rows, read into Python once
+        return pd.DataFrame()
     group = dict(zip(para_ids, group_key(paras, by).tolist()))
     meta = paras.set_index(paras["para_id"].astype(str))
 
     # Complete sentences of the paragraphs with matches (after any numbering label), in one table.
     pids = sorted(set(matches["para_id"].tolist()))
-    sp_pid, sp_s, sp_e, sp_w = [], [], [], []  # each complete sentence: paragraph, start, end, words
     complete: dict[str, str] = {}  # a paragraph copied into several groups is split once
 
     def spans_of(key: str) -> str:
@@ -205,21 +276,19 @@ def evidence_quotes(
         return found
 
     keys = [f"{labels.get(pid, 0)}|{texts[pid]}" for pid in pids]
-    found_all = cached_strings(pd.DataFrame({"para_id": pids}), keys, "sentences", spans_of, SENTENCES_VERSION,
-                               cache_dir, update=update_cache)
-    for pid, found in zip(pids, found_all):
-        for span in found.split():
-            s, e, w = span.split(":")
-            sp_pid.append(pid)
-            sp_s.append(int(s))
-            sp_e.append(int(e))
-            sp_w.append(int(w))
-    if not sp_pid:
-        return pd.DataFrame(columns=QUOTE_COLUMNS)
+    found_all = cache.strings(pd.DataFrame({"para_id": pids}), keys, spans_of)
+    del keys
+    # "start:end:words start:end:words ..." of each paragraph -> one row per sentence, parsed by numpy at once.
+    per_para = np.array([found.count(" ") + 1 if found else 0 for found in found_all], dtype=np.int64)
+    spans = np.fromstring(" ".join(f for f in found_all if f).replace(":", " "), dtype=np.int64, sep=" ").reshape(-1, 3)
+    if not len(spans):
+        return pd.DataFrame()
+    sp_code = np.repeat(np.arange(len(pids), dtype=np.int64), per_para)
+    sp_s, sp_e, sp_w = spans[:, 0], spans[:, 1], spans[:, 2]
     code = {p: k for k, p in enumerate(pids)}
     big = np.int64(1) << np.int64(32)
-    sent_key = np.array([code[p] for p in sp_pid], dtype=np.int64) * big + np.array(sp_s, dtype=np.int64)
-    sent_end = np.array(sp_e, dtype=np.int64)
+    sent_key = sp_code * big + sp_s
+    sent_end = sp_e
     # Each match -> the sentence that starts at or before it; kept if it also ends inside that sentence.
     m_code = matches["para_id"].map(code).to_numpy(dtype=np.int64)
     m_start = matches["start"].to_numpy(dtype=np.int64)
@@ -230,7 +299,7 @@ def evidence_quotes(
     inside = pd.DataFrame({"sent": idx[ok], "theme": matches["theme"].to_numpy()[ok],
                            "term": matches["term"].to_numpy()[ok]})
     if inside.empty:
-        return pd.DataFrame(columns=QUOTE_COLUMNS)
+        return pd.DataFrame()
     counted = inside.groupby(["sent", "theme"], sort=True).agg(matches=("term", "size"), distinct=("term", "nunique"))
     # The distinct terms of each (sentence, theme), sorted and joined: one str.join per run of the sorted table
     # (same rows and order as counted, whose groups are sorted the same way).
@@ -241,19 +310,14 @@ def evidence_quotes(
     cand = counted.reset_index()
     cand["terms"] = [";".join(d_term[lo:hi]) for lo, hi in zip(bounds[:-1], bounds[1:])]
     sent = cand["sent"].to_numpy()
-    cand["para_id"] = np.asarray(sp_pid, dtype=object)[sent]
-    cand["start"] = np.asarray(sp_s, dtype=np.int64)[sent]
-    cand["end"] = np.asarray(sp_e, dtype=np.int64)[sent]
-    cand["words"] = np.asarray(sp_w, dtype=np.int64)[sent]
+    cand["para_id"] = np.asarray(pids, dtype=object)[sp_code[sent]]
+    cand["start"] = sp_s[sent]
+    cand["end"] = sp_e[sent]
+    cand["words"] = sp_w[sent]
     cand["group"] = cand["para_id"].map(group)
     cand["date"] = cand["para_id"].map(meta["date"]) if "date" in meta.columns else None
     cand["date"] = cand["date"].fillna("").astype(str)
-    cand = cand.sort_values(
-        ["theme", "group", "matches", "distinct", "words", "date", "para_id", "start"],
-        ascending=[True, True, False, False, True, False, True, True], kind="mergesort")
-    cand = cand.drop_duplicates(["theme", "group", "para_id"])
-    cand["rank"] = cand.groupby(["theme", "group"]).cumcount() + 1
-    cand = cand[cand["rank"] <= per_group].copy()
+    cand = _ranked(cand, per_group)
     # The quotes and citation fields of the kept candidates only (a few per theme and group, not every
     # candidate sentence of the corpus): each quote is its paragraph's text from start to end.
     cand["quote"] = np.asarray([texts[p][a:b] for p, a, b in zip(cand["para_id"].tolist(), cand["start"].tolist(),
@@ -262,6 +326,4 @@ def evidence_quotes(
         cand[col] = cand["para_id"].map(meta[col]) if col in meta.columns else None
     cand["source_para"] = pd.array(pd.to_numeric(cand["source_para"], errors="coerce"), dtype="Int64")
     cand["citation"] = [cite(t, d, sp) for t, d, sp in zip(cand["title"], cand["date"], cand["source_para"])]
-    for col in ("start", "end", "matches", "words", "rank"):
-        cand[col] = cand[col].astype(np.int64)
-    return cand[QUOTE_COLUMNS].reset_index(drop=True)
+    return cand[QUOTE_COLUMNS + ["distinct"]]

@@ -65,28 +65,67 @@ def cached_strings(paras: pd.DataFrame, texts: Sequence[str], name: str, compute
     ``compute`` changes) are unchanged, so any subset of a corpus can read the cache. With
     ``update`` the file is rewritten (temporary file, then rename) to hold exactly these
     paragraphs whenever it held anything else; ``update=False`` only reads (e.g. for a
-    subset). ``cache_dir=None``: nothing is read or written.
+    subset). ``cache_dir=None``: nothing is read or written. :class:`StringCache` does the same
+    for a table taken in parts.
     """
-    texts = list(texts)
-    if cache_dir is None:
-        return [compute(t) for t in texts]
-    path = Path(cache_dir) / f"{name}.parquet"
-    keys = paragraph_keys(paras, texts, salt=version)
-    try:
-        old = pq.read_table(path, columns=["key", "value"])
-        if not update:  # a subset (e.g. one theme's paragraphs): only its entries become Python strings
-            old = old.filter(pc.is_in(old["key"], value_set=pa.array(keys, old.schema.field("key").type)))
-        cached = dict(zip(old["key"].to_pylist(), old["value"].to_pylist()))
-    except (OSError, ValueError, KeyError, pa.ArrowException):
-        cached = {}
-    out: list[str] = []
-    fresh = 0
-    for key, text in zip(keys, texts):
-        value = cached.get(key)
-        if value is None:
-            fresh += 1
-            value = compute(text)
-        out.append(value)
-    if update and (fresh or len(cached) != len(keys)):
-        write_parquet(pd.DataFrame({"key": keys, "value": out}), path)
+    cache = StringCache(name, version, cache_dir, update=update)
+    out = cache.strings(paras, texts, compute)
+    cache.save()
     return out
+
+
+class StringCache:
+    """:func:`cached_strings` for a table processed part by part, so that no step holds the whole corpus's strings.
+
+    The cache file is read once, as Arrow (``key``, ``value``); :meth:`strings` looks up one part's
+    paragraphs (only their entries become Python strings) and computes the rest; :meth:`save`
+    then rewrites the file, with ``update``, to hold exactly the paragraphs of every part, in
+    order, when it held anything else: the same file :func:`cached_strings` writes for the
+    parts concatenated.
+    """
+
+    def __init__(self, name: str, version: str, cache_dir: str | Path | None, update: bool = True) -> None:
+        self.version, self.update = version, update
+        self.path = Path(cache_dir) / f"{name}.parquet" if cache_dir is not None else None
+        self.old: pa.Table | None = None
+        if self.path is not None:
+            try:
+                self.old = pq.read_table(self.path, columns=["key", "value"])
+            except (OSError, ValueError, KeyError, pa.ArrowException):
+                self.old = None
+        self.keys: list[str] = []
+        self.values: list[str] = []
+        self.fresh = 0
+
+    def strings(self, paras: pd.DataFrame, texts: Sequence[str], compute: Callable[[str], str]) -> list[str]:
+        """``[compute(t) for t in texts]`` for one part (``paras`` gives each text's ``para_id``), from the cache where it has them."""
+        texts = list(texts)
+        if self.path is None:
+            return [compute(t) for t in texts]
+        keys = paragraph_keys(paras, texts, salt=self.version)
+        cached: dict[str, str] = {}
+        if self.old is not None and self.old.num_rows:
+            try:
+                found = self.old.filter(pc.is_in(self.old["key"], value_set=pa.array(keys, self.old.schema.field("key").type)))
+                cached = dict(zip(found["key"].to_pylist(), found["value"].to_pylist()))
+            except (ValueError, KeyError, pa.ArrowException):
+                cached = {}
+        out: list[str] = []
+        for key, text in zip(keys, texts):
+            value = cached.get(key)
+            if value is None:
+                self.fresh += 1
+                value = compute(text)
+            out.append(value)
+        if self.update:
+            self.keys.extend(keys)
+            self.values.extend(out)
+        return out
+
+    def save(self) -> None:
+        """With ``update``: rewrite the cache file when it held anything but the paragraphs looked up (no-op otherwise)."""
+        if self.path is None or not self.update:
+            return
+        held = pc.count_distinct(self.old["key"]).as_py() if self.old is not None else 0
+        if self.fresh or held != len(self.keys):
+            write_parquet(pd.DataFrame({"key": self.keys, "value": self.values}), self.path)
