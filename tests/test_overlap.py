@@ -225,6 +225,18 @@ def test_tfidf_matrix_by_blocks_of_rows_is_the_same_matrix(seed_body: pd.DataFra
         assert np.array_equal(X.indptr, Y.indptr) and np.array_equal(X.indices, Y.indices) and np.array_equal(X.data, Y.data)
 
 
+def test_similar_paragraphs_stemmed_in_parts_are_the_same_and_cache_the_same(
+        seed_body: pd.DataFrame, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import helpers.analysis.overlap as overlap
+
+    whole = similar_paragraphs(seed_body, top_n=3, cache_dir=tmp_path / "whole")
+    assert len(whole) == 54  # as before the parts (test_seed_corpus_kazan_54_pairs_with_csto_information_security)
+    monkeypatch.setattr(overlap, "STEM_PART_ROWS", 7)
+    pd.testing.assert_frame_equal(similar_paragraphs(seed_body, top_n=3, cache_dir=tmp_path / "parts"), whole)
+    assert (tmp_path / "parts" / "stems.parquet").read_bytes() == (tmp_path / "whole" / "stems.parquet").read_bytes()
+    pd.testing.assert_frame_equal(similar_paragraphs(seed_body, top_n=3, cache_dir=tmp_path / "parts"), whole)  # read back
+
+
 def test_unique_counts_equals_numpy() -> None:
     values = np.random.default_rng(7).integers(0, 50, 1000)
     got, counts = unique_counts(values)

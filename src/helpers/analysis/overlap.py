@@ -52,7 +52,7 @@ import snowballstemmer
 from helpers.errors import ParameterError
 from helpers.io import atomic_path, read_arrow, write_arrow
 import helpers.corpus.text as _text_module
-from helpers.corpus.paragraph_cache import cached_strings, source_version
+from helpers.corpus.paragraph_cache import StringCache, source_version
 from helpers.arrays import positions_in_runs, release_memory, run_starts, unique_counts
 from helpers.parallel import Runner, chunked
 from helpers.analysis.frequencies import analysed_text, body_only, check_choice, check_number, require_columns, theme_frequencies
@@ -241,6 +241,8 @@ def stem_tokens(text: str) -> list[str]:
 
 #: Rows whose term counts :func:`tfidf_matrix` computes at once (memory only: the matrix is the same).
 TFIDF_BLOCK_ROWS = 50_000
+#: Paragraphs stemmed at a time by :func:`similar_paragraphs` (memory only: the stems are the same).
+STEM_PART_ROWS = 50_000
 
 
 def tfidf_matrix(texts: Sequence[str]) -> tuple[sp.csr_matrix, np.ndarray]:
@@ -276,7 +278,9 @@ def tfidf_matrix(texts: Sequence[str]) -> tuple[sp.csr_matrix, np.ndarray]:
     # Each row's distinct terms and their counts, a block of rows at a time (the int64 keys of every token of a
     # million paragraphs at once took gigabytes); rows are contiguous, so the blocks' sorted pairs in turn are the
     # sorted pairs of the whole table.
-    row_parts, col_parts, count_parts = [], [], []
+    # Each block keeps its rows' entry counts, columns and tf = 1 + ln count (float64, what the matrix holds):
+    # never an int64 array of every entry (the complete UNGDC corpus has 24 million entries, 190 MB each).
+    length_parts, col_parts, tf_parts = [], [], []
     block = TFIDF_BLOCK_ROWS
     for r0 in range(0, n, block):
         r1 = min(r0 + block, n)
@@ -288,32 +292,41 @@ def tfidf_matrix(texts: Sequence[str]) -> tuple[sp.csr_matrix, np.ndarray]:
             rows, seen = rows[keep], seen[keep]
             seen -= seen > blank[0]
         pair, count = unique_counts(rows * len(words) + seen)
-        row_parts.append(pair // len(words))
+        del rows, seen
+        length_parts.append(np.bincount(pair // len(words) - r0, minlength=r1 - r0))
         col_parts.append(column[pair % len(words)].astype(np.int32))
-        count_parts.append(count)
+        tf = count.astype(np.float64)
+        del pair, count
+        np.log(tf, out=tf)
+        tf += 1.0
+        tf_parts.append(tf)
     del seen_all
-    row = np.concatenate(row_parts) if row_parts else np.empty(0, dtype=np.int64)
+    indptr = np.r_[0, np.cumsum(np.concatenate(length_parts))] if length_parts else np.zeros(1, dtype=np.int64)
     indices = np.concatenate(col_parts) if col_parts else np.empty(0, dtype=np.int32)
-    count = np.concatenate(count_parts) if count_parts else np.empty(0, dtype=np.int64)
-    del row_parts, col_parts, count_parts
-    indptr = np.r_[0, np.cumsum(np.bincount(row, minlength=n))]
-    del row
-    tf = np.log(count.astype(np.float64)) + 1.0
+    del length_parts, col_parts
+    data = np.concatenate(tf_parts) if tf_parts else np.empty(0, dtype=np.float64)
+    del tf_parts
     df = np.bincount(indices, minlength=len(words)).astype(np.float64) + 1.0
     idf = np.full_like(df, n + 1, dtype=np.float64)
     idf /= df
     np.log(idf, out=idf)
     idf += 1.0
-    data = tf * idf[indices]
-    norms = np.sqrt(_sequential_row_sums(data * data, indptr))
-    data /= np.repeat(np.where(norms == 0.0, 1.0, norms), np.diff(indptr))
+    # Times idf, then each row over its norm: in place, a block of rows at a time (temporaries of a block's size).
+    for r0 in range(0, n, block):
+        e0, e1 = int(indptr[r0]), int(indptr[min(r0 + block, n)])
+        data[e0:e1] *= idf[indices[e0:e1]]
+    norms = np.sqrt(_sequential_row_sums(data, indptr, squared=True))
+    norms[norms == 0.0] = 1.0
+    for r0 in range(0, n, block):
+        r1 = min(r0 + block, n)
+        data[int(indptr[r0]):int(indptr[r1])] /= np.repeat(norms[r0:r1], np.diff(indptr[r0:r1 + 1]))
     X = sp.csr_matrix((data, indices, indptr), shape=(n, len(words)))
     return X, words[alphabetical].astype(object)
 
 
-def _sequential_row_sums(values: np.ndarray, indptr: np.ndarray) -> np.ndarray:
-    """Sum of each CSR row's values added left to right (as scikit-learn's row normalisation does;
-    NumPy's own sums are pairwise and may differ in the last bit)."""
+def _sequential_row_sums(values: np.ndarray, indptr: np.ndarray, squared: bool = False) -> np.ndarray:
+    """Sum of each CSR row's values (their squares with ``squared``) added left to right (as scikit-learn's row
+    normalisation does; NumPy's own sums are pairwise and may differ in the last bit)."""
     counts = np.diff(indptr)
     sums = np.zeros(len(counts))
     if not len(values):
@@ -324,7 +337,8 @@ def _sequential_row_sums(values: np.ndarray, indptr: np.ndarray) -> np.ndarray:
     ordered = np.zeros(len(counts))
     for k in range(int(descending[0])):  # entry k of every row that has one, at once: one pass per entry of the longest row
         live = int(np.searchsorted(-descending, -k, side="left"))
-        ordered[:live] += values[starts[:live] + k]
+        entry = values[starts[:live] + k]
+        ordered[:live] += entry * entry if squared else entry
     sums[longest_first] = ordered
     return sums
 
@@ -482,8 +496,15 @@ def similar_paragraphs(
     key = _pair_keys(paras, doc, pairs)
 
     analyzer = _StemAnalyzer()
-    stems = cached_strings(paras, analysed_text(paras).tolist(), "stems", lambda t: " ".join(analyzer(t)),
-                           STEM_VERSION, cache_dir)
+    # Stemmed a part at a time: only a part's texts become Python strings at once, never the whole corpus's.
+    cache = StringCache("stems", STEM_VERSION, cache_dir)
+    text = analysed_text(paras)
+    stems: list[str] = []
+    for r0 in range(0, n, STEM_PART_ROWS):
+        r1 = min(r0 + STEM_PART_ROWS, n)
+        stems.extend(cache.strings(paras.iloc[r0:r1], text.iloc[r0:r1].tolist(), lambda t: " ".join(analyzer(t))))
+    cache.save()
+    del cache, text
     X, terms = tfidf_matrix(stems)
     del stems
     release_memory()  # the stemming's strings and the counting's arrays, before the block products
@@ -495,7 +516,8 @@ def similar_paragraphs(
     Xr.eliminate_zeros()
     XrT = Xr.T.tocsr()
 
-    cand_i, cand_j, cand_s = [], [], []
+    # Each block's candidate pairs (paragraph indexes, int32: under 2**31 paragraphs); their partial scores only choose them.
+    cand_i, cand_j = [], []
     for start in range(0, n, block_size):
         stop = min(start + block_size, n)
         S = (Xr[start:stop] @ XrT).tocsr()  # partial cosine over rare stems: who is a candidate
@@ -509,15 +531,15 @@ def similar_paragraphs(
         keep = top_per_row(i, j, part, max_candidates)
         i, j, part = i[keep], j[keep], part[keep]
         # Each pair once (it may be seen from both ends, in two blocks): smaller index first.
-        i, j = np.minimum(i, j), np.maximum(i, j)
-        cand_i.append(i)
-        cand_j.append(j)
-        cand_s.append(part)
-    I = np.concatenate(cand_i) if cand_i else np.empty(0, dtype=np.int64)
-    J = np.concatenate(cand_j) if cand_j else np.empty(0, dtype=np.int64)
-    part = np.concatenate(cand_s) if cand_s else np.empty(0)
-    del cand_i, cand_j, cand_s
-    uniq, _ = unique_counts(I * np.int64(n) + J)
+        cand_i.append(np.minimum(i, j).astype(np.int32))
+        cand_j.append(np.maximum(i, j).astype(np.int32))
+        del i, j, part
+    del Xr, XrT  # the rare stems' vectors: the exact cosines below read X
+    I = np.concatenate(cand_i) if cand_i else np.empty(0, dtype=np.int32)
+    J = np.concatenate(cand_j) if cand_j else np.empty(0, dtype=np.int32)
+    del cand_i, cand_j
+    uniq, _ = unique_counts(I.astype(np.int64) * np.int64(n) + J)
+    del I, J
     I, J = uniq // n, uniq % n
     # Exact cosine = rare part + common part (row-wise products, chunk by chunk).
     sims = np.empty(len(I))
