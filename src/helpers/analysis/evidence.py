@@ -91,12 +91,26 @@ def _is_complete(folded: str, sentence: str) -> bool:
     return bool(_COMPLETE.match(folded)) and not _ELISION.search(sentence) and not _PARAGRAPH_LABEL.match(folded)
 
 
-def _match_spans(evidence: pd.DataFrame, texts: dict[str, str]) -> pd.DataFrame:
-    """Evidence rows -> one row per located match: ``para_id, theme, start, end, term``."""
-    ev = usable_evidence(evidence)
+def _matched_text_column(evidence: pd.DataFrame) -> str | None:
+    """``None`` when the evidence table locates its matches by ``start, end``, else its matched-text column
+    (the first of :data:`TEXT_COLUMNS` it has); raises :class:`ParameterError` when it has neither."""
+    if {"start", "end"} <= set(evidence.columns):
+        return None
+    col = next((c for c in TEXT_COLUMNS if c in evidence.columns), None)
+    if col is None:
+        raise ParameterError(
+            f"The evidence table has neither start, end (match offsets) nor a matched-text column "
+            f"({', '.join(TEXT_COLUMNS)}); it has {', '.join(map(str, evidence.columns))}. {EVIDENCE_HINT}")
+    return col
+
+
+def _match_spans(ev: pd.DataFrame, texts: dict[str, str], col: str | None) -> pd.DataFrame:
+    """Usable evidence rows (:func:`usable_evidence`) -> one row per located match: ``para_id, theme, start, end, term``.
+
+    ``col``: :func:`_matched_text_column` of the table (``None``: the rows' ``start, end`` locate the matches)."""
     rows = []
     folded: dict[str, str] = {}
-    if {"start", "end"} <= set(ev.columns):
+    if col is None:
         starts, ends = pd.notna(ev["start"]).to_numpy(), pd.notna(ev["end"]).to_numpy()
         for pid, theme, s, e, ok in zip(ev["para_id"].astype(str).tolist(), ev["theme"].astype(str).tolist(),
                                         ev["start"].tolist(), ev["end"].tolist(), (starts & ends).tolist()):
@@ -108,11 +122,6 @@ def _match_spans(evidence: pd.DataFrame, texts: dict[str, str]) -> pd.DataFrame:
                     term = folded[raw] = fold(raw).lower()
                 rows.append((pid, theme, s, e, term))
     else:
-        col = next((c for c in TEXT_COLUMNS if c in ev.columns), None)
-        if col is None:
-            raise ParameterError(
-                f"The evidence table has neither start, end (match offsets) nor a matched-text column "
-                f"({', '.join(TEXT_COLUMNS)}); it has {', '.join(map(str, evidence.columns))}. {EVIDENCE_HINT}")
         for pid, theme, cell in zip(ev["para_id"].astype(str).tolist(), ev["theme"].astype(str).tolist(), ev[col].tolist()):
             if pid not in texts or pd.isna(cell):
                 continue
@@ -207,12 +216,8 @@ def evidence_quotes(
         paras, para_part = paras.take(order), para_part[order]
     para_bounds = np.searchsorted(para_part, np.arange(n_parts + 1))
     del codes, cells, has_theme, all_ids, all_unique, quotable, keep, ids, first, para_part
-    ev = usable_evidence(evidence)
-    if not {"start", "end"} <= set(ev.columns) and not any(c in ev.columns for c in TEXT_COLUMNS):
-        raise ParameterError(
-            f"The evidence table has neither start, end (match offsets) nor a matched-text column "
-            f"({', '.join(TEXT_COLUMNS)}); it has {', '.join(map(str, evidence.columns))}. {EVIDENCE_HINT}")
-    ev = ev[[c for c in ("para_id", "theme", "start", "end", *TEXT_COLUMNS) if c in ev.columns]]
+    text_col = _matched_text_column(evidence)
+    ev = usable_evidence(evidence)[["para_id", "theme"] + (["start", "end"] if text_col is None else [text_col])]
     ev_id = pc.fill_null(pc.index_in(pa.array(ev["para_id"].astype(str).to_numpy(dtype=object), pa.string()),
                                      value_set=pa.array(unique_ids, pa.string())), -1).to_numpy()
     ev_part = np.where(ev_id >= 0, ev_id // part_paragraphs, -1)
@@ -222,9 +227,9 @@ def evidence_quotes(
     del ev_id, ev_part, ev_order
     cache = StringCache("sentences", SENTENCES_VERSION, cache_dir, update=update_cache)
     kept = []
-    for part in range(len(para_bounds) - 1):
+    for part in range(n_parts):
         found = _part_candidates(paras.iloc[para_bounds[part]:para_bounds[part + 1]],
-                                 ev.iloc[ev_bounds[part]:ev_bounds[part + 1]], by, per_group, cache)
+                                 ev.iloc[ev_bounds[part]:ev_bounds[part + 1]], text_col, by, per_group, cache)
         if not found.empty:
             kept.append(found)
         release_memory()
@@ -245,15 +250,16 @@ def _ranked(cand: pd.DataFrame, per_group: int) -> pd.DataFrame:
     return cand[cand["rank"] <= per_group].copy()
 
 
-def _part_candidates(paras: pd.DataFrame, evidence: pd.DataFrame, by: str, per_group: int,
+def _part_candidates(paras: pd.DataFrame, evidence: pd.DataFrame, text_col: str | None, by: str, per_group: int,
                      cache: StringCache) -> pd.DataFrame:
     """The best ``per_group`` quotes of each (theme, group) among the quotable paragraphs ``paras`` (every
-    row of their ids), with the columns of :data:`QUOTE_COLUMNS` and ``distinct``; empty when none."""
+    row of their ids), from their usable ``evidence`` rows (``text_col``: see :func:`_match_spans`), with the
+    columns of :data:`QUOTE_COLUMNS` and ``distinct``; empty when none."""
     para_ids = paras["para_id"].astype(str).tolist()
     texts = dict(zip(para_ids, paras["text"].fillna("").astype(str).tolist()))
     labels = dict(zip(para_ids, label_offsets(paras).tolist()))
     carried = {(p, t) for p, cell in zip(para_ids, paras["themes"].tolist()) for t in split_themes(cell)}
-    matches = _match_spans(evidence, texts)
+    matches = _match_spans(evidence, texts, text_col)
     matches = matches[[(p, t) in carried for p, t in zip(matches["para_id"].tolist(), matches["theme"].tolist())]]
     if matches.empty:
         return pd.DataFrame()
