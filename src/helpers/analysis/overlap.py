@@ -311,15 +311,16 @@ def tfidf_matrix(texts: Sequence[str]) -> tuple[sp.csr_matrix, np.ndarray]:
     idf /= df
     np.log(idf, out=idf)
     idf += 1.0
-    # Times idf, then each row over its norm: in place, a block of rows at a time (temporaries of a block's size).
-    for r0 in range(0, n, block):
-        e0, e1 = int(indptr[r0]), int(indptr[min(r0 + block, n)])
-        data[e0:e1] *= idf[indices[e0:e1]]
-    norms = np.sqrt(_sequential_row_sums(data, indptr, squared=True))
-    norms[norms == 0.0] = 1.0
+    # Times idf, then each row over its norm: in place, a block of rows at a time (temporaries of a block's size;
+    # each row's squares are summed on their own, so the norms are those of the whole matrix).
     for r0 in range(0, n, block):
         r1 = min(r0 + block, n)
-        data[int(indptr[r0]):int(indptr[r1])] /= np.repeat(norms[r0:r1], np.diff(indptr[r0:r1 + 1]))
+        e0, e1 = int(indptr[r0]), int(indptr[r1])
+        part = data[e0:e1]
+        part *= idf[indices[e0:e1]]
+        norms = np.sqrt(_sequential_row_sums(part, indptr[r0:r1 + 1] - e0, squared=True))
+        norms[norms == 0.0] = 1.0
+        part /= np.repeat(norms, np.diff(indptr[r0:r1 + 1]))
     X = sp.csr_matrix((data, indices, indptr), shape=(n, len(words)))
     return X, words[alphabetical].astype(object)
 
