@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 
 import pandas as pd
@@ -15,13 +16,19 @@ def rows() -> list[tuple[str, str, str, str]]:
             ("d2", "B", "2024-01-02", "Four five six."), ("d3", "B", "2024-01-03", "Seven.")]
 
 
-def test_only_changed_documents_are_recomputed(tmp_path: Path) -> None:
+def recording_upper() -> tuple[Callable[[str], str], list[str]]:
+    """``str.upper`` that records each text it is given, and the list it records into."""
     calls: list[str] = []
 
     def upper(text: str) -> str:
         calls.append(text)
         return text.upper()
 
+    return upper, calls
+
+
+def test_only_changed_documents_are_recomputed(tmp_path: Path) -> None:
+    upper, calls = recording_upper()
     p = paras(rows())
     assert cached_strings(p, p["text"], "upper", upper, "v1", tmp_path) == ["ONE TWO.", "THREE.", "FOUR FIVE SIX.", "SEVEN."]
     assert len(calls) == 4 and (tmp_path / "upper.parquet").is_file()
@@ -63,12 +70,7 @@ def test_document_keys_change_with_text_ids_and_extra_column() -> None:
 
 
 def test_a_cache_taken_in_parts_reads_once_and_writes_what_the_whole_table_would(tmp_path: Path) -> None:
-    calls: list[str] = []
-
-    def upper(text: str) -> str:
-        calls.append(text)
-        return text.upper()
-
+    upper, calls = recording_upper()
     p = paras(rows())
     cached_strings(p, p["text"], "upper", upper, "v1", tmp_path / "whole")
     cached_strings(p.iloc[:3], p["text"].iloc[:3], "upper", upper, "v1", tmp_path / "parts")
