@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from helpers.corpus.paragraph_cache import StringCache, cached_strings, document_keys
+from helpers.corpus.paragraph_cache import StringCache, cached_arrow_strings, cached_strings, document_keys
 from test_overlap import paras
 
 
@@ -87,3 +87,33 @@ def test_a_cache_taken_in_parts_reads_once_and_writes_what_the_whole_table_would
     again.strings(p, p["text"], upper)
     again.save()
     assert (tmp_path / "parts" / "upper.parquet").stat().st_mtime_ns == before and calls == ["Seven."]
+
+
+def test_arrow_strings_are_the_cached_strings_and_take_a_complete_cache_as_stored(tmp_path: Path) -> None:
+    upper, calls = recording_upper()
+    p = paras(rows())
+    cold = cached_arrow_strings(p, p["text"], "upper", upper, "v1", tmp_path / "arrow")
+    assert cold.to_pylist() == ["ONE TWO.", "THREE.", "FOUR FIVE SIX.", "SEVEN."] and len(calls) == 4
+    cached_strings(p, p["text"], "upper", upper, "v1", tmp_path / "list")
+    arrow_file, list_file = tmp_path / "arrow" / "upper.parquet", tmp_path / "list" / "upper.parquet"
+    assert arrow_file.read_bytes() == list_file.read_bytes()
+    calls.clear()
+    before = arrow_file.stat().st_mtime_ns
+    shuffled = p.iloc[[2, 0, 3, 1]]
+    warm = cached_arrow_strings(shuffled, shuffled["text"], "upper", upper, "v1", tmp_path / "arrow")
+    assert warm.to_pylist() == ["FOUR FIVE SIX.", "ONE TWO.", "SEVEN.", "THREE."]
+    assert calls == [] and arrow_file.stat().st_mtime_ns == before  # every paragraph held: nothing computed or written
+    # A subset: read without writing (update=False), or the file rewritten to hold it, as cached_strings writes it.
+    subset = p.iloc[2:]
+    assert cached_arrow_strings(subset, subset["text"], "upper", upper, "v1", tmp_path / "arrow",
+                                update=False).to_pylist() == ["FOUR FIVE SIX.", "SEVEN."]
+    assert arrow_file.stat().st_mtime_ns == before
+    cached_arrow_strings(subset, subset["text"], "upper", upper, "v1", tmp_path / "arrow")
+    cached_strings(subset, subset["text"], "upper", upper, "v1", tmp_path / "list")
+    assert calls == [] and arrow_file.read_bytes() == list_file.read_bytes()
+    # An edited paragraph: it and those the subset's file no longer holds are computed, nothing else.
+    edited = rows()
+    edited[3] = ("d3", "B", "2024-01-03", "Eight.")
+    p2 = paras(edited)
+    assert cached_arrow_strings(p2, p2["text"], "upper", upper, "v1", tmp_path / "arrow").to_pylist()[3] == "EIGHT."
+    assert calls == ["One two.", "Three.", "Eight."]

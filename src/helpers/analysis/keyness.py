@@ -31,7 +31,7 @@ from helpers.analysis.frequencies import (
 )
 import helpers.corpus.text as _text_module
 from helpers.arrays import run_starts, unique_counts
-from helpers.corpus.paragraph_cache import cached_strings, source_version
+from helpers.corpus.paragraph_cache import cached_arrow_strings, source_version
 from helpers.corpus.text import english_stop_words, folded_words
 
 KEYNESS_COLUMNS = [
@@ -41,6 +41,10 @@ KEYNESS_COLUMNS = [
 _HAS_LETTER = re.compile(r"[^\W\d_]")
 
 
+#: Tokens encoded and counted at a time (:func:`keyness`'s ``block_tokens``): a block's int64 term keys and their
+#: sort, about 50 bytes a token, instead of the whole corpus's (32 million tokens in the complete UN General
+#: Debate Corpus).
+BLOCK_TOKENS = 4_000_000
 #: Names the tokenisation in the token cache: this module's and the text folding's source.
 TOKENS_VERSION = source_version(__file__, _text_module.__file__)
 
@@ -51,6 +55,75 @@ def _tokens(text: str) -> list[str]:
 
 def _content(tok: str, stop_words: bool) -> bool:
     return not stop_words or (tok not in english_stop_words() and bool(_HAS_LETTER.search(tok)) and len(tok) > 1)
+
+
+def _group_blocks(gcode: np.ndarray, lengths: np.ndarray, n_groups: int, block_tokens: int) -> list[np.ndarray]:
+    """Paragraph indexes in blocks of whole groups, groups in increasing code, paragraphs in their order within
+    a group; a block holds up to ``block_tokens`` tokens (``lengths``) or one group that has more."""
+    order = np.argsort(gcode, kind="stable")
+    per_group = np.bincount(gcode, weights=lengths, minlength=n_groups)
+    group_starts = np.searchsorted(gcode[order], np.arange(n_groups + 1))
+    blocks, first, tokens = [], 0, 0.0
+    for grp in range(n_groups):
+        if tokens and tokens + per_group[grp] > block_tokens:
+            blocks.append(order[group_starts[first]:group_starts[grp]])
+            first, tokens = grp, 0.0
+        tokens += per_group[grp]
+    blocks.append(order[group_starts[first]:group_starts[n_groups]])
+    return blocks
+
+
+def _encode_blocks(joined: pa.Array, blocks: list[np.ndarray]) -> tuple[np.ndarray, list[np.ndarray]]:
+    """Token codes (int32) of each block's paragraphs, in order, and the vocabulary (object array: code -> token),
+    codes given in order of first occurrence over the blocks. ``joined``: each paragraph's tokens joined by single
+    spaces. Each block is split and dictionary-encoded by Arrow without a Python object per token; only its
+    distinct tokens are looked up in the vocabulary."""
+    index: dict[str, int] = {}
+    out = []
+    for paras in blocks:
+        arr = joined.take(pa.array(paras))
+        arr = pc.if_else(pc.equal(arr, ""), pa.scalar(None, arr.type), arr)  # no token: no list entry at all
+        encoded = pc.dictionary_encode(pc.list_flatten(pc.split_pattern(arr, " ")))
+        del arr
+        local = np.fromiter((index.setdefault(w, len(index)) for w in encoded.dictionary.to_pylist()), dtype=np.int32,
+                            count=len(encoded.dictionary))
+        out.append(local[encoded.indices.to_numpy(zero_copy_only=False)])
+        del encoded, local
+    return np.asarray(list(index), dtype=object), out
+
+
+def _count_terms(codes: np.ndarray, lengths: np.ndarray, gcode: np.ndarray, content: np.ndarray, ngrams: str,
+                 V: np.int64, span: np.int64) -> tuple[np.ndarray, np.ndarray]:
+    """Sorted distinct term keys (``group * span + term``: a word its code, a phrase ``V + first * V + second``)
+    of the tokens ``codes`` of paragraphs with ``lengths`` tokens and groups ``gcode``, and their counts; only
+    content words (``content[code]``) and phrases of two adjacent content words of one paragraph."""
+    group_of = np.repeat(gcode.astype(np.int32), lengths)
+    found_parts, count_parts = [], []
+    if ngrams in ("words", "both"):
+        keep = content[codes]
+        f, c = unique_counts(group_of[keep].astype(np.int64) * span + codes[keep].astype(np.int64))
+        found_parts.append(f)
+        count_parts.append(c)
+        del keep, f, c
+    if ngrams in ("phrases", "both"):
+        nxt = np.ones(len(codes), dtype=bool)  # token i and i + 1 are in one paragraph: i is not a paragraph's last
+        ends = np.cumsum(lengths)
+        nxt[ends[ends > 0] - 1] = False
+        is_content = content[codes]
+        keep = nxt & is_content & np.r_[is_content[1:], False]
+        del nxt, is_content
+        first = codes[keep].astype(np.int64)
+        second = codes[1:][keep[:-1]].astype(np.int64)
+        f, c = unique_counts(group_of[keep].astype(np.int64) * span + V + first * V + second)
+        found_parts.append(f)
+        count_parts.append(c)
+        del keep, first, second, f, c
+    del group_of
+    # Word and phrase keys never coincide (t < V for a word): sorting the two sets of distinct keys together is
+    # the sort of all keys.
+    found, counts = np.concatenate(found_parts), np.concatenate(count_parts)
+    order = np.argsort(found, kind="stable")
+    return found[order], counts[order]
 
 
 def log_likelihood(a: np.ndarray, b: np.ndarray, c: np.ndarray | float, d: np.ndarray | float) -> np.ndarray:
@@ -76,6 +149,7 @@ def keyness(
     top: int | None = None,
     cache_dir: str | Path | None = None,
     update_cache: bool = True,
+    block_tokens: int | None = None,
 ) -> pd.DataFrame:
     """Log-likelihood keyness of each group's words and phrases against all other paragraphs.
 
@@ -93,6 +167,8 @@ def keyness(
     cache_dir : folder keeping each paragraph's tokens (``keyness_tokens.parquet``, see
         :func:`helpers.corpus.paragraph_cache.cached_strings`); ``None`` (default) caches nothing.
         ``update_cache=False`` only reads it (for a selection of a corpus whose cache the analysis keeps).
+    block_tokens : encode and count the tokens of about this many at a time (whole groups; default
+        :data:`BLOCK_TOKENS`): the table is the same for any value, the memory bounded by a block, not the corpus.
 
     Returns
     -------
@@ -109,6 +185,8 @@ def keyness(
     check_number("min_freq", min_freq, 1)
     if top is not None:
         check_number("top", top, 1)
+    block_tokens = BLOCK_TOKENS if block_tokens is None else block_tokens
+    check_number("block_tokens", block_tokens, 1)
     require_columns(annotated, ["para_id", "doc_id", "text"], "The annotated paragraphs table", ANNOTATED_HINT)
     data = body_only(annotated)
     if theme is not None:
@@ -118,63 +196,38 @@ def keyness(
     if data.empty:
         return pd.DataFrame(columns=KEYNESS_COLUMNS)
 
-    # Tokens of every paragraph (space-joined, cached), as integer codes: split and dictionary-encoded
-    # by Arrow in one pass over the whole table, without a Python object per token.
-    joined = cached_strings(data, analysed_text(data).tolist(), "keyness_tokens", lambda t: " ".join(_tokens(t)),
-                            TOKENS_VERSION, cache_dir, update=update_cache)
-    arr = pa.array(joined, pa.string())
-    del joined
-    arr = pc.if_else(pc.equal(arr, ""), pa.scalar(None, pa.string()), arr)  # no token: no list entry at all
-    lists = pc.split_pattern(arr, " ")
-    del arr
-    lengths = pc.fill_null(pc.list_value_length(lists), 0).to_numpy(zero_copy_only=False).astype(np.int64)
+    # Tokens of every paragraph (space-joined, cached), as integer codes: split and dictionary-encoded by Arrow,
+    # a block of whole groups at a time (:func:`_encode_blocks`), then counted block by block.
+    joined = cached_arrow_strings(data, analysed_text(data).tolist(), "keyness_tokens", lambda t: " ".join(_tokens(t)),
+                                  TOKENS_VERSION, cache_dir, update=update_cache)
     # Groups in sorted order (code point order, as np.unique sorts), each paragraph's group's code; factorised,
     # not a fixed-width unicode array of a million names.
     gcode, groups = pd.factorize(np.asarray(keys.tolist(), dtype=object), sort=True)
     groups = np.asarray(groups, dtype=object)
     gcode = np.asarray(gcode, dtype=np.int64).ravel()
+    # Tokens per paragraph: the cached strings are tokens joined by single spaces ("" for none).
+    spaces = pc.count_substring(joined, " ").to_numpy(zero_copy_only=False).astype(np.int64)
+    lengths = np.where(pc.equal(joined, "").to_numpy(zero_copy_only=False), 0, spaces + 1)
+    del spaces
     sizes = np.bincount(gcode, weights=lengths, minlength=len(groups)).astype(float)
     all_words = float(sizes.sum())
     if not lengths.sum():
         return pd.DataFrame(columns=KEYNESS_COLUMNS)
-    encoded = pc.dictionary_encode(pc.list_flatten(lists))  # one Array in, one Array out
-    del lists
-    # Token codes stay int32 (Arrow's) and the group of each token int32; only the kept terms' keys are int64:
-    # a million paragraphs have tens of millions of tokens.
-    codes = encoded.indices.to_numpy(zero_copy_only=False)
-    vocab = np.asarray(encoded.dictionary.to_pylist(), dtype=object)
-    del encoded
+    blocks = _group_blocks(gcode, lengths, len(groups), block_tokens)
+    vocab, block_codes = _encode_blocks(joined, blocks)
+    del joined
     V = np.int64(len(vocab))
     span = V + V * V  # term keys: a word is its code, a phrase V + first * V + second
     content = np.array([_content(w, stop_words) for w in vocab], dtype=bool)
-    group_of = np.repeat(gcode.astype(np.int32), lengths)
     found_parts, count_parts = [], []
-    if ngrams in ("words", "both"):
-        keep = content[codes]
-        f, c = unique_counts(group_of[keep].astype(np.int64) * span + codes[keep].astype(np.int64))
+    for paras, codes in zip(blocks, block_codes):
+        # Blocks hold whole groups in increasing order: their keys (group first) never overlap and come sorted.
+        f, c = _count_terms(codes, lengths[paras], gcode[paras], content, ngrams, V, span)
         found_parts.append(f)
         count_parts.append(c)
-        del keep, f, c
-    if ngrams in ("phrases", "both"):
-        nxt = np.ones(len(codes), dtype=bool)  # token i and i + 1 are in one paragraph: i is not a paragraph's last
-        ends = np.cumsum(lengths)
-        nxt[ends[ends > 0] - 1] = False
-        is_content = content[codes]
-        keep = nxt & is_content & np.r_[is_content[1:], False]
-        del nxt, is_content
-        first = codes[keep].astype(np.int64)
-        second = codes[1:][keep[:-1]].astype(np.int64)
-        f, c = unique_counts(group_of[keep].astype(np.int64) * span + V + first * V + second)
-        found_parts.append(f)
-        count_parts.append(c)
-        del keep, first, second, f, c
-    del codes, group_of
-    # Word and phrase keys never coincide (t < V for a word): sorting the two sets of distinct keys together is
-    # the sort of all keys.
+    del block_codes
     found, counts = np.concatenate(found_parts), np.concatenate(count_parts)
-    order = np.argsort(found, kind="stable")
-    found, counts = found[order], counts[order]
-    del order
+    del found_parts, count_parts
     g_all, t_all = found // span, found % span
     sel = counts >= min_freq
     by_term = np.argsort(t_all, kind="stable")  # occurrences of each term over all groups: b = total - a

@@ -74,6 +74,32 @@ def cached_strings(paras: pd.DataFrame, texts: Sequence[str], name: str, compute
     return out
 
 
+def cached_arrow_strings(paras: pd.DataFrame, texts: Sequence[str], name: str, compute: Callable[[str], str],
+                         version: str, cache_dir: str | Path | None, update: bool = True) -> pa.Array:
+    """:func:`cached_strings` as an Arrow string array (same values, same cache file).
+
+    When the cache holds every paragraph, its values are taken as stored, without a Python string per paragraph,
+    and the file is left as it is when it holds exactly these paragraphs (as :func:`cached_strings` would);
+    otherwise this is :func:`cached_strings`, converted."""
+    cache = StringCache(name, version, cache_dir, update=update)
+    texts = list(texts)
+    if cache.old is not None and cache.old.num_rows:
+        try:
+            keys = pa.array(paragraph_keys(paras, texts, salt=version), cache.old.schema.field("key").type)
+            at = pc.index_in(keys, value_set=cache.old["key"])
+            complete = at.null_count == 0 and (not update or pc.count_distinct(cache.old["key"]).as_py() == len(keys))
+        except (ValueError, KeyError, pa.ArrowException):
+            complete = False
+        if complete:
+            values = cache.old["value"]
+            if len(at) == len(values) and pc.all(pc.equal(at, pa.array(range(len(at)), at.type))).as_py():
+                return values.combine_chunks()  # stored in this order: no copy but the chunks'
+            return values.take(at).combine_chunks()
+    out = cache.strings(paras, texts, compute)
+    cache.save()
+    return pa.array(out, pa.string())
+
+
 class StringCache:
     """:func:`cached_strings` for a table processed part by part, so that no step holds the whole corpus's strings.
 
