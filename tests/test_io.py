@@ -23,6 +23,20 @@ def test_text_with_line_breaks_quotes_and_empty_fields(tmp_path: Path) -> None:
     assert got.loc[0, "text"] == 'One "quoted" line,\nthen another.' and got.loc[1, "text"] == "" and got.loc[2, "text"] == "NA"
 
 
+def test_a_file_of_many_blocks_comes_back_with_each_column_in_one_chunk(tmp_path: Path) -> None:
+    """Arrow reads a file in blocks of about 1 MB, one chunk each; the columns are joined, so that a row filter takes
+    the rows kept instead of first concatenating every chunk of the column."""
+    n = 30_000
+    df = pd.DataFrame({"para_id": [f"d{i // 40:04d}-p{i % 40:03d}" for i in range(n)],
+                       "text": [f"Paragraph {i}, with a comma and \"quotes\"," + " word" * (i % 50) for i in range(n)]})
+    path = write_csv(df, tmp_path / "big.csv")
+    assert path.stat().st_size > 3 * 2**20
+    got = read_text_csv(path)
+    pd.testing.assert_frame_equal(got, _pandas(path), check_exact=True)
+    assert [got[c].array.__arrow_array__().num_chunks for c in got.columns] == [1, 1]
+    assert got.loc[29_999, "text"].endswith(" word" * 49)
+
+
 def test_what_arrow_cannot_read_is_read_by_pandas(tmp_path: Path) -> None:
     duplicate = tmp_path / "dup.csv"
     duplicate.write_text("a,a\n1,2\n", encoding="utf-8")  # pandas renames the second column a.1

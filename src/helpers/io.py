@@ -402,7 +402,16 @@ def read_text_csv(path: str | os.PathLike[str]) -> pd.DataFrame:
             path, parse_options=pa_csv.ParseOptions(newlines_in_values=True),
             convert_options=pa_csv.ConvertOptions(column_types={h: pa.string() for h in header}, strings_can_be_null=False,
                                                   quoted_strings_can_be_null=False))
-        return restore_formulas(table.to_pandas())
+        # One chunk per column (the reader gives one per block of the file): Arrow's take on a chunked column first
+        # concatenates its chunks, so every row filter of the table would copy whole columns (0.9 s and 0.29 GB for
+        # the text of the complete UN General Debate Corpus, against 0.02 s and the rows kept). Column by column,
+        # each freed as it is replaced; large_string (64-bit offsets), as pandas holds text anyway.
+        names, columns = table.column_names, table.columns
+        del table
+        for i, column in enumerate(columns):
+            if column.num_chunks > 1:
+                columns[i] = pa.chunked_array([column.cast(pa.large_string()).combine_chunks()])
+        return restore_formulas(pa.table(columns, names=names).to_pandas())
     except (ValueError, UnicodeDecodeError, pa.ArrowException):
         return restore_formulas(pd.read_csv(path, dtype=str, keep_default_na=False))
 
