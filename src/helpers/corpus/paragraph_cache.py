@@ -78,26 +78,36 @@ def cached_arrow_strings(paras: pd.DataFrame, texts: Sequence[str], name: str, c
                          version: str, cache_dir: str | Path | None, update: bool = True) -> pa.Array:
     """:func:`cached_strings` as an Arrow string array (same values, same cache file).
 
-    When the cache holds every paragraph, its values are taken as stored, without a Python string per paragraph,
-    and the file is left as it is when it holds exactly these paragraphs (as :func:`cached_strings` would);
-    otherwise this is :func:`cached_strings`, converted."""
-    cache = StringCache(name, version, cache_dir, update=update)
+    When the cache holds every paragraph, its values are taken as stored, without a Python string per paragraph;
+    with ``update`` the file is then left as it is if it holds exactly these paragraphs (as :func:`cached_strings`
+    would leave it), without it only the paragraphs' own rows are read. Otherwise this is :func:`cached_strings`."""
     texts = list(texts)
-    if cache.old is not None and cache.old.num_rows:
+    if cache_dir is not None:
+        path = Path(cache_dir) / f"{name}.parquet"
+        keys = paragraph_keys(paras, texts, salt=version)
         try:
-            keys = pa.array(paragraph_keys(paras, texts, salt=version), cache.old.schema.field("key").type)
-            at = pc.index_in(keys, value_set=cache.old["key"])
-            complete = at.null_count == 0 and (not update or pc.count_distinct(cache.old["key"]).as_py() == len(keys))
-        except (ValueError, KeyError, pa.ArrowException):
-            complete = False
-        if complete:
-            values = cache.old["value"]
-            if len(at) == len(values) and pc.all(pc.equal(at, pa.array(range(len(at)), at.type))).as_py():
-                return values.combine_chunks()  # stored in this order: no copy but the chunks'
-            return values.take(at).combine_chunks()
-    out = cache.strings(paras, texts, compute)
-    cache.save()
-    return pa.array(out, pa.string())
+            # With update the whole file, which is rewritten unless it holds exactly these paragraphs.
+            stored = pq.read_table(path, columns=["key", "value"]) if update else _rows_with_keys(path, keys)
+            exact = not update or pc.count_distinct(stored["key"]).as_py() == len(keys)
+            at = pc.index_in(pa.array(keys, stored.schema.field("key").type), value_set=stored["key"])
+        except (OSError, ValueError, KeyError, pa.ArrowException):
+            exact, at = False, None
+        if exact and at is not None and at.null_count == 0:
+            if len(at) == stored.num_rows and pc.all(pc.equal(at, pa.array(range(len(at)), at.type))).as_py():
+                return stored["value"].combine_chunks()  # stored in this order
+            return stored["value"].take(at).combine_chunks()
+        del keys
+    return pa.array(cached_strings(paras, texts, name, compute, version, cache_dir, update=update), pa.string())
+
+
+def _rows_with_keys(path: Path, keys: Sequence[str]) -> pa.Table:
+    """The rows (``key``, ``value``) of the cache file ``path`` whose key is one of ``keys``, read a batch at a time:
+    a selection of a large corpus holds its own rows, not the whole file."""
+    f = pq.ParquetFile(path)
+    wanted = pa.array(keys, f.schema_arrow.field("key").type)
+    batches = [b.filter(pc.is_in(b.column("key"), value_set=wanted))
+               for b in f.iter_batches(batch_size=65_536, columns=["key", "value"])]
+    return pa.Table.from_batches(batches, schema=pa.schema([f.schema_arrow.field("key"), f.schema_arrow.field("value")]))
 
 
 class StringCache:
