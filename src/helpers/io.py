@@ -130,9 +130,14 @@ def neutralise_batch(batch: Any) -> Any:
 
 def restore_formulas(df: pd.DataFrame) -> pd.DataFrame:
     """Undo :func:`neutralise_arrow` on the text columns of ``df`` read from a CSV (in place; returned)."""
+    import pyarrow.compute as pc
+
     for name in df.columns:
         col = df[name]
         if pd.api.types.is_string_dtype(col.dtype) or col.dtype == object:
+            arrow = getattr(col.array, "__arrow_array__", None)
+            if arrow is not None and not pc.any(pc.starts_with(arrow(), "'")).as_py():
+                continue  # Arrow-backed and no cell starts with a quote (the usual case): nothing to undo
             text = col.astype("string")
             hit = text.str.match(r"'+[=+\-@\t\r]", na=False)
             if hit.any():
