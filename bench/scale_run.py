@@ -49,7 +49,11 @@ STAGES = {"corpus.inputs": "check", "corpus.corpus": "ingest", "annotation.annot
 def tree_rss(proc: psutil.Process) -> list[int]:
     """Resident bytes of ``proc`` and of each process below it."""
     sizes = []
-    for p in [proc, *proc.children(recursive=True)]:
+    try:
+        procs = [proc, *proc.children(recursive=True)]
+    except (psutil.NoSuchProcess, psutil.AccessDenied):  # a process of the tree ended while it was listed
+        procs = [proc]
+    for p in procs:
         try:
             sizes.append(p.memory_info().rss)
         except (psutil.NoSuchProcess, psutil.AccessDenied):
@@ -96,8 +100,9 @@ def measured(cmd: list[str], log, also: list[psutil.Process] = (),
         try:
             sizes = [s for p in (ps, *also) for s in tree_rss(p)]
             note_stages(ps, spans, now)
-        except psutil.NoSuchProcess:
-            break
+        except psutil.NoSuchProcess:  # a stage's process ended while it was read: sample again (make's end ends the loop)
+            time.sleep(0.2)
+            continue
         peak, largest = max(peak, sum(sizes)), max(largest, max(sizes, default=0))
         time.sleep(0.2)
     stages: dict[str, float] = {}
