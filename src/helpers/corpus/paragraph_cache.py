@@ -16,6 +16,7 @@ import json
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
@@ -80,24 +81,42 @@ def cached_arrow_strings(paras: pd.DataFrame, texts: Sequence[str], name: str, c
 
     When the cache holds every paragraph, its values are taken as stored, without a Python string per paragraph;
     with ``update`` the file is then left as it is if it holds exactly these paragraphs (as :func:`cached_strings`
-    would leave it), without it only the paragraphs' own rows are read. Otherwise this is :func:`cached_strings`."""
+    would leave it), without it only the paragraphs' own rows are read. Otherwise this is :func:`cached_strings`,
+    from the file as read and the keys as hashed here."""
     texts = list(texts)
-    if cache_dir is not None:
-        path = Path(cache_dir) / f"{name}.parquet"
-        keys = paragraph_keys(paras, texts, salt=version)
+    keys = paragraph_keys(paras, texts, salt=version) if cache_dir is not None else None
+    if keys is not None and not update:  # a selection: only its rows of the file are read
         try:
-            # With update the whole file, which is rewritten unless it holds exactly these paragraphs.
-            stored = pq.read_table(path, columns=["key", "value"]) if update else _rows_with_keys(path, keys)
-            exact = not update or pc.count_distinct(stored["key"]).as_py() == len(keys)
-            at = pc.index_in(pa.array(keys, stored.schema.field("key").type), value_set=stored["key"])
+            stored = _stored_values(_rows_with_keys(Path(cache_dir) / f"{name}.parquet", keys), keys, exact=True)
         except (OSError, ValueError, KeyError, pa.ArrowException):
-            exact, at = False, None
-        if exact and at is not None and at.null_count == 0:
-            if len(at) == stored.num_rows and pc.all(pc.equal(at, pa.array(range(len(at)), at.type))).as_py():
-                return stored["value"].combine_chunks()  # stored in this order
-            return stored["value"].take(at).combine_chunks()
-        del keys
-    return pa.array(cached_strings(paras, texts, name, compute, version, cache_dir, update=update), pa.string())
+            stored = None
+        if stored is not None:
+            return stored
+    cache = StringCache(name, version, cache_dir, update=update)
+    if keys is not None and update and cache.old is not None:
+        # The whole file, which is rewritten unless it holds exactly these paragraphs.
+        try:
+            stored = _stored_values(cache.old, keys, exact=pc.count_distinct(cache.old["key"]).as_py() == len(keys))
+        except (ValueError, KeyError, pa.ArrowException):
+            stored = None
+        if stored is not None:
+            return stored
+    out = cache.strings(paras, texts, compute, keys=keys)
+    cache.save()
+    return pa.array(out, pa.string())
+
+
+def _stored_values(stored: pa.Table, keys: list[str], exact: bool) -> pa.Array | None:
+    """The ``value`` of each of ``keys`` in the cache rows ``stored``, in that order, or ``None`` when a key is
+    missing or the file is not ``exact`` (it must be rewritten)."""
+    if not exact:
+        return None
+    at = pc.index_in(pa.array(keys, stored.schema.field("key").type), value_set=stored["key"])
+    if at.null_count:
+        return None
+    if len(at) == stored.num_rows and pc.all(pc.equal(at, pa.array(np.arange(len(at)), at.type))).as_py():
+        return stored["value"].combine_chunks()  # stored in this order
+    return stored["value"].take(at).combine_chunks()
 
 
 def _rows_with_keys(path: Path, keys: Sequence[str]) -> pa.Table:
@@ -133,12 +152,15 @@ class StringCache:
         self.values: list[str] = []
         self.fresh = 0
 
-    def strings(self, paras: pd.DataFrame, texts: Sequence[str], compute: Callable[[str], str]) -> list[str]:
-        """``[compute(t) for t in texts]`` for one part (``paras`` gives each text's ``para_id``), from the cache where it has them."""
+    def strings(self, paras: pd.DataFrame, texts: Sequence[str], compute: Callable[[str], str],
+                keys: list[str] | None = None) -> list[str]:
+        """``[compute(t) for t in texts]`` for one part (``paras`` gives each text's ``para_id``), from the cache where it
+        has them; ``keys``: their :func:`paragraph_keys` with this cache's version, when already hashed."""
         texts = list(texts)
         if self.path is None:
             return [compute(t) for t in texts]
-        keys = paragraph_keys(paras, texts, salt=self.version)
+        if keys is None:
+            keys = paragraph_keys(paras, texts, salt=self.version)
         cached: dict[str, str] = {}
         if self.old is not None and self.old.num_rows:
             try:
