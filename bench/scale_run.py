@@ -85,11 +85,11 @@ def note_stages(make: psutil.Process, spans: dict[int, list], now: float) -> Non
             span[3] = max(span[3], sum(tree_rss(child)))
 
 
-def measured(cmd: list[str], log, also: list[psutil.Process] = (),
-             env: dict | None = None) -> tuple[float, int, int, int, dict[str, float], dict[str, int]]:
+def measured(cmd: list[str], log, also: list[psutil.Process] = (), env: dict | None = None
+             ) -> tuple[float, int, int, int, dict[str, float], dict[str, int], dict[str, tuple[float, float]]]:
     """Run ``cmd``; return (seconds, peak bytes of its process tree and of the trees of ``also``,
     peak bytes of the largest single process among them, exit code, seconds of each stage's process,
-    peak bytes of each stage's process tree)."""
+    peak bytes of each stage's process tree, when each stage was first and last seen, in seconds from the start)."""
     t0 = time.perf_counter()
     proc = subprocess.Popen(cmd, cwd=ROOT, stdout=log, stderr=subprocess.STDOUT, env=env)
     ps = psutil.Process(proc.pid)
@@ -107,10 +107,13 @@ def measured(cmd: list[str], log, also: list[psutil.Process] = (),
         time.sleep(0.2)
     stages: dict[str, float] = {}
     stage_peaks: dict[str, int] = {}
+    seen: dict[str, tuple[float, float]] = {}
     for stage, first, last, stage_peak in spans.values():
         stages[stage] = round(stages.get(stage, 0.0) + last - first, 1)
         stage_peaks[stage] = max(stage_peaks.get(stage, 0), stage_peak)
-    return time.perf_counter() - t0, peak, largest, proc.wait(), stages, stage_peaks
+        lo, hi = seen.get(stage, (first, last))
+        seen[stage] = (round(min(lo, first), 1), round(max(hi, last), 1))
+    return time.perf_counter() - t0, peak, largest, proc.wait(), stages, stage_peaks, seen
 
 
 def start_cluster(work: Path, n: int, port: int = 8786) -> tuple[list[subprocess.Popen], str]:
@@ -187,14 +190,15 @@ def main(argv: list[str] | None = None) -> int:
     try:
         with (work / f"make-{label}.log").open("w") as log:
             cmd = ["make", "report", f"CORPUS={corpus}", f"REPORTS={reports}", f"BUILD={build}", f"WORKERS={args.workers}"]
-            total, peak_b, largest_b, rc, stages, stage_peaks = measured(cmd, log, [psutil.Process(p.pid) for p in cluster], env)
+            total, peak_b, largest_b, rc, stages, stage_peaks, seen = measured(cmd, log, [psutil.Process(p.pid) for p in cluster], env)
     finally:
         stop_cluster(cluster)
     total, peak, largest = round(total, 1), round(peak_b / 1e9, 2), round(largest_b / 1e9, 2)
     stage_gb = {name: round(b / 1e9, 2) for name, b in stage_peaks.items()}
     for name in STAGES.values():
         if name in stages:
-            print(f"{name:15s} {stages[name]:8.1f} s  peak {stage_gb[name]:6.2f} GB", flush=True)
+            print(f"{name:15s} {stages[name]:8.1f} s  peak {stage_gb[name]:6.2f} GB   "
+                  f"(from {seen[name][0]:6.1f} s to {seen[name][1]:6.1f} s)", flush=True)
     print(f"{'total':15s} {total:8.1f} s  peak {peak:6.2f} GB  largest process {largest:6.2f} GB"
           + (f"  FAILED (rc {rc}, see {work / f'make-{label}.log'})" if rc else "")
           + f"   (load average before {load0[0]:.2f}, after {os.getloadavg()[0]:.2f}; "
@@ -208,7 +212,7 @@ def main(argv: list[str] | None = None) -> int:
         rows[f.name] = csv_rows(f)
     for name, n in rows.items():
         print(f"  {name:32s} {n:>12,} rows")
-    print(json.dumps({"corpus": label, "stages": stages, "stage_peak_gb": stage_gb, "total_seconds": total, "peak_gb": peak,
+    print(json.dumps({"corpus": label, "stages": stages, "stage_span_seconds": seen, "stage_peak_gb": stage_gb, "total_seconds": total, "peak_gb": peak,
                       "largest_process_gb": largest, "rc": rc,
                       "rows": rows, "load": [load0[0], os.getloadavg()[0]]}))
     if not args.keep:

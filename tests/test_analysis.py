@@ -175,7 +175,7 @@ def test_the_text_stage_computes_keyness_beside_the_reuse_join(tmp_path: Path, c
 
 
 def test_on_a_large_corpus_the_theme_stage_waits_for_the_text_stage(tmp_path: Path, coding, monkeypatch, capsys) -> None:
-    """Above SIDE_BY_SIDE_MAX_PARAGRAPHS the theme stage starts only once the text stage (holding
+    """Above THEME_STAGE_WAITS_ABOVE_PARAGRAPHS the theme stage starts only once the text stage (holding
     BUILD/text-analysis.lock) is done; below it, it does not wait."""
     import fcntl
     import threading
@@ -191,7 +191,7 @@ def test_on_a_large_corpus_the_theme_stage_waits_for_the_text_stage(tmp_path: Pa
         fcntl.flock(held, fcntl.LOCK_EX)  # a text stage at work
         assert main(args) == 0  # 134 paragraphs: no wait
         assert "waiting" not in capsys.readouterr().out
-        monkeypatch.setattr(analysis, "SIDE_BY_SIDE_MAX_PARAGRAPHS", 133)
+        monkeypatch.setattr(analysis, "THEME_STAGE_WAITS_ABOVE_PARAGRAPHS", 133)
         (reports / "theme_frequencies.csv").unlink()
         done: list[int] = []
         stage = threading.Thread(target=lambda: done.append(main(args)), daemon=True)

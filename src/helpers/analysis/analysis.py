@@ -84,11 +84,16 @@ TEXT_FILES = ("text_reuse.csv", "reuse_by_document_pair.csv", "reuse_clusters.cs
               "similar_paragraphs.csv", "keyness.csv")
 THEME_FILES = tuple(name for name in ANALYSIS_FILES if name not in TEXT_FILES)
 PARTS = {None: ANALYSIS_FILES, "text": TEXT_FILES, "themes": THEME_FILES}
-#: Up to this many paragraphs (rows of ``paragraphs.parquet``) the two analysis stages work side by side: the text
-#: stage computes similar paragraphs in a second process, and the theme stage runs while it works. Above it the
-#: text stage uses one process and the theme stage waits for it (:func:`_text_stage_lock`): their peaks would
+#: Up to this many paragraphs (rows of ``paragraphs.parquet``) the text stage computes similar paragraphs and keyness
+#: in a second process, beside its reuse join; above it one after the other, in one process: the peaks would
 #: coincide beside the annotation (a 4.66 GB process tree on the complete UN General Debate Corpus).
 SIDE_BY_SIDE_MAX_PARAGRAPHS = 150_000
+#: Up to this many paragraphs the theme stage runs as soon as the annotation is done, beside the text stage; above
+#: it, it waits for the text stage to finish (:func:`_text_stage_lock`). On the complete UN General Debate Corpus
+#: (399,824 paragraphs), waiting left one core idle for 110 s of a 264 s build, while side by side the two stages
+#: hold about 2.7 GB (the reuse join's 1.37 GB beside the theme stage's 1.35 GB; the text stage's own peak,
+#: 1.69 GB, comes after the join). On the 10x corpus the join alone holds 3.2 GB: there the theme stage waits.
+THEME_STAGE_WAITS_ABOVE_PARAGRAPHS = 450_000
 #: The columns of annotated_paragraphs.csv but ``themes`` (helpers.annotation.annotate.ANNOTATED_COLUMNS, not
 #: imported: the annotation's matching libraries would load for nothing)
 BODY_COLUMNS = ["para_id", "doc_id", "title", "organization", "genre", "date", "source_para", "position", "n_words", "text",
@@ -296,19 +301,20 @@ def read_annotated(path: str | Path) -> pd.DataFrame:
     return df
 
 
-def _large(build_dir: str | Path) -> bool:
-    """Whether the corpus of ``build_dir`` has more than :data:`SIDE_BY_SIDE_MAX_PARAGRAPHS` paragraphs."""
+def _more_paragraphs(build_dir: str | Path, limit: int) -> bool:
+    """Whether the corpus of ``build_dir`` has more than ``limit`` paragraphs (rows of ``paragraphs.parquet``)."""
     import pyarrow.parquet as pq
 
     path = Path(build_dir) / "paragraphs.parquet"
-    return path.is_file() and pq.ParquetFile(path).metadata.num_rows > SIDE_BY_SIDE_MAX_PARAGRAPHS
+    return path.is_file() and pq.ParquetFile(path).metadata.num_rows > limit
 
 
 @contextmanager
 def _text_stage_lock(build_dir: str | Path) -> Iterator[None]:
     """Hold ``BUILD/text-analysis.lock`` (an OS file lock, released when the process ends however it ends):
-    the text stage holds it while it works; the theme stage of a large corpus takes it too, so it starts once
-    the text stage is done (and at once when none is running)."""
+    the text stage holds it while it works; the theme stage of a corpus of more than
+    :data:`THEME_STAGE_WAITS_ABOVE_PARAGRAPHS` paragraphs takes it too, so it starts once the text stage is done
+    (and at once when none is running)."""
     import fcntl
 
     path = Path(build_dir) / "text-analysis.lock"
@@ -317,7 +323,7 @@ def _text_stage_lock(build_dir: str | Path) -> Iterator[None]:
         try:
             fcntl.flock(fh, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:
-            print(f"waiting for the text analysis of {build_dir} to finish (more than {SIDE_BY_SIDE_MAX_PARAGRAPHS:,} "
+            print(f"waiting for the text analysis of {build_dir} to finish (more than {THEME_STAGE_WAITS_ABOVE_PARAGRAPHS:,} "
                   "paragraphs: the two stages' peaks would coincide)", flush=True)
             fcntl.flock(fh, fcntl.LOCK_EX)
         try:
@@ -378,7 +384,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         with _text_stage_lock(args.build):
             paragraphs = read_body_paragraphs(args.build)
             print(f"read {len(paragraphs):,} body paragraphs ({time.perf_counter() - t0:.1f} s)", flush=True)
-            jobs = args.jobs or (default_jobs(paragraphs=len(paragraphs)) if not _large(args.build) else 1)
+            jobs = args.jobs or (default_jobs(paragraphs=len(paragraphs))
+                                 if not _more_paragraphs(args.build, SIDE_BY_SIDE_MAX_PARAGRAPHS) else 1)
             write_analysis_tables(paragraphs, None, args.reports, min_reuse_words=args.min_reuse_words, build_dir=args.build,
                                   workers=args.workers, log=lambda line: print(line, flush=True), jobs=jobs, only="text")
         return 0
@@ -386,7 +393,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     size = path.stat().st_size if path.is_file() else 0
     jobs = default_jobs(file_bytes=size) if args.jobs is None else args.jobs
     with ExitStack() as stack:
-        if args.only == "themes" and args.build and _large(args.build):
+        if args.only == "themes" and args.build and _more_paragraphs(args.build, THEME_STAGE_WAITS_ABOVE_PARAGRAPHS):
             stack.enter_context(_text_stage_lock(args.build))
         second = None
         if jobs > 1 and size >= PARALLEL_MIN_BYTES and args.only is None:
