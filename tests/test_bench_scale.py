@@ -41,7 +41,7 @@ def test_copies_have_new_ids_shifted_years_and_a_few_words_substituted(tmp_path:
 
 def test_each_stage_is_timed_and_its_process_tree_peak_kept(tmp_path: Path) -> None:
     """measured() on a make-like parent: the stage child (found by its command line) with a child of its own
-    holding 200 MB: the stage's peak counts both processes, its seconds the child's life."""
+    holding 200 MB: the stage's peak counts both processes, its seconds the child's life, its span when it ran."""
     from scale_run import measured
 
     hold = ("import subprocess, sys, time; kid = subprocess.Popen([sys.executable, '-c', "
@@ -54,8 +54,10 @@ def test_each_stage_is_timed_and_its_process_tree_peak_kept(tmp_path: Path) -> N
     (stage / "corpus" / "corpus.py").write_text(hold)  # python -m helpers.corpus.corpus: the ingest stage
     parent = f"import subprocess, sys; subprocess.run([sys.executable, '-m', 'helpers.corpus.corpus'], cwd={str(tmp_path)!r})"
     with (tmp_path / "log.txt").open("w") as log:
-        seconds, peak, largest, rc, stages, stage_peaks = measured([sys.executable, "-c", parent], log)
-    assert rc == 0 and list(stages) == ["ingest"] and list(stage_peaks) == ["ingest"]
+        seconds, peak, largest, rc, stages, stage_peaks, seen = measured([sys.executable, "-c", parent], log)
+    assert rc == 0 and list(stages) == ["ingest"] and list(stage_peaks) == ["ingest"] and list(seen) == ["ingest"]
     assert 1.0 <= stages["ingest"] <= seconds
+    first, last = seen["ingest"]  # when the stage's process was first and last seen, from the parent's start
+    assert 0 <= first < last <= seconds and abs((last - first) - stages["ingest"]) <= 0.1
     assert 200 * 2**20 < stage_peaks["ingest"] <= peak  # the stage's own process and its child
     assert largest < stage_peaks["ingest"]  # no single process held it all
