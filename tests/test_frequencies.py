@@ -175,3 +175,34 @@ def test_missing_columns_name_the_step_to_run() -> None:
     with pytest.raises(ParameterError, match=r"The annotated paragraphs table lacks column\(s\) themes; it has "
                                              r"para_id, doc_id\. .*run `make annotate` first"):
         theme_frequencies(pd.DataFrame({"para_id": ["a"], "doc_id": ["d"]}))
+
+
+def test_a_paragraph_listed_twice_is_refused_with_its_id(annotated: pd.DataFrame) -> None:
+    twice = pd.concat([annotated, annotated.iloc[[4]]], ignore_index=True)
+    with pytest.raises(ParameterError, match=r"lists paragraph 'd2-p001' more than once: each para_id must appear once"):
+        theme_frequencies(twice, by="organization")
+
+
+def test_a_paragraph_without_a_group_is_counted_in_none(annotated: pd.DataFrame) -> None:
+    # As pandas' groupby leaves out a missing key: d2's paragraphs (organisation A) lose their organisation.
+    missing = annotated.assign(organization=annotated["organization"].where(annotated["doc_id"] != "d2"))
+    org = theme_frequencies(missing, by="organization", evidence=pd.DataFrame({"para_id": ["d2-p001"], "theme": ["t1"]}))
+    assert sorted(org["group"].unique()) == ["A", "B"]
+    a = row(org, "A", "t1")  # d1 only: 2 of 4 paragraphs, 50 words
+    assert (a["paragraphs"], a["body_paragraphs"], a["words"], a["documents"], a["occurrences"]) == (2, 4, 50, 1, 2)
+
+
+def test_groups_and_themes_come_in_code_point_order(annotated: pd.DataFrame) -> None:
+    # Upper case before lower case, accented letters after z: the order of Python's sorted() on str.
+    named = annotated.assign(organization=annotated["doc_id"].map({"d1": "Éire", "d2": "zeta", "d3": "Alpha"}))
+    org = theme_frequencies(named, by="organization", themes=["T0", "t9"])
+    assert list(dict.fromkeys(org["group"])) == ["Alpha", "zeta", "Éire"]
+    assert org["theme"].tolist()[:5] == ["T0", "t1", "t2", "t3", "t9"]
+    assert row(org, "Éire", "t2")["paragraphs"] == 2 and row(org, "zeta", "t3")["paragraphs"] == 1
+
+
+def test_a_table_made_by_concatenating_frames_counts_the_same(annotated: pd.DataFrame) -> None:
+    evidence = pd.DataFrame({"para_id": ["d1-p001", "d3-p003"], "theme": ["t1", "t2"]})
+    joined = pd.concat([annotated.iloc[:5], annotated.iloc[5:]], ignore_index=True)  # columns of several chunks
+    pd.testing.assert_frame_equal(theme_frequencies(joined, by="genre", evidence=evidence),
+                                  theme_frequencies(annotated, by="genre", evidence=evidence))

@@ -31,6 +31,8 @@ from collections.abc import Iterable, Sequence
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
 
 from helpers.errors import ParameterError
 from helpers.corpus.text import count_words
@@ -126,20 +128,48 @@ def theme_sets(cells: pd.Series) -> np.ndarray:
 def theme_long(annotated: pd.DataFrame) -> pd.DataFrame:
     """One row per (paragraph, theme) carried: columns ``para_id`` (str), ``doc_id`` (str), ``theme`` (str)."""
     require_columns(annotated, ["para_id", "doc_id", "themes"], "The annotated paragraphs table", ANNOTATED_HINT)
-    # A corpus has few distinct ``themes`` cells: split each distinct cell once, then repeat.
-    codes, cells = pd.factorize(annotated["themes"].to_numpy(dtype=object), use_na_sentinel=False)
-    split = [list(dict.fromkeys(split_themes(cell))) for cell in cells]
-    per_cell = np.fromiter((len(t) for t in split), dtype=np.int64, count=len(split))
-    first = np.r_[0, np.cumsum(per_cell)[:-1]] if len(split) else np.zeros(0, dtype=np.int64)
-    flat = np.array([t for themes in split for t in themes], dtype=object)
-    counts = per_cell[codes]
-    row = np.repeat(np.arange(len(codes)), counts)
-    within = np.arange(len(row)) - np.repeat(np.cumsum(counts) - counts, counts)
+    row, theme, names = theme_pairs(annotated["themes"])
     return pd.DataFrame({
         "para_id": annotated["para_id"].to_numpy(dtype=object)[row],
         "doc_id": annotated["doc_id"].to_numpy(dtype=object)[row],
-        "theme": flat[np.repeat(first[codes], counts) + within] if len(row) else np.array([], dtype=object),
+        "theme": np.asarray(names, dtype=object)[theme] if len(row) else np.array([], dtype=object),
     }).astype(str)
+
+
+def theme_pairs(cells: pd.Series) -> tuple[np.ndarray, np.ndarray, list[str]]:
+    """The (paragraph, theme) pairs of ``themes`` cells, each theme once per paragraph, in row then cell order:
+    ``(row, theme, names)``, the row number (int64) and theme number (int64, into ``names``) of each pair, and the
+    theme ids found (str, in order of first appearance among the distinct cells)."""
+    # A corpus has few distinct ``themes`` cells: split each distinct cell once, then repeat.
+    encoded = pc.dictionary_encode(_arrow_strings(cells), null_encoding="encode")
+    codes = encoded.indices.to_numpy(zero_copy_only=False).astype(np.int64)
+    split = [list(dict.fromkeys(split_themes(cell))) for cell in encoded.dictionary.to_pylist()]
+    names = list(dict.fromkeys(t for themes in split for t in themes))
+    number = {t: k for k, t in enumerate(names)}
+    flat = np.fromiter((number[t] for themes in split for t in themes), dtype=np.int64)
+    per_cell = np.fromiter((len(t) for t in split), dtype=np.int64, count=len(split))
+    first = np.r_[0, np.cumsum(per_cell)[:-1]] if len(split) else np.zeros(0, dtype=np.int64)
+    counts = per_cell[codes]
+    row = np.repeat(np.arange(len(codes), dtype=np.int64), counts)
+    within = np.arange(len(row)) - np.repeat(np.cumsum(counts) - counts, counts)
+    theme = flat[np.repeat(first[codes], counts) + within] if len(row) else np.zeros(0, dtype=np.int64)
+    return row, theme, names
+
+
+def _arrow_strings(values: pd.Series | Sequence[str]) -> pa.Array:
+    """``values`` as one Arrow large_string array (missing values null): a pandas str column's own buffers."""
+    if isinstance(values, pd.Series) and values.dtype != "str":
+        values = values.astype("str")
+    array = pa.array(values, type=pa.large_string()) if not isinstance(values, pd.Series) else pa.array(values)
+    if isinstance(array, pa.ChunkedArray):  # a column made by concatenating frames
+        array = array.combine_chunks()
+    return array.cast(pa.large_string()) if array.type != pa.large_string() else array
+
+
+def _positions(values: pa.Array, value_set: pa.Array) -> np.ndarray:
+    """Each of ``values``'s position in ``value_set`` (int64), -1 where it is not there or missing."""
+    found = pc.fill_null(pc.index_in(values, value_set=value_set), -1)
+    return found.to_numpy(zero_copy_only=False).astype(np.int64)
 
 
 def paragraph_words(annotated: pd.DataFrame) -> pd.Series:
@@ -239,39 +269,57 @@ def theme_frequencies(
     if evidence is not None:
         require_columns(evidence, ["para_id", "theme"], "The evidence table",
                         "Pass the evidence table written by the annotation stage (REPORTS/evidence.csv), or None.")
+    key = group_key(annotated, by)
+    if key.isna().any():  # a paragraph with no group is in none (as pandas' groupby leaves it out)
+        annotated, key = annotated[key.notna().to_numpy()], key[key.notna()]
+    para_ids = _arrow_strings(annotated["para_id"])
+    if pc.count_distinct(para_ids, mode="all").as_py() != len(para_ids):
+        twice = annotated["para_id"][annotated["para_id"].duplicated()].iloc[0]
+        raise ParameterError(f"The annotated paragraphs table lists paragraph {twice!r} more than once: each para_id must "
+                             "appear once (to count a paragraph in several groups, give each copy its own para_id, as "
+                             "helpers.report.report_tables.group_paragraphs does).")
 
-    base = pd.DataFrame({
-        "para_id": annotated["para_id"].astype(str).to_numpy(),
-        "doc_id": annotated["doc_id"].astype(str).to_numpy(),
-        "group": group_key(annotated, by).to_numpy(),
-        "words": paragraph_words(annotated).to_numpy(),
-    })
-    groups = base.groupby("group", sort=True).agg(
-        body_paragraphs=("para_id", "size"), words=("words", "sum"), documents=("doc_id", "nunique"))
-
-    long = theme_long(annotated).merge(base[["para_id", "group"]], on="para_id", how="left")
-    theme_ids = sorted(set(long["theme"].unique().tolist()) | set(themes or []))
-    carried = long.groupby(["group", "theme"]).size().rename("paragraphs")
+    # Integer codes throughout: paragraphs by row, groups and themes by their rank in sorted order (code points).
+    key = _arrow_strings(key)
+    group_names = pc.unique(key)
+    group_names = group_names.take(pc.sort_indices(group_names))
+    group = _positions(key, group_names)
+    n_groups = len(group_names)
+    row, local_theme, found = theme_pairs(annotated["themes"])
+    theme_ids = sorted(set(found) | set(themes or []))
+    n_themes = len(theme_ids)
+    theme_set = pa.array(theme_ids, type=pa.large_string())
+    theme = _positions(pa.array(found, type=pa.large_string()), theme_set)[local_theme] if len(row) else local_theme
+    pair = row * n_themes + theme  # each carried (paragraph, theme) as one number
+    cell = group[row] * n_themes + theme  # its (group, theme) cell of the output
+    carried = np.bincount(cell, minlength=n_groups * n_themes)
 
     if evidence is not None:
-        ev = usable_evidence(evidence)[["para_id", "theme"]].astype(str)
-        # Only matches whose (paragraph, theme) the final annotation keeps (overrides may remove some).
-        ev = ev.merge(long[["para_id", "theme", "group"]], on=["para_id", "theme"], how="inner")
-        occ = ev.groupby(["group", "theme"]).size().rename("occurrences")
+        ev = usable_evidence(evidence)
+        ev_row = _positions(_arrow_strings(ev["para_id"]), para_ids)
+        ev_theme = _positions(_arrow_strings(ev["theme"]), theme_set)
+        ev_pair = (ev_row * n_themes + ev_theme)[(ev_row >= 0) & (ev_theme >= 0)]
+        # Only matches whose (paragraph, theme) the final annotation keeps (overrides may remove some) ...
+        ev_pair = ev_pair[np.isin(ev_pair, pair)]
+        occurrences = np.bincount(group[ev_pair // n_themes] * n_themes + ev_pair % n_themes, minlength=n_groups * n_themes)
+        # ... and a manually added theme, with no rule match, counts the paragraph itself once.
+        occurrences += np.bincount(cell[~np.isin(pair, ev_pair)], minlength=n_groups * n_themes)
     else:
-        occ = carried.rename("occurrences")
+        occurrences = carried
 
-    grid = pd.MultiIndex.from_product([groups.index, theme_ids], names=["group", "theme"])
-    out = pd.DataFrame(index=grid).join(carried).join(occ).fillna(0).astype(int).reset_index()
-    out = out.merge(groups.reset_index(), on="group", how="left")
-    if evidence is not None:
-        # A manually added theme has no rule match: count the paragraph itself once.
-        manual = long.merge(usable_evidence(evidence)[["para_id", "theme"]].astype(str).drop_duplicates(),
-                            on=["para_id", "theme"], how="left", indicator=True)
-        manual = manual[manual["_merge"] == "left_only"].groupby(["group", "theme"]).size()
-        if len(manual):
-            add = out.set_index(["group", "theme"]).index.map(manual.to_dict()).fillna(0).astype(int)
-            out["occurrences"] = out["occurrences"] + np.asarray(add)
+    docs = pc.dictionary_encode(_arrow_strings(annotated["doc_id"]))
+    n_docs = max(len(docs.dictionary), 1)
+    group_doc = np.unique(group * n_docs + docs.indices.to_numpy(zero_copy_only=False).astype(np.int64))
+    out = pd.DataFrame({
+        "group": np.repeat(np.asarray(group_names.to_pylist(), dtype=object), n_themes),
+        "theme": np.tile(np.asarray(theme_ids, dtype=object), n_groups),
+        "paragraphs": carried.astype(np.int64),
+        "occurrences": occurrences.astype(np.int64),
+        "body_paragraphs": np.repeat(np.bincount(group, minlength=n_groups).astype(np.int64), n_themes),
+        "words": np.repeat(np.bincount(group, weights=paragraph_words(annotated).to_numpy(), minlength=n_groups)
+                           .round().astype(np.int64), n_themes),
+        "documents": np.repeat(np.bincount(group_doc // n_docs, minlength=n_groups).astype(np.int64), n_themes),
+    })
     low, high = wilson_interval(out["paragraphs"].to_numpy(), out["body_paragraphs"].to_numpy())
     out["share"] = out["paragraphs"] / out["body_paragraphs"]
     out["ci_low"], out["ci_high"] = low, high
@@ -279,7 +327,7 @@ def theme_frequencies(
         out["per_1000_words"] = np.where(out["words"] > 0, out["occurrences"] / out["words"] * 1000, np.nan)
     out["by"] = by
     out["doc_id"] = out["group"] if by == "document" else ""
-    return out[FREQUENCY_COLUMNS].sort_values(["group", "theme"], kind="mergesort").reset_index(drop=True)
+    return out[FREQUENCY_COLUMNS]  # groups, then themes, in sorted order
 
 
 def theme_share_matrix(frequencies: pd.DataFrame, value: str = "share") -> pd.DataFrame:
