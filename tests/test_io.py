@@ -110,6 +110,28 @@ def test_csv_cells_a_spreadsheet_would_run_as_formulas_are_neutralised_and_read_
     assert back["n"].tolist() == [str(n) for n in df["n"]]
 
 
+def test_formulas_are_restored_by_arrow_as_by_pandas(tmp_path):
+    from helpers.io import restore_formulas
+
+    cells = ["'=x", "''=already quoted", "'+1", "'plain", "''", "'", "ünï'=", "'@ü", ""] * 3
+    target = tmp_path / "quoted.csv"
+    target.write_text("title\n" + "\n".join(f'"{c}"' for c in cells) + "\n", encoding="utf-8")  # as written, not neutralised again
+    got = read_text_csv(target)
+    assert got["title"].tolist()[:9] == ["=x", "'=already quoted", "+1", "'plain", "''", "'", "ünï'=", "@ü", ""]
+    pd.testing.assert_frame_equal(got, restore_formulas(_pandas(target)), check_exact=True)
+
+
+def test_integer_columns_are_read_as_nullable_integers_when_every_cell_is_one(tmp_path):
+    df = pd.DataFrame({"para_id": ["a", "b", "c"], "source_para": ["47", "", "-3"], "rank": ["1", "2.5", ""],
+                       "label": ["007", "", "x"]})
+    path = write_csv(df, tmp_path / "n.csv")
+    got = read_text_csv(path, integers=("source_para", "rank", "label", "absent"))
+    assert str(got["source_para"].dtype) == "Int64" and got["source_para"].tolist() == [47, pd.NA, -3]
+    # a column with anything but whole numbers stays text, as read without `integers`, for the caller to convert
+    assert got["rank"].tolist() == ["1", "2.5", ""] and got["label"].tolist() == ["007", "", "x"]
+    pd.testing.assert_frame_equal(got.drop(columns="source_para"), _pandas(path).drop(columns="source_para"), check_exact=True)
+
+
 def test_build_intermediates_are_written_as_is(tmp_path):
     df = pd.DataFrame({"rule": ["markdown-rule"], "text": ["---"]})
     assert write_csv(df, tmp_path / "c.csv", for_people=False).read_text(encoding="utf-8") == "rule,text\nmarkdown-rule,---\n"

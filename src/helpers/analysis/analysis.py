@@ -294,9 +294,9 @@ def read_annotated(path: str | Path) -> pd.DataFrame:
     path = Path(path)
     if not path.is_file():
         raise ParameterError(f"{path}: annotated paragraphs not found. Run `make annotate` first (or pass --reports).")
-    df = read_text_csv(path)
+    df = read_text_csv(path, integers=NUMBER_COLUMNS)
     for col in NUMBER_COLUMNS:
-        if col in df.columns:
+        if col in df.columns and df[col].dtype != "Int64":  # not whole numbers throughout (or read by pandas)
             df[col] = pd.array(pd.to_numeric(df[col].replace("", None), errors="coerce"), dtype="Int64")
     return df
 
@@ -354,10 +354,14 @@ def read_evidence(reports_dir: str | Path) -> pd.DataFrame | None:
     for name in ("evidence.csv", "annotations.csv"):
         path = Path(reports_dir) / name
         if path.is_file():
-            df = read_text_csv(path)
+            df = read_text_csv(path, integers=("start", "end"))
             for col in ("start", "end"):
-                if col in df.columns:
+                if col not in df.columns:
+                    continue
+                if df[col].dtype != "Int64":  # not whole numbers throughout (or read by pandas)
                     df[col] = pd.to_numeric(df[col].replace("", None), errors="coerce")
+                else:  # as to_numeric gives them: int64, or float64 with NaN where a cell is empty
+                    df[col] = df[col].astype("float64" if df[col].hasnans else "int64")
             return df
     return None
 
