@@ -137,7 +137,8 @@ def _restore_arrow(array: Any) -> Any:
     hit = pc.fill_null(pc.match_substring_regex(array, r"^'+[=+\-@\t\r]"), False)
     if not pc.any(hit).as_py():
         return array
-    return pc.if_else(hit, pc.utf8_slice_codeunits(array, 1), array)  # the quote is one byte and one character
+    # Only the cells hit are sliced (the quote is one byte and one character): a copy of the whole column at most.
+    return pc.replace_with_mask(array, hit, pc.utf8_slice_codeunits(array.filter(hit), 1))
 
 
 def restore_formulas(df: pd.DataFrame) -> pd.DataFrame:
