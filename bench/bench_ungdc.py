@@ -54,7 +54,7 @@ def step(corpus: str, reports: str, build: str, workers: str) -> None:
 
     cmd = ["make", "report", f"CORPUS={corpus}", f"REPORTS={reports}", f"BUILD={build}", f"WORKERS={workers}"]
     start = time.perf_counter()
-    seen: dict[int, list] = {}  # pid -> [stage, first seen, last seen]
+    seen: dict[int, list] = {}  # pid -> [stage, first seen, last seen, peak bytes] (scale_run.note_stages)
     lines: list[str] = []
     done = threading.Event()
 
@@ -78,7 +78,7 @@ def step(corpus: str, reports: str, build: str, workers: str) -> None:
     if proc.returncode != 0:
         sys.stderr.write("\n".join(lines[-60:]) + "\n")
         sys.exit(f"make report failed ({proc.returncode})")
-    timed = [(stage, round(last - first, 1), round(first, 1)) for stage, first, last in sorted(seen.values(), key=lambda s: s[1])]
+    timed = [(stage, round(last - first, 1), round(first, 1)) for stage, first, last, _peak in sorted(seen.values(), key=lambda s: s[1])]
     peak_gb = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024 / 1024
     print(json.dumps({"seconds": elapsed, "peak_gb": peak_gb, "stages": timed, "nothing_to_do": not timed}))
 
