@@ -114,6 +114,7 @@ def generate(path: Path, n: int, sentences: list[str], seed: int = 0) -> None:
             "source_para": pa.nulls(m, pa.int64()),
             "text": texts,
             "n_words": pa.array([t.count(" ") + 1 for t in texts], pa.int64()),
+            "label_chars": pa.array(np.zeros(m, dtype=np.int64)),  # no numbering label before the text
             "title": ["Generated document"] * m,
             "organization": ["BENCH"] * m,
             "genre": ["speech"] * m,
