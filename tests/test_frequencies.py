@@ -206,3 +206,11 @@ def test_a_table_made_by_concatenating_frames_counts_the_same(annotated: pd.Data
     joined = pd.concat([annotated.iloc[:5], annotated.iloc[5:]], ignore_index=True)  # columns of several chunks
     pd.testing.assert_frame_equal(theme_frequencies(joined, by="genre", evidence=evidence),
                                   theme_frequencies(annotated, by="genre", evidence=evidence))
+
+
+def test_a_paragraph_without_a_document_counts_in_no_document_total(annotated: pd.DataFrame) -> None:
+    # As nunique leaves out a missing doc_id: B's documents are d3 only, and A's d1 and d2.
+    missing = annotated.assign(doc_id=annotated["doc_id"].where(annotated["para_id"] != "d3-p004"))
+    org = theme_frequencies(missing, by="organization")
+    assert row(org, "B", "t2")["documents"] == 1 and row(org, "B", "t2")["body_paragraphs"] == 4
+    assert row(org, "A", "t1")["documents"] == 2

@@ -309,7 +309,8 @@ def theme_frequencies(
 
     docs = pc.dictionary_encode(_arrow_strings(annotated["doc_id"]))
     n_docs = max(len(docs.dictionary), 1)
-    group_doc = np.unique(group * n_docs + docs.indices.to_numpy(zero_copy_only=False).astype(np.int64))
+    doc = _positions(docs.indices, pa.array(np.arange(n_docs), docs.indices.type))  # -1: no doc_id, in no count
+    group_doc = np.unique((group * n_docs + doc)[doc >= 0])
     out = pd.DataFrame({
         "group": np.repeat(np.asarray(group_names.to_pylist(), dtype=object), n_themes),
         "theme": np.tile(np.asarray(theme_ids, dtype=object), n_groups),
