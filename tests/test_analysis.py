@@ -174,6 +174,26 @@ def test_the_text_stage_computes_keyness_beside_the_reuse_join(tmp_path: Path, c
     assert all((two / name).read_bytes() == (one / name).read_bytes() for name in TEXT_FILES)
 
 
+def test_the_text_stage_uses_one_process_above_its_own_limit_not_the_theme_stages(tmp_path: Path, monkeypatch, capsys) -> None:
+    """Two limits: above SIDE_BY_SIDE_MAX_PARAGRAPHS the text stage computes everything in one process, whatever
+    THEME_STAGE_WAITS_ABOVE_PARAGRAPHS (when the theme stage waits) says. The seed corpus's paragraphs.parquet has
+    134 rows."""
+    import helpers.analysis.analysis as analysis
+
+    build = tmp_path / "build"
+    ingest(ROOT / "data", build)
+    monkeypatch.setattr("os.cpu_count", lambda: 2)
+    monkeypatch.setattr(analysis, "PARALLEL_MIN_PARAGRAPHS", 1)  # the seed corpus is small
+    monkeypatch.setattr(analysis, "THEME_STAGE_WAITS_ABOVE_PARAGRAPHS", 133)  # the theme stage would wait: irrelevant here
+    assert main(["--reports", str(tmp_path / "two"), "--build", str(build), "--only", "text"]) == 0
+    assert capsys.readouterr().out.count("computed in a second process") == 2  # 134 <= SIDE_BY_SIDE_MAX_PARAGRAPHS
+    monkeypatch.setattr(analysis, "SIDE_BY_SIDE_MAX_PARAGRAPHS", 133)
+    monkeypatch.setattr(analysis, "THEME_STAGE_WAITS_ABOVE_PARAGRAPHS", 10**9)
+    assert main(["--reports", str(tmp_path / "one"), "--build", str(build), "--only", "text"]) == 0
+    assert "second process" not in capsys.readouterr().out
+    assert all((tmp_path / "two" / name).read_bytes() == (tmp_path / "one" / name).read_bytes() for name in TEXT_FILES)
+
+
 def test_on_a_large_corpus_the_theme_stage_waits_for_the_text_stage(tmp_path: Path, coding, monkeypatch, capsys) -> None:
     """Above THEME_STAGE_WAITS_ABOVE_PARAGRAPHS the theme stage starts only once the text stage (holding
     BUILD/text-analysis.lock) is done; below it, it does not wait."""
