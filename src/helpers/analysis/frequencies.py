@@ -156,11 +156,9 @@ def theme_pairs(cells: pd.Series) -> tuple[np.ndarray, np.ndarray, list[str]]:
     return row, theme, names
 
 
-def _arrow_strings(values: pd.Series | Sequence[str]) -> pa.Array:
+def _arrow_strings(values: pd.Series) -> pa.Array:
     """``values`` as one Arrow large_string array (missing values null): a pandas str column's own buffers."""
-    if isinstance(values, pd.Series) and values.dtype != "str":
-        values = values.astype("str")
-    array = pa.array(values, type=pa.large_string()) if not isinstance(values, pd.Series) else pa.array(values)
+    array = pa.array(values if values.dtype == "str" else values.astype("str"))
     if isinstance(array, pa.ChunkedArray):  # a column made by concatenating frames
         array = array.combine_chunks()
     return array.cast(pa.large_string()) if array.type != pa.large_string() else array
@@ -309,7 +307,7 @@ def theme_frequencies(
 
     docs = pc.dictionary_encode(_arrow_strings(annotated["doc_id"]))
     n_docs = max(len(docs.dictionary), 1)
-    doc = _positions(docs.indices, pa.array(np.arange(n_docs), docs.indices.type))  # -1: no doc_id, in no count
+    doc = pc.fill_null(docs.indices, -1).to_numpy(zero_copy_only=False).astype(np.int64)  # -1: no doc_id, in no count
     group_doc = np.unique((group * n_docs + doc)[doc >= 0])
     out = pd.DataFrame({
         "group": np.repeat(np.asarray(group_names.to_pylist(), dtype=object), n_themes),
