@@ -105,6 +105,8 @@ def write_text(text: str, target: str | os.PathLike[str]) -> Path:
 FORMULA_RE = r"^'*[=+\-@\t\r]"
 #: a text cell that is a plain number, shown by a spreadsheet as that number: never neutralised
 NUMBER_RE = r"^[+\-]?(?:[0-9]+\.?[0-9]*|\.[0-9]+)(?:[eE][+\-]?[0-9]+)?$"
+#: a cell :func:`neutralise_arrow` prefixed (a formula after one quote more), whose first quote reading takes off
+NEUTRALISED_RE = r"^'+[=+\-@\t\r]"
 
 
 def neutralise_arrow(array: Any) -> Any:
@@ -129,30 +131,36 @@ def neutralise_batch(batch: Any) -> Any:
 
 
 def _restore_arrow(array: Any) -> Any:
-    """:func:`restore_formulas` on one Arrow string array: the ``'`` before a neutralised formula taken off."""
+    """:func:`restore_formulas` on one Arrow string array (or chunked array): the ``'`` before a neutralised formula
+    taken off; ``array`` itself when no cell has one."""
+    import pyarrow as pa
     import pyarrow.compute as pc
 
     if not pc.any(pc.starts_with(array, "'")).as_py():
         return array  # the usual case: no cell starts with a quote
-    hit = pc.fill_null(pc.match_substring_regex(array, r"^'+[=+\-@\t\r]"), False)
+    hit = pc.fill_null(pc.match_substring_regex(array, NEUTRALISED_RE), False)
     if not pc.any(hit).as_py():
         return array
+    if isinstance(array, pa.ChunkedArray):  # joined only when something is to be restored
+        array, hit = array.combine_chunks(), hit.combine_chunks()
     # Only the cells hit are sliced (the quote is one byte and one character): a copy of the whole column at most.
     return pc.replace_with_mask(array, hit, pc.utf8_slice_codeunits(array.filter(hit), 1))
 
 
 def restore_formulas(df: pd.DataFrame) -> pd.DataFrame:
     """Undo :func:`neutralise_arrow` on the text columns of ``df`` read from a CSV (in place; returned)."""
-    import pyarrow.compute as pc
-
     for name in df.columns:
         col = df[name]
         if pd.api.types.is_string_dtype(col.dtype) or col.dtype == object:
             arrow = getattr(col.array, "__arrow_array__", None)
-            if arrow is not None and not pc.any(pc.starts_with(arrow(), "'")).as_py():
-                continue  # Arrow-backed and no cell starts with a quote (the usual case): nothing to undo
+            if arrow is not None:  # Arrow-backed: restored in Arrow, as read_text_csv does
+                array = arrow()
+                restored = _restore_arrow(array)
+                if restored is not array:
+                    df[name] = pd.Series(pd.array(restored, dtype=col.dtype), index=col.index)
+                continue
             text = col.astype("string")
-            hit = text.str.match(r"'+[=+\-@\t\r]", na=False)
+            hit = text.str.match(NEUTRALISED_RE, na=False)
             if hit.any():
                 df.loc[hit.to_numpy(), name] = text[hit].str.slice(1).astype(object).to_numpy()
     return df
